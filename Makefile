@@ -1,0 +1,34 @@
+# ThemeLoop: `make run` starts everything on SQLite; `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint typecheck bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) scripts/run_dev.py
+
+test: install
+	PYTHON=$(PY) bash scripts/test.sh
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy ml labeling_app
+
+bench: install
+	$(PY) bench/label_efficiency.py
+	$(PY) bench/embedding_throughput.py
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,48 @@
+from django.db.models import QuerySet
+from rest_framework import generics, serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+
+from labeling_app.api.access import ProjectScopedMixin
+from labeling_app.models import ImportJob
+from labeling_app.services.imports import import_job_create
+from labeling_app.services.progress import progress_get
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    file = serializers.FileField(write_only=True)
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = ["id", "file", "original_name", "status", "progress", "message", "errors",
+                  "responses_created", "themes_created", "themes_in_file", "labels_created",
+                  "created_at", "started_at", "finished_at"]
+        read_only_fields = [f for f in fields if f != "file"]
+
+    def get_progress(self, job: ImportJob) -> int:
+        return job.progress if job.is_finished else progress_get(kind="import", job_id=job.pk)
+
+
+class ImportListCreateView(ProjectScopedMixin, generics.ListCreateAPIView):
+    """Upload a CSV/XLSX file (multipart field `file`) to import; poll the job for its progress."""
+
+    serializer_class = ImportJobSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self) -> QuerySet[ImportJob]:
+        return self.project.import_jobs.all()
+
+    def perform_create(self, serializer: ImportJobSerializer) -> None:
+        serializer.instance = import_job_create(
+            project=self.project, user=self.request.user, upload=serializer.validated_data["file"]
+        )
+
+
+class ImportDetailView(ProjectScopedMixin, generics.RetrieveAPIView):
+    """One import job: status, progress, the summary or every error found."""
+
+    serializer_class = ImportJobSerializer
+    lookup_url_kwarg = "import_id"
+
+    def get_queryset(self) -> QuerySet[ImportJob]:
+        return self.project.import_jobs.all()

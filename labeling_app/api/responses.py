@@ -1,0 +1,58 @@
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+
+from labeling_app.api.access import ProjectScopedMixin
+from labeling_app.models import Response
+from labeling_app.selectors.responses import response_theme_list, responses_filter, responses_with_themes
+
+
+class ResponseSerializer(serializers.ModelSerializer):
+    themes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Response
+        fields = ["id", "respondent_id", "text", "metadata", "themes", "created_at"]
+
+    def get_themes(self, response: Response) -> list[dict[str, object]]:
+        return [{"id": t.pk, "name": t.name} for t in response_theme_list(response)]
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("search", OpenApiTypes.STR, description="text or respondent id contains"),
+        OpenApiParameter("theme", OpenApiTypes.INT, description="coded with this theme id"),
+        OpenApiParameter("uncoded", OpenApiTypes.BOOL, description="only responses without themes"),
+        OpenApiParameter("meta", OpenApiTypes.STR, many=True,
+                         description="metadata filter KEY:VALUE, repeatable, e.g. meta=plan:Basic"),
+    ]
+)
+class ResponseListView(ProjectScopedMixin, generics.ListAPIView):
+    """The project's responses with their coded themes."""
+
+    serializer_class = ResponseSerializer
+
+    def get_queryset(self) -> QuerySet[Response]:
+        params = self.request.query_params
+        theme = params.get("theme")
+        metadata = dict(m.split(":", 1) for m in params.getlist("meta") if ":" in m)
+        return responses_with_themes(
+            responses_filter(
+                project=self.project,
+                search=params.get("search", "").strip(),
+                theme_id=int(theme) if theme and theme.isdigit() else None,
+                uncoded=params.get("uncoded") in ("1", "true"),
+                metadata=metadata,
+            )
+        )
+
+
+class ResponseDetailView(ProjectScopedMixin, generics.RetrieveAPIView):
+    """One response with its coded themes."""
+
+    serializer_class = ResponseSerializer
+    lookup_url_kwarg = "response_id"
+
+    def get_queryset(self) -> QuerySet[Response]:
+        return responses_with_themes(self.project.responses.all())

@@ -1,0 +1,23 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from labeling_app.api import imports, members, projects, responses, themes
+
+P = "projects/<int:project_id>/"
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("projects/", projects.ProjectListCreateView.as_view(), name="api-projects"),
+    path(P, projects.ProjectDetailView.as_view(), name="api-project"),
+    path(P + "themes/", themes.ThemeListCreateView.as_view(), name="api-themes"),
+    path(P + "themes/<int:theme_id>/", themes.ThemeDetailView.as_view(), name="api-theme"),
+    path(P + "responses/", responses.ResponseListView.as_view(), name="api-responses"),
+    path(P + "responses/<int:response_id>/", responses.ResponseDetailView.as_view(), name="api-response"),
+    path(P + "imports/", imports.ImportListCreateView.as_view(), name="api-imports"),
+    path(P + "imports/<int:import_id>/", imports.ImportDetailView.as_view(), name="api-import"),
+    path(P + "members/", members.MemberListCreateView.as_view(), name="api-members"),
+    path(P + "members/<int:member_id>/", members.MemberDetailView.as_view(), name="api-member"),
+]

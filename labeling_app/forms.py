@@ -1,0 +1,31 @@
+from django import forms
+
+from labeling_app.models import Project, Role, Theme
+
+
+class ProjectForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["name", "question", "labeling_batch_size"]
+        widgets = {"question": forms.Textarea(attrs={"rows": 2})}
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV or XLSX file", widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.txt"})
+    )
+
+
+class ThemeForm(forms.ModelForm):
+    colour = forms.RegexField(r"^#[0-9a-fA-F]{6}$", widget=forms.TextInput(attrs={"type": "color"}))
+    shortcut = forms.RegexField(r"^[0-9a-z]?$", required=False, max_length=1)
+
+    class Meta:
+        model = Theme
+        fields = ["name", "description", "colour", "shortcut", "order"]
+        widgets = {"description": forms.TextInput()}
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.ANALYST)

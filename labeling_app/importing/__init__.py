@@ -1,0 +1,1 @@
+"""Pure import pipeline: bytes in, validated plain rows out. No ORM here."""

@@ -1,0 +1,103 @@
+"""Validate a Table in ThemeLoop's long format and group it by respondent."""
+import re
+from dataclasses import dataclass, field
+
+from labeling_app.importing.errors import ImportFileError, RowError
+from labeling_app.importing.readers import Table
+
+REQUIRED_COLUMNS = ("respondent_id", "response")
+THEME_COLUMN = "theme"
+MAX_ERRORS = 50
+# Markup that could run in a browser. Plain angle brackets ("<3", "a < b") are fine.
+ACTIVE_MARKUP = re.compile(
+    r"<\s*/?\s*(script|iframe|object|embed|svg|style|link|meta|base|form)\b|javascript\s*:|<[^>]*\son[a-z]+\s*=",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class ParsedRespondent:
+    respondent_id: str
+    text: str
+    metadata: dict[str, str]
+    themes: list[str] = field(default_factory=list)
+    row: int = 0
+
+
+@dataclass
+class ParsedImport:
+    """A valid file: respondents in file order, and theme names in order of first appearance."""
+
+    respondents: list[ParsedRespondent]
+    theme_names: list[str]
+
+    @property
+    def label_count(self) -> int:
+        return sum(len(r.themes) for r in self.respondents)
+
+
+def parse_long_format(table: Table, *, max_response_chars: int) -> ParsedImport:
+    """Check every row and group rows by respondent; raise ImportFileError listing each problem."""
+    columns = {name.strip().lower(): i for i, name in enumerate(table.header)}
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        found = ", ".join(repr(h) for h in table.header) or "none"
+        raise ImportFileError(
+            [RowError(f"missing column {', '.join(missing)} (columns found: {found})", 1)]
+        )
+    if not table.rows:
+        raise ImportFileError([RowError("the file has a header but no data rows")])
+    id_col, text_col = columns["respondent_id"], columns["response"]
+    theme_col = columns.get(THEME_COLUMN)
+    meta_cols = [(i, name) for i, name in enumerate(table.header) if i not in (id_col, text_col, theme_col)]
+
+    errors: list[RowError] = []
+    by_id: dict[str, ParsedRespondent] = {}
+    theme_names: dict[str, str] = {}  # case-folded -> first spelling seen
+    for number, row in zip(table.numbers, table.rows, strict=True):
+        respondent_id = row[id_col].strip()
+        text = row[text_col].strip()
+        problem = _row_problem(respondent_id, text, max_response_chars)
+        if problem:
+            errors.append(RowError(problem, number))
+        elif (seen := by_id.get(respondent_id)) and seen.text != text:
+            errors.append(
+                RowError(
+                    f"respondent {respondent_id!r} appears with two different responses "
+                    f"(first on row {seen.row})",
+                    number,
+                )
+            )
+        if len(errors) >= MAX_ERRORS:
+            break
+        if problem or (seen and seen.text != text):
+            continue
+        respondent = seen or by_id.setdefault(
+            respondent_id,
+            ParsedRespondent(
+                respondent_id, text, {name: row[i].strip() for i, name in meta_cols}, row=number
+            ),
+        )
+        theme = " ".join(row[theme_col].split()) if theme_col is not None else ""
+        if theme:
+            canonical = theme_names.setdefault(theme.casefold(), theme)
+            if canonical not in respondent.themes:
+                respondent.themes.append(canonical)
+    if errors:
+        raise ImportFileError(errors)
+    return ParsedImport(respondents=list(by_id.values()), theme_names=list(theme_names.values()))
+
+
+def _row_problem(respondent_id: str, text: str, max_chars: int) -> str | None:
+    if not respondent_id:
+        return "empty respondent_id"
+    if not text:
+        return f"empty response for respondent {respondent_id!r}"
+    if len(text) > max_chars:
+        return f"response of {len(text):,} characters; the limit is {max_chars:,}"
+    if match := ACTIVE_MARKUP.search(text):
+        return (
+            f"response contains HTML/script markup ({match.group(0)[:20]!r}); "
+            "ThemeLoop imports plain text only, remove the markup"
+        )
+    return None

@@ -1,0 +1,44 @@
+from django.conf import settings
+from django.db import models
+
+from labeling_app.models.responses import Response
+from labeling_app.models.themes import Theme
+
+
+class Annotation(models.Model):
+    """One coder's set of themes for one response at one moment.
+
+    A change never edits a row: it adds a new current row and marks the old one
+    superseded, so the full history of who coded what, and when, is kept.
+    """
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Coded by hand"
+        IMPORT = "import", "Imported"
+        SUGGESTION = "suggestion", "Accepted suggestion"
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="annotations")
+    coder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
+    themes = models.ManyToManyField(Theme, blank=True, related_name="annotations")
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.MANUAL)
+    is_current = models.BooleanField(default=True)
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="superseded_by"
+    )
+    flagged = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["response", "coder"],
+                condition=models.Q(is_current=True),
+                name="one_current_annotation_per_coder",
+            )
+        ]
+        indexes = [models.Index(fields=["response", "is_current"])]
+
+    def __str__(self) -> str:
+        return f"{self.coder} on {self.response_id}"

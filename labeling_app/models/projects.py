@@ -1,0 +1,47 @@
+from django.conf import settings
+from django.db import models
+
+
+class Role(models.TextChoices):
+    """A member's role; each role can do everything the ones below it can."""
+
+    ANALYST = "analyst", "Analyst"
+    LEAD = "lead", "Lead"
+    ADMIN = "admin", "Admin"
+
+    @classmethod
+    def rank(cls, role: str) -> int:
+        return [cls.ANALYST, cls.LEAD, cls.ADMIN].index(cls(role))
+
+
+class Project(models.Model):
+    """One survey question, its responses and its own theme set."""
+
+    name = models.CharField(max_length=200, unique=True)
+    question = models.TextField(blank=True)
+    labeling_batch_size = models.PositiveSmallIntegerField(default=10)
+    active_learning_strategy = models.CharField(max_length=40, default="entropy")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.ANALYST)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="one_membership_per_user")]
+        ordering = ["project", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.project}"

@@ -1,0 +1,25 @@
+from django.db import models
+
+from labeling_app.models.projects import Project
+
+
+class Response(models.Model):
+    """One respondent's answer to the project's question, with the file's extra columns as metadata."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="responses")
+    respondent_id = models.CharField(max_length=255)
+    text = models.TextField()
+    metadata = models.JSONField(default=dict, blank=True)
+    import_job = models.ForeignKey(
+        "labeling_app.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="responses"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "respondent_id"], name="respondent_unique_in_project")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.respondent_id}: {self.text[:40]}"

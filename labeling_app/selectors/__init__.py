@@ -1,0 +1,1 @@
+"""Selectors: read queries, always scoped to what the user may see."""

@@ -1,0 +1,57 @@
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
+
+from labeling_app.models import Membership, Project, Role
+
+
+def projects_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Project]:
+    """Projects the user is a member of; the start of every project-scoped query."""
+    if not user.is_authenticated:
+        return Project.objects.none()
+    return Project.objects.filter(memberships__user=user)
+
+
+def project_list_with_counts(*, user: AbstractBaseUser) -> QuerySet[Project]:
+    """The user's projects with the user's role and the response and live-theme counts, for lists."""
+    role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+    return projects_for_user(user=user).annotate(
+        user_role=Subquery(role),
+        response_count=Count("responses", distinct=True),
+        theme_count=Count("themes", filter=Q(themes__archived=False), distinct=True),
+    )
+
+
+def membership_get(*, user: AbstractBaseUser | AnonymousUser, project_id: int) -> Membership:
+    """The user's membership of a project; 404 (never 403) when they are not a member."""
+    if not user.is_authenticated:
+        raise Http404("no such project")
+    membership = (
+        Membership.objects.select_related("project").filter(user=user, project_id=project_id).first()
+    )
+    if membership is None:
+        raise Http404("no such project")
+    return membership
+
+
+def project_get_for_role(*, user: AbstractBaseUser | AnonymousUser, project_id: int, role: str) -> Membership:
+    """A membership with at least `role`; 404 for outsiders, 403 for members whose role is too low."""
+    membership = membership_get(user=user, project_id=project_id)
+    if Role.rank(membership.role) < Role.rank(role):
+        raise PermissionDenied(f"this needs the {Role(role).label.lower()} role in {membership.project.name}")
+    return membership
+
+
+def project_counts(*, project: Project) -> dict[str, int]:
+    """Headline figures for a project's overview."""
+    from labeling_app.models import Annotation
+
+    current = Annotation.objects.filter(response__project=project, is_current=True)
+    return {
+        "responses": project.responses.count(),
+        "themes": project.themes.filter(archived=False).count(),
+        "labels": current.values("themes").filter(themes__isnull=False).count(),
+        "coded_responses": current.filter(themes__isnull=False).values("response").distinct().count(),
+        "members": project.memberships.count(),
+    }

@@ -1,0 +1,1 @@
+"""Services: every change to ThemeLoop's data goes through one of these functions."""

@@ -1,0 +1,187 @@
+"""Importing a long-format file: all or nothing, with progress."""
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from labeling_app.importing.errors import ImportFileError, RowError
+from labeling_app.importing.parser import ParsedImport, parse_long_format
+from labeling_app.importing.readers import read_table
+from labeling_app.models import Annotation, ImportJob, Project, Response, Theme
+from labeling_app.services.jobs import enqueue_on_commit
+from labeling_app.services.progress import progress_set
+from labeling_app.services.themes import PALETTE, SHORTCUT_KEYS
+from labeling_app.services.users import imported_coder_get
+
+logger = logging.getLogger(__name__)
+CHUNK = 1000
+
+
+@dataclass
+class ImportCounts:
+    responses: int = 0
+    themes_created: int = 0
+    themes_in_file: int = 0
+    labels: int = 0
+
+
+def _check_upload(upload: File) -> None:
+    if upload.size == 0:
+        raise ImportFileError([RowError("the file is empty (0 bytes)")])
+    if upload.size and upload.size > settings.IMPORT_MAX_BYTES:
+        raise ImportFileError(
+            [RowError(f"file too large: {upload.size / 1e6:.1f} MB, the limit is "
+                      f"{settings.IMPORT_MAX_BYTES / 1e6:.1f} MB")]
+        )
+
+
+def import_job_create(*, project: Project, user: AbstractBaseUser | None, upload: File) -> ImportJob:
+    """Store the upload and queue its import on a worker; size is checked before anything is kept."""
+    from labeling_app.tasks.imports import import_run
+
+    _check_upload(upload)
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            project=project, uploaded_by=user, file=upload, original_name=upload.name or "upload"
+        )
+        enqueue_on_commit(import_run, import_job_id=job.pk)
+    return job
+
+
+def import_file_run(*, project: Project, user: AbstractBaseUser | None, upload: File) -> ImportJob:
+    """Import a file in this process (the command line's path); the same job record and code as a worker's."""
+    _check_upload(upload)
+    job = ImportJob.objects.create(project=project, uploaded_by=user, file=upload, original_name=upload.name or "upload")
+    import_job_run(import_job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def _job_claim(job_id: int) -> ImportJob | None:
+    # A redelivered task finds the job finished and does nothing; a job left "running" by a
+    # killed worker wrote nothing (its transaction rolled back), so it is safe to run again.
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.is_finished:
+            return None
+        job.status, job.started_at = ImportJob.Status.RUNNING, timezone.now()
+        job.save(update_fields=["status", "started_at"])
+        return job
+
+
+def import_job_run(*, import_job_id: int) -> ImportJob | None:
+    """Run one import job to the end: either everything is written or nothing is."""
+    job = _job_claim(import_job_id)
+    if job is None:
+        return None
+    progress_set(kind="import", job_id=job.pk, percent=1)
+    try:
+        with job.file.open("rb") as fh:
+            data = fh.read()
+        table = read_table(data, job.original_name, max_bytes=settings.IMPORT_MAX_BYTES)
+        progress_set(kind="import", job_id=job.pk, percent=10)
+        parsed = parse_long_format(table, max_response_chars=settings.IMPORT_MAX_RESPONSE_CHARS)
+        progress_set(kind="import", job_id=job.pk, percent=20)
+        counts = _write(job, parsed)
+    except ImportFileError as exc:
+        _finish(job, ImportJob.Status.FAILED, message=str(exc), errors=[e.as_dict() for e in exc.errors])
+        return job
+    except Exception as exc:
+        logger.exception("import %s failed", job.pk)
+        _finish(job, ImportJob.Status.FAILED, message=f"the import failed unexpectedly: {exc}",
+                errors=[{"row": None, "message": str(exc)}])
+        return job
+    job.responses_created, job.themes_created = counts.responses, counts.themes_created
+    job.themes_in_file, job.labels_created = counts.themes_in_file, counts.labels
+    _finish(job, ImportJob.Status.SUCCEEDED, message=job.summary)
+    return job
+
+
+def _finish(job: ImportJob, status: str, *, message: str, errors: list | None = None) -> None:
+    job.status, job.message, job.errors = status, message, errors or []
+    job.progress, job.finished_at = 100, timezone.now()
+    job.save()
+    progress_set(kind="import", job_id=job.pk, percent=100)
+
+
+@transaction.atomic
+def _write(job: ImportJob, parsed: ParsedImport) -> ImportCounts:
+    project = Project.objects.select_for_update().get(pk=job.project_id)
+    existing = {r.respondent_id: r for r in project.responses.filter(
+        respondent_id__in=[p.respondent_id for p in parsed.respondents])}
+    conflicts = [
+        RowError(f"respondent {p.respondent_id!r} is already in the project with a different response", p.row)
+        for p in parsed.respondents
+        if p.respondent_id in existing and existing[p.respondent_id].text != p.text
+    ]
+    if conflicts:
+        raise ImportFileError(conflicts[:50])
+
+    themes, created = _themes_ensure(project, parsed.theme_names)
+    new = [p for p in parsed.respondents if p.respondent_id not in existing]
+    total = max(len(parsed.respondents), 1)
+    for start in range(0, len(new), CHUNK):
+        chunk = new[start:start + CHUNK]
+        made = Response.objects.bulk_create(
+            [Response(project=project, respondent_id=p.respondent_id, text=p.text, metadata=p.metadata,
+                      import_job=job) for p in chunk]
+        )
+        existing.update({r.respondent_id: r for r in made})
+        progress_set(kind="import", job_id=job.pk, percent=20 + 60 * (start + len(chunk)) // total)
+
+    labelled = [p for p in parsed.respondents if p.themes]
+    _imported_labels_write(
+        {existing[p.respondent_id].pk: {themes[t.casefold()].pk for t in p.themes} for p in labelled}
+    )
+    return ImportCounts(
+        responses=len(new), themes_created=created, themes_in_file=len(parsed.theme_names),
+        labels=parsed.label_count,
+    )
+
+
+def _themes_ensure(project: Project, names: list[str]) -> tuple[dict[str, Theme], int]:
+    themes = {t.name.casefold(): t for t in project.themes.all()}
+    used_keys = {t.shortcut for t in themes.values() if t.shortcut and not t.archived}
+    free_keys = iter(k for k in SHORTCUT_KEYS if k not in used_keys)
+    order = max((t.order for t in themes.values()), default=0)
+    missing = [n for n in names if n.casefold() not in themes]
+    new = []
+    for offset, name in enumerate(missing, start=1):
+        new.append(Theme(project=project, name=name, order=order + offset,
+                         colour=PALETTE[(order + offset - 1) % len(PALETTE)], shortcut=next(free_keys, "")))
+    for theme in Theme.objects.bulk_create(new):
+        themes[theme.name.casefold()] = theme
+    return themes, len(new)
+
+
+def _imported_labels_write(theme_ids_by_response: dict[int, set[int]]) -> None:
+    """Record the file's labels as the imported coder's annotations, keeping any earlier ones as history."""
+    if not theme_ids_by_response:
+        return
+    coder = imported_coder_get()
+    previous = {
+        a.response_id: a
+        for a in Annotation.objects.filter(
+            response_id__in=theme_ids_by_response, coder=coder, is_current=True
+        ).prefetch_related("themes")
+    }
+    wanted: dict[int, set[int]] = {}
+    for response_id, theme_ids in theme_ids_by_response.items():
+        before = previous.get(response_id)
+        merged = theme_ids | ({t.pk for t in before.themes.all()} if before else set())
+        if before is None or merged != {t.pk for t in before.themes.all()}:
+            wanted[response_id] = merged
+    Annotation.objects.filter(pk__in=[previous[r].pk for r in wanted if r in previous]).update(is_current=False)
+    annotations = Annotation.objects.bulk_create(
+        [Annotation(response_id=r, coder=coder, source=Annotation.Source.IMPORT,
+                    supersedes=previous.get(r)) for r in wanted]
+    )
+    through = Annotation.themes.through
+    through.objects.bulk_create(
+        [through(annotation_id=a.pk, theme_id=t) for a in annotations for t in sorted(wanted[a.response_id])],
+        batch_size=5000,
+    )

@@ -1,0 +1,40 @@
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from labeling_app.models import Membership, Project, Role
+
+
+def _check_admin_remains(*, project: Project, excluding: Membership) -> None:
+    others = project.memberships.select_for_update().filter(role=Role.ADMIN).exclude(pk=excluding.pk)
+    if not others.exists():
+        raise ValidationError("a project needs at least one admin")
+
+
+@transaction.atomic
+def member_add(*, project: Project, username: str, role: str) -> Membership:
+    """Add an existing user to a project with a role."""
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ValidationError(f"no active user named {username!r}")
+    if project.memberships.filter(user=user).exists():
+        raise ValidationError(f"{username} is already a member")
+    return Membership.objects.create(project=project, user=user, role=Role(role))
+
+
+@transaction.atomic
+def member_change_role(*, membership: Membership, role: str) -> Membership:
+    """Give a member another role; the last admin cannot step down."""
+    if membership.role == Role.ADMIN and role != Role.ADMIN:
+        _check_admin_remains(project=membership.project, excluding=membership)
+    membership.role = Role(role)
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership) -> None:
+    """Take a user out of a project; their annotations stay, attributed to them."""
+    if membership.role == Role.ADMIN:
+        _check_admin_remains(project=membership.project, excluding=membership)
+    membership.delete()

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from labeling_app.views import imports, members, projects, responses, themes
+
+P = "projects/<int:project_id>/"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="project-list"), name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", include("labeling_app.api.urls")),
+    path("projects/", projects.project_list, name="project-list"),
+    path(P, projects.project_overview, name="project-overview"),
+    path(P + "themes/", themes.theme_editor, name="theme-editor"),
+    path(P + "responses/", responses.response_browser, name="response-browser"),
+    path(P + "members/", members.member_list, name="member-list"),
+    path(P + "imports/", imports.import_upload, name="import-upload"),
+    path(P + "imports/<int:import_id>/progress/", imports.import_progress, name="import-progress"),
+]
+

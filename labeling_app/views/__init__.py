@@ -1,0 +1,1 @@
+"""Server-rendered pages; each view checks the user's role and calls selectors and services."""

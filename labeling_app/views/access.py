@@ -1,0 +1,15 @@
+from django.http import HttpRequest
+
+from labeling_app.models import Membership, Role
+from labeling_app.selectors.projects import project_get_for_role
+
+
+def page_membership(request: HttpRequest, project_id: int, role: str = Role.ANALYST) -> Membership:
+    """The signed-in user's membership with at least `role`; 404 to outsiders, 403 to lower roles."""
+    return project_get_for_role(user=request.user, project_id=project_id, role=role)
+
+
+def role_flags(membership: Membership) -> dict[str, bool]:
+    """What the page may offer this member."""
+    rank = Role.rank(membership.role)
+    return {"is_admin": rank >= Role.rank(Role.ADMIN), "is_lead": rank >= Role.rank(Role.LEAD)}

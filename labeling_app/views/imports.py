@@ -1,0 +1,41 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_POST
+
+from labeling_app.forms import ImportForm
+from labeling_app.importing.errors import ImportFileError
+from labeling_app.models import ImportJob, Role
+from labeling_app.services.imports import import_job_create
+from labeling_app.services.progress import progress_get
+from labeling_app.views.access import page_membership
+
+
+def _progress(job: ImportJob) -> int:
+    return job.progress if job.is_finished else progress_get(kind="import", job_id=job.pk)
+
+
+@login_required
+@require_POST
+def import_upload(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Takes the upload and answers with a progress bar that polls until the import ends."""
+    membership = page_membership(request, project_id, Role.ADMIN)
+    form = ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(request, "labeling_app/partials/import_error.html",
+                      {"message": "choose a CSV or XLSX file to upload", "errors": []}, status=400)
+    try:
+        job = import_job_create(project=membership.project, user=request.user, upload=form.cleaned_data["file"])
+    except ImportFileError as exc:
+        return render(request, "labeling_app/partials/import_error.html",
+                      {"message": str(exc), "errors": [e.as_dict() for e in exc.errors]}, status=400)
+    return render(request, "labeling_app/partials/import_progress.html",
+                  {"job": job, "progress": _progress(job), "project": membership.project})
+
+
+@login_required
+def import_progress(request: HttpRequest, project_id: int, import_id: int) -> HttpResponse:
+    membership = page_membership(request, project_id, Role.ADMIN)
+    job = get_object_or_404(membership.project.import_jobs, pk=import_id)
+    return render(request, "labeling_app/partials/import_progress.html",
+                  {"job": job, "progress": _progress(job), "project": membership.project})

@@ -1,0 +1,39 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from labeling_app.forms import ImportForm, ProjectForm
+from labeling_app.selectors.projects import project_counts, project_list_with_counts
+from labeling_app.services.projects import project_create
+from labeling_app.views.access import page_membership, role_flags
+
+
+@login_required
+def project_list(request: HttpRequest) -> HttpResponse:
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = project_create(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect("project-overview", project_id=project.pk)
+    projects = project_list_with_counts(user=request.user).order_by("name")
+    return render(request, "labeling_app/project_list.html", {"projects": projects, "form": form})
+
+
+@login_required
+def project_overview(request: HttpRequest, project_id: int) -> HttpResponse:
+    membership = page_membership(request, project_id)
+    project = membership.project
+    context = {
+        "project": project,
+        "membership": membership,
+        "counts": project_counts(project=project),
+        "themes": project.themes.filter(archived=False),
+        "imports": project.import_jobs.select_related("uploaded_by")[:5],
+        "import_form": ImportForm(),
+        **role_flags(membership),
+    }
+    return render(request, "labeling_app/project_overview.html", context)

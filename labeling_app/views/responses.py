@@ -1,0 +1,48 @@
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from labeling_app.selectors.responses import (
+    metadata_keys,
+    response_theme_list,
+    responses_filter,
+    responses_with_themes,
+)
+from labeling_app.views.access import page_membership, role_flags
+
+PAGE_SIZE = 50
+
+
+@login_required
+def response_browser(request: HttpRequest, project_id: int) -> HttpResponse:
+    membership = page_membership(request, project_id)
+    project = membership.project
+    params = request.GET
+    keys = metadata_keys(project=project)
+    theme = params.get("theme", "")
+    metadata = {k: params[f"meta_{k}"] for k in keys if params.get(f"meta_{k}")}
+    qs = responses_filter(
+        project=project,
+        search=params.get("q", "").strip(),
+        theme_id=int(theme) if theme.isdigit() else None,
+        uncoded=params.get("uncoded") == "1",
+        metadata=metadata,
+    )
+    page = Paginator(responses_with_themes(qs), PAGE_SIZE).get_page(params.get("page"))
+    rows = [(r, response_theme_list(r)) for r in page.object_list]
+    query = params.copy()
+    query.pop("page", None)
+    context = {
+        "project": project,
+        "membership": membership,
+        "page": page,
+        "rows": rows,
+        "themes": project.themes.all(),
+        "metadata_keys": keys,
+        "metadata_filters": metadata,
+        "params": params,
+        "query": query.urlencode(),
+        **role_flags(membership),
+    }
+    return render(request, "labeling_app/response_browser.html", context)

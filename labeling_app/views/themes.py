@@ -1,0 +1,49 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from labeling_app.forms import ThemeForm
+from labeling_app.models import Role
+from labeling_app.services.themes import theme_create, theme_update
+from labeling_app.views.access import page_membership, role_flags
+
+
+@login_required
+def theme_editor(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Admins add, edit and archive the project's themes."""
+    membership = page_membership(request, project_id, Role.ADMIN)
+    project = membership.project
+    new_form = ThemeForm(initial={"colour": "#4c78a8"}, prefix="new")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "create":
+                new_form = ThemeForm(request.POST, prefix="new")
+                if new_form.is_valid():
+                    data = {k: v for k, v in new_form.cleaned_data.items() if k != "order"}
+                    theme = theme_create(project=project, **data)
+                    messages.success(request, f"Added theme “{theme.name}”.")
+                    return redirect("theme-editor", project_id=project.pk)
+            else:
+                theme = get_object_or_404(project.themes, pk=request.POST.get("theme_id"))
+                if action in ("archive", "restore"):
+                    theme_update(theme=theme, archived=action == "archive")
+                    messages.success(request, f"{action.capitalize()}d “{theme.name}”.")
+                    return redirect("theme-editor", project_id=project.pk)
+                form = ThemeForm(request.POST, prefix=f"t{theme.pk}")
+                if form.is_valid():
+                    theme_update(theme=theme, **form.cleaned_data)
+                    messages.success(request, f"Saved “{theme.name}”.")
+                    return redirect("theme-editor", project_id=project.pk)
+                for errors in form.errors.values():
+                    for error in errors:
+                        messages.error(request, error)
+        except ValidationError as exc:
+            for error in exc.messages:
+                messages.error(request, error)
+    themes = [(t, ThemeForm(instance=t, prefix=f"t{t.pk}")) for t in project.themes.all()]
+    context = {"project": project, "membership": membership, "themes": themes, "new_form": new_form,
+               **role_flags(membership)}
+    return render(request, "labeling_app/theme_editor.html", context)

@@ -1,0 +1,112 @@
+"""Every API endpoint, for every role and for an outsider: outsiders get 404, low roles 403, never data."""
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from labeling_app.models import ImportJob, Role
+
+ROLES = [Role.ANALYST, Role.LEAD, Role.ADMIN]
+PUBLIC = {"api-token", "api-schema", "api-docs"}  # checked separately below
+
+
+def _ids(pp):
+    project = pp.project
+    job = ImportJob.objects.create(project=project, original_name="x.csv", file=SimpleUploadedFile("x.csv", b"a"))
+    return {
+        "project_id": project.pk,
+        "theme_id": pp.themes[0].pk,
+        "response_id": project.responses.first().pk,
+        "import_id": job.pk,
+        "member_id": project.memberships.get(user=pp.analyst2).pk,
+    }
+
+
+# (url name, url kwargs, method, body, lowest role allowed)
+CASES = [
+    ("api-projects", [], "get", None, None),
+    ("api-project", ["project_id"], "get", None, Role.ANALYST),
+    ("api-project", ["project_id"], "patch", {"question": "New?"}, Role.ADMIN),
+    ("api-themes", ["project_id"], "get", None, Role.ANALYST),
+    ("api-themes", ["project_id"], "post", {"name": "Brand new"}, Role.ADMIN),
+    ("api-theme", ["project_id", "theme_id"], "get", None, Role.ANALYST),
+    ("api-theme", ["project_id", "theme_id"], "patch", {"description": "d"}, Role.ADMIN),
+    ("api-responses", ["project_id"], "get", None, Role.ANALYST),
+    ("api-response", ["project_id", "response_id"], "get", None, Role.ANALYST),
+    ("api-imports", ["project_id"], "get", None, Role.ANALYST),
+    ("api-imports", ["project_id"], "post", "upload", Role.ADMIN),
+    ("api-import", ["project_id", "import_id"], "get", None, Role.ANALYST),
+    ("api-members", ["project_id"], "get", None, Role.ANALYST),
+    ("api-members", ["project_id"], "post", {"username": "oscar-outsider", "role": "analyst"}, Role.ADMIN),
+    ("api-member", ["project_id", "member_id"], "get", None, Role.ANALYST),
+    ("api-member", ["project_id", "member_id"], "patch", {"role": "lead"}, Role.ADMIN),
+    ("api-member", ["project_id", "member_id"], "delete", None, Role.ADMIN),
+]
+
+
+def _call(client, name, kwargs, method, body, ids):
+    url = reverse(name, kwargs={k: ids[k] for k in kwargs})
+    if body == "upload":
+        upload = SimpleUploadedFile("ok.csv", b"respondent_id,response\nZ1,hello\n")
+        return client.post(url, {"file": upload}, format="multipart")
+    return getattr(client, method)(url, body, format="json") if body else getattr(client, method)(url)
+
+
+@pytest.mark.django_db(transaction=False)
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[2]} {c[0]}" for c in CASES])
+@pytest.mark.parametrize("who", [*ROLES, "outsider", "anonymous"])
+def test_endpoint_access(case, who, prepare_project, django_capture_on_commit_callbacks):
+    name, kwargs, method, body, lowest = case
+    ids = _ids(prepare_project)
+    client = APIClient() if who == "anonymous" else prepare_project.client(
+        who if who == "outsider" else {"analyst": "analyst", "lead": "lead", "admin": "admin"}[who])
+    response = _call(client, name, kwargs, method, body, ids)
+    text = response.content.decode()
+    if who == "anonymous":
+        assert response.status_code in (401, 403)
+        assert "Cancellations" not in text
+    elif lowest is None:  # the project list: only your own projects
+        assert response.status_code == 200
+        names = [p["name"] for p in response.json()["results"]]
+        assert names == (["Other project"] if who == "outsider" else ["Cancellations"])
+    elif who == "outsider":
+        assert response.status_code == 404, text
+        assert "Cancellations" not in text and "Price" not in text
+    elif Role.rank(who) < Role.rank(lowest):
+        assert response.status_code == 403, text
+        assert set(response.json()) == {"message", "details"}
+    else:
+        assert response.status_code in (200, 201, 204), text
+
+
+def _api_route_names(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from _api_route_names(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern) and (prefix + str(entry.pattern)).startswith("api/"):
+            yield entry.name
+
+
+def test_every_api_endpoint_has_a_permission_case():
+    covered = {c[0] for c in CASES} | PUBLIC
+    missing = sorted(set(_api_route_names()) - covered)
+    assert not missing, f"API endpoints without a permission test: {missing}"
+
+
+@pytest.mark.django_db
+def test_public_endpoints(prepare_project):
+    client = APIClient()
+    schema = client.get(reverse("api-schema"))
+    assert schema.status_code == 200
+    for name in ("/api/projects/", "/api/projects/{project_id}/themes/", "/api/projects/{project_id}/imports/"):
+        assert name in schema.content.decode()
+    docs = client.get(reverse("api-docs"))
+    assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+    assert b"cdn" not in docs.content.lower()
+    token = client.post(reverse("api-token"), {"username": "ana-analyst", "password": "pw-for-tests-1"})
+    assert token.status_code == 200
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
+    assert [p["name"] for p in client.get("/api/projects/").json()["results"]] == ["Cancellations"]
+    bad = APIClient().post(reverse("api-token"), {"username": "ana-analyst", "password": "wrong"})
+    assert bad.status_code == 400

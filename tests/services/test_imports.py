@@ -1,0 +1,136 @@
+"""Imports are all or nothing: a bad file writes no response, theme or label and says why."""
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from openpyxl import Workbook
+
+from labeling_app.importing.errors import ImportFileError
+from labeling_app.models import Annotation, ImportJob, Response, Theme
+from labeling_app.services.imports import import_file_run
+from labeling_app.services.users import IMPORTED_CODER_USERNAME
+
+GOOD = "respondent_id,response,theme,plan\nR1,Too expensive,Price,Basic\nR1,Too expensive,Value,Basic\nR2,Box came late,Delivery,Family\nR3,Moving abroad,,Basic\n"
+
+
+def xlsx_bytes(rows):
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+BAD_FILES = {
+    "missing column": (b"id,text\nR1,hello\n", "f.csv", "missing column respondent_id, response"),
+    "empty response": (b"respondent_id,response\nR1,fine\nR2,   \n", "f.csv", "row 3: empty response"),
+    "two texts for one respondent": (
+        b"respondent_id,response,theme\nR1,one,A\nR1,two,B\n", "f.csv", "row 3: respondent 'R1' appears with two"),
+    "not a csv (pdf)": (b"%PDF-1.4 binary", "report.pdf", "not a CSV or XLSX file"),
+    "binary content named .csv": (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "f.csv", "not a CSV file"),
+    "xlsx that is not a workbook": (b"respondent_id,response\n", "f.xlsx", "not an XLSX file"),
+    "broken xlsx zip": (b"PK\x03\x04garbage", "f.xlsx", "not a readable XLSX file"),
+    "unreadable encoding": (b"respondent_id,response\nR1,caf\x81\x8d\n", "f.csv", "unreadable encoding"),
+    "ragged row": (b"respondent_id,response,theme\nR1,ok,A\nR2,too,many,fields,here\n", "f.csv", "row 3: ragged row"),
+    "empty file": (b"\n\n  \n", "f.csv", "no header and no rows"),
+    "header only": (b"respondent_id,response,theme\n", "f.csv", "header but no data rows"),
+    "response of 100,000 characters": (
+        b"respondent_id,response\nR1,ok\nR2," + b"x" * 100_000 + b"\n", "f.csv", "row 3: response of 100,000 characters"),
+    "script in a response": (
+        b"respondent_id,response\nR1,ok\nR2,<script>alert(1)</script>\n", "f.csv", "row 3: response contains HTML/script"),
+    "event-handler html in a response": (
+        b'respondent_id,response\nR1,<img src=x onerror="alert(1)">\n', "f.csv", "row 2: response contains HTML/script"),
+    "errors in an xlsx": (xlsx_bytes([["respondent_id", "response"], ["R1", None]]), "f.xlsx", "row 2: empty response"),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_file_changes_nothing_and_says_why(case, prepare_project):
+    data, name, expected = BAD_FILES[case]
+    project = prepare_project.project
+    before = (Response.objects.count(), Theme.objects.count(), Annotation.objects.count())
+    job = import_file_run(project=project, user=prepare_project.admin, upload=SimpleUploadedFile(name, data))
+    assert job.status == ImportJob.Status.FAILED
+    assert expected in job.message
+    assert job.errors and all("message" in e for e in job.errors)
+    assert (Response.objects.count(), Theme.objects.count(), Annotation.objects.count()) == before
+
+
+@pytest.mark.django_db
+def test_zero_byte_and_too_large_uploads_are_refused_before_anything_is_kept(prepare_project, settings):
+    settings.IMPORT_MAX_BYTES = 1000
+    for data, expected in [(b"", "empty (0 bytes)"), (b"x" * 1001, "file too large")]:
+        with pytest.raises(ImportFileError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+            import_file_run(project=prepare_project.project, user=None, upload=SimpleUploadedFile("f.csv", data))
+    assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_good_file_creates_responses_themes_and_imported_labels(prepare_project):
+    project = prepare_project.project
+    job = import_file_run(project=project, user=None, upload=SimpleUploadedFile("f.csv", GOOD.encode()))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    assert job.summary == "imported 3 responses, 3 themes, 3 labels"
+    r1 = project.responses.get(respondent_id="R1")
+    assert r1.metadata == {"plan": "Basic"}
+    annotation = r1.annotations.get(is_current=True)
+    assert annotation.coder.username == IMPORTED_CODER_USERNAME
+    assert annotation.source == Annotation.Source.IMPORT
+    assert sorted(t.name for t in annotation.themes.all()) == ["Price", "Value"]
+    assert not project.responses.get(respondent_id="R3").annotations.exists()
+    # "Price" already existed in the fixture's theme set: it is reused, not duplicated.
+    assert sorted(project.themes.values_list("name", flat=True)) == ["Delivery", "Price", "Value"]
+    assert job.themes_created == 1 and job.themes_in_file == 3
+    # New themes get distinct free shortcuts.
+    keys = [k for k in project.themes.values_list("shortcut", flat=True) if k]
+    assert len(keys) == len(set(keys)) == 3
+
+
+@pytest.mark.django_db
+def test_reimport_adds_new_labels_and_keeps_history(prepare_project):
+    project = prepare_project.project
+    import_file_run(project=project, user=None, upload=SimpleUploadedFile("a.csv", GOOD.encode()))
+    more = "respondent_id,response,theme\nR1,Too expensive,Quality\nR9,New one,Price\n"
+    job = import_file_run(project=project, user=None, upload=SimpleUploadedFile("b.csv", more.encode()))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    assert job.responses_created == 1
+    r1 = project.responses.get(respondent_id="R1")
+    current = r1.annotations.get(is_current=True)
+    assert sorted(t.name for t in current.themes.all()) == ["Price", "Quality", "Value"]
+    old = r1.annotations.get(is_current=False)
+    assert current.supersedes == old
+    assert sorted(t.name for t in old.themes.all()) == ["Price", "Value"]
+
+
+@pytest.mark.django_db
+def test_reimport_with_changed_text_is_refused_whole(prepare_project):
+    project = prepare_project.project
+    import_file_run(project=project, user=None, upload=SimpleUploadedFile("a.csv", GOOD.encode()))
+    count = project.responses.count()
+    changed = "respondent_id,response\nR50,new respondent\nR2,Box came very late\n"
+    job = import_file_run(project=project, user=None, upload=SimpleUploadedFile("b.csv", changed.encode()))
+    assert job.status == ImportJob.Status.FAILED
+    assert "row 3: respondent 'R2' is already in the project with a different response" in job.message
+    assert project.responses.count() == count
+
+
+@pytest.mark.django_db
+def test_xlsx_import(prepare_project):
+    data = xlsx_bytes([["respondent_id", "response", "theme", "region"], ["X1", "Late again", "Delivery", "North"],
+                       ["X2", "Great food", None, "South"]])
+    job = import_file_run(project=prepare_project.project, user=None, upload=SimpleUploadedFile("s.xlsx", data))
+    assert job.summary == "imported 2 responses, 1 themes, 1 labels"
+    assert prepare_project.project.responses.get(respondent_id="X2").metadata == {"region": "South"}
+
+
+@pytest.mark.django_db
+def test_a_finished_job_is_not_run_twice(prepare_project):
+    from labeling_app.services.imports import import_job_run
+
+    job = import_file_run(project=prepare_project.project, user=None,
+                          upload=SimpleUploadedFile("a.csv", GOOD.encode()))
+    count = Response.objects.count()
+    assert import_job_run(import_job_id=job.pk) is None  # a redelivered task does nothing
+    assert Response.objects.count() == count
