@@ -19,6 +19,7 @@ class ImportForm(forms.Form):
 class ThemeForm(forms.ModelForm):
     colour = forms.RegexField(r"^#[0-9a-fA-F]{6}$", widget=forms.TextInput(attrs={"type": "color"}))
     shortcut = forms.RegexField(r"^[0-9a-z]?$", required=False, max_length=1)
+    order = forms.IntegerField(required=False, min_value=0)
 
     class Meta:
         model = Theme

@@ -33,5 +33,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(data, dict) and set(data) == {"detail"}:
         response.data = {"message": str(data["detail"]), "details": None}
     else:
-        response.data = {"message": "the request is not valid", "details": data}
+        response.data = {"message": _first_error(data), "details": data}
     return response
+
+
+def _first_error(data: Any) -> str:
+    """A one-line summary of a validation error: the first field and its first message."""
+    if isinstance(data, dict) and data:
+        field, errors = next(iter(data.items()))
+        first = errors[0] if isinstance(errors, list) and errors else errors
+        prefix = "" if field in ("non_field_errors", "detail") else f"{field}: "
+        return f"{prefix}{_first_error(first) if isinstance(first, (dict, list)) else first}"
+    if isinstance(data, list) and data:
+        return _first_error(data[0]) if isinstance(data[0], (dict, list)) else str(data[0])
+    return "the request is not valid"

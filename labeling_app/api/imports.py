@@ -3,6 +3,7 @@ from rest_framework import generics, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 
 from labeling_app.api.access import ProjectScopedMixin
+from labeling_app.api.users import request_user
 from labeling_app.models import ImportJob
 from labeling_app.services.imports import import_job_create
 from labeling_app.services.progress import progress_get
@@ -32,9 +33,9 @@ class ImportListCreateView(ProjectScopedMixin, generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet[ImportJob]:
         return self.project.import_jobs.all()
 
-    def perform_create(self, serializer: ImportJobSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = import_job_create(
-            project=self.project, user=self.request.user, upload=serializer.validated_data["file"]
+            project=self.project, user=request_user(self.request), upload=serializer.validated_data["file"]
         )
 
 

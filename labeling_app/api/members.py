@@ -32,7 +32,7 @@ class MemberListCreateView(ProjectScopedMixin, generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet[Membership]:
         return self.project.memberships.select_related("user")
 
-    def perform_create(self, serializer: MemberSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
         serializer.instance = member_add(
             project=self.project, username=data["user"]["username"], role=data.get("role", Role.ANALYST)
@@ -48,9 +48,9 @@ class MemberDetailView(ProjectScopedMixin, generics.RetrieveUpdateDestroyAPIView
     def get_queryset(self) -> QuerySet[Membership]:
         return self.project.memberships.select_related("user")
 
-    def perform_update(self, serializer: MemberRoleSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = member_change_role(
-            membership=serializer.instance, role=serializer.validated_data["role"]
+            membership=self.get_object(), role=serializer.validated_data["role"]
         )
 
     def perform_destroy(self, instance: Membership) -> None:

@@ -4,6 +4,7 @@ from rest_framework import generics, serializers
 from rest_framework.permissions import IsAuthenticated
 
 from labeling_app.api.access import ProjectScopedMixin
+from labeling_app.api.users import request_user
 from labeling_app.models import Project, Role
 from labeling_app.selectors.projects import membership_get, project_counts, project_list_with_counts
 from labeling_app.services.projects import project_create, project_update
@@ -48,10 +49,10 @@ class ProjectListCreateView(generics.ListCreateAPIView):
     permission_classes = [IsAuthenticated]
 
     def get_queryset(self) -> QuerySet[Project]:
-        return project_list_with_counts(user=self.request.user).order_by("name")
+        return project_list_with_counts(user=request_user(self.request)).order_by("name")
 
-    def perform_create(self, serializer: ProjectSerializer) -> None:
-        serializer.instance = project_create(user=self.request.user, **serializer.validated_data)
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = project_create(user=request_user(self.request), **serializer.validated_data)
 
 
 @extend_schema(parameters=[])
@@ -64,5 +65,5 @@ class ProjectDetailView(ProjectScopedMixin, generics.RetrieveUpdateAPIView):
     def get_object(self) -> Project:
         return self.project
 
-    def perform_update(self, serializer: ProjectDetailSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = project_update(project=self.project, **serializer.validated_data)

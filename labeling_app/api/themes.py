@@ -26,7 +26,7 @@ class ThemeListCreateView(ProjectScopedMixin, generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet[Theme]:
         return self.project.themes.all()
 
-    def perform_create(self, serializer: ThemeSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = dict(serializer.validated_data)
         data.pop("order", None)
         data.pop("archived", None)
@@ -42,5 +42,5 @@ class ThemeDetailView(ProjectScopedMixin, generics.RetrieveUpdateAPIView):
     def get_queryset(self) -> QuerySet[Theme]:
         return self.project.themes.all()
 
-    def perform_update(self, serializer: ThemeSerializer) -> None:
-        serializer.instance = theme_update(theme=serializer.instance, **serializer.validated_data)
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = theme_update(theme=self.get_object(), **serializer.validated_data)

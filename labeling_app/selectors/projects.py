@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
@@ -6,14 +6,14 @@ from django.http import Http404
 from labeling_app.models import Membership, Project, Role
 
 
-def projects_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Project]:
+def projects_for_user(*, user: User | AnonymousUser) -> QuerySet[Project]:
     """Projects the user is a member of; the start of every project-scoped query."""
     if not user.is_authenticated:
         return Project.objects.none()
     return Project.objects.filter(memberships__user=user)
 
 
-def project_list_with_counts(*, user: AbstractBaseUser) -> QuerySet[Project]:
+def project_list_with_counts(*, user: User) -> QuerySet[Project]:
     """The user's projects with the user's role and the response and live-theme counts, for lists."""
     role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
     return projects_for_user(user=user).annotate(
@@ -23,7 +23,7 @@ def project_list_with_counts(*, user: AbstractBaseUser) -> QuerySet[Project]:
     )
 
 
-def membership_get(*, user: AbstractBaseUser | AnonymousUser, project_id: int) -> Membership:
+def membership_get(*, user: User | AnonymousUser, project_id: int) -> Membership:
     """The user's membership of a project; 404 (never 403) when they are not a member."""
     if not user.is_authenticated:
         raise Http404("no such project")
@@ -35,7 +35,7 @@ def membership_get(*, user: AbstractBaseUser | AnonymousUser, project_id: int) -
     return membership
 
 
-def project_get_for_role(*, user: AbstractBaseUser | AnonymousUser, project_id: int, role: str) -> Membership:
+def project_get_for_role(*, user: User | AnonymousUser, project_id: int, role: str) -> Membership:
     """A membership with at least `role`; 404 for outsiders, 403 for members whose role is too low."""
     membership = membership_get(user=user, project_id=project_id)
     if Role.rank(membership.role) < Role.rank(role):

@@ -3,7 +3,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
@@ -39,7 +39,7 @@ def _check_upload(upload: File) -> None:
         )
 
 
-def import_job_create(*, project: Project, user: AbstractBaseUser | None, upload: File) -> ImportJob:
+def import_job_create(*, project: Project, user: User | None, upload: File) -> ImportJob:
     """Store the upload and queue its import on a worker; size is checked before anything is kept."""
     from labeling_app.tasks.imports import import_run
 
@@ -52,10 +52,12 @@ def import_job_create(*, project: Project, user: AbstractBaseUser | None, upload
     return job
 
 
-def import_file_run(*, project: Project, user: AbstractBaseUser | None, upload: File) -> ImportJob:
+def import_file_run(*, project: Project, user: User | None, upload: File) -> ImportJob:
     """Import a file in this process (the command line's path); the same job record and code as a worker's."""
     _check_upload(upload)
-    job = ImportJob.objects.create(project=project, uploaded_by=user, file=upload, original_name=upload.name or "upload")
+    job = ImportJob.objects.create(
+        project=project, uploaded_by=user, file=upload, original_name=upload.name or "upload"
+    )
     import_job_run(import_job_id=job.pk)
     job.refresh_from_db()
     return job

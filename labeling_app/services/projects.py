@@ -1,11 +1,11 @@
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from labeling_app.models import Membership, Project, Role
 
 
 @transaction.atomic
-def project_create(*, user: AbstractBaseUser, name: str, question: str = "", **settings: object) -> Project:
+def project_create(*, user: User, name: str, question: str = "", **settings: object) -> Project:
     """Create a project; its creator becomes its first admin."""
     project = Project.objects.create(name=name.strip(), question=question.strip(), created_by=user, **settings)
     Membership.objects.create(project=project, user=user, role=Role.ADMIN)

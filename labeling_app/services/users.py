@@ -1,10 +1,10 @@
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 IMPORTED_CODER_USERNAME = "imported"
 
 
-def imported_coder_get() -> AbstractBaseUser:
+def imported_coder_get() -> User:
     """The system user that imported labels are attributed to; it cannot log in."""
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(

@@ -1,7 +1,14 @@
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from labeling_app.models import Membership, Role
 from labeling_app.selectors.projects import project_get_for_role
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request of a login_required view: its user is signed in."""
+
+    user: User
 
 
 def page_membership(request: HttpRequest, project_id: int, role: str = Role.ANALYST) -> Membership:

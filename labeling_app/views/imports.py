@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 
@@ -8,7 +8,7 @@ from labeling_app.importing.errors import ImportFileError
 from labeling_app.models import ImportJob, Role
 from labeling_app.services.imports import import_job_create
 from labeling_app.services.progress import progress_get
-from labeling_app.views.access import page_membership
+from labeling_app.views.access import AuthenticatedHttpRequest, page_membership
 
 
 def _progress(job: ImportJob) -> int:
@@ -17,7 +17,7 @@ def _progress(job: ImportJob) -> int:
 
 @login_required
 @require_POST
-def import_upload(request: HttpRequest, project_id: int) -> HttpResponse:
+def import_upload(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     """Takes the upload and answers with a progress bar that polls until the import ends."""
     membership = page_membership(request, project_id, Role.ADMIN)
     form = ImportForm(request.POST, request.FILES)
@@ -34,7 +34,7 @@ def import_upload(request: HttpRequest, project_id: int) -> HttpResponse:
 
 
 @login_required
-def import_progress(request: HttpRequest, project_id: int, import_id: int) -> HttpResponse:
+def import_progress(request: AuthenticatedHttpRequest, project_id: int, import_id: int) -> HttpResponse:
     membership = page_membership(request, project_id, Role.ADMIN)
     job = get_object_or_404(membership.project.import_jobs, pk=import_id)
     return render(request, "labeling_app/partials/import_progress.html",

@@ -1,17 +1,17 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from labeling_app.forms import MemberForm
 from labeling_app.models import Role
 from labeling_app.services.members import member_add, member_change_role, member_remove
-from labeling_app.views.access import page_membership, role_flags
+from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
 @login_required
-def member_list(request: HttpRequest, project_id: int) -> HttpResponse:
+def member_list(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     """Admins add members, change roles and remove members."""
     membership = page_membership(request, project_id, Role.ADMIN)
     project = membership.project

@@ -1,16 +1,16 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from labeling_app.forms import ImportForm, ProjectForm
 from labeling_app.selectors.projects import project_counts, project_list_with_counts
 from labeling_app.services.projects import project_create
-from labeling_app.views.access import page_membership, role_flags
+from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
 @login_required
-def project_list(request: HttpRequest) -> HttpResponse:
+def project_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -24,7 +24,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def project_overview(request: HttpRequest, project_id: int) -> HttpResponse:
+def project_overview(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     membership = page_membership(request, project_id)
     project = membership.project
     context = {

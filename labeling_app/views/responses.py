@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from labeling_app.selectors.responses import (
@@ -9,13 +9,13 @@ from labeling_app.selectors.responses import (
     responses_filter,
     responses_with_themes,
 )
-from labeling_app.views.access import page_membership, role_flags
+from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 PAGE_SIZE = 50
 
 
 @login_required
-def response_browser(request: HttpRequest, project_id: int) -> HttpResponse:
+def response_browser(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     membership = page_membership(request, project_id)
     project = membership.project
     params = request.GET

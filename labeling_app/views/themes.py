@@ -1,17 +1,17 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from labeling_app.forms import ThemeForm
 from labeling_app.models import Role
 from labeling_app.services.themes import theme_create, theme_update
-from labeling_app.views.access import page_membership, role_flags
+from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
 @login_required
-def theme_editor(request: HttpRequest, project_id: int) -> HttpResponse:
+def theme_editor(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     """Admins add, edit and archive the project's themes."""
     membership = page_membership(request, project_id, Role.ADMIN)
     project = membership.project
@@ -34,15 +34,15 @@ def theme_editor(request: HttpRequest, project_id: int) -> HttpResponse:
                     return redirect("theme-editor", project_id=project.pk)
                 form = ThemeForm(request.POST, prefix=f"t{theme.pk}")
                 if form.is_valid():
-                    theme_update(theme=theme, **form.cleaned_data)
+                    fields = {k: v for k, v in form.cleaned_data.items() if v is not None}
+                    theme_update(theme=theme, **fields)
                     messages.success(request, f"Saved “{theme.name}”.")
                     return redirect("theme-editor", project_id=project.pk)
-                for errors in form.errors.values():
-                    for error in errors:
-                        messages.error(request, error)
+                for field_errors in form.errors.as_data().values():
+                    messages.error(request, "; ".join(e.messages[0] for e in field_errors))
         except ValidationError as exc:
-            for error in exc.messages:
-                messages.error(request, error)
+            for message in exc.messages:
+                messages.error(request, message)
     themes = [(t, ThemeForm(instance=t, prefix=f"t{t.pk}")) for t in project.themes.all()]
     context = {"project": project, "membership": membership, "themes": themes, "new_form": new_form,
                **role_flags(membership)}

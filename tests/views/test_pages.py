@@ -1,0 +1,73 @@
+"""Every page, for every role and an outsider: outsiders get 404, low roles 403; text is escaped."""
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from labeling_app.models import Role
+from tests.factories import ResponseFactory
+
+PAGES = [  # (url name, lowest role)
+    ("project-overview", Role.ANALYST),
+    ("response-browser", Role.ANALYST),
+    ("theme-editor", Role.ADMIN),
+    ("member-list", Role.ADMIN),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name,lowest", PAGES)
+@pytest.mark.parametrize("who", ["analyst", "lead", "admin", "outsider"])
+def test_page_access(name, lowest, who, prepare_project):
+    client = Client()
+    client.force_login(prepare_project.user(who))
+    response = client.get(reverse(name, kwargs={"project_id": prepare_project.project.pk}))
+    if who == "outsider":
+        assert response.status_code == 404
+        assert b"Cancellations" not in response.content
+    elif Role.rank(who) < Role.rank(lowest):
+        assert response.status_code == 403
+    else:
+        assert response.status_code == 200
+        assert b"Cancellations" in response.content
+
+
+@pytest.mark.django_db
+def test_anonymous_users_are_sent_to_login(prepare_project):
+    for name, _ in PAGES:
+        response = Client().get(reverse(name, kwargs={"project_id": prepare_project.project.pk}))
+        assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+@pytest.mark.django_db
+def test_import_endpoints_need_admin(prepare_project):
+    client = Client()
+    client.force_login(prepare_project.analyst)
+    url = reverse("import-upload", kwargs={"project_id": prepare_project.project.pk})
+    assert client.post(url, {}).status_code == 403
+    client.force_login(prepare_project.outsider)
+    assert client.post(url, {}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_response_browser_filters_and_escapes(prepare_project):
+    project = prepare_project.project
+    ResponseFactory(project=project, respondent_id="S1", text="<script>alert(1)</script> too dear",
+                    metadata={"plan": "Basic"})
+    ResponseFactory(project=project, respondent_id="S2", text="late box", metadata={"plan": "Family"})
+    client = Client()
+    client.force_login(prepare_project.analyst)
+    url = reverse("response-browser", kwargs={"project_id": project.pk})
+    body = client.get(url, {"q": "dear"}).content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; too dear" in body
+    assert "<script>alert" not in body
+    assert "S2" not in body
+    body = client.get(url, {"meta_plan": "Family"}).content.decode()
+    assert "late box" in body and "too dear" not in body
+
+
+@pytest.mark.django_db
+def test_pages_send_a_content_security_policy(prepare_project):
+    client = Client()
+    client.force_login(prepare_project.analyst)
+    response = client.get(reverse("project-list"))
+    assert "script-src 'self'" in response["Content-Security-Policy"]
