@@ -28,7 +28,7 @@ def test_csv_encodings_give_the_same_rows(encoding):
 
 
 def test_semicolon_csv_and_absent_theme_column():
-    parsed = parse("respondent_id;response;age\nA;Fine, thanks;40\n".encode())
+    parsed = parse(b"respondent_id;response;age\nA;Fine, thanks;40\n")
     assert parsed.respondents[0].text == "Fine, thanks"
     assert parsed.respondents[0].metadata == {"age": "40"}
     assert parsed.theme_names == []
