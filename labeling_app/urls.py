@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from labeling_app.views import imports, members, projects, responses, themes
+from labeling_app.views import imports, labeling, members, projects, responses, themes
 
 P = "projects/<int:project_id>/"
 
@@ -20,5 +20,9 @@ urlpatterns = [
     path(P + "members/", members.member_list, name="member-list"),
     path(P + "imports/", imports.import_upload, name="import-upload"),
     path(P + "imports/<int:import_id>/progress/", imports.import_progress, name="import-progress"),
+    path(P + "label/", labeling.labeling_page, name="labeling"),
+    path(P + "suggestions/", labeling.suggestions_page, name="suggestions"),
+    path(P + "model/", labeling.model_page, name="model"),
+    path(P + "events/", labeling.project_events, name="project-events"),
 ]
 

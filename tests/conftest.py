@@ -54,6 +54,49 @@ def prepare_project(db) -> PreparedProject:
                            analyst2, outsider, themes)
 
 
+DEMO_FILE = ROOT / "labeling_app" / "demo" / "cancelling.csv"
+
+
+@pytest.fixture(scope="session")
+def demo_vectors() -> dict[str, bytes]:
+    """Embeddings of the demo answers, computed once per test session with the app's model."""
+    from labeling_app.importing.parser import parse_long_format
+    from labeling_app.importing.readers import read_table
+    from labeling_app.services.embeddings import _loaded_model, embedding_model_name
+    from ml.embeddings import embed_texts
+
+    parsed = parse_long_format(read_table(DEMO_FILE.read_bytes(), "demo.csv", max_bytes=10**8),
+                               max_response_chars=20_000)
+    texts = [r.text for r in parsed.respondents]
+    vectors = embed_texts(_loaded_model(embedding_model_name()), texts)
+    return {t: v.tobytes() for t, v in zip(texts, vectors, strict=True)}
+
+
+def demo_project_make(owner_memberships: dict, demo_vectors: dict[str, bytes], *, keep_labels: int | None = None):
+    """The demo survey as a project, embedded; with keep_labels, only that many responses keep their labels."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from labeling_app.models import Annotation, ResponseEmbedding
+    from labeling_app.services.embeddings import embedding_model_name
+    from labeling_app.services.imports import import_file_run
+    from ml.embeddings import text_hash
+
+    project = ProjectFactory(name="Loop Box churn")
+    for user, role in owner_memberships.items():
+        MembershipFactory(project=project, user=user, role=role)
+    job = import_file_run(project=project, user=None, upload=SimpleUploadedFile("demo.csv", DEMO_FILE.read_bytes()))
+    assert job.status == "succeeded", job.message
+    if keep_labels is not None:
+        extra = Annotation.objects.filter(response__project=project).order_by("response_id")[keep_labels:]
+        Annotation.objects.filter(pk__in=list(extra.values_list("pk", flat=True))).delete()
+    ResponseEmbedding.objects.bulk_create(
+        ResponseEmbedding(response=r, model_name=embedding_model_name(), text_hash=text_hash(r.text),
+                          vector=demo_vectors[r.text])
+        for r in project.responses.all()
+    )
+    return project
+
+
 @pytest.fixture
 def nhs_file() -> Path:
     path = NHS_DIR / "coded_responses.csv"

@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from labeling_app.api import imports, members, projects, responses, themes
+from labeling_app.api import imports, labeling, members, projects, responses, themes
 
 P = "projects/<int:project_id>/"
 
@@ -20,4 +20,10 @@ urlpatterns = [
     path(P + "imports/<int:import_id>/", imports.ImportDetailView.as_view(), name="api-import"),
     path(P + "members/", members.MemberListCreateView.as_view(), name="api-members"),
     path(P + "members/<int:member_id>/", members.MemberDetailView.as_view(), name="api-member"),
+    path(P + "queue/", labeling.QueueView.as_view(), name="api-queue"),
+    path(P + "annotations/", labeling.AnnotationsView.as_view(), name="api-annotations"),
+    path(P + "model/", labeling.ModelView.as_view(), name="api-model"),
+    path(P + "suggestions/", labeling.SuggestionListView.as_view(), name="api-suggestions"),
+    path(P + "suggestions/accept/", labeling.SuggestionAcceptView.as_view(), name="api-suggestions-accept"),
+    path(P + "suggestions/reject/", labeling.SuggestionRejectView.as_view(), name="api-suggestions-reject"),
 ]

@@ -1,8 +1,13 @@
 """ThemeLoop's data model, one module per concern."""
 from labeling_app.models.annotations import Annotation
+from labeling_app.models.embeddings import EmbeddingRun, ResponseEmbedding
 from labeling_app.models.imports import ImportJob
 from labeling_app.models.projects import Membership, Project, Role
 from labeling_app.models.responses import Response
 from labeling_app.models.themes import Theme
+from labeling_app.models.training import LabelQueue, ModelVersion, QueueLease, Suggestion, SuggestionRejection
 
-__all__ = ["Annotation", "ImportJob", "Membership", "Project", "Response", "Role", "Theme"]
+__all__ = [
+    "Annotation", "EmbeddingRun", "ImportJob", "LabelQueue", "Membership", "ModelVersion", "Project",
+    "QueueLease", "Response", "ResponseEmbedding", "Role", "Suggestion", "SuggestionRejection", "Theme",
+]

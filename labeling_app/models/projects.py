@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from ml.active_learning import DEFAULT_STRATEGY, STRATEGIES
+
 
 class Role(models.TextChoices):
     """A member's role; each role can do everything the ones below it can."""
@@ -20,7 +22,14 @@ class Project(models.Model):
     name = models.CharField(max_length=200, unique=True)
     question = models.TextField(blank=True)
     labeling_batch_size = models.PositiveSmallIntegerField(default=10)
-    active_learning_strategy = models.CharField(max_length=40, default="entropy")
+    active_learning_strategy = models.CharField(
+        max_length=40, default=DEFAULT_STRATEGY, choices=[(s, s.replace("_", " ")) for s in STRATEGIES]
+    )
+    # Bumped by every labeling change; a model version remembers the revision it was trained on.
+    labels_revision = models.PositiveIntegerField(default=0)
+    current_model = models.ForeignKey(
+        "labeling_app.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

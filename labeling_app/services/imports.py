@@ -100,6 +100,10 @@ def import_job_run(*, import_job_id: int) -> ImportJob | None:
     job.responses_created, job.themes_created = counts.responses, counts.themes_created
     job.themes_in_file, job.labels_created = counts.themes_in_file, counts.labels
     _finish(job, ImportJob.Status.SUCCEEDED, message=job.summary)
+    from labeling_app.services.embeddings import embedding_run_request
+
+    with transaction.atomic():
+        embedding_run_request(project=job.project)
     return job
 
 

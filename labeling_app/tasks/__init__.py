@@ -1,4 +1,14 @@
 """Celery tasks: thin wrappers that take ids and call one service."""
-from labeling_app.tasks import imports
+from celery.signals import worker_ready
 
-__all__ = ["imports"]
+from labeling_app.tasks import embeddings, imports, training
+
+__all__ = ["embeddings", "imports", "training"]
+
+
+@worker_ready.connect
+def _resume_pending_jobs(**_: object) -> None:
+    # Jobs recorded while the broker was down are sent now that a worker is up.
+    from labeling_app.services.jobs import jobs_resume_pending
+
+    jobs_resume_pending()

@@ -1,0 +1,176 @@
+"""The labeling loop over the API: the queue, submitting annotations, the model and its suggestions."""
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response as ApiResponse
+from rest_framework.views import APIView
+
+from labeling_app.api.access import ProjectScopedMixin
+from labeling_app.api.users import request_user
+from labeling_app.models import Role, Suggestion
+from labeling_app.selectors.queue import queue_next_batch
+from labeling_app.selectors.training import model_versions, suggestions_filter, suggestions_for_responses
+from labeling_app.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.services.events import model_version_payload
+from labeling_app.services.queue import queue_skip
+from labeling_app.services.suggestions import suggestions_accept, suggestions_reject
+
+
+class QueueItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    respondent_id = serializers.CharField()
+    text = serializers.CharField()
+    metadata = serializers.DictField()
+    suggestions = serializers.ListField(child=serializers.DictField())
+
+
+class QueueView(ProjectScopedMixin, APIView):
+    """The next responses for you to label, most useful first; they are held for you for 30 minutes."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("size", OpenApiTypes.INT, description="batch size (project default)")],
+        responses=QueueItemSerializer(many=True),
+    )
+    def get(self, request: Request, project_id: int) -> ApiResponse:
+        size_param = request.query_params.get("size", "")
+        size = int(size_param) if size_param.isdigit() else self.project.labeling_batch_size
+        responses = queue_next_batch(project=self.project, user=request_user(request), size=max(1, min(size, 200)))
+        suggestions = suggestions_for_responses(project=self.project, response_ids=[r.pk for r in responses])
+        data = [{"id": r.pk, "respondent_id": r.respondent_id, "text": r.text, "metadata": r.metadata,
+                 "suggestions": suggestions[r.pk]} for r in responses]
+        return ApiResponse(QueueItemSerializer(data, many=True).data)
+
+
+class AnnotationInSerializer(serializers.Serializer):
+    response = serializers.IntegerField()
+    themes = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)
+    flagged = serializers.BooleanField(default=False)
+    skipped = serializers.BooleanField(default=False)
+    note = serializers.CharField(default="", allow_blank=True, max_length=2000)
+
+
+class AnnotationsView(ProjectScopedMixin, APIView):
+    """Submit your labels for one response or a list; all are saved or none, then one retrain is queued.
+
+    An item with `skipped: true` is not labelled: the response is passed to someone else.
+    """
+
+    write_role = Role.ANALYST
+
+    @extend_schema(request=AnnotationInSerializer(many=True),
+                   responses={201: inline_serializer("AnnotationResult", {"saved": serializers.IntegerField(),
+                                                                          "skipped": serializers.IntegerField()})})
+    def post(self, request: Request, project_id: int) -> ApiResponse:
+        many = isinstance(request.data, list)
+        serializer = AnnotationInSerializer(data=request.data, many=many)
+        serializer.is_valid(raise_exception=True)
+        rows: list[dict[str, Any]] = serializer.validated_data if many else [serializer.validated_data]
+        user = request_user(request)
+        items = [AnnotationItem(response_id=r["response"], theme_ids=r["themes"], flagged=r["flagged"],
+                                note=r["note"]) for r in rows if not r["skipped"]]
+        skipped = [r["response"] for r in rows if r["skipped"]]
+        if items:
+            annotation_submit(project=self.project, user=user, items=items)
+        for response_id in skipped:
+            if self.project.responses.filter(pk=response_id).exists():
+                queue_skip(project=self.project, user=user, response_id=response_id)
+        return ApiResponse({"saved": len(items), "skipped": len(skipped)}, status=status.HTTP_201_CREATED)
+
+
+class ModelView(ProjectScopedMixin, APIView):
+    """The current model version, the latest run's status, and the history with figures."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, project_id: int) -> ApiResponse:
+        versions = list(model_versions(project=self.project)[:50])
+        latest = versions[0] if versions else None
+        return ApiResponse({
+            "current": model_version_payload(self.project.current_model),
+            "latest_run": {**(model_version_payload(latest) or {}), "error": latest.error} if latest else None,
+            "history": [
+                {**(model_version_payload(v) or {}), "error": v.error, "per_theme": v.per_theme,
+                 "train_seconds": v.train_seconds}
+                for v in versions
+            ],
+        })
+
+
+class SuggestionSerializer(serializers.ModelSerializer):
+    respondent_id = serializers.CharField(source="response.respondent_id")
+    text = serializers.CharField(source="response.text")
+    theme_name = serializers.CharField(source="theme.name")
+
+    class Meta:
+        model = Suggestion
+        fields = ["response", "respondent_id", "text", "theme", "theme_name", "probability", "suggested"]
+
+
+def _band_params(request: Request) -> tuple[float, float]:
+    def number(name: str, default: float) -> float:
+        try:
+            return min(1.0, max(0.0, float(request.query_params.get(name, default))))
+        except ValueError:
+            raise serializers.ValidationError({name: "must be a number between 0 and 1"}) from None
+    return number("min_probability", 0.5), number("max_probability", 1.0)
+
+
+@extend_schema(parameters=[
+    OpenApiParameter("theme", OpenApiTypes.INT), OpenApiParameter("min_probability", OpenApiTypes.FLOAT),
+    OpenApiParameter("max_probability", OpenApiTypes.FLOAT),
+    OpenApiParameter("responses", OpenApiTypes.STR,
+                     description="comma-separated response ids: their suggestions, labelled or not"),
+])
+class SuggestionListView(ProjectScopedMixin, generics.ListAPIView):
+    """The current model's suggestions for unlabelled responses, by theme and probability band."""
+
+    serializer_class = SuggestionSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        low, high = _band_params(self.request)
+        theme = self.request.query_params.get("theme", "")
+        listed = self.request.query_params.get("responses")
+        ids = [int(i) for i in listed.split(",") if i.strip().isdigit()] if listed is not None else None
+        return suggestions_filter(project=self.project, theme_id=int(theme) if theme.isdigit() else None,
+                                  min_probability=low if ids is None else 0.0, max_probability=high,
+                                  exclude_rejected_by=self.request.user.pk, response_ids=ids,
+                                  unlabelled_only=ids is None)
+
+
+class BulkDecisionSerializer(serializers.Serializer):
+    theme = serializers.IntegerField()
+    min_probability = serializers.FloatField(min_value=0, max_value=1)
+    max_probability = serializers.FloatField(min_value=0, max_value=1, default=1.0)
+    preview = serializers.BooleanField(default=False)
+
+
+class _BulkDecisionView(ProjectScopedMixin, APIView):
+    write_role = Role.ANALYST
+    decide = staticmethod(suggestions_accept)
+
+    @extend_schema(request=BulkDecisionSerializer,
+                   responses=inline_serializer("BulkDecisionResult", {"count": serializers.IntegerField(),
+                                                                      "preview": serializers.BooleanField()}))
+    def post(self, request: Request, project_id: int) -> ApiResponse:
+        serializer = BulkDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        theme = generics.get_object_or_404(self.project.themes.filter(archived=False), pk=data["theme"])
+        count = self.decide(project=self.project, user=request_user(request), theme=theme,
+                            min_probability=data["min_probability"], max_probability=data["max_probability"],
+                            preview=data["preview"])
+        return ApiResponse({"count": count, "preview": data["preview"]})
+
+
+class SuggestionAcceptView(_BulkDecisionView):
+    """Accept a theme's suggestions in a probability band as your labels (preview=true only counts them)."""
+
+    decide = staticmethod(suggestions_accept)
+
+
+class SuggestionRejectView(_BulkDecisionView):
+    """Reject a theme's suggestions in a probability band (preview=true only counts them)."""
+
+    decide = staticmethod(suggestions_reject)

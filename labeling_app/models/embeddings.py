@@ -1,0 +1,41 @@
+from django.db import models
+
+from labeling_app.models.projects import Project
+from labeling_app.models.responses import Response
+
+
+class ResponseEmbedding(models.Model):
+    """A response's sentence embedding (float32 bytes), tagged with the text and model it came from."""
+
+    response = models.OneToOneField(Response, primary_key=True, on_delete=models.CASCADE, related_name="embedding")
+    model_name = models.CharField(max_length=300)
+    text_hash = models.CharField(max_length=64)
+    vector = models.BinaryField()
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"embedding of {self.response_id}"
+
+
+class EmbeddingRun(models.Model):
+    """One pass that embeds a project's new or changed responses."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Embedding"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="embedding_runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    embedded = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"embedding run {self.pk} of {self.project_id} ({self.status})"

@@ -1,0 +1,113 @@
+from django.conf import settings
+from django.db import models
+
+from labeling_app.models.projects import Project
+from labeling_app.models.responses import Response
+from labeling_app.models.themes import Theme
+
+
+class ModelVersion(models.Model):
+    """One retrain of a project's classifier: its figures, and whether it became current."""
+
+    class Status(models.TextChoices):
+        TRAINING = "training", "Training"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="model_versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.TRAINING)
+    task_id = models.CharField(max_length=255, blank=True)
+    labels_revision = models.PositiveIntegerField(default=0)
+    labelled_responses = models.PositiveIntegerField(default=0)
+    labels_used = models.PositiveIntegerField(default=0)
+    micro_f1 = models.FloatField(null=True, blank=True)
+    macro_f1 = models.FloatField(null=True, blank=True)
+    per_theme = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    artifact = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    made_current_at = models.DateTimeField(null=True, blank=True)
+    train_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="model_version_number_unique"),
+            # The database guard: one run in flight per project, whatever Celery redelivers.
+            models.UniqueConstraint(
+                fields=["project"], condition=models.Q(status="training"), name="one_training_run_per_project"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} v{self.number} ({self.status})"
+
+
+class Suggestion(models.Model):
+    """A model version's probability that a theme applies to a response (only non-negligible ones are kept)."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="suggestions")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="suggestions")
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="suggestions")
+    probability = models.FloatField()
+    suggested = models.BooleanField(default=False)  # above the theme's tuned threshold
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["model_version", "response"]),
+            models.Index(fields=["model_version", "theme", "probability"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.theme_id} for {self.response_id}: {self.probability:.2f}"
+
+
+class SuggestionRejection(models.Model):
+    """An analyst said a suggested theme does not apply; it is not offered to them again."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="+")
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "theme", "user"], name="one_rejection_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} rejected {self.theme_id} for {self.response_id}"
+
+
+class LabelQueue(models.Model):
+    """The project's active-learning order: most useful responses to label first."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="label_queue")
+    response_ids = models.JSONField(default=list)
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL)
+    strategy = models.CharField(max_length=40, blank=True)
+    built_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"queue of {self.project_id} ({len(self.response_ids)})"
+
+
+class QueueLease(models.Model):
+    """A response served to one analyst; others are not served it until it is coded or the lease ends."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="leases")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    skipped = models.BooleanField(default=False)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["response", "user"], name="one_lease_per_user")]
+        indexes = [models.Index(fields=["project", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.response_id} held by {self.user_id}"

@@ -1,0 +1,70 @@
+"""Submitting labels: check everything first, then write every item in one transaction, or none."""
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+
+from labeling_app.models import Annotation, Project, QueueLease
+from labeling_app.services.training import training_request
+
+
+@dataclass
+class AnnotationItem:
+    response_id: int
+    theme_ids: list[int] = field(default_factory=list)
+    flagged: bool = False
+    note: str = ""
+
+
+def annotation_items_check(*, project: Project, items: list[AnnotationItem]) -> None:
+    """Every response and theme must belong to the project, themes must be live, no response twice."""
+    if not items:
+        raise ValidationError("nothing to submit")
+    errors = []
+    responses = set(project.responses.filter(pk__in=[i.response_id for i in items]).values_list("pk", flat=True))
+    live = set(project.themes.filter(archived=False).values_list("pk", flat=True))
+    seen: set[int] = set()
+    for n, item in enumerate(items):
+        if item.response_id not in responses:
+            errors.append(f"item {n}: response {item.response_id} is not in this project")
+        if item.response_id in seen:
+            errors.append(f"item {n}: response {item.response_id} appears twice")
+        seen.add(item.response_id)
+        unknown = [t for t in item.theme_ids if t not in live]
+        if unknown:
+            errors.append(f"item {n}: themes {unknown} are not live themes of this project")
+    if errors:
+        raise ValidationError(errors)
+
+
+def annotation_submit(*, project: Project, user: User, items: list[AnnotationItem],
+                      source: str = Annotation.Source.MANUAL) -> list[Annotation]:
+    """Save one analyst's labels for several responses and ask for one retrain; all or nothing."""
+    annotation_items_check(project=project, items=items)
+    with transaction.atomic():
+        return _annotations_write(project=project, user=user, items=items, source=source)
+
+
+def _annotations_write(*, project: Project, user: User, items: list[AnnotationItem], source: str) -> list[Annotation]:
+    response_ids = [i.response_id for i in items]
+    previous = {
+        a.response_id: a
+        for a in Annotation.objects.select_for_update().filter(
+            response_id__in=response_ids, coder=user, is_current=True
+        )
+    }
+    Annotation.objects.filter(pk__in=[a.pk for a in previous.values()]).update(is_current=False)
+    made = []
+    for item in items:
+        annotation = Annotation.objects.create(
+            response_id=item.response_id, coder=user, source=source, flagged=item.flagged,
+            note=item.note, supersedes=previous.get(item.response_id),
+        )
+        annotation.themes.set(sorted(set(item.theme_ids)))
+        made.append(annotation)
+    QueueLease.objects.filter(user=user, response_id__in=response_ids).delete()
+    Project.objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
+    training_request(project=project)
+    return made

@@ -1,0 +1,122 @@
+"""Embeddings of a project's responses: computed once per text, stored, read back as one matrix."""
+import functools
+import logging
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from labeling_app.models import Annotation, EmbeddingRun, Project, ResponseEmbedding
+from labeling_app.services.jobs import enqueue_on_commit
+from labeling_app.services.progress import progress_set
+from ml import embeddings as ml_embeddings
+
+logger = logging.getLogger(__name__)
+BATCH = 512
+
+
+def embedding_model_name() -> str:
+    """The configured model (EMBEDDING_MODEL), or the bundled all-MiniLM-L6-v2."""
+    return settings.EMBEDDING_MODEL or "all-MiniLM-L6-v2"
+
+
+@functools.lru_cache(maxsize=2)
+def _loaded_model(name: str) -> Any:
+    # One load per worker process: loading takes seconds, embedding a batch milliseconds.
+    return ml_embeddings.load_model(settings.EMBEDDING_MODEL or None)
+
+
+def embedding_run_request(*, project: Project) -> EmbeddingRun:
+    """Record a run and queue it after commit (imports call this)."""
+    from labeling_app.tasks.embeddings import embeddings_compute
+
+    run = EmbeddingRun.objects.create(project=project)
+    enqueue_on_commit(embeddings_compute, embedding_run_id=run.pk)
+    return run
+
+
+def _stale_responses(project: Project, model_name: str) -> list[tuple[int, str]]:
+    existing = dict(
+        ResponseEmbedding.objects.filter(response__project=project, model_name=model_name)
+        .values_list("response_id", "text_hash")
+    )
+    return [
+        (pk, text)
+        for pk, text in project.responses.values_list("pk", "text").order_by("pk")
+        if existing.get(pk) != ml_embeddings.text_hash(text)
+    ]
+
+
+def embeddings_ensure(*, project: Project, run: EmbeddingRun | None = None) -> int:
+    """Embed the project's responses that have no embedding for their current text; returns how many."""
+    name = embedding_model_name()
+    todo = _stale_responses(project, name)
+    if run is not None:
+        run.total = len(todo)
+        run.save(update_fields=["total"])
+    if not todo:
+        return 0
+    model = _loaded_model(name)
+    for start in range(0, len(todo), BATCH):
+        chunk = todo[start:start + BATCH]
+        vectors = ml_embeddings.embed_texts(model, [t for _, t in chunk])
+        with transaction.atomic():
+            ResponseEmbedding.objects.filter(response_id__in=[pk for pk, _ in chunk]).delete()
+            ResponseEmbedding.objects.bulk_create(
+                ResponseEmbedding(response_id=pk, model_name=name, text_hash=ml_embeddings.text_hash(text),
+                                  vector=vec.astype(np.float32).tobytes())
+                for (pk, text), vec in zip(chunk, vectors, strict=True)
+            )
+        done = start + len(chunk)
+        if run is not None:
+            run.embedded = done
+            run.save(update_fields=["embedded"])
+            progress_set(kind="embeddings", job_id=run.pk, percent=100 * done // len(todo))
+    return len(todo)
+
+
+def embedding_run_execute(*, embedding_run_id: int) -> EmbeddingRun | None:
+    """Run one embedding pass; afterwards the project gets its first queue or a retrain."""
+    run = EmbeddingRun.objects.select_related("project").filter(pk=embedding_run_id).first()
+    if run is None or run.status == EmbeddingRun.Status.SUCCEEDED:
+        return None
+    run.status = EmbeddingRun.Status.RUNNING
+    run.save(update_fields=["status"])
+    try:
+        embeddings_ensure(project=run.project, run=run)
+    except Exception as exc:
+        logger.exception("embedding run %s failed", run.pk)
+        run.status, run.message, run.finished_at = EmbeddingRun.Status.FAILED, str(exc), timezone.now()
+        run.save(update_fields=["status", "message", "finished_at"])
+        return run
+    run.status, run.finished_at = EmbeddingRun.Status.SUCCEEDED, timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    from labeling_app.services.training import cold_start_queue_build, training_request
+
+    if Annotation.objects.filter(response__project=run.project, is_current=True).exists():
+        with transaction.atomic():
+            training_request(project=run.project)
+    elif run.project.current_model_id is None:
+        cold_start_queue_build(project=run.project)
+    return run
+
+
+def embedding_matrix(*, project: Project) -> tuple[list[int], np.ndarray]:
+    """Response ids (in id order) and their stored embeddings as one (n, d) float32 matrix."""
+    name = embedding_model_name()
+    rows = ResponseEmbedding.objects.filter(response__project=project, model_name=name).order_by("response_id")
+    ids, blobs = [], []
+    for pk, blob in rows.values_list("response_id", "vector").iterator(chunk_size=5000):
+        ids.append(pk)
+        blobs.append(bytes(blob))
+    if not ids:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return ids, np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
+
+
+def response_texts(*, project: Project, response_ids: list[int]) -> list[str]:
+    """Texts of the given responses of a project, in the given order."""
+    texts = dict(project.responses.values_list("pk", "text").iterator(chunk_size=5000))
+    return [texts[pk] for pk in response_ids]

@@ -1,0 +1,47 @@
+"""Acting on the model's suggestions in bulk: accepted ones become the analyst's labels."""
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from labeling_app.models import Annotation, Project, SuggestionRejection, Theme
+from labeling_app.selectors.training import suggestions_filter
+from labeling_app.services.annotations import AnnotationItem, annotation_submit
+
+
+def _band(project: Project, user: User, theme: Theme, min_probability: float, max_probability: float):
+    return suggestions_filter(project=project, theme_id=theme.pk, min_probability=min_probability,
+                              max_probability=max_probability, exclude_rejected_by=user.pk)
+
+
+def suggestions_accept(*, project: Project, user: User, theme: Theme, min_probability: float,
+                       max_probability: float = 1.0, preview: bool = False) -> int:
+    """Label every unlabelled response suggested `theme` in the band with it, as `user`'s labels.
+
+    With preview=True nothing changes; the count is what would be labelled.
+    """
+    response_ids = list(_band(project, user, theme, min_probability, max_probability)
+                        .values_list("response_id", flat=True))
+    if preview or not response_ids:
+        return len(response_ids)
+    mine = {
+        a.response_id: {t.pk for t in a.themes.all()}
+        for a in Annotation.objects.filter(response_id__in=response_ids, coder=user, is_current=True)
+        .prefetch_related("themes")
+    }
+    items = [AnnotationItem(response_id=r, theme_ids=sorted(mine.get(r, set()) | {theme.pk})) for r in response_ids]
+    annotation_submit(project=project, user=user, items=items, source=Annotation.Source.SUGGESTION)
+    return len(items)
+
+
+def suggestions_reject(*, project: Project, user: User, theme: Theme, min_probability: float,
+                       max_probability: float = 1.0, preview: bool = False) -> int:
+    """Record that `theme` does not apply to the suggested responses in the band; they are not offered again."""
+    response_ids = list(_band(project, user, theme, min_probability, max_probability)
+                        .values_list("response_id", flat=True))
+    if preview or not response_ids:
+        return len(response_ids)
+    with transaction.atomic():
+        SuggestionRejection.objects.bulk_create(
+            [SuggestionRejection(response_id=r, theme=theme, user=user) for r in response_ids],
+            ignore_conflicts=True,
+        )
+    return len(response_ids)

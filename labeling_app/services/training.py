@@ -1,0 +1,213 @@
+"""Retraining a project's classifier: one run at a time, coalesced, promoted atomically or not at all.
+
+Flow: a labeling change calls `training_request` (after commit it enqueues the task). The task calls
+`training_run`, which claims the project's single "training" slot (a conditional unique constraint), fits
+`ml.classifier` on every current label, predicts every response, ranks the queue and only then, in one
+transaction, stores the suggestions and makes the version current. A run that fails leaves the previous
+version current. A redelivered task (same task id) takes over its own unfinished version, so one run can
+never make two versions current. Requests that arrive during a run are picked up by one follow-up run.
+"""
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import joblib
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from labeling_app.models import Annotation, LabelQueue, ModelVersion, Project, Suggestion, Theme
+from labeling_app.services.embeddings import embedding_matrix, embeddings_ensure, response_texts
+from labeling_app.services.events import model_event_publish
+from labeling_app.services.jobs import enqueue_on_commit
+from ml import active_learning, classifier
+
+logger = logging.getLogger(__name__)
+STALE_AFTER = timedelta(minutes=10)  # a "training" version without a heartbeat this long is a dead run
+KEEP_PROBABILITY = 0.05  # suggestions below this are not stored
+SEED = 0
+
+
+@dataclass
+class Snapshot:
+    themes: list[Theme]
+    response_ids: list[int]
+    X: np.ndarray
+    texts: list[str]
+    labelled: np.ndarray  # (n,) bool
+    Y: np.ndarray  # (n, k) bool, rows of unlabelled responses are all False
+    revision: int
+
+
+def training_request(*, project: Project) -> None:
+    """Ask for a retrain once the current transaction commits."""
+    from labeling_app.tasks.training import retrain
+
+    enqueue_on_commit(retrain, project_id=project.pk)
+
+
+def _claim(project_id: int, task_id: str) -> ModelVersion | None:
+    """Take the project's training slot, or return None when another live run holds it or nothing changed."""
+    with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=project_id)
+        running = project.model_versions.filter(status=ModelVersion.Status.TRAINING).first()
+        if running is not None:
+            if running.task_id == task_id:
+                running.heartbeat_at = timezone.now()  # our own run, redelivered after a lost worker
+                running.save(update_fields=["heartbeat_at"])
+                return running
+            if timezone.now() - running.heartbeat_at < STALE_AFTER:
+                return None  # coalesced: that run's follow-up will include our labels
+            _fail(running, "the worker running it was lost")
+        current = project.current_model
+        if current is not None and current.labels_revision == project.labels_revision:
+            return None  # nothing changed since the current version
+        number = (project.model_versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        try:
+            with transaction.atomic():
+                return ModelVersion.objects.create(
+                    project=project, number=number, task_id=task_id, labels_revision=project.labels_revision
+                )
+        except IntegrityError:
+            return None
+
+
+def _fail(version: ModelVersion, reason: str) -> None:
+    version.status, version.error, version.finished_at = ModelVersion.Status.FAILED, reason, timezone.now()
+    version.save(update_fields=["status", "error", "finished_at"])
+
+
+def _snapshot(project: Project, revision: int) -> Snapshot:
+    embeddings_ensure(project=project)  # responses imported since the last embedding run
+    response_ids, X = embedding_matrix(project=project)
+    themes = list(project.themes.filter(archived=False).order_by("order", "pk"))
+    column = {t.pk: j for j, t in enumerate(themes)}
+    row = {pk: i for i, pk in enumerate(response_ids)}
+    labelled = np.zeros(len(response_ids), dtype=bool)
+    Y = np.zeros((len(response_ids), len(themes)), dtype=bool)
+    current = Annotation.objects.filter(response__project=project, is_current=True)
+    for response_id in current.values_list("response_id", flat=True):
+        if response_id in row:
+            labelled[row[response_id]] = True
+    for response_id, theme_id in current.filter(themes__isnull=False).values_list("response_id", "themes"):
+        if response_id in row and theme_id in column:
+            Y[row[response_id], column[theme_id]] = True
+    texts = response_texts(project=project, response_ids=response_ids)
+    return Snapshot(themes, response_ids, X, texts, labelled, Y, revision)
+
+
+def training_run(*, project_id: int, task_id: str) -> ModelVersion | None:
+    """Run one retrain of a project (see the module docstring); returns the version made, if any."""
+    version = _claim(project_id, task_id)
+    if version is None:
+        return None
+    project = version.project
+    started = time.monotonic()
+    try:
+        snap = _snapshot(project, version.labels_revision)
+        if not snap.labelled.any():
+            raise ValueError("there are no labelled responses to learn from yet")
+        L = snap.labelled
+        clf = classifier.fit_classifier(
+            snap.X[L], snap.Y[L], texts=[t for t, keep in zip(snap.texts, L, strict=True) if keep],
+            seed=SEED, theme_ids=[t.pk for t in snap.themes],
+        )
+        probas = classifier.predict_proba(clf, snap.X, snap.texts)
+        order = active_learning.rank_pool(
+            snap.X, probas, snap.labelled, strategy=project.active_learning_strategy, seed=SEED,
+            theme_support=snap.Y[L].sum(axis=0), thresholds=clf.thresholds,
+        )
+        artifact = _artifact_save(project, version, clf)
+    except Exception as exc:
+        logger.exception("retrain of project %s failed", project_id)
+        _fail(version, f"{type(exc).__name__}: {exc}")
+        return version
+    quality = clf.quality
+    _promote(
+        version,
+        snap,
+        probas=probas,
+        suggested=classifier.predict_labels(clf, probas),
+        queue=[snap.response_ids[i] for i in order],
+        fields={
+            "labelled_responses": int(L.sum()),
+            "labels_used": int(snap.Y.sum()),
+            "micro_f1": quality.micro_f1 if quality else None,
+            "macro_f1": quality.macro_f1 if quality else None,
+            "per_theme": _per_theme(quality, snap.themes),
+            "artifact": artifact,
+            "train_seconds": round(time.monotonic() - started, 3),
+        },
+    )
+    return version
+
+
+def _per_theme(quality: classifier.QualityReport | None, themes: list[Theme]) -> list[dict]:
+    if quality is None:
+        return []
+    names = {t.pk: t.name for t in themes}
+    return [{**row, "theme_name": names.get(row["theme"], "")} for row in quality.per_theme]
+
+
+def _artifact_save(project: Project, version: ModelVersion, clf: classifier.ThemeClassifier) -> str:
+    # Written and read by the app only; never a user upload.
+    folder = Path(settings.MEDIA_ROOT) / "models" / f"project-{project.pk}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"v{version.number}.joblib"
+    joblib.dump(clf, path)
+    return str(path.relative_to(settings.MEDIA_ROOT))
+
+
+def _promote(version: ModelVersion, snap: Snapshot, *, probas: np.ndarray, suggested: np.ndarray,
+             queue: list[int], fields: dict) -> None:
+    theme_ids = [t.pk for t in snap.themes]
+    rows, cols = np.nonzero(probas >= KEEP_PROBABILITY)
+    with transaction.atomic():
+        locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if locked.status != ModelVersion.Status.TRAINING:
+            return  # another delivery of this run already finished it
+        project = Project.objects.select_for_update().get(pk=version.project_id)
+        previous = project.current_model
+        Suggestion.objects.filter(model_version__project=project).exclude(
+            model_version=previous).delete()
+        Suggestion.objects.bulk_create(
+            (Suggestion(model_version=version, response_id=snap.response_ids[i], theme_id=theme_ids[j],
+                        probability=float(probas[i, j]), suggested=bool(suggested[i, j]))
+             for i, j in zip(rows.tolist(), cols.tolist(), strict=True)),
+            batch_size=5000,
+        )
+        LabelQueue.objects.update_or_create(
+            project=project,
+            defaults={"response_ids": queue, "model_version": version, "strategy": project.active_learning_strategy},
+        )
+        now = timezone.now()
+        for name, value in fields.items():
+            setattr(version, name, value)
+        version.status, version.finished_at, version.made_current_at = ModelVersion.Status.READY, now, now
+        version.save()
+        project.current_model = version
+        project.save(update_fields=["current_model"])
+        if previous is not None:
+            # The old version's suggestions are no longer shown; drop them to keep the table small.
+            transaction.on_commit(lambda: Suggestion.objects.filter(model_version=previous).delete())
+        transaction.on_commit(lambda: model_event_publish(version=version))
+        if project.labels_revision > version.labels_revision:
+            training_request(project=project)  # labels arrived during this run
+
+
+def cold_start_queue_build(*, project: Project, size: int = 200) -> LabelQueue | None:
+    """Before any model exists: a diverse first queue (k-means medoids over the embeddings)."""
+    response_ids, X = embedding_matrix(project=project)
+    if not response_ids:
+        return None
+    picks = active_learning.cold_start_batch(X, min(size, len(response_ids)), seed=SEED)
+    rest = [pk for pk in response_ids if pk not in {response_ids[i] for i in picks}]
+    queue, _ = LabelQueue.objects.update_or_create(
+        project=project, defaults={"response_ids": [response_ids[i] for i in picks] + rest,
+                                   "model_version": None, "strategy": "cold_start"},
+    )
+    return queue

@@ -1,0 +1,72 @@
+"""The labeling loop in the browser: keyboard-only labeling, a real worker retrains, open pages update live."""
+import pytest
+from playwright.sync_api import expect
+
+from labeling_app.models import ModelVersion, Role, Suggestion
+from labeling_app.services.training import training_run
+from tests.browser.conftest import login
+from tests.conftest import PASSWORD, demo_project_make
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker]
+
+
+def _shown_probabilities(page) -> dict[str, str]:
+    toggles = page.locator("#theme-toggles button[data-probability]")
+    return {toggles.nth(i).get_attribute("data-theme"): toggles.nth(i).get_attribute("data-probability")
+            for i in range(toggles.count())}
+
+
+def test_keyboard_labeling_and_live_model_updates(live_server, celery_worker_process, demo_vectors, new_page):
+    analyst = UserFactory(username="lara-analyst")
+    watcher = UserFactory(username="wes-analyst")
+    project = demo_project_make({analyst: Role.ANALYST, watcher: Role.ANALYST}, demo_vectors, keep_labels=150)
+    v1 = training_run(project_id=project.pk, task_id="setup")
+    assert v1.status == ModelVersion.Status.READY
+    themes = {t.shortcut: t for t in project.themes.all()}
+
+    page = new_page()
+    login(page, live_server, analyst.username, PASSWORD)
+    page.goto(f"{live_server.url}/projects/{project.pk}/label/")
+    other = new_page()
+    login(other, live_server, watcher.username, PASSWORD)
+    other.goto(f"{live_server.url}/projects/{project.pk}/model/")
+    for p in (page, other):
+        expect(p.locator("#model-badge")).to_have_attribute("data-version", "1")
+        expect(p.locator("#model-badge")).to_contain_text("v1 · 150 labels")
+
+    card = page.locator("#response-card")
+    expect(page.locator("#labeling")).to_have_attribute("data-state", "ready")
+    # Theme keys per response; a key pressed twice toggles its theme off again.
+    presses = [["1", "3"], ["2"], ["1", "4", "4"], ["2", "3"], ["5"], ["1", "2", "1"], ["3"], ["4", "1"],
+               ["2"], ["5", "6"]][: project.labeling_batch_size]
+    served = []
+    for keys in presses:
+        served.append(int(card.get_attribute("data-response")))
+        for key in keys:
+            page.keyboard.press(key)
+        page.keyboard.press("Enter")
+    page.keyboard.press("Shift+Enter")
+    expect(page.locator("#status-line")).to_contain_text(f"Saved {project.labeling_batch_size}")
+
+    # No reload: the new version arrives through the event stream on both pages.
+    for p in (page, other):
+        expect(p.locator("#model-badge")).to_have_attribute("data-version", "2", timeout=60_000)
+    expect(page.locator("#model-badge")).to_contain_text(f"v2 · {150 + project.labeling_batch_size} labels")
+    expect(card).to_have_attribute("data-suggestions-version", "2")
+
+    v2 = project.model_versions.get(number=2)
+    shown_id = int(card.get_attribute("data-response"))
+    shown = _shown_probabilities(page)
+    expected = {str(s.theme_id): s.probability for s in Suggestion.objects.filter(model_version=v2, response_id=shown_id)}
+    assert {k: round(float(v), 4) for k, v in shown.items()} == {k: round(v, 4) for k, v in expected.items()}
+    old = {str(s.theme_id): s.probability for s in Suggestion.objects.filter(model_version=v1, response_id=shown_id)}
+    assert old != expected  # the suggestions on screen really changed with the model
+
+    # What was typed is what was saved.
+    for keys, response_id in zip(presses, served, strict=True):
+        want: set[int] = set()
+        for key in keys:
+            want ^= {themes[key].pk}
+        annotation = analyst.annotations.get(response_id=response_id, is_current=True)
+        assert set(annotation.themes.values_list("pk", flat=True)) == want, keys

@@ -1,0 +1,137 @@
+"""Retraining in-process: versions, suggestions, queue, guards and failures (the worker tests cover Celery)."""
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from labeling_app.models import LabelQueue, ModelVersion, Role, Suggestion
+from labeling_app.selectors.queue import queue_next_batch
+from labeling_app.selectors.training import suggestions_filter
+from labeling_app.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.services.imports import import_file_run
+from labeling_app.services.training import training_run
+from tests.conftest import demo_project_make
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def analyst(db):
+    return UserFactory(username="tess-analyst")
+
+
+@pytest.fixture
+def demo(analyst, demo_vectors):
+    return demo_project_make({analyst: Role.ANALYST}, demo_vectors, keep_labels=120)
+
+
+def test_a_retrain_makes_a_current_version_with_suggestions_and_a_queue(demo):
+    version = training_run(project_id=demo.pk, task_id="t1")
+    demo.refresh_from_db()
+    assert version.status == ModelVersion.Status.READY, version.error
+    assert demo.current_model == version and version.number == 1
+    assert version.labelled_responses == 120
+    assert 0 < version.micro_f1 <= 1 and 0 <= version.macro_f1 <= 1
+    assert {row["theme_name"] for row in version.per_theme} == set(demo.themes.values_list("name", flat=True))
+    assert Suggestion.objects.filter(model_version=version, suggested=True).exists()
+    queue = LabelQueue.objects.get(project=demo).response_ids
+    labelled = set(demo.responses.filter(annotations__is_current=True).values_list("pk", flat=True))
+    assert len(queue) == demo.responses.count() - 120 and not labelled & set(queue)
+    # Nothing changed since: a second request does not train again.
+    assert training_run(project_id=demo.pk, task_id="t2") is None
+
+
+def test_a_running_retrain_coalesces_others_and_a_redelivery_takes_over_its_own(demo):
+    running = ModelVersion.objects.create(project=demo, number=1, task_id="first", labels_revision=0)
+    assert training_run(project_id=demo.pk, task_id="second") is None  # coalesced into the running one
+    version = training_run(project_id=demo.pk, task_id="first")  # the same task, redelivered
+    assert version.pk == running.pk and version.status == ModelVersion.Status.READY
+    assert ModelVersion.objects.filter(project=demo).count() == 1
+
+
+def test_a_dead_run_is_failed_and_replaced(demo):
+    dead = ModelVersion.objects.create(project=demo, number=1, task_id="lost", labels_revision=0)
+    ModelVersion.objects.filter(pk=dead.pk).update(heartbeat_at=timezone.now() - timezone.timedelta(hours=1))
+    version = training_run(project_id=demo.pk, task_id="new")
+    dead.refresh_from_db()
+    assert dead.status == ModelVersion.Status.FAILED and "lost" in dead.error
+    assert version.number == 2 and version.status == ModelVersion.Status.READY
+
+
+def test_a_failed_retrain_keeps_the_previous_version_and_says_why(demo, analyst, settings):
+    first = training_run(project_id=demo.pk, task_id="t1")
+    # A new response that must be embedded, with a configured model that does not exist.
+    import_file_run(project=demo, user=None,
+                    upload=SimpleUploadedFile("more.csv", b"respondent_id,response\nNEW1,Brand new answer\n"))
+    settings.EMBEDDING_MODEL = "/nonexistent/model"
+    response = demo.responses.get(respondent_id="NEW1")
+    annotation_submit(project=demo, user=analyst, items=[AnnotationItem(response.pk, [demo.themes.first().pk])])
+    failed = training_run(project_id=demo.pk, task_id="t2")
+    demo.refresh_from_db()
+    assert failed.status == ModelVersion.Status.FAILED
+    assert "nonexistent" in failed.error
+    assert demo.current_model == first
+    assert Suggestion.objects.filter(model_version=first).exists()
+    settings.EMBEDDING_MODEL = ""
+    recovered = training_run(project_id=demo.pk, task_id="t3")
+    demo.refresh_from_db()
+    assert recovered.status == ModelVersion.Status.READY and demo.current_model == recovered
+
+
+def test_one_labelled_theme_does_not_crash_and_others_need_more_examples(analyst, demo_vectors):
+    project = demo_project_make({analyst: Role.ANALYST}, demo_vectors, keep_labels=0)
+    themes = list(project.themes.all())
+    responses = list(project.responses.all()[:12])
+    items = [AnnotationItem(r.pk, [themes[0].pk] if i % 2 else []) for i, r in enumerate(responses)]
+    annotation_submit(project=project, user=analyst, items=items)
+    version = training_run(project_id=project.pk, task_id="one")
+    assert version.status == ModelVersion.Status.READY, version.error
+    needs = {row["theme_name"] for row in version.per_theme if row["needs_more_examples"]}
+    assert needs == {t.name for t in themes[1:]}
+    suggested = set(Suggestion.objects.filter(model_version=version, suggested=True).values_list("theme", flat=True))
+    assert suggested <= {themes[0].pk}
+
+
+def test_suggestions_never_go_to_archived_themes(demo):
+    training_run(project_id=demo.pk, task_id="t1")
+    demo.refresh_from_db()
+    theme = demo.themes.order_by("order").first()
+    assert suggestions_filter(project=demo, theme_id=theme.pk, min_probability=0).exists()
+    theme.archived = True
+    theme.shortcut = ""
+    theme.save()
+    assert not suggestions_filter(project=demo, theme_id=theme.pk, min_probability=0).exists()
+    demo.labels_revision += 1
+    demo.save()
+    version = training_run(project_id=demo.pk, task_id="t2")
+    assert not Suggestion.objects.filter(model_version=version, theme=theme).exists()
+    assert theme.pk not in [row["theme"] for row in version.per_theme]
+
+
+def test_two_analysts_get_different_responses_and_coded_ones_are_not_served_again(demo, analyst):
+    training_run(project_id=demo.pk, task_id="t1")
+    other = UserFactory(username="other-analyst")
+    first = queue_next_batch(project=demo, user=analyst, size=5)
+    second = queue_next_batch(project=demo, user=other, size=5)
+    assert len(first) == len(second) == 5
+    assert not {r.pk for r in first} & {r.pk for r in second}
+    assert [r.pk for r in queue_next_batch(project=demo, user=analyst, size=5)] == [r.pk for r in first]
+    annotation_submit(project=demo, user=analyst, items=[AnnotationItem(r.pk, []) for r in first])
+    again = queue_next_batch(project=demo, user=analyst, size=5)
+    assert not {r.pk for r in again} & {r.pk for r in first}
+    # The queue is the model's order: the first batch is its head, minus what others hold.
+    head = LabelQueue.objects.get(project=demo).response_ids[:5]
+    assert [r.pk for r in first] == head
+
+
+def test_annotation_submit_is_all_or_nothing(demo, analyst):
+    from django.core.exceptions import ValidationError
+
+    from labeling_app.models import Annotation
+
+    response = demo.responses.filter(annotations__isnull=True).first()
+    before = Annotation.objects.count()
+    with pytest.raises(ValidationError, match="is not in this project"):
+        annotation_submit(project=demo, user=analyst, items=[
+            AnnotationItem(response.pk, [demo.themes.first().pk]), AnnotationItem(response.pk + 10**6, [])])
+    assert Annotation.objects.count() == before
