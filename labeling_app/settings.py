@@ -74,6 +74,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-themeloop.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
+        # Take the write lock when a transaction starts: a read-then-write transaction would otherwise
+        # fail at once with "database is locked" while the worker writes.
+        "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0

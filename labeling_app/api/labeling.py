@@ -9,10 +9,12 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from labeling_app.api.access import ProjectScopedMixin
+from labeling_app.api.pagination import Pagination
 from labeling_app.api.users import request_user
-from labeling_app.models import Role, Suggestion
+from labeling_app.models import Role
+from labeling_app.selectors.predictions import suggestions_band, suggestions_for_responses
 from labeling_app.selectors.queue import queue_next_batch
-from labeling_app.selectors.training import model_versions, suggestions_filter, suggestions_for_responses
+from labeling_app.selectors.training import model_versions, responses_by_ids
 from labeling_app.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.services.events import model_version_payload
 from labeling_app.services.queue import queue_skip
@@ -98,14 +100,13 @@ class ModelView(ProjectScopedMixin, APIView):
         })
 
 
-class SuggestionSerializer(serializers.ModelSerializer):
-    respondent_id = serializers.CharField(source="response.respondent_id")
-    text = serializers.CharField(source="response.text")
-    theme_name = serializers.CharField(source="theme.name")
-
-    class Meta:
-        model = Suggestion
-        fields = ["response", "respondent_id", "text", "theme", "theme_name", "probability", "suggested"]
+class SuggestionSerializer(serializers.Serializer):
+    response = serializers.IntegerField()
+    respondent_id = serializers.CharField()
+    text = serializers.CharField()
+    theme = serializers.IntegerField()
+    probability = serializers.FloatField()
+    suggested = serializers.BooleanField()
 
 
 def _band_params(request: Request) -> tuple[float, float]:
@@ -117,26 +118,37 @@ def _band_params(request: Request) -> tuple[float, float]:
     return number("min_probability", 0.5), number("max_probability", 1.0)
 
 
-@extend_schema(parameters=[
-    OpenApiParameter("theme", OpenApiTypes.INT), OpenApiParameter("min_probability", OpenApiTypes.FLOAT),
-    OpenApiParameter("max_probability", OpenApiTypes.FLOAT),
-    OpenApiParameter("responses", OpenApiTypes.STR,
-                     description="comma-separated response ids: their suggestions, labelled or not"),
-])
-class SuggestionListView(ProjectScopedMixin, generics.ListAPIView):
-    """The current model's suggestions for unlabelled responses, by theme and probability band."""
+class SuggestionListView(ProjectScopedMixin, APIView):
+    """The current model's suggestions: for unlabelled responses by theme and probability band, or for
+    listed responses (`responses=1,2,3`, labelled or not). Archived themes are never suggested."""
 
-    serializer_class = SuggestionSerializer
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        low, high = _band_params(self.request)
-        theme = self.request.query_params.get("theme", "")
-        listed = self.request.query_params.get("responses")
-        ids = [int(i) for i in listed.split(",") if i.strip().isdigit()] if listed is not None else None
-        return suggestions_filter(project=self.project, theme_id=int(theme) if theme.isdigit() else None,
-                                  min_probability=low if ids is None else 0.0, max_probability=high,
-                                  exclude_rejected_by=self.request.user.pk, response_ids=ids,
-                                  unlabelled_only=ids is None)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("theme", OpenApiTypes.INT), OpenApiParameter("min_probability", OpenApiTypes.FLOAT),
+            OpenApiParameter("max_probability", OpenApiTypes.FLOAT),
+            OpenApiParameter("responses", OpenApiTypes.STR, description="comma-separated response ids"),
+            OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT),
+        ],
+        responses=SuggestionSerializer(many=True),
+    )
+    def get(self, request: Request, project_id: int) -> ApiResponse:
+        params = request.query_params
+        if "responses" in params:
+            ids = [int(i) for i in params["responses"].split(",") if i.strip().isdigit()]
+            rows = [{"response": r, **s} for r, found in
+                    suggestions_for_responses(project=self.project, response_ids=ids).items() for s in found]
+        else:
+            low, high = _band_params(request)
+            theme = params.get("theme", "")
+            rows = suggestions_band(project=self.project, theme_id=int(theme) if theme.isdigit() else None,
+                                    min_probability=low, max_probability=high,
+                                    exclude_rejected_by=request_user(request).pk)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(rows, request, view=self) or []  # type: ignore[arg-type]
+        responses = {r.pk: r for r in responses_by_ids(project=self.project, ids=[row["response"] for row in page])}
+        data = [{**row, "respondent_id": responses[row["response"]].respondent_id,
+                 "text": responses[row["response"]].text} for row in page]
+        return paginator.get_paginated_response(SuggestionSerializer(data, many=True).data)
 
 
 class BulkDecisionSerializer(serializers.Serializer):

@@ -5,9 +5,9 @@ from labeling_app.models.imports import ImportJob
 from labeling_app.models.projects import Membership, Project, Role
 from labeling_app.models.responses import Response
 from labeling_app.models.themes import Theme
-from labeling_app.models.training import LabelQueue, ModelVersion, QueueLease, Suggestion, SuggestionRejection
+from labeling_app.models.training import LabelQueue, ModelVersion, QueueLease, SuggestionRejection
 
 __all__ = [
     "Annotation", "EmbeddingRun", "ImportJob", "LabelQueue", "Membership", "ModelVersion", "Project",
-    "QueueLease", "Response", "ResponseEmbedding", "Role", "Suggestion", "SuggestionRejection", "Theme",
+    "QueueLease", "Response", "ResponseEmbedding", "Role", "SuggestionRejection", "Theme",
 ]

@@ -26,6 +26,12 @@ class ModelVersion(models.Model):
     per_theme = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     artifact = models.CharField(max_length=500, blank=True)
+    # Every response's probability for every theme, as one float16 (n, k) matrix with the response ids
+    # (int64, ascending) and theme ids of its rows and columns: one row per version, not n x k rows.
+    response_ids = models.BinaryField(default=b"")
+    probabilities = models.BinaryField(default=b"")
+    theme_ids = models.JSONField(default=list, blank=True)
+    thresholds = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     heartbeat_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -44,25 +50,6 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project} v{self.number} ({self.status})"
-
-
-class Suggestion(models.Model):
-    """A model version's probability that a theme applies to a response (only non-negligible ones are kept)."""
-
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="suggestions")
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="suggestions")
-    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="suggestions")
-    probability = models.FloatField()
-    suggested = models.BooleanField(default=False)  # above the theme's tuned threshold
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["model_version", "response"]),
-            models.Index(fields=["model_version", "theme", "probability"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.theme_id} for {self.response_id}: {self.probability:.2f}"
 
 
 class SuggestionRejection(models.Model):

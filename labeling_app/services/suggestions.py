@@ -3,13 +3,14 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from labeling_app.models import Annotation, Project, SuggestionRejection, Theme
-from labeling_app.selectors.training import suggestions_filter
+from labeling_app.selectors.predictions import suggestions_band
 from labeling_app.services.annotations import AnnotationItem, annotation_submit
 
 
-def _band(project: Project, user: User, theme: Theme, min_probability: float, max_probability: float):
-    return suggestions_filter(project=project, theme_id=theme.pk, min_probability=min_probability,
-                              max_probability=max_probability, exclude_rejected_by=user.pk)
+def _band(project: Project, user: User, theme: Theme, min_probability: float, max_probability: float) -> list[int]:
+    rows = suggestions_band(project=project, theme_id=theme.pk, min_probability=min_probability,
+                            max_probability=max_probability, exclude_rejected_by=user.pk)
+    return [row["response"] for row in rows]
 
 
 def suggestions_accept(*, project: Project, user: User, theme: Theme, min_probability: float,
@@ -18,8 +19,7 @@ def suggestions_accept(*, project: Project, user: User, theme: Theme, min_probab
 
     With preview=True nothing changes; the count is what would be labelled.
     """
-    response_ids = list(_band(project, user, theme, min_probability, max_probability)
-                        .values_list("response_id", flat=True))
+    response_ids = _band(project, user, theme, min_probability, max_probability)
     if preview or not response_ids:
         return len(response_ids)
     mine = {
@@ -35,8 +35,7 @@ def suggestions_accept(*, project: Project, user: User, theme: Theme, min_probab
 def suggestions_reject(*, project: Project, user: User, theme: Theme, min_probability: float,
                        max_probability: float = 1.0, preview: bool = False) -> int:
     """Record that `theme` does not apply to the suggested responses in the band; they are not offered again."""
-    response_ids = list(_band(project, user, theme, min_probability, max_probability)
-                        .values_list("response_id", flat=True))
+    response_ids = _band(project, user, theme, min_probability, max_probability)
     if preview or not response_ids:
         return len(response_ids)
     with transaction.atomic():

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from labeling_app.models import Annotation, LabelQueue, ModelVersion, Project, Suggestion, Theme
+from labeling_app.models import Annotation, LabelQueue, ModelVersion, Project, Theme
 from labeling_app.services.embeddings import embedding_matrix, embeddings_ensure, response_texts
 from labeling_app.services.events import model_event_publish
 from labeling_app.services.jobs import enqueue_on_commit
@@ -28,7 +28,6 @@ from ml import active_learning, classifier
 
 logger = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=10)  # a "training" version without a heartbeat this long is a dead run
-KEEP_PROBABILITY = 0.05  # suggestions below this are not stored
 SEED = 0
 
 
@@ -129,11 +128,12 @@ def training_run(*, project_id: int, task_id: str) -> ModelVersion | None:
     quality = clf.quality
     _promote(
         version,
-        snap,
-        probas=probas,
-        suggested=classifier.predict_labels(clf, probas),
         queue=[snap.response_ids[i] for i in order],
         fields={
+            "response_ids": np.asarray(snap.response_ids, dtype=np.int64).tobytes(),
+            "probabilities": probas.astype(np.float16).tobytes(),
+            "theme_ids": [t.pk for t in snap.themes],
+            "thresholds": [float(t) for t in clf.thresholds],
             "labelled_responses": int(L.sum()),
             "labels_used": int(snap.Y.sum()),
             "micro_f1": quality.micro_f1 if quality else None,
@@ -162,24 +162,13 @@ def _artifact_save(project: Project, version: ModelVersion, clf: classifier.Them
     return str(path.relative_to(settings.MEDIA_ROOT))
 
 
-def _promote(version: ModelVersion, snap: Snapshot, *, probas: np.ndarray, suggested: np.ndarray,
-             queue: list[int], fields: dict) -> None:
-    theme_ids = [t.pk for t in snap.themes]
-    rows, cols = np.nonzero(probas >= KEEP_PROBABILITY)
+def _promote(version: ModelVersion, *, queue: list[int], fields: dict) -> None:
     with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
         if locked.status != ModelVersion.Status.TRAINING:
             return  # another delivery of this run already finished it
         project = Project.objects.select_for_update().get(pk=version.project_id)
         previous = project.current_model
-        Suggestion.objects.filter(model_version__project=project).exclude(
-            model_version=previous).delete()
-        Suggestion.objects.bulk_create(
-            (Suggestion(model_version=version, response_id=snap.response_ids[i], theme_id=theme_ids[j],
-                        probability=float(probas[i, j]), suggested=bool(suggested[i, j]))
-             for i, j in zip(rows.tolist(), cols.tolist(), strict=True)),
-            batch_size=5000,
-        )
         LabelQueue.objects.update_or_create(
             project=project,
             defaults={"response_ids": queue, "model_version": version, "strategy": project.active_learning_strategy},
@@ -192,8 +181,10 @@ def _promote(version: ModelVersion, snap: Snapshot, *, probas: np.ndarray, sugge
         project.current_model = version
         project.save(update_fields=["current_model"])
         if previous is not None:
-            # The old version's suggestions are no longer shown; drop them to keep the table small.
-            transaction.on_commit(lambda: Suggestion.objects.filter(model_version=previous).delete())
+            # Keep the figures of old versions but only the latest two prediction matrices.
+            transaction.on_commit(lambda: ModelVersion.objects.filter(
+                project_id=project.pk, number__lt=previous.number).exclude(probabilities=b"").update(
+                probabilities=b"", response_ids=b""))
         transaction.on_commit(lambda: model_event_publish(version=version))
         if project.labels_revision > version.labels_revision:
             training_request(project=project)  # labels arrived during this run

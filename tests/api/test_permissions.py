@@ -41,11 +41,22 @@ CASES = [
     ("api-member", ["project_id", "member_id"], "get", None, Role.ANALYST),
     ("api-member", ["project_id", "member_id"], "patch", {"role": "lead"}, Role.ADMIN),
     ("api-member", ["project_id", "member_id"], "delete", None, Role.ADMIN),
+    ("api-queue", ["project_id"], "get", None, Role.ANALYST),
+    ("api-annotations", ["project_id"], "post",
+     lambda ids: [{"response": ids["response_id"], "themes": [ids["theme_id"]]}], Role.ANALYST),
+    ("api-model", ["project_id"], "get", None, Role.ANALYST),
+    ("api-suggestions", ["project_id"], "get", None, Role.ANALYST),
+    ("api-suggestions-accept", ["project_id"], "post",
+     lambda ids: {"theme": ids["theme_id"], "min_probability": 0.5, "preview": True}, Role.ANALYST),
+    ("api-suggestions-reject", ["project_id"], "post",
+     lambda ids: {"theme": ids["theme_id"], "min_probability": 0.5, "preview": True}, Role.ANALYST),
 ]
 
 
 def _call(client, name, kwargs, method, body, ids):
     url = reverse(name, kwargs={k: ids[k] for k in kwargs})
+    if callable(body):
+        body = body(ids)
     if body == "upload":
         upload = SimpleUploadedFile("ok.csv", b"respondent_id,response\nZ1,hello\n")
         return client.post(url, {"file": upload}, format="multipart")

@@ -1,8 +1,10 @@
 """The labeling loop in the browser: keyboard-only labeling, a real worker retrains, open pages update live."""
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from labeling_app.models import ModelVersion, Role, Suggestion
+from labeling_app.models import ModelVersion, Role
+from labeling_app.selectors.predictions import predictions_of, suggestions_for_responses
 from labeling_app.services.training import training_run
 from tests.browser.conftest import login
 from tests.conftest import PASSWORD, demo_project_make
@@ -58,10 +60,14 @@ def test_keyboard_labeling_and_live_model_updates(live_server, celery_worker_pro
     v2 = project.model_versions.get(number=2)
     shown_id = int(card.get_attribute("data-response"))
     shown = _shown_probabilities(page)
-    expected = {str(s.theme_id): s.probability for s in Suggestion.objects.filter(model_version=v2, response_id=shown_id)}
-    assert {k: round(float(v), 4) for k, v in shown.items()} == {k: round(v, 4) for k, v in expected.items()}
-    old = {str(s.theme_id): s.probability for s in Suggestion.objects.filter(model_version=v1, response_id=shown_id)}
-    assert old != expected  # the suggestions on screen really changed with the model
+    project.refresh_from_db()
+    assert project.current_model == v2
+    expected = {str(s["theme"]): s["probability"] for s in
+                suggestions_for_responses(project=project, response_ids=[shown_id])[shown_id]}
+    assert {k: round(float(v), 4) for k, v in shown.items()} == expected
+    before, after = predictions_of(version=v1), predictions_of(version=v2)
+    row = before.rows([shown_id])[shown_id]
+    assert not np.allclose(before.probabilities[row], after.probabilities[row])  # the model really changed
 
     # What was typed is what was saved.
     for keys, response_id in zip(presses, served, strict=True):

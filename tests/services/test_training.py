@@ -1,11 +1,12 @@
 """Retraining in-process: versions, suggestions, queue, guards and failures (the worker tests cover Celery)."""
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from labeling_app.models import LabelQueue, ModelVersion, Role, Suggestion
+from labeling_app.models import LabelQueue, ModelVersion, Role
+from labeling_app.selectors.predictions import predictions_current, predictions_of, suggestions_band
 from labeling_app.selectors.queue import queue_next_batch
-from labeling_app.selectors.training import suggestions_filter
 from labeling_app.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.services.imports import import_file_run
 from labeling_app.services.training import training_run
@@ -33,7 +34,9 @@ def test_a_retrain_makes_a_current_version_with_suggestions_and_a_queue(demo):
     assert version.labelled_responses == 120
     assert 0 < version.micro_f1 <= 1 and 0 <= version.macro_f1 <= 1
     assert {row["theme_name"] for row in version.per_theme} == set(demo.themes.values_list("name", flat=True))
-    assert Suggestion.objects.filter(model_version=version, suggested=True).exists()
+    predictions = predictions_of(version=version)
+    assert predictions.probabilities.shape == (demo.responses.count(), demo.themes.count())
+    assert (predictions.probabilities >= predictions.thresholds).any()
     queue = LabelQueue.objects.get(project=demo).response_ids
     labelled = set(demo.responses.filter(annotations__is_current=True).values_list("pk", flat=True))
     assert len(queue) == demo.responses.count() - 120 and not labelled & set(queue)
@@ -71,7 +74,7 @@ def test_a_failed_retrain_keeps_the_previous_version_and_says_why(demo, analyst,
     assert failed.status == ModelVersion.Status.FAILED
     assert "nonexistent" in failed.error
     assert demo.current_model == first
-    assert Suggestion.objects.filter(model_version=first).exists()
+    assert predictions_current(project=demo) == predictions_of(version=first) is not None
     settings.EMBEDDING_MODEL = ""
     recovered = training_run(project_id=demo.pk, task_id="t3")
     demo.refresh_from_db()
@@ -88,23 +91,24 @@ def test_one_labelled_theme_does_not_crash_and_others_need_more_examples(analyst
     assert version.status == ModelVersion.Status.READY, version.error
     needs = {row["theme_name"] for row in version.per_theme if row["needs_more_examples"]}
     assert needs == {t.name for t in themes[1:]}
-    suggested = set(Suggestion.objects.filter(model_version=version, suggested=True).values_list("theme", flat=True))
-    assert suggested <= {themes[0].pk}
+    predictions = predictions_of(version=version)
+    columns = np.flatnonzero((predictions.probabilities >= predictions.thresholds).any(axis=0))
+    assert {predictions.theme_ids[j] for j in columns} <= {themes[0].pk}
 
 
 def test_suggestions_never_go_to_archived_themes(demo):
     training_run(project_id=demo.pk, task_id="t1")
     demo.refresh_from_db()
     theme = demo.themes.order_by("order").first()
-    assert suggestions_filter(project=demo, theme_id=theme.pk, min_probability=0).exists()
+    assert suggestions_band(project=demo, theme_id=theme.pk, min_probability=0, max_probability=1)
     theme.archived = True
     theme.shortcut = ""
     theme.save()
-    assert not suggestions_filter(project=demo, theme_id=theme.pk, min_probability=0).exists()
+    assert not suggestions_band(project=demo, theme_id=theme.pk, min_probability=0, max_probability=1)
     demo.labels_revision += 1
     demo.save()
     version = training_run(project_id=demo.pk, task_id="t2")
-    assert not Suggestion.objects.filter(model_version=version, theme=theme).exists()
+    assert theme.pk not in version.theme_ids
     assert theme.pk not in [row["theme"] for row in version.per_theme]
 
 

@@ -11,6 +11,9 @@ PAGES = [  # (url name, lowest role)
     ("response-browser", Role.ANALYST),
     ("theme-editor", Role.ADMIN),
     ("member-list", Role.ADMIN),
+    ("labeling", Role.ANALYST),
+    ("suggestions", Role.ANALYST),
+    ("model", Role.ANALYST),
 ]
 
 
@@ -71,3 +74,29 @@ def test_pages_send_a_content_security_policy(prepare_project):
     client.force_login(prepare_project.analyst)
     response = client.get(reverse("project-list"))
     assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["analyst", "outsider"])
+def test_event_stream_access(who, prepare_project):
+    client = Client()
+    client.force_login(prepare_project.user(who))
+    response = client.get(reverse("project-events", kwargs={"project_id": prepare_project.project.pk}))
+    if who == "outsider":
+        assert response.status_code == 404
+        return
+    assert response.status_code == 200 and response["Content-Type"] == "text/event-stream"
+    stream = iter(response.streaming_content)
+    assert next(stream) == b"retry: 1000\n\n"
+    first = next(stream).decode()
+    assert first.startswith("event: model\n") and '"model": null' in first
+    response.close()
+
+
+def test_every_page_has_an_access_test():
+    from django.urls import get_resolver
+
+    names = {p.name for p in get_resolver().url_patterns if getattr(p, "name", None)}
+    checked = {n for n, _ in PAGES} | {"project-events", "import-upload", "import-progress", "project-list",
+                                       "login", "logout", "home"}
+    assert names - checked == set()

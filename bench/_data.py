@@ -1,0 +1,73 @@
+"""Shared helpers for the benchmarks: load a coded file, split it, embed it with an on-disk cache."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NHS_DIR = REPO_ROOT.parent / "shared/data/nhs_fft"
+CACHE_DIR = REPO_ROOT / "bench/.cache"
+
+
+@dataclass
+class CodedData:
+    """Wide view of a long-format coded file: one row per respondent."""
+
+    ids: list[str]
+    texts: list[str]
+    themes: list[str]
+    Y: np.ndarray  # (n, k) bool
+
+
+def load_coded(path: Path) -> CodedData:
+    """Read ``respondent_id,response,theme,...`` rows (one per respondent-theme pair) into a label matrix."""
+    texts: dict[str, str] = {}
+    pairs: list[tuple[str, str]] = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            rid = row["respondent_id"]
+            texts.setdefault(rid, row["response"])
+            if row.get("theme"):
+                pairs.append((rid, row["theme"]))
+    ids = list(texts)
+    themes = sorted({t for _, t in pairs})
+    pos = {r: i for i, r in enumerate(ids)}
+    tpos = {t: j for j, t in enumerate(themes)}
+    Y = np.zeros((len(ids), len(themes)), dtype=bool)
+    for rid, theme in pairs:
+        Y[pos[rid], tpos[theme]] = True
+    return CodedData(ids, [texts[r] for r in ids], themes, Y)
+
+
+def load_split(data: CodedData, split_path: Path | None, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Return (pool_idx, test_idx): from a ``respondent_id,split`` file, else a seeded 80/20 split."""
+    if split_path is not None:
+        with open(split_path, newline="", encoding="utf-8") as fh:
+            split = {r["respondent_id"]: r["split"] for r in csv.DictReader(fh)}
+        pool = np.array([i for i, r in enumerate(data.ids) if split.get(r) == "pool"])
+        test = np.array([i for i, r in enumerate(data.ids) if split.get(r) == "test"])
+        return pool, test
+    perm = np.random.default_rng(seed).permutation(len(data.ids))
+    cut = round(0.8 * len(perm))
+    return np.sort(perm[:cut]), np.sort(perm[cut:])
+
+
+def cached_embeddings(model: object, model_id: str, texts: list[str]) -> np.ndarray:
+    """Embed ``texts`` with ``ml.embeddings.embed_texts``, caching the array under ``bench/.cache/``."""
+    from ml.embeddings import embed_texts
+
+    key = hashlib.sha256(model_id.encode())
+    for t in texts:
+        key.update(hashlib.sha256(t.encode()).digest())
+    path = CACHE_DIR / f"emb_{key.hexdigest()[:24]}.npy"
+    if path.exists():
+        return np.load(path)
+    X = embed_texts(model, texts)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    np.save(path, X)
+    return X

@@ -1,0 +1,235 @@
+"""Choosing which responses to label next (active learning) with batch diversity and a cold start."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from modAL.batch import ranked_batch
+from modAL.utils.selection import multi_argmax
+from sklearn.cluster import KMeans
+
+#: Valid strategy names, for a per-project setting. "rare_entropy" is the default: binary entropy summed
+#: over themes, each theme weighted up when it has few labelled examples so rare themes get found.
+STRATEGIES: tuple[str, ...] = ("rare_entropy", "entropy", "margin", "min_confidence", "ranked_batch", "random")
+DEFAULT_STRATEGY = "rare_entropy"
+#: Two responses whose embeddings have cosine similarity above this count as near-duplicates.
+NEAR_DUPLICATE_COSINE = 0.95
+
+
+def _binary_entropy(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
+
+
+def utility(
+    probas: np.ndarray,
+    *,
+    strategy: str = DEFAULT_STRATEGY,
+    theme_support: np.ndarray | None = None,
+    thresholds: np.ndarray | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Usefulness of labelling each row (higher = more useful) under ``strategy``.
+
+    ``probas`` is (n, k); ``theme_support`` (k,) counts labelled positives per theme (for "rare_entropy");
+    ``thresholds`` (k,) are the classifier's decision thresholds (for "margin", default 0.5).
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    probas = np.asarray(probas, dtype=np.float64)
+    n, k = probas.shape
+    if strategy == "random" or k == 0:
+        return np.asarray(np.random.default_rng(seed).random(n))
+    if strategy in ("entropy", "ranked_batch"):
+        return _binary_entropy(probas).sum(1)
+    if strategy == "rare_entropy":
+        support = np.zeros(k) if theme_support is None else np.asarray(theme_support, dtype=np.float64)
+        # 1/sqrt(1+support): a theme with 3 examples counts ~4x one with 50 -> queries spread over themes
+        weights = 1.0 / np.sqrt(1.0 + support)
+        return (_binary_entropy(probas) * weights).sum(1)
+    if strategy == "margin":
+        th = np.full(k, 0.5) if thresholds is None else np.clip(np.asarray(thresholds, dtype=np.float64), 0, 1)
+        return -np.abs(probas - th).min(1)  # closest to any decision boundary first
+    # min_confidence (as modAL.multilabel.min_confidence): the least confident theme decides
+    return -np.maximum(probas, 1 - probas).min(1)
+
+
+def _pick_diverse(X: np.ndarray, candidates: np.ndarray, size: int, cutoff: float) -> list[int]:
+    """Greedily keep candidates in order, skipping any too similar to one already kept."""
+    chosen: list[int] = []
+    kept = np.zeros((0, X.shape[1]), dtype=np.float32)
+    for i in candidates:
+        v = X[i]
+        if len(chosen) and float((kept @ v).max()) > cutoff * float(np.linalg.norm(v)):
+            continue
+        chosen.append(int(i))
+        kept = np.vstack([kept, v[None, :] / max(float(np.linalg.norm(v)), 1e-12)])
+        if len(chosen) == size:
+            break
+    return chosen
+
+
+def cold_start_batch(X: np.ndarray, size: int, *, seed: int = 0, candidates: np.ndarray | None = None) -> list[int]:
+    """Diverse first batch when nothing is labelled: the medoid of each of ``size`` k-means clusters.
+
+    Returns indices into ``X`` (restricted to ``candidates`` if given), biggest cluster first, with no two
+    near-duplicates.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    pool = np.arange(len(X)) if candidates is None else np.asarray(candidates)
+    if size <= 0 or len(pool) == 0:
+        return []
+    Xp = X[pool]
+    # cluster distinct vectors only, so repeated answers ("Nothing.") cannot take several clusters
+    _, first = np.unique(Xp.round(5), axis=0, return_index=True)
+    uniq = np.sort(first)
+    n_clusters = min(size, len(uniq))
+    km = KMeans(n_clusters=n_clusters, n_init=1, random_state=seed).fit(Xp[uniq])
+    dist = km.transform(Xp[uniq])
+    sizes = np.bincount(km.labels_, minlength=n_clusters)
+    order: list[int] = []
+    for c in np.argsort(-sizes, kind="stable"):
+        members = np.flatnonzero(km.labels_ == c)
+        order.append(int(pool[uniq[members[np.argmin(dist[members, c])]]]))
+    chosen = _pick_diverse(X, np.array(order), size, NEAR_DUPLICATE_COSINE)
+    if len(chosen) < size:  # top up from the rest, still avoiding near-duplicates
+        rest = np.setdiff1d(pool, chosen)
+        rest = np.random.default_rng(seed).permutation(rest)
+        chosen = _pick_diverse(X, np.concatenate([np.array(chosen, dtype=int), rest]), size, NEAR_DUPLICATE_COSINE)
+    return chosen
+
+
+def select_batch(
+    X: np.ndarray,
+    probas: np.ndarray | None,
+    labelled_mask: np.ndarray,
+    size: int,
+    *,
+    strategy: str = DEFAULT_STRATEGY,
+    seed: int = 0,
+    theme_support: np.ndarray | None = None,
+    thresholds: np.ndarray | None = None,
+    candidates: np.ndarray | None = None,
+    explore: float = 0.0,
+) -> list[int]:
+    """Next ``size`` unlabelled rows of ``X`` to label, most useful first, without near-duplicates.
+
+    ``probas`` (n, k) are the current model's probabilities for all rows (None = no model yet: cold start).
+    ``candidates`` optionally restricts which rows may be chosen. ``explore`` is the fraction of the batch
+    drawn uniformly at random (see :func:`select_batch_detailed`). Deterministic for a given ``seed``.
+    """
+    return select_batch_detailed(
+        X, probas, labelled_mask, size, strategy=strategy, seed=seed, theme_support=theme_support,
+        thresholds=thresholds, candidates=candidates, explore=explore,
+    )[0]
+
+
+def select_batch_detailed(
+    X: np.ndarray,
+    probas: np.ndarray | None,
+    labelled_mask: np.ndarray,
+    size: int,
+    *,
+    strategy: str = DEFAULT_STRATEGY,
+    seed: int = 0,
+    theme_support: np.ndarray | None = None,
+    thresholds: np.ndarray | None = None,
+    candidates: np.ndarray | None = None,
+    explore: float = 0.2,
+) -> tuple[list[int], list[bool]]:
+    """Like :func:`select_batch`, also saying which picks were random exploration (True) vs strategy.
+
+    Random picks keep the model from only ever seeing "hard" cases, and because they are a representative
+    sample the app can pass them to ``fit_classifier(eval_mask=...)`` for an unbiased quality estimate.
+    """
+    picks = _select(X, probas, labelled_mask, size - round(explore * size), strategy=strategy, seed=seed,
+                    theme_support=theme_support, thresholds=thresholds, candidates=candidates)
+    if len(picks) == size or probas is None or not np.asarray(labelled_mask).any():
+        return picks, [False] * len(picks)
+    labelled = np.asarray(labelled_mask, dtype=bool).copy()
+    labelled[picks] = True
+    allowed = ~labelled if candidates is None else (~labelled & np.isin(np.arange(len(X)), candidates))
+    rand = np.random.default_rng(seed).permutation(np.flatnonzero(allowed))
+    both = _pick_diverse(np.asarray(X, dtype=np.float32), np.concatenate([np.array(picks, dtype=int), rand]),
+                         size, NEAR_DUPLICATE_COSINE)
+    return both, [i not in set(picks) for i in both]
+
+
+def _select(
+    X: np.ndarray,
+    probas: np.ndarray | None,
+    labelled_mask: np.ndarray,
+    size: int,
+    *,
+    strategy: str,
+    seed: int,
+    theme_support: np.ndarray | None,
+    thresholds: np.ndarray | None,
+    candidates: np.ndarray | None,
+) -> list[int]:
+    X = np.asarray(X, dtype=np.float32)
+    labelled = np.asarray(labelled_mask, dtype=bool)
+    allowed = ~labelled
+    if candidates is not None:
+        allowed &= np.isin(np.arange(len(X)), candidates)
+    unl = np.flatnonzero(allowed)
+    if size <= 0 or len(unl) == 0:
+        return []
+    if probas is None or not labelled.any():
+        return cold_start_batch(X, size, seed=seed, candidates=unl)
+    if theme_support is None:
+        theme_support = np.zeros(np.asarray(probas).shape[1])
+    u = utility(np.asarray(probas)[unl], strategy=strategy, theme_support=theme_support,
+                thresholds=thresholds, seed=seed)
+    # shortlist generously: some of the top items will be dropped as near-duplicates
+    n_short = min(len(unl), max(size * 10, 200))
+    short = multi_argmax(u, n_instances=n_short)[0] if n_short < len(unl) else np.arange(len(unl))
+    short = short[np.lexsort((short, -u[short]))]  # by utility, ties by index: deterministic
+    if strategy == "ranked_batch":
+        # modAL's ranked batch mode (Cardoso et al.): trades uncertainty against distance to labelled data
+        shim = SimpleNamespace(on_transformed=False, X_training=X[labelled])
+        span = np.ptp(u[short]) or 1.0
+        unc = (u[short] - u[short].min()) / span
+        ranked, _ = ranked_batch(shim, X[unl[short]], unc, n_instances=min(size * 2, len(short)),
+                                 metric="euclidean", n_jobs=None)
+        short = np.concatenate([np.asarray(ranked, dtype=int), np.setdiff1d(short, ranked, assume_unique=True)])
+    chosen = _pick_diverse(X, unl[short], size, NEAR_DUPLICATE_COSINE)
+    if len(chosen) < size:  # shortlist exhausted by near-duplicates: continue down the full ranking
+        rest = np.setdiff1d(unl[np.lexsort((unl, -u))], chosen, assume_unique=True)
+        rest = rest[np.argsort(-u[np.searchsorted(unl, rest)], kind="stable")]
+        chosen = _pick_diverse(X, np.concatenate([np.array(chosen, dtype=int), rest]), size, NEAR_DUPLICATE_COSINE)
+    return chosen
+
+
+def rank_pool(
+    X: np.ndarray,
+    probas: np.ndarray | None,
+    labelled_mask: np.ndarray,
+    *,
+    strategy: str = DEFAULT_STRATEGY,
+    seed: int = 0,
+    theme_support: np.ndarray | None = None,
+    thresholds: np.ndarray | None = None,
+) -> list[int]:
+    """Order the whole unlabelled pool once, most useful first (a queue the app can store).
+
+    Exact duplicates of an earlier item (identical vectors) go to the end, so the queue head stays varied.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    labelled = np.asarray(labelled_mask, dtype=bool)
+    unl = np.flatnonzero(~labelled)
+    if len(unl) == 0:
+        return []
+    if probas is None or not labelled.any():
+        head = cold_start_batch(X, min(50, len(unl)), seed=seed, candidates=unl)
+        rest = np.setdiff1d(unl, head)
+        order = np.concatenate([np.array(head, dtype=int), np.random.default_rng(seed).permutation(rest)])
+    else:
+        u = utility(np.asarray(probas)[unl], strategy=strategy, theme_support=theme_support,
+                    thresholds=thresholds, seed=seed)
+        order = unl[np.lexsort((unl, -u))]
+    _, first = np.unique(X[order].round(5), axis=0, return_index=True)
+    is_first = np.zeros(len(order), dtype=bool)
+    is_first[first] = True
+    return [int(i) for i in np.concatenate([order[is_first], order[~is_first]])]

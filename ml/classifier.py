@@ -1,0 +1,301 @@
+"""Multi-label theme classifier over sentence embeddings (+ optional TF-IDF of the same text).
+
+One logistic regression per theme (one-vs-rest), per-theme decision thresholds tuned on out-of-fold
+probabilities, and a cross-validated quality report computed from the same out-of-fold predictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import Parallel, delayed
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+from sklearn.model_selection import KFold
+
+#: Themes with fewer positive examples than this are not trained ("needs more examples").
+MIN_EXAMPLES = 2
+#: Tuned thresholds are shrunk towards 0.5 as if this many extra positives had voted for 0.5; with few
+#: positives the out-of-fold optimum is noisy (and biased low, since fold models are less confident).
+THRESHOLD_PRIOR = 10.0
+#: Fewest representative (randomly sampled) rows for the quality report to use them alone.
+MIN_EVAL_ROWS = 100
+#: Candidate decision thresholds searched per theme.
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
+
+
+@dataclass
+class QualityReport:
+    """Cross-validated quality estimate. ``per_theme`` has one dict per input theme, in input order."""
+
+    micro_f1: float
+    macro_f1: float
+    per_theme: list[dict[str, Any]]
+    n_labelled: int
+    folds: int
+
+
+@dataclass
+class ThemeClassifier:
+    """A fitted model; plain arrays and a scikit-learn vectorizer, so it pickles/joblib-dumps cleanly."""
+
+    theme_ids: list[Any]
+    trainable: np.ndarray  # (k,) bool
+    coef: np.ndarray  # (d, k) float32; zero columns for untrainable themes
+    intercept: np.ndarray  # (k,) float32; very negative for untrainable themes
+    thresholds: np.ndarray  # (k,) float; > 1 for untrainable themes (never suggested)
+    vectorizer: TfidfVectorizer | None
+    tfidf_weight: float
+    seed: int
+    quality: QualityReport | None = field(default=None)
+
+
+def _check_xy(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X, dtype=np.float32)
+    Y = np.asarray(Y).astype(bool)
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0]:
+        raise ValueError(f"X {X.shape} and Y {Y.shape} must be 2-D with the same number of rows")
+    return X, Y
+
+
+def _features(X: np.ndarray, texts: Sequence[str] | None, vec: TfidfVectorizer | None, w: float) -> Any:
+    if vec is None:
+        return X
+    if texts is None:
+        raise ValueError("this classifier uses TF-IDF features: pass the texts as well")
+    if len(texts) != X.shape[0]:
+        raise ValueError("texts and X must have the same length")
+    return sp.hstack([sp.csr_matrix(X), w * vec.transform(texts)], format="csr", dtype=np.float32)
+
+
+def _fit_one(F: Any, y: np.ndarray, C: float, seed: int, balanced: bool) -> tuple[np.ndarray, float]:
+    # balanced weights: rare themes would otherwise never cross any threshold with few labels
+    lr = LogisticRegression(C=C, class_weight="balanced" if balanced else None, solver="liblinear",
+                            random_state=seed)
+    lr.fit(F, y)
+    return lr.coef_[0], float(lr.intercept_[0])
+
+
+def _fit_linear(
+    F: Any, Y: np.ndarray, cols: np.ndarray, C: float, seed: int, balanced: bool = True, n_jobs: int = -1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit one logistic regression per theme in ``cols``; return (coef (d, k), intercept (k,)).
+
+    Themes are fitted in parallel threads: liblinear releases the GIL, and a retrain must be quick.
+    """
+    k = Y.shape[1]
+    coef = np.zeros((F.shape[1], k), dtype=np.float32)
+    intercept = np.full(k, -30.0, dtype=np.float32)  # sigmoid(-30) ~ 0: "never" for untrained columns
+    todo = np.flatnonzero(cols)
+    fits = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(_fit_one)(F, Y[:, j], C, seed, balanced) for j in todo)
+    for j, (w, b) in zip(todo, fits, strict=True):
+        coef[:, j] = w
+        intercept[j] = b
+    return coef, intercept
+
+
+def _proba(F: Any, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    z = np.asarray(F @ coef) + intercept
+    return (1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))).astype(np.float32)
+
+
+def _make_vectorizer(texts: Sequence[str] | None, use_tfidf: bool) -> TfidfVectorizer | None:
+    if not use_tfidf or texts is None:
+        return None
+    # min_df=2: a word seen once cannot generalise and only inflates the feature space
+    return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, dtype=np.float32)
+
+
+def _fit_features(
+    X: np.ndarray, texts: Sequence[str] | None, use_tfidf: bool, w: float
+) -> tuple[Any, TfidfVectorizer | None]:
+    vec = _make_vectorizer(texts, use_tfidf)
+    if vec is None:
+        return X, None
+    assert texts is not None
+    try:
+        vec.fit(texts)
+    except ValueError:  # empty vocabulary (e.g. tiny or stop-word-only corpus): embeddings alone
+        return X, None
+    return _features(X, texts, vec, w), vec
+
+
+def best_threshold(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """Threshold from :data:`THRESHOLD_GRID` maximising F1 of ``proba >= t``; ties go to the one nearest 0.5."""
+    y_true = np.asarray(y_true, dtype=bool)
+    pred = proba[:, None] >= THRESHOLD_GRID[None, :]
+    tp = (pred & y_true[:, None]).sum(0)
+    denom = pred.sum(0) + y_true.sum()
+    f1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+    best = np.flatnonzero(f1 >= f1.max() - 1e-12)
+    return float(THRESHOLD_GRID[best[np.argmin(np.abs(THRESHOLD_GRID[best] - 0.5))]])
+
+
+def _tune_thresholds(oof: np.ndarray, Y: np.ndarray, trainable: np.ndarray) -> np.ndarray:
+    th = np.full(Y.shape[1], 2.0)  # > 1: never predicted
+    for j in np.flatnonzero(trainable):
+        n_pos = float(Y[:, j].sum())
+        th[j] = (n_pos * best_threshold(Y[:, j], oof[:, j]) + THRESHOLD_PRIOR * 0.5) / (n_pos + THRESHOLD_PRIOR)
+    return th
+
+
+def _oof_predictions(
+    X: np.ndarray, Y: np.ndarray, texts: Sequence[str] | None, trainable: np.ndarray,
+    folds: int, seed: int, C: float, use_tfidf: bool, w: float,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Out-of-fold probabilities (n, k) and the list of validation index arrays."""
+    oof = np.zeros(Y.shape, dtype=np.float32)
+    splits = []
+    for tr, va in KFold(folds, shuffle=True, random_state=seed).split(X):
+        tr_texts = [texts[i] for i in tr] if texts is not None else None
+        F, vec = _fit_features(X[tr], tr_texts, use_tfidf, w)
+        cols = trainable & (Y[tr].sum(0) >= 1) & (Y[tr].sum(0) < len(tr))
+        coef, b = _fit_linear(F, Y[tr], cols, C, seed)
+        va_texts = [texts[i] for i in va] if texts is not None else None
+        oof[va] = _proba(_features(X[va], va_texts, vec, w), coef, b)
+        splits.append(va)
+    return oof, splits
+
+
+def _report(
+    oof: np.ndarray, Y: np.ndarray, trainable: np.ndarray, splits: list[np.ndarray],
+    thresholds: np.ndarray, theme_ids: list[Any],
+) -> QualityReport:
+    """Quality from OOF probabilities, with each fold judged by thresholds tuned on the *other* folds.
+
+    Tuning and scoring thresholds on the same predictions would flatter the model; cross-fitting them
+    costs no extra model fits and keeps the estimate honest.
+    """
+    pred = np.zeros(Y.shape, dtype=bool)
+    for va in splits:
+        rest = np.setdiff1d(np.arange(len(Y)), va)
+        th = _tune_thresholds(oof[rest], Y[rest], trainable & (Y[rest].sum(0) >= 1))
+        pred[va] = oof[va] >= th
+    p, r, f, s = precision_recall_fscore_support(Y, pred, average=None, zero_division=0)
+    per_theme = [
+        {
+            "theme": theme_ids[j],
+            "precision": float(p[j]),
+            "recall": float(r[j]),
+            "f1": float(f[j]),
+            "support": int(s[j]),
+            "threshold": float(thresholds[j]) if trainable[j] else None,
+            "needs_more_examples": not bool(trainable[j]),
+        }
+        for j in range(Y.shape[1])
+    ]
+    present = Y.sum(0) > 0
+    micro = float(f1_score(Y, pred, average="micro", zero_division=0))
+    macro = float(np.mean(f[present])) if present.any() else 0.0
+    return QualityReport(micro, macro, per_theme, int(Y.any(1).sum()), len(splits))
+
+
+def fit_classifier(
+    X: np.ndarray,
+    Y: np.ndarray,
+    *,
+    texts: Sequence[str] | None = None,
+    seed: int = 0,
+    theme_ids: Sequence[Any] | None = None,
+    folds: int = 3,
+    C: float = 4.0,
+    use_tfidf: bool = True,
+    tfidf_weight: float = 1.0,
+    min_examples: int = MIN_EXAMPLES,
+    eval_mask: np.ndarray | None = None,
+) -> ThemeClassifier:
+    """Fit the classifier on labelled rows ``X`` (n, d) embeddings and ``Y`` (n, k) bool theme matrix.
+
+    ``texts`` (same order as X) enables the TF-IDF features. Themes with fewer than ``min_examples``
+    positives are not trained: they get probability 0 and are flagged ``needs_more_examples``. Thresholds
+    are tuned per theme on ``folds``-fold out-of-fold probabilities; the cross-validated quality report is
+    attached as ``.quality``. ``eval_mask`` (n,) marks rows sampled at random (not picked by active
+    learning); when at least :data:`MIN_EVAL_ROWS` are marked, the quality report is computed on those rows
+    only, because actively chosen rows are harder than typical ones and would understate quality.
+    Deterministic for a given ``seed``.
+    """
+    X, Y = _check_xy(X, Y)
+    k = Y.shape[1]
+    ids = list(theme_ids) if theme_ids is not None else list(range(k))
+    if len(ids) != k:
+        raise ValueError("theme_ids must have one entry per column of Y")
+    pos = Y.sum(0)
+    # every theme needs negatives as well as positives to be learnable
+    trainable = (pos >= min_examples) & (pos < len(Y))
+    n_folds = min(folds, len(Y))
+    thresholds = np.full(k, 2.0)
+    quality = None
+    if n_folds >= 2 and trainable.any():
+        oof, splits = _oof_predictions(X, Y, texts, trainable, n_folds, seed, C, use_tfidf, tfidf_weight)
+        thresholds = _tune_thresholds(oof, Y, trainable)
+        rows = np.arange(len(Y))
+        if eval_mask is not None and np.asarray(eval_mask, dtype=bool).sum() >= MIN_EVAL_ROWS:
+            rows = np.flatnonzero(np.asarray(eval_mask, dtype=bool))
+        pos_of = np.full(len(Y), -1)
+        pos_of[rows] = np.arange(len(rows))
+        sub_splits = [pos_of[va][pos_of[va] >= 0] for va in splits]
+        quality = _report(oof[rows], Y[rows], trainable, sub_splits, thresholds, ids)
+        quality.n_labelled = len(Y)
+    elif trainable.any():
+        thresholds = np.where(trainable, 0.5, 2.0)
+    F, vec = _fit_features(X, texts, use_tfidf, tfidf_weight)
+    coef, b = _fit_linear(F, Y, trainable, C, seed)
+    if quality is None:
+        quality = _report(np.zeros(Y.shape, np.float32), Y, np.zeros(k, bool), [], thresholds, ids)
+    return ThemeClassifier(ids, trainable, coef, b, thresholds, vec, tfidf_weight, seed, quality)
+
+
+def predict_proba(clf: ThemeClassifier, X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+    """Probabilities (n, k) for every input theme; 0 for themes that need more examples."""
+    X = np.asarray(X, dtype=np.float32)
+    out = np.zeros((X.shape[0], len(clf.theme_ids)), dtype=np.float32)
+    # chunked so 100k+ rows do not build one huge sparse matrix
+    for start in range(0, X.shape[0], 20000):
+        sl = slice(start, start + 20000)
+        chunk_texts = list(texts[sl]) if texts is not None else None
+        feats = _features(X[sl], chunk_texts, clf.vectorizer, clf.tfidf_weight)
+        out[sl] = _proba(feats, clf.coef, clf.intercept)
+    out[:, ~clf.trainable] = 0.0
+    return out
+
+
+def predict_labels(clf: ThemeClassifier, probas: np.ndarray) -> np.ndarray:
+    """Boolean (n, k) theme suggestions: probability at or above each theme's tuned threshold."""
+    return np.asarray(probas) >= clf.thresholds[None, :]
+
+
+def evaluate_cv(
+    X: np.ndarray,
+    Y: np.ndarray,
+    texts: Sequence[str] | None = None,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    theme_ids: Sequence[Any] | None = None,
+    **fit_kwargs: Any,
+) -> QualityReport:
+    """Cross-validated quality (micro/macro F1, per-theme precision/recall/F1/support/threshold)."""
+    clf_quality = _cv_only(X, Y, texts, folds=folds, seed=seed, theme_ids=theme_ids, **fit_kwargs)
+    return clf_quality
+
+
+def _cv_only(
+    X: np.ndarray, Y: np.ndarray, texts: Sequence[str] | None, *, folds: int, seed: int,
+    theme_ids: Sequence[Any] | None, C: float = 4.0, use_tfidf: bool = True, tfidf_weight: float = 1.0,
+    min_examples: int = MIN_EXAMPLES,
+) -> QualityReport:
+    X, Y = _check_xy(X, Y)
+    k = Y.shape[1]
+    ids = list(theme_ids) if theme_ids is not None else list(range(k))
+    pos = Y.sum(0)
+    trainable = (pos >= min_examples) & (pos < len(Y))
+    n_folds = min(folds, len(Y))
+    if n_folds < 2 or not trainable.any():
+        return _report(np.zeros(Y.shape, np.float32), Y, np.zeros(k, bool), [], np.full(k, 2.0), ids)
+    oof, splits = _oof_predictions(X, Y, texts, trainable, n_folds, seed, C, use_tfidf, tfidf_weight)
+    return _report(oof, Y, trainable, splits, _tune_thresholds(oof, Y, trainable), ids)

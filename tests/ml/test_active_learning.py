@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ml.active_learning import (
+    STRATEGIES,
+    cold_start_batch,
+    rank_pool,
+    select_batch,
+    select_batch_detailed,
+    utility,
+)
+
+
+def _blobs(n_clusters: int = 8, per: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_clusters, 32)) * 5
+    X = np.vstack([c + rng.normal(size=(per, 32)) * 2.0 for c in centres]).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    return X, np.repeat(np.arange(n_clusters), per)
+
+
+def _with_duplicates(X: np.ndarray) -> np.ndarray:
+    # every row 0..19 appears 5 times: duplicates must never share a batch
+    return np.vstack([X, np.repeat(X[:20], 4, axis=0)])
+
+
+def _no_near_duplicates(X: np.ndarray, batch: list[int]) -> bool:
+    V = X[batch] / np.linalg.norm(X[batch], axis=1, keepdims=True)
+    S = V @ V.T
+    np.fill_diagonal(S, 0)
+    return bool(S.max() < 0.95)
+
+
+def test_cold_start_covers_distinct_clusters() -> None:
+    X, cluster = _blobs()
+    batch = cold_start_batch(X, 8, seed=0)
+    assert len(batch) == 8 == len(set(batch))
+    assert len(set(cluster[batch])) == 8  # one per cluster, not 8 from the biggest
+
+
+def test_cold_start_with_duplicates_and_determinism() -> None:
+    X = _with_duplicates(_blobs()[0])
+    a = cold_start_batch(X, 12, seed=1)
+    assert a == cold_start_batch(X, 12, seed=1)
+    assert _no_near_duplicates(X, a)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_select_batch_every_strategy(strategy: str) -> None:
+    X = _with_duplicates(_blobs()[0])
+    rng = np.random.default_rng(0)
+    probas = rng.random((len(X), 4)).astype(np.float32)
+    probas[320:] = 0.5  # make the duplicated rows maximally uncertain: the strategy wants them all
+    labelled = np.zeros(len(X), dtype=bool)
+    labelled[::7] = True
+    batch = select_batch(X, probas, labelled, 10, strategy=strategy, seed=0, theme_support=np.array([5, 1, 0, 9]))
+    assert len(batch) == 10 == len(set(batch))
+    assert not labelled[batch].any()
+    assert _no_near_duplicates(X, batch)
+    assert batch == select_batch(X, probas, labelled, 10, strategy=strategy, seed=0,
+                                 theme_support=np.array([5, 1, 0, 9]))
+
+
+def test_entropy_prefers_uncertain_items() -> None:
+    X, _ = _blobs()
+    probas = np.full((len(X), 3), 0.02, dtype=np.float32)
+    uncertain = [5, 50, 100, 150, 200]
+    probas[uncertain] = 0.5
+    labelled = np.zeros(len(X), dtype=bool)
+    labelled[0] = True
+    for s in ("entropy", "rare_entropy", "margin", "min_confidence"):
+        assert set(select_batch(X, probas, labelled, 5, strategy=s)) == set(uncertain)
+
+
+def test_rare_entropy_favours_rare_themes() -> None:
+    probas = np.array([[0.5, 0.01], [0.01, 0.5]])
+    u = utility(probas, strategy="rare_entropy", theme_support=np.array([100, 2]))
+    assert u[1] > u[0]
+    assert np.isclose(*utility(probas, strategy="entropy"))
+
+
+def test_unknown_strategy_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown strategy"):
+        utility(np.zeros((2, 2)), strategy="nope")
+
+
+def test_no_labels_means_cold_start() -> None:
+    X, cluster = _blobs()
+    batch = select_batch(X, None, np.zeros(len(X), dtype=bool), 8)
+    assert len(set(cluster[batch])) == 8
+
+
+def test_exploration_share_and_flags() -> None:
+    X, _ = _blobs()
+    probas = np.random.default_rng(0).random((len(X), 3))
+    labelled = np.zeros(len(X), dtype=bool)
+    labelled[:10] = True
+    batch, rand = select_batch_detailed(X, probas, labelled, 10, explore=0.3, seed=0)
+    assert len(batch) == 10 and sum(rand) == 3
+    assert not labelled[batch].any()
+
+
+def test_rank_pool_orders_every_unlabelled_item_once() -> None:
+    X = _with_duplicates(_blobs()[0])
+    probas = np.random.default_rng(0).random((len(X), 3))
+    labelled = np.zeros(len(X), dtype=bool)
+    labelled[:30] = True
+    order = rank_pool(X, probas, labelled, strategy="entropy")
+    assert sorted(order) == list(np.flatnonzero(~labelled))
+    u = utility(probas[order[:50]], strategy="entropy")
+    assert (np.diff(u) <= 1e-12).all()  # head is sorted by utility (no exact duplicates in the head)
+    cold = rank_pool(X, None, np.zeros(len(X), dtype=bool))
+    assert sorted(cold) == list(range(len(X)))
+
+
+def test_nhs_cold_start_batch_is_varied(nhs_sample: dict[str, Any]) -> None:
+    X, texts = nhs_sample["X"], nhs_sample["texts"]
+    batch = cold_start_batch(X, 20, seed=0)
+    assert len({texts[i].strip().lower() for i in batch}) == 20
+    # more distinct themes than a run of the same size from the data's most common theme
+    Y = nhs_sample["Y"]
+    assert Y[batch].any(0).sum() >= 5

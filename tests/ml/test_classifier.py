@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+
+from ml.classifier import best_threshold, evaluate_cv, fit_classifier, predict_labels, predict_proba
+
+
+def _synthetic(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three themes driven by three directions of a 16-d space, plus one rare and one empty theme."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 16)).astype(np.float32)
+    Y = np.zeros((n, 5), dtype=bool)
+    Y[:, 0] = X[:, 0] > 0.3
+    Y[:, 1] = X[:, 1] > 1.2  # ~12% positives: the best threshold is usually far from 0.5
+    Y[:, 2] = X[:, 2] + 0.5 * rng.normal(size=n) > 0
+    Y[3, 3] = True  # one example only
+    # column 4: no examples at all
+    return X, Y
+
+
+def test_fit_predict_shapes_cover_all_themes() -> None:
+    X, Y = _synthetic()
+    clf = fit_classifier(X, Y, theme_ids=["a", "b", "c", "rare", "empty"], use_tfidf=False)
+    P = predict_proba(clf, X)
+    assert P.shape == (len(X), 5)
+    assert ((P >= 0) & (P <= 1)).all()
+    L = predict_labels(clf, P)
+    assert L.dtype == bool and L.shape == P.shape
+    assert f1_score(Y[:, :3], L[:, :3], average="micro") > 0.7
+
+
+def test_rare_themes_get_no_suggestions_and_need_more_examples() -> None:
+    X, Y = _synthetic()
+    clf = fit_classifier(X, Y, theme_ids=["a", "b", "c", "rare", "empty"], use_tfidf=False)
+    P = predict_proba(clf, X)
+    assert (P[:, 3:] == 0).all()
+    assert not predict_labels(clf, P)[:, 3:].any()
+    assert clf.quality is not None
+    flags = {t["theme"]: t["needs_more_examples"] for t in clf.quality.per_theme}
+    assert flags == {"a": False, "b": False, "c": False, "rare": True, "empty": True}
+    rare = clf.quality.per_theme[3]
+    assert rare["support"] == 1 and rare["threshold"] is None
+
+
+def test_thresholds_tuned_and_improve_oof_f1() -> None:
+    X, Y = _synthetic(600)
+    clf = fit_classifier(X, Y, use_tfidf=False)
+    assert not np.allclose(clf.thresholds[:3], 0.5)
+    # on fresh data, tuned thresholds should not be worse than 0.5 overall
+    Xt, Yt = _synthetic(2000, seed=1)
+    P = predict_proba(clf, Xt)
+    tuned = f1_score(Yt[:, :3], predict_labels(clf, P)[:, :3], average="macro")
+    fixed = f1_score(Yt[:, :3], P[:, :3] >= 0.5, average="macro")
+    assert tuned >= fixed - 0.01
+
+
+def test_best_threshold_finds_optimum() -> None:
+    y = np.array([0, 0, 0, 1, 1, 0, 1, 0], dtype=bool)
+    p = np.array([0.1, 0.15, 0.2, 0.3, 0.32, 0.05, 0.35, 0.12])
+    t = best_threshold(y, p)
+    assert 0.2 < t <= 0.3
+    assert f1_score(y, p >= t) == 1.0
+
+
+def test_deterministic_for_seed() -> None:
+    X, Y = _synthetic()
+    a = fit_classifier(X, Y, seed=3, use_tfidf=False)
+    b = fit_classifier(X, Y, seed=3, use_tfidf=False)
+    np.testing.assert_array_equal(predict_proba(a, X), predict_proba(b, X))
+    np.testing.assert_array_equal(a.thresholds, b.thresholds)
+    assert a.quality is not None and b.quality is not None
+    assert a.quality.micro_f1 == b.quality.micro_f1
+
+
+def test_picklable_and_joblib_dumpable(tmp_path: Any) -> None:
+    X, Y = _synthetic()
+    texts = [f"answer number {i % 7} about item {i % 3}" for i in range(len(X))]
+    clf = fit_classifier(X, Y, texts=texts)
+    assert clf.vectorizer is not None
+    path = tmp_path / "clf.joblib"
+    joblib.dump(clf, path)
+    again = joblib.load(path)
+    np.testing.assert_array_equal(predict_proba(again, X, texts), predict_proba(clf, X, texts))
+    assert pickle.loads(pickle.dumps(clf)).theme_ids == clf.theme_ids
+    with pytest.raises(ValueError):
+        predict_proba(clf, X)  # TF-IDF model needs texts
+
+
+def test_tiny_inputs_do_not_crash() -> None:
+    X = np.eye(3, dtype=np.float32)
+    Y = np.array([[1, 0], [0, 0], [1, 0]], dtype=bool)
+    clf = fit_classifier(X, Y, texts=["a", "b", "c"])
+    assert predict_proba(clf, X, ["a", "b", "c"]).shape == (3, 2)
+    one = fit_classifier(X[:1], Y[:1])
+    assert not predict_labels(one, predict_proba(one, X)).any()
+
+
+def test_evaluate_cv_report_fields() -> None:
+    X, Y = _synthetic()
+    rep = evaluate_cv(X, Y, folds=5, use_tfidf=False)
+    assert rep.folds == 5 and len(rep.per_theme) == 5
+    assert 0.5 < rep.micro_f1 <= 1 and 0 < rep.macro_f1 <= 1
+    assert set(rep.per_theme[0]) >= {"precision", "recall", "f1", "support", "threshold", "needs_more_examples"}
+    assert rep.per_theme[0]["support"] == int(Y[:, 0].sum())
+    # shuffled labels: quality must collapse (the estimate is not a constant)
+    perm = np.random.default_rng(0).permutation(len(Y))
+    assert evaluate_cv(X, Y[perm], folds=5, use_tfidf=False).micro_f1 < rep.micro_f1 - 0.2
+
+
+def test_nhs_quality_and_cv_honesty(nhs_sample: dict[str, Any]) -> None:
+    X, Y, texts = nhs_sample["X"], nhs_sample["Y"], nhs_sample["texts"]
+    perm = np.random.default_rng(1).permutation(len(X))  # rows are ordered by source: shuffle
+    tr, te = perm[:600], perm[600:]
+    clf = fit_classifier(X[tr], Y[tr], texts=[texts[i] for i in tr], theme_ids=nhs_sample["themes"])
+    pred = predict_labels(clf, predict_proba(clf, X[te], [texts[i] for i in te]))
+    test_micro = f1_score(Y[te], pred, average="micro", zero_division=0)
+    assert test_micro > 0.4
+    assert clf.quality is not None
+    assert abs(clf.quality.micro_f1 - test_micro) < 0.1
+    assert any(t["needs_more_examples"] for t in clf.quality.per_theme) == bool((Y[tr].sum(0) < 2).any())
