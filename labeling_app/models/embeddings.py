@@ -28,10 +28,12 @@ class EmbeddingRun(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="embedding_runs")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    task_id = models.CharField(max_length=255, blank=True)
     total = models.PositiveIntegerField(default=0)
     embedded = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

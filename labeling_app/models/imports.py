@@ -20,6 +20,7 @@ class ImportJob(models.Model):
     file = models.FileField(upload_to="imports/%Y/%m/")
     original_name = models.CharField(max_length=255)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    task_id = models.CharField(max_length=255, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
     message = models.TextField(blank=True)
     errors = models.JSONField(default=list, blank=True)

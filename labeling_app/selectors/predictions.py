@@ -46,6 +46,8 @@ def predictions_of(*, version: ModelVersion) -> Predictions | None:
 
 def predictions_current(*, project: Project) -> Predictions | None:
     """The current version's predictions, or None before the first version."""
+    if project.current_model_id is None:
+        return None
     version = ModelVersion.objects.filter(pk=project.current_model_id).only("pk", "made_current_at").first()
     return predictions_of(version=version) if version else None
 

@@ -47,11 +47,13 @@ def project_counts(*, project: Project) -> dict[str, int]:
     """Headline figures for a project's overview."""
     from labeling_app.models import Annotation
 
-    current = Annotation.objects.filter(response__project=project, is_current=True)
+    labels = Annotation.themes.through.objects.filter(
+        annotation__response__project=project, annotation__is_current=True
+    )
     return {
         "responses": project.responses.count(),
         "themes": project.themes.filter(archived=False).count(),
-        "labels": current.values("themes").filter(themes__isnull=False).count(),
-        "coded_responses": current.filter(themes__isnull=False).values("response").distinct().count(),
+        "labels": labels.count(),
+        "coded_responses": labels.values("annotation__response").distinct().count(),
         "members": project.memberships.count(),
     }

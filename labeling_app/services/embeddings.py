@@ -1,11 +1,13 @@
 """Embeddings of a project's responses: computed once per text, stored, read back as one matrix."""
 import functools
 import logging
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from labeling_app.models import Annotation, EmbeddingRun, Project, ResponseEmbedding
@@ -15,6 +17,7 @@ from ml import embeddings as ml_embeddings
 
 logger = logging.getLogger(__name__)
 BATCH = 512
+STALE_AFTER = timedelta(minutes=55)  # longer than the embedding task's time limit
 
 
 def embedding_model_name() -> str:
@@ -72,18 +75,23 @@ def embeddings_ensure(*, project: Project, run: EmbeddingRun | None = None) -> i
         done = start + len(chunk)
         if run is not None:
             run.embedded = done
-            run.save(update_fields=["embedded"])
+            run.save(update_fields=["embedded", "updated_at"])
             progress_set(kind="embeddings", job_id=run.pk, percent=100 * done // len(todo))
     return len(todo)
 
 
-def embedding_run_execute(*, embedding_run_id: int) -> EmbeddingRun | None:
+def embedding_run_execute(*, embedding_run_id: int, task_id: str = "") -> EmbeddingRun | None:
     """Run one embedding pass; afterwards the project gets its first queue or a retrain."""
+    # One delivery at a time runs a run: a pending one is claimed atomically; a running one again only by
+    # the same task redelivered or once stale. Embedding is idempotent: only stale texts are embedded.
+    stale = timezone.now() - STALE_AFTER
+    running = Q(status=EmbeddingRun.Status.RUNNING) & (Q(updated_at__lt=stale) | Q(task_id=task_id))
+    claimed = EmbeddingRun.objects.filter(
+        Q(status=EmbeddingRun.Status.PENDING) | running, pk=embedding_run_id,
+    ).update(status=EmbeddingRun.Status.RUNNING, updated_at=timezone.now(), task_id=task_id)
     run = EmbeddingRun.objects.select_related("project").filter(pk=embedding_run_id).first()
-    if run is None or run.status == EmbeddingRun.Status.SUCCEEDED:
+    if not claimed or run is None:
         return None
-    run.status = EmbeddingRun.Status.RUNNING
-    run.save(update_fields=["status"])
     try:
         embeddings_ensure(project=run.project, run=run)
     except Exception as exc:

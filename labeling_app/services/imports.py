@@ -1,6 +1,7 @@
 """Importing a long-format file: all or nothing, with progress."""
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -19,6 +20,7 @@ from labeling_app.services.users import imported_coder_get
 
 logger = logging.getLogger(__name__)
 CHUNK = 1000
+STALE_AFTER = timedelta(minutes=25)  # longer than the import task's time limit
 
 
 @dataclass
@@ -63,21 +65,25 @@ def import_file_run(*, project: Project, user: User | None, upload: File) -> Imp
     return job
 
 
-def _job_claim(job_id: int) -> ImportJob | None:
-    # A redelivered task finds the job finished and does nothing; a job left "running" by a
-    # killed worker wrote nothing (its transaction rolled back), so it is safe to run again.
+def _job_claim(job_id: int, task_id: str) -> ImportJob | None:
+    # A duplicate delivery finds the job finished, or running under another task, and does nothing.
+    # The same task redelivered after its worker was lost runs again: that run's transaction rolled
+    # back, so it wrote nothing. A run whose worker vanished is retried once it is stale.
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.is_finished:
             return None
-        job.status, job.started_at = ImportJob.Status.RUNNING, timezone.now()
-        job.save(update_fields=["status", "started_at"])
+        stale = job.started_at is None or timezone.now() - job.started_at > STALE_AFTER
+        if job.status == ImportJob.Status.RUNNING and job.task_id != task_id and not stale:
+            return None
+        job.status, job.started_at, job.task_id = ImportJob.Status.RUNNING, timezone.now(), task_id
+        job.save(update_fields=["status", "started_at", "task_id"])
         return job
 
 
-def import_job_run(*, import_job_id: int) -> ImportJob | None:
+def import_job_run(*, import_job_id: int, task_id: str = "") -> ImportJob | None:
     """Run one import job to the end: either everything is written or nothing is."""
-    job = _job_claim(import_job_id)
+    job = _job_claim(import_job_id, task_id)
     if job is None:
         return None
     progress_set(kind="import", job_id=job.pk, percent=1)

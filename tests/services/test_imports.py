@@ -134,3 +134,29 @@ def test_a_finished_job_is_not_run_twice(prepare_project):
     count = Response.objects.count()
     assert import_job_run(import_job_id=job.pk) is None  # a redelivered task does nothing
     assert Response.objects.count() == count
+
+
+@pytest.mark.django_db
+def test_a_duplicate_delivery_skips_a_running_job_but_its_own_redelivery_runs(prepare_project):
+    from django.utils import timezone
+
+    from labeling_app.services.imports import import_job_run
+
+    job = ImportJob.objects.create(project=prepare_project.project, original_name="a.csv",
+                                   file=SimpleUploadedFile("a.csv", GOOD.encode()),
+                                   status=ImportJob.Status.RUNNING, task_id="first", started_at=timezone.now())
+    assert import_job_run(import_job_id=job.pk, task_id="duplicate") is None
+    assert Response.objects.filter(project=prepare_project.project, respondent_id="R1").count() == 0
+    done = import_job_run(import_job_id=job.pk, task_id="first")  # the lost worker's task, redelivered
+    assert done.status == ImportJob.Status.SUCCEEDED
+    assert done.summary == "imported 3 responses, 3 themes, 3 labels"
+
+
+@pytest.mark.django_db
+def test_project_counts_count_each_label_once(prepare_project):
+    from labeling_app.selectors.projects import project_counts
+
+    import_file_run(project=prepare_project.project, user=None, upload=SimpleUploadedFile("a.csv", GOOD.encode()))
+    counts = project_counts(project=prepare_project.project)
+    assert counts["labels"] == 3 and counts["coded_responses"] == 2
+    assert counts["responses"] == 3 + 3  # the fixture's three plus the file's
