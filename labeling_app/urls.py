@@ -20,6 +20,7 @@ urlpatterns = [
     path(P + "members/", members.member_list, name="member-list"),
     path(P + "imports/", imports.import_upload, name="import-upload"),
     path(P + "imports/<int:import_id>/progress/", imports.import_progress, name="import-progress"),
+    path(P + "embeddings/progress/", imports.embedding_progress, name="embedding-progress"),
     path(P + "label/", labeling.labeling_page, name="labeling"),
     path(P + "suggestions/", labeling.suggestions_page, name="suggestions"),
     path(P + "model/", labeling.model_page, name="model"),

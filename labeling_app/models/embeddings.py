@@ -41,3 +41,13 @@ class EmbeddingRun(models.Model):
 
     def __str__(self) -> str:
         return f"embedding run {self.pk} of {self.project_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.is_finished:
+            return 100
+        return 100 * self.embedded // self.total if self.total else 0

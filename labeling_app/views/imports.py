@@ -39,3 +39,12 @@ def import_progress(request: AuthenticatedHttpRequest, project_id: int, import_i
     job = get_object_or_404(membership.project.import_jobs, pk=import_id)
     return render(request, "labeling_app/partials/import_progress.html",
                   {"job": job, "progress": _progress(job), "project": membership.project})
+
+
+@login_required
+def embedding_progress(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    """The latest embedding run of the project, as a progress bar that polls until it ends."""
+    membership = page_membership(request, project_id)
+    run = membership.project.embedding_runs.first()
+    return render(request, "labeling_app/partials/embedding_progress.html",
+                  {"run": run, "project": membership.project})

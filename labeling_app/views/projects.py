@@ -34,6 +34,7 @@ def project_overview(request: AuthenticatedHttpRequest, project_id: int) -> Http
         "themes": project.themes.filter(archived=False),
         "imports": project.import_jobs.select_related("uploaded_by")[:5],
         "import_form": ImportForm(),
+        "embedding_run": project.embedding_runs.first(),
         **role_flags(membership),
     }
     return render(request, "labeling_app/project_overview.html", context)

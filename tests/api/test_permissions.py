@@ -110,7 +110,9 @@ def test_public_endpoints(prepare_project):
     client = APIClient()
     schema = client.get(reverse("api-schema"))
     assert schema.status_code == 200
-    for name in ("/api/projects/", "/api/projects/{project_id}/themes/", "/api/projects/{project_id}/imports/"):
+    for name in ("/api/projects/", "/api/projects/{project_id}/themes/", "/api/projects/{project_id}/imports/",
+                 "/api/projects/{project_id}/queue/", "/api/projects/{project_id}/annotations/",
+                 "/api/projects/{project_id}/model/", "/api/projects/{project_id}/suggestions/"):
         assert name in schema.content.decode()
     docs = client.get(reverse("api-docs"))
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()

@@ -139,3 +139,27 @@ def test_annotation_submit_is_all_or_nothing(demo, analyst):
         annotation_submit(project=demo, user=analyst, items=[
             AnnotationItem(response.pk, [demo.themes.first().pk]), AnnotationItem(response.pk + 10**6, [])])
     assert Annotation.objects.count() == before
+
+
+def test_bulk_accept_previews_then_labels_as_the_analyst_and_reject_hides(demo, analyst):
+    from labeling_app.models import Annotation
+    from labeling_app.services.suggestions import suggestions_accept, suggestions_reject
+
+    training_run(project_id=demo.pk, task_id="t1")
+    demo.refresh_from_db()
+    theme, other = list(demo.themes.order_by("order"))[:2]
+    band = suggestions_band(project=demo, theme_id=theme.pk, min_probability=0.5, max_probability=1)
+    count = suggestions_accept(project=demo, user=analyst, theme=theme, min_probability=0.5, preview=True)
+    assert count == len(band) > 0
+    assert not Annotation.objects.filter(coder=analyst).exists()  # a preview changes nothing
+    assert suggestions_accept(project=demo, user=analyst, theme=theme, min_probability=0.5) == count
+    made = Annotation.objects.filter(coder=analyst, is_current=True)
+    assert sorted(made.values_list("response_id", flat=True)) == sorted(r["response"] for r in band)
+    assert all(list(a.themes.values_list("pk", flat=True)) == [theme.pk] for a in made)
+    assert set(made.values_list("source", flat=True)) == {Annotation.Source.SUGGESTION}
+    # Rejected suggestions are not offered to that analyst again.
+    shown = suggestions_band(project=demo, theme_id=other.pk, min_probability=0.2, max_probability=1,
+                             exclude_rejected_by=analyst.pk)
+    assert suggestions_reject(project=demo, user=analyst, theme=other, min_probability=0.2) == len(shown)
+    assert not suggestions_band(project=demo, theme_id=other.pk, min_probability=0.2, max_probability=1,
+                                exclude_rejected_by=analyst.pk)
