@@ -27,8 +27,11 @@ lint: install
 	$(VENV)/bin/mypy ml labeling_app
 
 bench: install
+	$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) bench/label_efficiency.py
 	$(PY) bench/embedding_throughput.py
+	$(PY) bench/retrain_latency.py
+	$(PY) bench/discovery_quality.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

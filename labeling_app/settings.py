@@ -126,6 +126,7 @@ CELERY_TASK_ROUTES = {
     "labeling_app.tasks.imports.*": {"queue": "imports"},
     "labeling_app.tasks.embeddings.*": {"queue": "embeddings"},
     "labeling_app.tasks.training.*": {"queue": "training"},
+    "labeling_app.tasks.discovery.*": {"queue": "embeddings"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from labeling_app.views import imports, labeling, members, projects, responses, themes
+from labeling_app.views import discovery, imports, labeling, members, projects, responses, themes
 
 P = "projects/<int:project_id>/"
 
@@ -25,5 +25,12 @@ urlpatterns = [
     path(P + "suggestions/", labeling.suggestions_page, name="suggestions"),
     path(P + "model/", labeling.model_page, name="model"),
     path(P + "events/", labeling.project_events, name="project-events"),
+    path(P + "clusters/", discovery.clusters_page, name="clusters"),
+    path(P + "clusters/status/", discovery.discovery_status, name="discovery-status"),
+    path(P + "clusters/<int:cluster_id>/", discovery.cluster_page, name="cluster"),
+    path(P + "map/", discovery.map_page, name="map"),
+    path(P + "map/points/", discovery.map_data, name="map-data"),
+    path(P + "map/label/", discovery.map_label, name="map-label"),
+    path(P + "similar/", discovery.similar_page, name="similar"),
 ]
 

@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from labeling_app.api import imports, labeling, members, projects, responses, themes
+from labeling_app.api import discovery, imports, labeling, members, projects, responses, themes
 
 P = "projects/<int:project_id>/"
 
@@ -26,4 +26,18 @@ urlpatterns = [
     path(P + "suggestions/", labeling.SuggestionListView.as_view(), name="api-suggestions"),
     path(P + "suggestions/accept/", labeling.SuggestionAcceptView.as_view(), name="api-suggestions-accept"),
     path(P + "suggestions/reject/", labeling.SuggestionRejectView.as_view(), name="api-suggestions-reject"),
+    path(P + "discovery-runs/", discovery.DiscoveryRunListCreateView.as_view(), name="api-discovery-runs"),
+    path(P + "discovery-runs/<int:run_id>/", discovery.DiscoveryRunDetailView.as_view(), name="api-discovery-run"),
+    path(P + "clusters/", discovery.ClusterListView.as_view(), name="api-clusters"),
+    path(P + "clusters/merge/", discovery.ClusterMergeView.as_view(), name="api-clusters-merge"),
+    path(P + "clusters/move/", discovery.ClusterMoveView.as_view(), name="api-clusters-move"),
+    path(P + "clusters/undo/", discovery.ClusterUndoView.as_view(), name="api-clusters-undo"),
+    path(P + "clusters/<int:cluster_id>/", discovery.ClusterDetailView.as_view(), name="api-cluster"),
+    path(P + "clusters/<int:cluster_id>/responses/", discovery.ClusterMembersView.as_view(),
+         name="api-cluster-responses"),
+    path(P + "clusters/<int:cluster_id>/split/", discovery.ClusterSplitView.as_view(), name="api-cluster-split"),
+    path(P + "clusters/<int:cluster_id>/make-theme/", discovery.ClusterMakeThemeView.as_view(),
+         name="api-cluster-make-theme"),
+    path(P + "responses/<int:response_id>/similar/", discovery.SimilarResponsesView.as_view(),
+         name="api-response-similar"),
 ]

@@ -1,5 +1,6 @@
 """ThemeLoop's data model, one module per concern."""
 from labeling_app.models.annotations import Annotation
+from labeling_app.models.discovery import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun
 from labeling_app.models.embeddings import EmbeddingRun, ResponseEmbedding
 from labeling_app.models.imports import ImportJob
 from labeling_app.models.projects import Membership, Project, Role
@@ -8,6 +9,7 @@ from labeling_app.models.themes import Theme
 from labeling_app.models.training import LabelQueue, ModelVersion, QueueLease, SuggestionRejection
 
 __all__ = [
-    "Annotation", "EmbeddingRun", "ImportJob", "LabelQueue", "Membership", "ModelVersion", "Project",
-    "QueueLease", "Response", "ResponseEmbedding", "Role", "SuggestionRejection", "Theme",
+    "Annotation", "Cluster", "ClusterAction", "ClusterAssignment", "DiscoveryRun", "EmbeddingRun", "ImportJob",
+    "LabelQueue", "Membership", "ModelVersion", "Project", "QueueLease", "Response", "ResponseEmbedding", "Role",
+    "SuggestionRejection", "Theme",
 ]

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
@@ -55,3 +56,45 @@ def themes_reorder(*, project: Project, theme_ids: list[int]) -> None:
     for position, theme in enumerate(ordered, start=1):
         theme.order = position
     Theme.objects.bulk_update(ordered, ["order"])
+
+
+@transaction.atomic
+def themes_merge(*, project: Project, source: Theme, target: Theme, user: object | None = None) -> Theme:
+    """Merge `source` into `target`: every current label of source moves to target as a new annotation
+    version (the old versions stay as history), and source is archived."""
+    from django.db.models import F
+
+    from labeling_app.models import Annotation
+
+    if source.pk == target.pk or source.project_id != project.pk or target.project_id != project.pk:
+        raise ValidationError("choose two different themes of this project")
+    if target.archived:
+        raise ValidationError("the surviving theme is archived; restore it first")
+    current = list(Annotation.objects.select_for_update().filter(
+        response__project=project, is_current=True, themes=source).prefetch_related("themes"))
+    Annotation.objects.filter(pk__in=[a.pk for a in current]).update(is_current=False)
+    for old in current:
+        new = Annotation.objects.create(response_id=old.response_id, coder_id=old.coder_id, source=old.source,
+                                        flagged=old.flagged, note=old.note, supersedes=old)
+        new.themes.set({t.pk for t in old.themes.all() if t.pk != source.pk} | {target.pk})
+    source.archived, source.shortcut = True, ""
+    source.description = (f"Merged into “{target.name}”. " + source.description).strip()
+    source.save(update_fields=["archived", "shortcut", "description"])
+    Project.objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
+    from labeling_app.services.training import training_request
+
+    training_request(project=project)
+    return target
+
+
+@transaction.atomic
+def theme_set_copy(*, source: Project, target: Project) -> list[Theme]:
+    """Copy a project's live themes (name, description, colour, order) into another as a template;
+    themes the target already has by name are left alone."""
+    have = {t.name.casefold() for t in target.themes.all()}
+    made = []
+    for theme in source.themes.filter(archived=False).order_by("order", "pk"):
+        if theme.name.casefold() not in have:
+            made.append(theme_create(project=target, name=theme.name, description=theme.description,
+                                     colour=theme.colour))
+    return made

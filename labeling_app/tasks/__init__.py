@@ -1,9 +1,9 @@
 """Celery tasks: thin wrappers that take ids and call one service."""
 from celery.signals import worker_ready
 
-from labeling_app.tasks import embeddings, imports, training
+from labeling_app.tasks import discovery, embeddings, imports, training
 
-__all__ = ["embeddings", "imports", "training"]
+__all__ = ["discovery", "embeddings", "imports", "training"]
 
 
 @worker_ready.connect

@@ -6,7 +6,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from labeling_app.forms import ThemeForm
 from labeling_app.models import Role
-from labeling_app.services.themes import theme_create, theme_update
+from labeling_app.selectors.projects import projects_for_user
+from labeling_app.services.themes import theme_create, theme_set_copy, theme_update, themes_merge
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
@@ -19,6 +20,17 @@ def theme_editor(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
     if request.method == "POST":
         action = request.POST.get("action")
         try:
+            if action == "merge":
+                source = get_object_or_404(project.themes, pk=request.POST.get("source"))
+                target = get_object_or_404(project.themes, pk=request.POST.get("target"))
+                themes_merge(project=project, source=source, target=target)
+                messages.success(request, f"Merged “{source.name}” into “{target.name}”.")
+                return redirect("theme-editor", project_id=project.pk)
+            if action == "copy":
+                source_project = page_membership(request, int(request.POST.get("from_project", 0))).project
+                made = theme_set_copy(source=source_project, target=project)
+                messages.success(request, f"Copied {len(made)} themes from “{source_project.name}”.")
+                return redirect("theme-editor", project_id=project.pk)
             if action == "create":
                 new_form = ThemeForm(request.POST, prefix="new")
                 if new_form.is_valid():
@@ -45,5 +57,7 @@ def theme_editor(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
                 messages.error(request, message)
     themes = [(t, ThemeForm(instance=t, prefix=f"t{t.pk}")) for t in project.themes.all()]
     context = {"project": project, "membership": membership, "themes": themes, "new_form": new_form,
+               "live": project.themes.filter(archived=False),
+               "templates": projects_for_user(user=request.user).exclude(pk=project.pk),
                **role_flags(membership)}
     return render(request, "labeling_app/theme_editor.html", context)

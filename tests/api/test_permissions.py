@@ -13,13 +13,42 @@ PUBLIC = {"api-token", "api-schema", "api-docs"}  # checked separately below
 def _ids(pp):
     project = pp.project
     job = ImportJob.objects.create(project=project, original_name="x.csv", file=SimpleUploadedFile("x.csv", b"a"))
+    run, clusters = _discovery_fixture(project)
     return {
+        "run_id": run.pk,
+        "cluster_id": clusters[0].pk,
+        "cluster_ids": [c.pk for c in clusters],
         "project_id": project.pk,
         "theme_id": pp.themes[0].pk,
         "response_id": project.responses.first().pk,
         "import_id": job.pk,
         "member_id": project.memberships.get(user=pp.analyst2).pk,
     }
+
+
+def _discovery_fixture(project):
+    """A finished run with two clusters of the fixture's responses (no clustering needed for access checks)."""
+    import numpy as np
+
+    from labeling_app.models import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun, ResponseEmbedding
+    from labeling_app.services.embeddings import embedding_model_name
+    from ml.embeddings import text_hash
+
+    rng = np.random.default_rng(0)
+    for r in project.responses.all():
+        v = rng.normal(size=384).astype(np.float32)
+        ResponseEmbedding.objects.create(response=r, model_name=embedding_model_name(), text_hash=text_hash(r.text),
+                                         vector=(v / np.linalg.norm(v)).tobytes())
+    run = DiscoveryRun.objects.create(project=project, status=DiscoveryRun.Status.SUCCEEDED)
+    clusters = [Cluster.objects.create(run=run, name=f"c{i}", size=0) for i in range(2)]
+    for i, r in enumerate(project.responses.all()):
+        ClusterAssignment.objects.create(run=run, response=r, cluster=clusters[0 if i < 2 else 1])
+    for c in clusters:
+        c.size = c.assignments.count()
+        c.save()
+    ClusterAction.objects.create(run=run, user=project.memberships.first().user, kind="rename", summary="renamed",
+                                 before={"clusters": {str(clusters[0].pk): {"name": "c0"}}})
+    return run, clusters
 
 
 # (url name, url kwargs, method, body, lowest role allowed)
@@ -50,6 +79,21 @@ CASES = [
      lambda ids: {"theme": ids["theme_id"], "min_probability": 0.5, "preview": True}, Role.ANALYST),
     ("api-suggestions-reject", ["project_id"], "post",
      lambda ids: {"theme": ids["theme_id"], "min_probability": 0.5, "preview": True}, Role.ANALYST),
+    ("api-discovery-runs", ["project_id"], "get", None, Role.ANALYST),
+    ("api-discovery-runs", ["project_id"], "post", {"n_clusters": 3}, Role.ANALYST),
+    ("api-discovery-run", ["project_id", "run_id"], "get", None, Role.ANALYST),
+    ("api-clusters", ["project_id"], "get", None, Role.ANALYST),
+    ("api-cluster", ["project_id", "cluster_id"], "get", None, Role.ANALYST),
+    ("api-cluster", ["project_id", "cluster_id"], "patch", {"name": "Renamed"}, Role.ANALYST),
+    ("api-cluster-responses", ["project_id", "cluster_id"], "get", None, Role.ANALYST),
+    ("api-clusters-merge", ["project_id"], "post", lambda ids: {"clusters": ids["cluster_ids"]}, Role.ANALYST),
+    ("api-cluster-split", ["project_id", "cluster_id"], "post", {"k": 2}, Role.ANALYST),
+    ("api-cluster-make-theme", ["project_id", "cluster_id"], "post",
+     lambda ids: {"name": "From cluster", "responses": [ids["response_id"]]}, Role.ANALYST),
+    ("api-clusters-move", ["project_id"], "post",
+     lambda ids: {"responses": [ids["response_id"]], "to": ids["cluster_ids"][1]}, Role.ANALYST),
+    ("api-clusters-undo", ["project_id"], "post", None, Role.ANALYST),
+    ("api-response-similar", ["project_id", "response_id"], "get", None, Role.ANALYST),
 ]
 
 

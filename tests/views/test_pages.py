@@ -6,6 +6,7 @@ from django.urls import reverse
 from labeling_app.models import Role
 from tests.factories import ResponseFactory
 
+PARTIALS = {"embedding-progress", "map-data", "discovery-status"}
 PAGES = [  # (url name, lowest role)
     ("embedding-progress", Role.ANALYST),
     ("project-overview", Role.ANALYST),
@@ -15,6 +16,11 @@ PAGES = [  # (url name, lowest role)
     ("labeling", Role.ANALYST),
     ("suggestions", Role.ANALYST),
     ("model", Role.ANALYST),
+    ("clusters", Role.ANALYST),
+    ("map", Role.ANALYST),
+    ("map-data", Role.ANALYST),
+    ("similar", Role.ANALYST),
+    ("discovery-status", Role.ANALYST),
 ]
 
 
@@ -32,7 +38,7 @@ def test_page_access(name, lowest, who, prepare_project):
         assert response.status_code == 403
     else:
         assert response.status_code == 200
-        assert b"Cancellations" in response.content or name == "embedding-progress"  # a partial
+        assert b"Cancellations" in response.content or name in PARTIALS
 
 
 @pytest.mark.django_db
@@ -99,6 +105,27 @@ def test_every_page_has_an_access_test():
 
     names = {p.name for p in get_resolver().url_patterns if getattr(p, "name", None)}
     checked = {n for n, _ in PAGES} | {"project-events", "import-upload", "import-progress", "project-list",
-                                       "embedding-progress",
+                                       "embedding-progress", "cluster", "map-label",
                                        "login", "logout", "home"}
     assert names - checked == set()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["analyst", "outsider"])
+def test_cluster_page_and_map_labels_are_members_only(who, prepare_project):
+    from tests.api.test_permissions import _discovery_fixture
+
+    _, clusters = _discovery_fixture(prepare_project.project)
+    client = Client()
+    client.force_login(prepare_project.user(who))
+    page = client.get(reverse("cluster", kwargs={"project_id": prepare_project.project.pk,
+                                                 "cluster_id": clusters[0].pk}))
+    label = client.post(reverse("map-label", kwargs={"project_id": prepare_project.project.pk}),
+                        {"theme": prepare_project.themes[0].pk,
+                         "responses": list(prepare_project.project.responses.values_list("pk", flat=True)[:2])},
+                        content_type="application/json")
+    if who == "outsider":
+        assert page.status_code == label.status_code == 404
+    else:
+        assert page.status_code == 200 and b"c0" in page.content
+        assert label.status_code == 200 and label.json() == {"labelled": 2}

@@ -1,0 +1,103 @@
+from django.conf import settings
+from django.db import models
+
+from labeling_app.models.projects import Project
+from labeling_app.models.responses import Response
+from labeling_app.models.themes import Theme
+
+
+class DiscoveryRun(models.Model):
+    """One clustering of a project's responses, kept with its settings so runs can be compared."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Clustering"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="discovery_runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    n_clusters = models.PositiveIntegerField(null=True, blank=True)
+    min_cluster_size = models.PositiveIntegerField(null=True, blank=True)
+    seed = models.PositiveIntegerField(default=0)
+    task_id = models.CharField(max_length=255, blank=True)
+    message = models.TextField(blank=True)
+    # The map: response ids (int64) and their 2-D positions (float32, n x 2), in one row.
+    response_ids = models.BinaryField(default=b"")
+    layout = models.BinaryField(default=b"")
+    seconds = models.FloatField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"discovery run {self.pk} of {self.project_id} ({self.status})"
+
+
+class Cluster(models.Model):
+    """A group of similar responses; merged, split or undone clusters stay as inactive history."""
+
+    run = models.ForeignKey(DiscoveryRun, on_delete=models.CASCADE, related_name="clusters")
+    name = models.CharField(max_length=200)
+    keywords = models.JSONField(default=list, blank=True)
+    phrases = models.JSONField(default=list, blank=True)
+    representative_ids = models.JSONField(default=list, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    is_outliers = models.BooleanField(default=False)
+    dismissed = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    theme = models.ForeignKey(Theme, null=True, blank=True, on_delete=models.SET_NULL, related_name="clusters")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-size", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClusterAssignment(models.Model):
+    """Which cluster of a run a response is in (one per response and run)."""
+
+    run = models.ForeignKey(DiscoveryRun, on_delete=models.CASCADE, related_name="assignments")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="cluster_assignments")
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="assignments")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "response"], name="one_cluster_per_response_and_run")]
+        indexes = [models.Index(fields=["cluster"])]
+
+    def __str__(self) -> str:
+        return f"{self.response_id} in {self.cluster_id}"
+
+
+class ClusterAction(models.Model):
+    """One analyst action on a run's clusters, with what it changed, so it can be undone."""
+
+    class Kind(models.TextChoices):
+        MERGE = "merge", "Merge"
+        SPLIT = "split", "Split"
+        RENAME = "rename", "Rename"
+        DISMISS = "dismiss", "Dismiss"
+        MOVE = "move", "Move responses"
+        MAKE_THEME = "make_theme", "Make theme"
+
+    run = models.ForeignKey(DiscoveryRun, on_delete=models.CASCADE, related_name="actions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    summary = models.CharField(max_length=300)
+    before = models.JSONField(default=dict)  # clusters' fields and assignments as they were
+    created = models.JSONField(default=dict)  # ids this action made (clusters, theme, annotations)
+    undone = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.summary

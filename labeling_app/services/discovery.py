@@ -1,0 +1,304 @@
+"""Discovery: cluster a project's responses, then let analysts merge, split, rename, dismiss, move and
+turn clusters into themes. Every action records what it changed, so it can be undone."""
+import logging
+import time
+from typing import Any
+
+import numpy as np
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from labeling_app.models import (
+    Annotation,
+    Cluster,
+    ClusterAction,
+    ClusterAssignment,
+    DiscoveryRun,
+    Project,
+    Theme,
+)
+from labeling_app.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.services.embeddings import embedding_matrix, embeddings_ensure, response_texts
+from labeling_app.services.jobs import enqueue_on_commit
+from labeling_app.services.progress import progress_set
+from labeling_app.services.themes import theme_create
+from ml import discovery as ml_discovery
+
+logger = logging.getLogger(__name__)
+
+
+def discovery_run_request(*, project: Project, user: User | None, n_clusters: int | None = None,
+                          min_cluster_size: int | None = None) -> DiscoveryRun:
+    """Record a discovery run with its settings and queue it after commit."""
+    from labeling_app.tasks.discovery import discovery_compute
+
+    if n_clusters is not None and not 2 <= n_clusters <= 300:
+        raise ValidationError("the number of clusters must be between 2 and 300")
+    with transaction.atomic():
+        run = DiscoveryRun.objects.create(project=project, created_by=user, n_clusters=n_clusters,
+                                          min_cluster_size=min_cluster_size)
+        enqueue_on_commit(discovery_compute, discovery_run_id=run.pk)
+    return run
+
+
+def _claim(run_id: int, task_id: str) -> DiscoveryRun | None:
+    with transaction.atomic():
+        run = DiscoveryRun.objects.select_for_update().select_related("project").filter(pk=run_id).first()
+        if run is None or run.status in (DiscoveryRun.Status.SUCCEEDED, DiscoveryRun.Status.FAILED):
+            return None
+        if run.status == DiscoveryRun.Status.RUNNING and run.task_id != task_id:
+            return None  # a duplicate delivery; the same task redelivered after a lost worker runs again
+        run.status, run.task_id = DiscoveryRun.Status.RUNNING, task_id
+        run.save(update_fields=["status", "task_id"])
+        return run
+
+
+def discovery_run_execute(*, discovery_run_id: int, task_id: str = "") -> DiscoveryRun | None:
+    """Cluster every response of the run's project and store clusters, assignments and the map."""
+    run = _claim(discovery_run_id, task_id)
+    if run is None:
+        return None
+    started = time.monotonic()
+    try:
+        progress_set(kind="discovery", job_id=run.pk, percent=5)
+        embeddings_ensure(project=run.project)
+        ids, X = embedding_matrix(project=run.project)
+        if len(ids) < 4:
+            raise ValueError("discovery needs at least 4 responses with embeddings")
+        texts = response_texts(project=run.project, response_ids=ids)
+        progress_set(kind="discovery", job_id=run.pk, percent=20)
+        found = ml_discovery.discover(X, texts, n_clusters=run.n_clusters, min_cluster_size=run.min_cluster_size,
+                                      seed=run.seed)
+        progress_set(kind="discovery", job_id=run.pk, percent=75)
+        layout = ml_discovery.layout_2d(X, seed=run.seed)
+        _run_write(run, ids, found, layout)
+    except Exception as exc:
+        logger.exception("discovery run %s failed", run.pk)
+        run.status, run.message, run.finished_at = DiscoveryRun.Status.FAILED, str(exc), timezone.now()
+        run.save(update_fields=["status", "message", "finished_at"])
+        return run
+    run.status, run.finished_at = DiscoveryRun.Status.SUCCEEDED, timezone.now()
+    run.seconds = round(time.monotonic() - started, 2)
+    run.save(update_fields=["status", "finished_at", "seconds"])
+    progress_set(kind="discovery", job_id=run.pk, percent=100)
+    return run
+
+
+@transaction.atomic
+def _run_write(run: DiscoveryRun, ids: list[int], found: Any, layout: np.ndarray) -> None:
+    run.clusters.all().delete()  # a redelivered run starts over
+    by_label: dict[int, Cluster] = {}
+    for summary in found.clusters:
+        by_label[summary.id] = Cluster.objects.create(run=run, **_summary_fields(summary, ids))
+    if (found.labels < 0).any():
+        by_label[-1] = Cluster.objects.create(run=run, name="Outliers", is_outliers=True,
+                                              size=int((found.labels < 0).sum()))
+    ClusterAssignment.objects.bulk_create(
+        (ClusterAssignment(run=run, response_id=pk, cluster=by_label[int(label)])
+         for pk, label in zip(ids, found.labels, strict=True)), batch_size=5000)
+    run.response_ids = np.asarray(ids, dtype=np.int64).tobytes()
+    run.layout = np.asarray(layout, dtype=np.float32).tobytes()
+    run.save(update_fields=["response_ids", "layout"])
+
+
+def _summary_fields(summary: Any, ids: list[int]) -> dict[str, Any]:
+    return {"name": summary.name, "keywords": list(summary.keywords), "phrases": list(summary.phrases),
+            "representative_ids": [ids[i] for i in summary.representatives], "size": int(summary.size)}
+
+
+def _snapshot(clusters: list[Cluster], response_ids: list[int] | None = None) -> dict[str, Any]:
+    fields = ["name", "keywords", "phrases", "representative_ids", "size", "dismissed", "active", "theme_id"]
+    state: dict[str, Any] = {"clusters": {str(c.pk): {f: getattr(c, f) for f in fields} for c in clusters}}
+    if response_ids is not None:
+        state["assignments"] = {
+            str(r): c for r, c in ClusterAssignment.objects.filter(
+                run=clusters[0].run_id, response_id__in=response_ids).values_list("response_id", "cluster_id")
+        }
+    return state
+
+
+def _member_ids(cluster: Cluster) -> list[int]:
+    return list(cluster.assignments.order_by("response_id").values_list("response_id", flat=True))
+
+
+def _summarize(run: DiscoveryRun, groups: dict[Cluster, list[int]]) -> None:
+    """Recompute keywords, phrases, quotes and size of the given clusters from their members.
+
+    Keywords are weighed against every active cluster of the run (class-based TF-IDF needs the others).
+    """
+    ids, X = embedding_matrix(project=run.project)
+    row = {pk: i for i, pk in enumerate(ids)}
+    labels = np.full(len(ids), -1, dtype=int)
+    for response_id, cluster_id in ClusterAssignment.objects.filter(
+            run=run, cluster__active=True, cluster__is_outliers=False).values_list("response_id", "cluster_id"):
+        if response_id in row:
+            labels[row[response_id]] = cluster_id
+    texts = response_texts(project=run.project, response_ids=ids)
+    summaries = {s.id: s for s in ml_discovery.summarize_clusters(X, texts, labels)}
+    for cluster, group in groups.items():
+        summary = summaries.get(cluster.pk)
+        if summary is not None:
+            keep_name = cluster.name if cluster.name and not cluster.name.startswith("~") else None
+            for name, value in _summary_fields(summary, ids).items():
+                setattr(cluster, name, value)
+            if keep_name:
+                cluster.name = keep_name
+        cluster.size = len(group)
+        cluster.save()
+
+
+def _action(run: DiscoveryRun, user: User, kind: str, summary: str, before: dict, created: dict) -> ClusterAction:
+    return ClusterAction.objects.create(run=run, user=user, kind=kind, summary=summary[:300], before=before,
+                                        created=created)
+
+
+def _check_active(run: DiscoveryRun, cluster_ids: list[int]) -> list[Cluster]:
+    clusters = list(Cluster.objects.select_for_update().filter(run=run, pk__in=cluster_ids, active=True))
+    if len(clusters) != len(set(cluster_ids)):
+        raise ValidationError("some of those clusters are not active clusters of this run")
+    return clusters
+
+
+@transaction.atomic
+def clusters_merge(*, run: DiscoveryRun, user: User, cluster_ids: list[int], name: str = "") -> Cluster:
+    """Merge clusters into a new one (keywords and quotes recomputed); the old ones become history."""
+    if len(set(cluster_ids)) < 2:
+        raise ValidationError("choose at least two clusters to merge")
+    clusters = _check_active(run, cluster_ids)
+    members = [m for c in clusters for m in _member_ids(c)]
+    before = _snapshot(clusters, members)
+    merged = Cluster.objects.create(run=run, name=name or "~merged", size=len(members))
+    ClusterAssignment.objects.filter(run=run, response_id__in=members).update(cluster=merged)
+    Cluster.objects.filter(pk__in=[c.pk for c in clusters]).update(active=False)
+    for c in clusters:
+        c.active = False
+    _summarize(run, {merged: members})
+    _action(run, user, ClusterAction.Kind.MERGE, f"merged {', '.join(c.name for c in clusters)}", before,
+            {"clusters": [merged.pk]})
+    return merged
+
+
+@transaction.atomic
+def cluster_split(*, run: DiscoveryRun, user: User, cluster_id: int, k: int) -> list[Cluster]:
+    """Split a cluster into k sub-clusters by their embeddings."""
+    (cluster,) = _check_active(run, [cluster_id])
+    members = _member_ids(cluster)
+    if not 2 <= k <= len(members):
+        raise ValidationError(f"a cluster of {len(members)} responses can be split into 2 to {len(members)} parts")
+    ids, X = embedding_matrix(project=run.project)
+    row = {pk: i for i, pk in enumerate(ids)}
+    members = [m for m in members if m in row]
+    if len(members) < k:
+        raise ValidationError("the embeddings of this cluster's responses are not ready yet")
+    sub = ml_discovery.split_cluster(X[[row[m] for m in members]], k, seed=run.seed)
+    before = _snapshot([cluster], members)
+    parts = {}
+    for part in range(k):
+        group = [m for m, s in zip(members, sub, strict=True) if s == part]
+        if group:
+            child = Cluster.objects.create(run=run, name="~split", parent=cluster, size=len(group))
+            ClusterAssignment.objects.filter(run=run, response_id__in=group).update(cluster=child)
+            parts[child] = group
+    cluster.active = False
+    cluster.save(update_fields=["active"])
+    _summarize(run, parts)
+    _action(run, user, ClusterAction.Kind.SPLIT, f"split {cluster.name} into {len(parts)}", before,
+            {"clusters": [c.pk for c in parts]})
+    return list(parts)
+
+
+@transaction.atomic
+def cluster_update(*, run: DiscoveryRun, user: User, cluster_id: int, name: str | None = None,
+                   dismissed: bool | None = None) -> Cluster:
+    """Rename a cluster or dismiss it (or bring it back)."""
+    (cluster,) = _check_active(run, [cluster_id])
+    before = _snapshot([cluster])
+    if name is not None:
+        if not name.strip():
+            raise ValidationError("a cluster needs a name")
+        cluster.name = name.strip()[:200]
+        kind, summary = ClusterAction.Kind.RENAME, f"renamed {before['clusters'][str(cluster.pk)]['name']} to {name}"
+    if dismissed is not None:
+        cluster.dismissed = dismissed
+        kind, summary = ClusterAction.Kind.DISMISS, f"{'dismissed' if dismissed else 'restored'} {cluster.name}"
+    cluster.save()
+    _action(run, user, kind, summary, before, {})
+    return cluster
+
+
+@transaction.atomic
+def responses_move(*, run: DiscoveryRun, user: User, response_ids: list[int], cluster_id: int) -> Cluster:
+    """Move responses of this run into another cluster; both sides are summarised again."""
+    (target,) = _check_active(run, [cluster_id])
+    assignments = ClusterAssignment.objects.filter(run=run, response_id__in=response_ids)
+    if assignments.count() != len(set(response_ids)):
+        raise ValidationError("some of those responses are not in this run")
+    sources = list(Cluster.objects.filter(pk__in=assignments.values("cluster_id")).exclude(pk=target.pk))
+    before = _snapshot([target, *sources], response_ids)
+    assignments.update(cluster=target)
+    _summarize(run, {c: _member_ids(c) for c in [target, *sources]})
+    _action(run, user, ClusterAction.Kind.MOVE, f"moved {len(response_ids)} responses to {target.name}", before, {})
+    return target
+
+
+@transaction.atomic
+def cluster_make_theme(*, run: DiscoveryRun, user: User, cluster_id: int, name: str, response_ids: list[int],
+                       description: str = "") -> Theme:
+    """Create a theme from a cluster and label the ticked members with it, as the analyst's labels."""
+    (cluster,) = _check_active(run, [cluster_id])
+    members = set(_member_ids(cluster))
+    stray = set(response_ids) - members
+    if stray:
+        raise ValidationError(f"{len(stray)} of the ticked responses are not in this cluster")
+    existing = run.project.themes.filter(name__iexact=name.strip(), archived=False).first()
+    theme = existing or theme_create(project=run.project, name=name, description=description)
+    mine = {a.response_id: {t.pk for t in a.themes.all()} for a in Annotation.objects.filter(
+        response_id__in=response_ids, coder=user, is_current=True).prefetch_related("themes")}
+    made = annotation_submit(project=run.project, user=user, items=[
+        AnnotationItem(r, sorted(mine.get(r, set()) | {theme.pk})) for r in sorted(response_ids)]) \
+        if response_ids else []
+    before = _snapshot([cluster])
+    cluster.theme = theme
+    cluster.save(update_fields=["theme"])
+    _action(run, user, ClusterAction.Kind.MAKE_THEME, f"made theme {theme.name} from {cluster.name}", before,
+            {"theme": theme.pk if existing is None else None, "annotations": [a.pk for a in made]})
+    return theme
+
+
+@transaction.atomic
+def action_undo(*, run: DiscoveryRun, user: User, action_id: int | None = None) -> ClusterAction:
+    """Undo the latest (or a given) action of a run that is not undone yet: clusters, assignments, labels."""
+    actions = run.actions.select_for_update().filter(undone=False)
+    action = actions.filter(pk=action_id).first() if action_id else actions.first()
+    if action is None:
+        raise ValidationError("there is nothing to undo")
+    if actions.filter(created_at__gt=action.created_at).exists():
+        raise ValidationError("undo the later actions first")
+    for pk, fields in action.before.get("clusters", {}).items():
+        Cluster.objects.filter(pk=int(pk), run=run).update(**fields)
+    for response_id, cluster_id in action.before.get("assignments", {}).items():
+        ClusterAssignment.objects.filter(run=run, response_id=int(response_id)).update(cluster_id=cluster_id)
+    Cluster.objects.filter(pk__in=action.created.get("clusters", []), run=run).update(active=False)
+    _labels_revert(run.project, action.created.get("annotations", []))
+    if action.created.get("theme"):
+        Theme.objects.filter(pk=action.created["theme"], project=run.project).update(archived=True, shortcut="")
+    action.undone = True
+    action.save(update_fields=["undone"])
+    return action
+
+
+def _labels_revert(project: Project, annotation_ids: list[int]) -> None:
+    """Withdraw annotations an action made; the ones they superseded become current again (history kept)."""
+    if not annotation_ids:
+        return
+    from django.db.models import F
+
+    made = list(Annotation.objects.select_for_update().filter(pk__in=annotation_ids, is_current=True))
+    Annotation.objects.filter(pk__in=[a.pk for a in made]).update(is_current=False)
+    Annotation.objects.filter(pk__in=[a.supersedes_id for a in made if a.supersedes_id]).update(is_current=True)
+    Project.objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
+    from labeling_app.services.training import training_request
+
+    training_request(project=project)

@@ -1,0 +1,203 @@
+"""Discovery pages: runs and cluster cards, one cluster's members, the map, and "more like this"."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from labeling_app.models import Cluster, DiscoveryRun, Role
+from labeling_app.selectors.discovery import (
+    cluster_members,
+    clusters_active,
+    discovery_run_latest,
+    map_points,
+    responses_similar,
+    theme_response_ids,
+)
+from labeling_app.selectors.responses import response_theme_list, responses_with_themes
+from labeling_app.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.services.discovery import (
+    action_undo,
+    cluster_make_theme,
+    cluster_split,
+    cluster_update,
+    clusters_merge,
+    discovery_run_request,
+    responses_move,
+)
+from labeling_app.services.progress import progress_get
+from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
+
+
+def _int(value: str | None, default: int | None = None) -> int | None:
+    return int(value) if value and value.strip().isdigit() else default
+
+
+def _errors(request: AuthenticatedHttpRequest, exc: ValidationError) -> None:
+    for message in exc.messages:
+        messages.error(request, message)
+
+
+@login_required
+def clusters_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    """Start runs, compare them, and act on the clusters of one run."""
+    membership = page_membership(request, project_id)
+    project = membership.project
+    runs = list(DiscoveryRun.objects.filter(project=project)[:20])
+    run_id = _int(request.GET.get("run"))
+    run = (next((r for r in runs if r.pk == run_id and r.status == "succeeded"), None) if run_id
+           else discovery_run_latest(project=project))
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "start":
+                discovery_run_request(project=project, user=request.user,
+                                      n_clusters=_int(request.POST.get("n_clusters")),
+                                      min_cluster_size=_int(request.POST.get("min_cluster_size")))
+                messages.success(request, "Discovery started: the clusters appear here when it is done.")
+            elif run is None:
+                raise ValidationError("there is no finished run to act on")
+            elif action == "merge":
+                merged = clusters_merge(run=run, user=request.user,
+                                        cluster_ids=[int(c) for c in request.POST.getlist("cluster")])
+                messages.success(request, f"Merged into “{merged.name}”.")
+            elif action == "split":
+                parts = cluster_split(run=run, user=request.user, cluster_id=int(request.POST["cluster_id"]),
+                                      k=_int(request.POST.get("k"), 2) or 2)
+                messages.success(request, f"Split into {len(parts)} clusters.")
+            elif action in ("rename", "dismiss", "restore"):
+                cluster_update(run=run, user=request.user, cluster_id=int(request.POST["cluster_id"]),
+                               name=request.POST.get("name") if action == "rename" else None,
+                               dismissed={"dismiss": True, "restore": False}.get(action))
+            elif action == "undo":
+                undone = action_undo(run=run, user=request.user)
+                messages.success(request, f"Undone: {undone.summary}.")
+        except ValidationError as exc:
+            _errors(request, exc)
+        return redirect(request.get_full_path())
+    latest = runs[0] if runs else None
+    context = {
+        "project": project, "membership": membership, "runs": runs, "run": run,
+        "clusters": list(clusters_active(run=run)) if run else [],
+        "quotes": _quotes(run) if run else {},
+        "last_action": run.actions.filter(undone=False).first() if run else None,
+        "pending": latest if latest and latest.status in (DiscoveryRun.Status.PENDING, DiscoveryRun.Status.RUNNING)
+        else None,
+        "pending_progress": progress_get(kind="discovery", job_id=latest.pk) if latest else 0,
+        **role_flags(membership),
+    }
+    return render(request, "labeling_app/clusters.html", context)
+
+
+def _quotes(run: DiscoveryRun) -> dict[int, list[str]]:
+    clusters = list(run.clusters.filter(active=True))
+    wanted = {r for c in clusters for r in c.representative_ids[:3]}
+    texts = dict(run.project.responses.filter(pk__in=wanted).values_list("pk", "text"))
+    return {c.pk: [texts[r] for r in c.representative_ids[:3] if r in texts] for c in clusters}
+
+
+@login_required
+def discovery_status(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    """The newest run's progress bar (polled by the clusters page while a run is going)."""
+    membership = page_membership(request, project_id)
+    run = DiscoveryRun.objects.filter(project=membership.project).first()
+    return render(request, "labeling_app/partials/discovery_status.html",
+                  {"project": membership.project, "pending": run,
+                   "pending_progress": progress_get(kind="discovery", job_id=run.pk) if run else 0})
+
+
+@login_required
+def cluster_page(request: AuthenticatedHttpRequest, project_id: int, cluster_id: int) -> HttpResponse:
+    """One cluster's members with search; make a theme from the ticked ones, or move them."""
+    membership = page_membership(request, project_id)
+    project = membership.project
+    cluster = get_object_or_404(Cluster.objects.select_related("run", "theme"), pk=cluster_id, run__project=project)
+    if request.method == "POST":
+        ticked = [int(r) for r in request.POST.getlist("response")]
+        try:
+            if request.POST.get("action") == "make_theme":
+                theme = cluster_make_theme(run=cluster.run, user=request.user, cluster_id=cluster.pk,
+                                           name=request.POST.get("name", ""), response_ids=ticked)
+                messages.success(request, f"Theme “{theme.name}” labels {len(ticked)} responses.")
+            elif request.POST.get("action") == "move":
+                target = responses_move(run=cluster.run, user=request.user, response_ids=ticked,
+                                        cluster_id=int(request.POST["to"]))
+                messages.success(request, f"Moved {len(ticked)} responses to “{target.name}”.")
+            return redirect("clusters", project_id=project.pk)
+        except (ValidationError, KeyError, ValueError) as exc:
+            _errors(request, exc if isinstance(exc, ValidationError) else ValidationError(str(exc)))
+    search = request.GET.get("q", "").strip()
+    members = responses_with_themes(cluster_members(cluster=cluster, search=search))[:500]
+    context = {"project": project, "membership": membership, "cluster": cluster, "search": search,
+               "rows": [(r, response_theme_list(r)) for r in members],
+               "others": clusters_active(run=cluster.run).exclude(pk=cluster.pk), **role_flags(membership)}
+    return render(request, "labeling_app/cluster.html", context)
+
+
+@login_required
+def map_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    membership = page_membership(request, project_id)
+    project = membership.project
+    run = discovery_run_latest(project=project)
+    config = {"points": f"/projects/{project.pk}/map/points/", "api": f"/api/projects/{project.pk}/",
+              "themes": [{"id": t.pk, "name": t.name, "colour": t.colour}
+                         for t in project.themes.filter(archived=False)]}
+    return render(request, "labeling_app/map.html",
+                  {"project": project, "membership": membership, "run": run, "config": config,
+                   **role_flags(membership)})
+
+
+@login_required
+def map_data(request: AuthenticatedHttpRequest, project_id: int) -> JsonResponse:
+    membership = page_membership(request, project_id)
+    run = discovery_run_latest(project=membership.project)
+    return JsonResponse(map_points(run=run) if run else {"ids": []})
+
+
+@login_required
+def similar_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    """"More like this": from one response (?response=) or a theme's labelled responses (?theme=)."""
+    membership = page_membership(request, project_id)
+    project = membership.project
+    response_id, theme_id = _int(request.GET.get("response")), _int(request.GET.get("theme"))
+    anchor = project.responses.filter(pk=response_id).first() if response_id else None
+    anchor_theme = project.themes.filter(pk=theme_id).first() if theme_id else None
+    anchors = [anchor.pk] if anchor else theme_response_ids(project=project, theme_id=theme_id) if theme_id else []
+    if request.method == "POST":
+        ticked = [int(r) for r in request.POST.getlist("response")]
+        theme = get_object_or_404(project.themes.filter(archived=False), pk=_int(request.POST.get("theme")))
+        try:
+            _label_with(project, request, ticked, theme.pk)
+            messages.success(request, f"Labelled {len(ticked)} responses with “{theme.name}”.")
+        except ValidationError as exc:
+            _errors(request, exc)
+        return redirect(request.get_full_path())
+    similar = responses_similar(project=project, response_ids=anchors, k=_int(request.GET.get("k"), 25) or 25)
+    context = {"project": project, "membership": membership, "anchor": anchor, "anchor_theme": anchor_theme,
+               "similar": similar, "themes": project.themes.filter(archived=False), **role_flags(membership)}
+    return render(request, "labeling_app/similar.html", context)
+
+
+def _label_with(project, request, response_ids: list[int], theme_id: int) -> None:  # type: ignore[no-untyped-def]
+    from labeling_app.models import Annotation
+
+    mine = {a.response_id: {t.pk for t in a.themes.all()} for a in Annotation.objects.filter(
+        response_id__in=response_ids, coder=request.user, is_current=True).prefetch_related("themes")}
+    annotation_submit(project=project, user=request.user,
+                      items=[AnnotationItem(r, sorted(mine.get(r, set()) | {theme_id})) for r in response_ids])
+
+
+@login_required
+def map_label(request: AuthenticatedHttpRequest, project_id: int) -> JsonResponse:
+    """Label the responses selected on the map with one theme."""
+    import json
+
+    membership = page_membership(request, project_id, Role.ANALYST)
+    body = json.loads(request.body or b"{}")
+    theme = get_object_or_404(membership.project.themes.filter(archived=False), pk=body.get("theme"))
+    ids = [int(i) for i in body.get("responses", [])]
+    try:
+        _label_with(membership.project, request, ids, theme.pk)
+    except ValidationError as exc:
+        return JsonResponse({"message": "; ".join(exc.messages)}, status=400)
+    return JsonResponse({"labelled": len(ids)})

@@ -1,0 +1,100 @@
+"""Class-based TF-IDF (c-TF-IDF, as in BERTopic): the words and phrases that set one group of texts apart.
+
+All texts of a group are treated as one document. For term ``t`` and group ``c``::
+
+    W(t, c) = tf(t, c) / words(c) * log(1 + A / f(t))
+
+where ``tf(t, c)`` counts ``t`` in the group, ``words(c)`` is the group's total term count, ``A`` is the
+mean number of terms per group and ``f(t)`` the count of ``t`` over all groups. Unigrams and bigrams,
+English stop words removed except a few that carry meaning in survey answers (bigrams are formed after
+stop-word removal, as scikit-learn does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+#: Survey answers such as "Nothing.", "None", "Everything" or "Cannot fault" are meaningful on their own, so
+#: these words are kept although scikit-learn's English list drops them.
+KEPT_WORDS = frozenset({"nothing", "none", "everything", "never", "cannot"})
+#: English stop words used for keywords (scikit-learn's list without :data:`KEPT_WORDS`).
+STOP_WORDS = sorted(ENGLISH_STOP_WORDS - KEPT_WORDS)
+
+
+@dataclass
+class GroupTerms:
+    """Top terms of one group, best first. Every term occurs in at least one of the group's own texts."""
+
+    keywords: list[str]  # unigrams
+    phrases: list[str]  # bigrams
+    ranked: list[tuple[str, float]]  # all 1-2-grams with their c-TF-IDF weight, best first (up to 3*top_n)
+
+
+def class_tfidf(
+    texts: Sequence[str], groups: np.ndarray, *, top_n: int = 10
+) -> dict[int, GroupTerms]:
+    """c-TF-IDF top terms for each group label in ``groups`` (one label per text; any ints, -1 included).
+
+    Every label present (outliers too) counts as a class for the idf part, so a cluster's keywords are
+    distinctive against the outliers as well. Ties are broken alphabetically, so results are deterministic.
+    Returns ``{label: GroupTerms}``; groups whose texts have no usable terms get empty lists.
+    """
+    groups = np.asarray(groups)
+    if len(texts) != len(groups):
+        raise ValueError("texts and groups must have the same length")
+    labels = np.unique(groups)
+    empty = {int(g): GroupTerms([], [], []) for g in labels}
+    if len(texts) == 0:
+        return empty
+    vec = CountVectorizer(ngram_range=(1, 2), stop_words=STOP_WORDS, lowercase=True)
+    try:
+        counts = vec.fit_transform(texts)
+    except ValueError:  # empty vocabulary: only stop words / punctuation
+        return empty
+    vocab = vec.get_feature_names_out()
+    col = np.searchsorted(labels, groups)
+    member = sp.csr_matrix((np.ones(len(groups)), (col, np.arange(len(groups)))), shape=(len(labels), len(groups)))
+    tf = np.asarray((member @ counts).todense(), dtype=np.float64)  # (groups, terms)
+    words = tf.sum(1, keepdims=True)
+    freq = tf.sum(0)
+    avg = float(words.mean())
+    idf = np.log1p(avg / np.maximum(freq, 1.0))
+    W = tf / np.maximum(words, 1.0) * idf[None, :]
+    is_bigram = np.char.find(vocab.astype(str), " ") >= 0
+    alpha = np.argsort(vocab)  # alphabetical tie-break
+    out: dict[int, GroupTerms] = {}
+    for i, g in enumerate(labels):
+        w = W[i, alpha]
+        order = alpha[np.lexsort((np.arange(len(w)), -w))]
+        order = order[W[i, order] > 0]
+        uni = [str(vocab[j]) for j in order if not is_bigram[j]][:top_n]
+        bi = [str(vocab[j]) for j in order if is_bigram[j]][:top_n]
+        ranked = [(str(vocab[j]), float(W[i, j])) for j in order[: 3 * top_n]]
+        out[int(g)] = GroupTerms(uni, bi, ranked)
+    return out
+
+
+def name_from_terms(ranked: Sequence[tuple[str, float]], *, max_words: int = 3) -> str:
+    """A short name from ranked terms: best terms first, skipping ones whose words are already used.
+
+    e.g. ``[("waiting", .3), ("long wait", .2), ("wait", .2), ("hours", .1)]`` -> ``"Waiting, long wait"``.
+    """
+    used: set[str] = set()
+    parts: list[str] = []
+    n_words = 0
+    for term, _ in ranked:
+        words = term.split()
+        if any(w in used for w in words) or n_words + len(words) > max_words:
+            continue
+        parts.append(term)
+        used.update(words)
+        n_words += len(words)
+        if n_words >= max_words:
+            break
+    name = ", ".join(parts)
+    return name[:1].upper() + name[1:] if name else ""

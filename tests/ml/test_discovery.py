@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ml.discovery import discover, layout_2d, nearest, split_cluster, summarize_clusters
+from ml.keywords import class_tfidf
+
+# Small real-looking survey text: three clear topics (waiting, staff manner, food) plus two odd ones out.
+WAIT = [
+    "Waited four hours for the ambulance to arrive", "The wait for an ambulance was far too long",
+    "We waited hours in the corridor before anyone saw us", "Long waiting times at the hospital",
+    "Ambulance took too long to arrive, we waited for hours", "Waiting time was much too long",
+    "Too long a wait to be seen", "Had to wait hours for transport home",
+]
+STAFF = [
+    "The staff were friendly and helpful", "Very kind and caring nurses", "Staff were polite and friendly",
+    "The crew were lovely, kind and reassuring", "Friendly helpful staff who listened to me",
+    "Nurses were caring and very kind", "Helpful, friendly and professional staff", "Kind caring staff",
+]
+FOOD = [
+    "The food on the ward was cold", "Better food and more choice of meals please",
+    "Hospital food was awful and cold", "More choice of food and drinks",
+    "The meals were tasty and hot", "Food could be improved, cold meals",
+    "Drinks and snacks should be available", "The food was not nice",
+]
+ODD = ["My parking ticket cost twelve pounds", "The wifi did not work in the day room"]
+TEXTS = WAIT + STAFF + FOOD + ODD
+
+
+@pytest.fixture(scope="module")
+def small(model: Any) -> tuple[np.ndarray, list[str]]:
+    from ml.embeddings import embed_texts
+
+    return embed_texts(model, TEXTS), TEXTS
+
+
+def _words(texts: list[str]) -> set[str]:
+    return {w.strip(".,!?").lower() for t in texts for w in t.split()}
+
+
+def test_discover_finds_the_topics_and_is_deterministic(small: tuple[np.ndarray, list[str]]) -> None:
+    X, texts = small
+    a = discover(X, texts, n_clusters=3, seed=0)
+    b = discover(X, texts, n_clusters=3, seed=0)
+    assert np.array_equal(a.labels, b.labels)
+    assert [c.keywords for c in a.clusters] == [c.keywords for c in b.clusters]
+    assert a.labels.shape == (len(texts),) and a.labels.dtype == np.int64
+    assert 1 <= len(a.clusters) <= 3
+    assert a.outlier_share <= 0.10
+    # each topic is dominated by one cluster (its majority label covers at least 6 of its 8 responses)
+    for lo in (0, 8, 16):
+        lab = a.labels[lo:lo + 8]
+        lab = lab[lab >= 0]
+        assert np.bincount(lab).max() >= 6
+    assert sorted(c.size for c in a.clusters) == sorted(np.bincount(a.labels[a.labels >= 0]).tolist())
+    assert [c.id for c in a.clusters] == list(range(len(a.clusters)))  # numbered by size, largest first
+    assert all(a.clusters[i].size >= a.clusters[i + 1].size for i in range(len(a.clusters) - 1))
+
+
+def test_keywords_come_from_the_clusters_own_texts(small: tuple[np.ndarray, list[str]]) -> None:
+    X, texts = small
+    d = discover(X, texts, n_clusters=3, seed=0)
+    for c in d.clusters:
+        members = [texts[i] for i in np.flatnonzero(d.labels == c.id)]
+        own = _words(members)
+        assert c.keywords and c.name
+        assert all(k in own for k in c.keywords)
+        assert all(set(p.split()) <= own for p in c.phrases)
+        assert all(any(w.lower() in own for w in part.split()) for part in c.name.split(", "))
+    names = " ".join(c.name.lower() + " " + " ".join(c.keywords[:3]) for c in d.clusters)
+    assert "food" in names and any(w in names for w in ("wait", "long", "hours"))
+
+
+def test_class_tfidf_prefers_distinctive_terms() -> None:
+    texts = ["cold food", "food was cold", "cold meals and food", "kind staff", "staff were kind", "kind nurse"]
+    terms = class_tfidf(texts, np.array([0, 0, 0, 1, 1, 1]), top_n=3)
+    assert terms[0].keywords[:2] == ["cold", "food"] or terms[0].keywords[:2] == ["food", "cold"]
+    assert set(terms[1].keywords[:2]) == {"kind", "staff"}
+    assert "cold food" in terms[0].phrases
+    assert not set(terms[0].keywords) & {"kind", "staff", "nurse"}
+
+
+def test_representatives_are_members_closest_to_the_centroid(small: tuple[np.ndarray, list[str]]) -> None:
+    X, texts = small
+    d = discover(X, texts, n_clusters=3, seed=0)
+    Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
+    for c in d.clusters:
+        members = np.flatnonzero(d.labels == c.id)
+        assert set(c.representatives) <= set(members.tolist())
+        centre = Xn[members].mean(0)
+        centre /= np.linalg.norm(centre)
+        np.testing.assert_allclose(c.centroid, centre, atol=1e-5)
+        sims = Xn[members] @ centre
+        expected = members[np.argsort(-sims, kind="stable")][: len(c.representatives)]
+        assert c.representatives == expected.tolist()  # texts here are distinct, so no dedupe applies
+        assert 0 < c.cohesion <= 1
+
+
+def test_representatives_skip_duplicate_texts() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 8)).astype(np.float32)
+    X[1] = X[0]
+    texts = ["Nothing.", "nothing.", "a", "b", "c", "d"]
+    [c] = summarize_clusters(X, texts, np.zeros(6, dtype=int), n_representatives=6)
+    assert len(c.representatives) == 5 and not {0, 1} <= set(c.representatives)
+
+
+def test_summarize_after_merge_and_move(small: tuple[np.ndarray, list[str]]) -> None:
+    X, texts = small
+    d = discover(X, texts, n_clusters=3, seed=0)
+    merged = d.labels.copy()
+    merged[merged == 2] = 0  # analyst merges cluster 2 into 0
+    merged[len(WAIT) + len(STAFF)] = 7  # ... and moves one response into a new cluster 7
+    merged[-1] = -1  # ... and marks one as an outlier
+    summaries = summarize_clusters(X, texts, merged, top_n=5, n_representatives=3)
+    by_id = {c.id: c for c in summaries}
+    assert set(by_id) == set(np.unique(merged[merged >= 0]).tolist())
+    assert by_id[0].size == int((merged == 0).sum())
+    assert by_id[7].size == 1 and by_id[7].representatives == [len(WAIT) + len(STAFF)]
+    assert all(len(c.keywords) <= 5 and len(c.representatives) <= 3 for c in summaries)
+    assert summarize_clusters(X, texts, np.full(len(texts), -1)) == []
+    with pytest.raises(ValueError):
+        summarize_clusters(X, texts, merged[:-1])
+
+
+def test_min_cluster_size_merges_small_clusters(small: tuple[np.ndarray, list[str]]) -> None:
+    X, texts = small
+    d = discover(X, texts, n_clusters=8, min_cluster_size=5, seed=1)
+    assert all(c.size >= 5 for c in d.clusters)
+    d2 = discover(X, texts, min_cluster_size=9, seed=1)
+    assert all(c.size >= 9 for c in d2.clusters) and len(d2.clusters) <= len(texts) // 9
+
+
+def test_split_gives_k_non_empty_groups(small: tuple[np.ndarray, list[str]]) -> None:
+    X, _ = small
+    members = X[: len(WAIT) + len(STAFF)]
+    sub = split_cluster(members, 2, seed=0)
+    assert sub.shape == (len(members),) and set(sub.tolist()) == {0, 1}
+    assert np.array_equal(sub, split_cluster(members, 2, seed=0))
+    # the two topics end up (mostly) in different sub-groups
+    assert np.bincount(sub[: len(WAIT)]).max() >= 7 and np.bincount(sub[len(WAIT):]).max() >= 7
+    # repeated rows cannot leave a group empty
+    dup = np.repeat(X[:2], 5, axis=0)
+    assert set(split_cluster(dup, 4, seed=0).tolist()) == {0, 1, 2, 3}
+    with pytest.raises(ValueError):
+        split_cluster(members, len(members) + 1)
+
+
+def test_layout_shape_range_and_determinism(small: tuple[np.ndarray, list[str]]) -> None:
+    X, _ = small
+    for method in ("pca", "tsne"):
+        Z = layout_2d(X, seed=0, method=method)
+        assert Z.shape == (len(X), 2) and Z.dtype == np.float32
+        assert Z.min() >= 0 and Z.max() <= 1 and np.isclose(Z.max(), 1.0)
+        assert np.array_equal(Z, layout_2d(X, seed=0, method=method))
+    assert layout_2d(X[:0]).shape == (0, 2)
+    assert layout_2d(X[:1]).shape == (1, 2)
+
+
+def test_nearest_excludes_and_ranks_by_cosine() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 16)).astype(np.float32)
+    X[7] *= 10  # scale must not matter: cosine
+    q = X[7] / 10 + 0.01 * rng.normal(size=16).astype(np.float32)
+    assert nearest(X, q, k=1) == [7]
+    got = nearest(X, q, k=5, exclude=np.array([7, 3]))
+    assert 7 not in got and 3 not in got and len(got) == 5
+    Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
+    sims = Xn @ (q / np.linalg.norm(q))
+    sims[[7, 3]] = -np.inf
+    assert got == np.argsort(-sims, kind="stable")[:5].tolist()
+    # several query vectors: their normalised mean
+    multi = nearest(X, X[[1, 2]], k=3, exclude=np.array([1, 2]))
+    mean = Xn[[1, 2]].mean(0)
+    s2 = Xn @ (mean / np.linalg.norm(mean))
+    s2[[1, 2]] = -np.inf
+    assert multi == np.argsort(-s2, kind="stable")[:3].tolist()
+    assert len(nearest(X, q, k=100, exclude=np.arange(45))) == 5
+
+
+def test_nhs_sample_outliers_bounded_and_no_catch_all(nhs_sample: dict[str, Any]) -> None:
+    X, texts = nhs_sample["X"], nhs_sample["texts"]
+    d = discover(X, texts, seed=0)
+    assert d.outlier_share <= 0.10
+    assert 5 <= len(d.clusters) <= 60
+    assert d.clusters[0].size <= 0.25 * len(texts)  # no giant catch-all cluster
+    assert all(c.keywords for c in d.clusters)
+    # clusters relate to the analysts' themes: above what chance gives
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    first = nhs_sample["Y"].argmax(1)
+    assert adjusted_mutual_info_score(first, d.labels) > 0.1
+    assert np.array_equal(d.labels, discover(X, texts, seed=0).labels)

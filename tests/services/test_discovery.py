@@ -1,0 +1,147 @@
+"""Discovery actions: merge, split, move, rename, make theme, and undo of each; theme merge and template copy."""
+import pytest
+from django.core.exceptions import ValidationError
+
+from labeling_app.models import Annotation, Cluster, ClusterAssignment, DiscoveryRun, Role, Theme
+from labeling_app.services.discovery import (
+    action_undo,
+    cluster_make_theme,
+    cluster_split,
+    cluster_update,
+    clusters_merge,
+    discovery_run_execute,
+    responses_move,
+)
+from labeling_app.services.themes import theme_set_copy, themes_merge
+from tests.conftest import demo_project_make
+from tests.factories import ProjectFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def analyst(db):
+    return UserFactory(username="dina-analyst")
+
+
+@pytest.fixture
+def run(analyst, demo_vectors):
+    project = demo_project_make({analyst: Role.ANALYST}, demo_vectors, keep_labels=0)
+    run = DiscoveryRun.objects.create(project=project, n_clusters=8)
+    done = discovery_run_execute(discovery_run_id=run.pk)
+    assert done.status == DiscoveryRun.Status.SUCCEEDED, done.message
+    return done
+
+
+def members(cluster):
+    return set(cluster.assignments.values_list("response_id", flat=True))
+
+
+def state(run):
+    clusters = {c.pk: (c.name, c.size, c.active, c.dismissed, tuple(c.keywords)) for c in run.clusters.all()}
+    return clusters, dict(ClusterAssignment.objects.filter(run=run).values_list("response_id", "cluster_id"))
+
+
+def test_a_run_assigns_every_response_once_with_readable_clusters(run):
+    project = run.project
+    assert ClusterAssignment.objects.filter(run=run).count() == project.responses.count()
+    clusters = list(run.clusters.filter(is_outliers=False))
+    assert len(clusters) == 8
+    for c in clusters:
+        assert c.size == len(members(c)) > 0
+        assert c.keywords and c.name
+        assert set(c.representative_ids) <= members(c)
+
+
+def test_merge_then_undo(run, analyst):
+    a, b = run.clusters.filter(is_outliers=False)[:2]
+    before = state(run)
+    union = members(a) | members(b)
+    merged = clusters_merge(run=run, user=analyst, cluster_ids=[a.pk, b.pk])
+    assert members(merged) == union and merged.size == len(union) and merged.keywords
+    assert not Cluster.objects.get(pk=a.pk).active
+    action_undo(run=run, user=analyst)
+    assert state(run)[1] == before[1]
+    assert {pk: v for pk, v in state(run)[0].items() if pk != merged.pk} == before[0]
+    assert not Cluster.objects.get(pk=merged.pk).active
+
+
+def test_split_then_undo(run, analyst):
+    big = run.clusters.filter(is_outliers=False).order_by("-size").first()
+    before = state(run)
+    parts = cluster_split(run=run, user=analyst, cluster_id=big.pk, k=3)
+    assert len(parts) == 3 and all(p.size > 0 for p in parts)
+    assert set().union(*(members(p) for p in parts)) == before_members(before, big.pk)
+    action_undo(run=run, user=analyst)
+    assert state(run)[1] == before[1]
+
+
+def before_members(snapshot, cluster_id):
+    return {r for r, c in snapshot[1].items() if c == cluster_id}
+
+
+def test_move_rename_dismiss_and_undo_in_order(run, analyst):
+    a, b = run.clusters.filter(is_outliers=False)[:2]
+    before = state(run)
+    moving = sorted(members(a))[:2]
+    responses_move(run=run, user=analyst, response_ids=moving, cluster_id=b.pk)
+    assert set(moving) <= members(Cluster.objects.get(pk=b.pk))
+    cluster_update(run=run, user=analyst, cluster_id=b.pk, name="Late deliveries")
+    cluster_update(run=run, user=analyst, cluster_id=a.pk, dismissed=True)
+    with pytest.raises(ValidationError, match="later actions first"):
+        action_undo(run=run, user=analyst, action_id=run.actions.last().pk)
+    for _ in range(3):
+        action_undo(run=run, user=analyst)
+    assert state(run) == before
+    with pytest.raises(ValidationError, match="nothing to undo"):
+        action_undo(run=run, user=analyst)
+
+
+def test_make_theme_labels_only_the_ticked_members_and_undo_withdraws_them(run, analyst):
+    cluster = run.clusters.filter(is_outliers=False).order_by("-size").first()
+    ticked = sorted(members(cluster))[1:]
+    theme = cluster_make_theme(run=run, user=analyst, cluster_id=cluster.pk, name="Too pricey", response_ids=ticked)
+    labelled = set(Annotation.objects.filter(is_current=True, themes=theme).values_list("response_id", flat=True))
+    assert labelled == set(ticked)
+    assert Cluster.objects.get(pk=cluster.pk).theme == theme
+    action_undo(run=run, user=analyst)
+    assert not Annotation.objects.filter(is_current=True, themes=theme).exists()
+    assert Annotation.objects.filter(themes=theme).count() == len(ticked)  # kept as history
+    theme.refresh_from_db()
+    assert theme.archived
+
+
+def test_make_theme_refuses_responses_outside_the_cluster(run, analyst):
+    a, b = run.clusters.filter(is_outliers=False)[:2]
+    with pytest.raises(ValidationError, match="not in this cluster"):
+        cluster_make_theme(run=run, user=analyst, cluster_id=a.pk, name="X", response_ids=[min(members(b))])
+    assert not Theme.objects.filter(name="X").exists()
+
+
+def test_theme_merge_keeps_every_label_and_its_history(analyst, demo_vectors):
+    project = demo_project_make({analyst: Role.ANALYST}, demo_vectors)
+    source, target = project.themes.get(name="Found Cheaper Alternative"), project.themes.get(name="Price Too High")
+    with_source = set(Annotation.objects.filter(is_current=True, themes=source).values_list("response_id", flat=True))
+    with_target = set(Annotation.objects.filter(is_current=True, themes=target).values_list("response_id", flat=True))
+    labels_before = Annotation.themes.through.objects.filter(annotation__is_current=True).count()
+    themes_merge(project=project, source=source, target=target)
+    now = set(Annotation.objects.filter(is_current=True, themes=target).values_list("response_id", flat=True))
+    assert now == with_source | with_target
+    assert not Annotation.objects.filter(is_current=True, themes=source).exists()
+    assert Annotation.objects.filter(is_current=False, themes=source).count() == len(with_source)  # history
+    both = len(with_source & with_target)  # a response with both keeps one label, not two
+    assert Annotation.themes.through.objects.filter(annotation__is_current=True).count() == labels_before - both
+    source.refresh_from_db()
+    assert source.archived and "Merged into" in source.description
+
+
+def test_theme_set_copy_as_template(analyst, demo_vectors):
+    source = demo_project_make({analyst: Role.ANALYST}, demo_vectors)
+    source.themes.filter(name="Billing Issues").update(archived=True, shortcut="")
+    target = ProjectFactory(name="Next survey")
+    Theme.objects.create(project=target, name="price too high", order=1)
+    made = theme_set_copy(source=source, target=target)
+    names = set(target.themes.values_list("name", flat=True))
+    assert "Billing Issues" not in names and "Price Too High" not in names  # archived / already there
+    assert len(made) == source.themes.filter(archived=False).count() - 1
+    assert {t.description for t in made} == {t.description for t in source.themes.filter(name__in=[m.name for m in made])}
