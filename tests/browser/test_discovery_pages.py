@@ -4,7 +4,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from labeling_app.models import Annotation, Cluster, DiscoveryRun, Role
+from labeling_app.models import Annotation, Cluster, ClusterAssignment, DiscoveryRun, Role
 from tests.browser.conftest import login
 from tests.conftest import PASSWORD, demo_project_make
 from tests.factories import UserFactory
@@ -26,18 +26,18 @@ def test_start_merge_split_and_make_a_theme(live_server, celery_worker_process, 
     expect(cards).to_have_count(10)
 
     # Merge the two smallest clusters.
-    names = [cards.nth(i).get_attribute("data-name") for i in range(10)]
     sizes = [int(cards.nth(i).get_attribute("data-size")) for i in range(10)]
     smallest = sorted(range(10), key=lambda i: sizes[i])[:2]
+    chosen = [int(cards.nth(i).get_attribute("data-cluster")) for i in smallest]
+    union = set(ClusterAssignment.objects.filter(cluster_id__in=chosen).values_list("response_id", flat=True))
     for i in smallest:
         cards.nth(i).locator("input[name=cluster]").check()
     page.click("#merge-selected")
     expect(page.locator(".messages")).to_contain_text("Merged into")
     expect(cards).to_have_count(9)
-    merged = Cluster.objects.get(run__project=project, active=True, parent=None,
-                                 size=sizes[smallest[0]] + sizes[smallest[1]],
-                                 pk__gt=max(c.pk for c in Cluster.objects.filter(run__project=project, active=False)))
-    assert merged.name not in [names[i] for i in smallest]
+    merged = Cluster.objects.filter(run__project=project, active=True).order_by("-pk").first()
+    assert set(merged.assignments.values_list("response_id", flat=True)) == union
+    expect(page.locator(f"#clusters article[data-cluster='{merged.pk}']")).to_have_attribute("data-size", str(len(union)))
 
     # Split the largest in two.
     largest = page.locator("#clusters article.cluster:not(.outliers)").first
