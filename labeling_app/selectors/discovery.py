@@ -27,6 +27,8 @@ def cluster_members(*, cluster: Cluster, search: str = "") -> QuerySet[Response]
 def map_points(*, run: DiscoveryRun) -> dict:
     """Everything the map draws: positions, cluster of each point, its themes and its text."""
     ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64)
+    if not run.layout:
+        return {"ids": [], "pending": True}
     xy = np.frombuffer(bytes(run.layout), dtype=np.float32).reshape(len(ids), 2)
     cluster_of = dict(ClusterAssignment.objects.filter(run=run).values_list("response_id", "cluster_id"))
     texts = dict(run.project.responses.values_list("pk", "text"))

@@ -71,9 +71,8 @@ def discovery_run_execute(*, discovery_run_id: int, task_id: str = "") -> Discov
         progress_set(kind="discovery", job_id=run.pk, percent=20)
         found = ml_discovery.discover(X, texts, n_clusters=run.n_clusters, min_cluster_size=run.min_cluster_size,
                                       seed=run.seed)
-        progress_set(kind="discovery", job_id=run.pk, percent=75)
-        layout = ml_discovery.layout_2d(X, seed=run.seed)
-        _run_write(run, ids, found, layout)
+        progress_set(kind="discovery", job_id=run.pk, percent=90)
+        _run_write(run, ids, found)
     except Exception as exc:
         logger.exception("discovery run %s failed", run.pk)
         run.status, run.message, run.finished_at = DiscoveryRun.Status.FAILED, str(exc), timezone.now()
@@ -83,11 +82,31 @@ def discovery_run_execute(*, discovery_run_id: int, task_id: str = "") -> Discov
     run.seconds = round(time.monotonic() - started, 2)
     run.save(update_fields=["status", "finished_at", "seconds"])
     progress_set(kind="discovery", job_id=run.pk, percent=100)
+    from labeling_app.tasks.discovery import discovery_layout
+
+    # The map's layout takes as long again as the clustering: the clusters are shown first.
+    with transaction.atomic():
+        enqueue_on_commit(discovery_layout, discovery_run_id=run.pk)
+    return run
+
+
+def discovery_layout_compute(*, discovery_run_id: int) -> DiscoveryRun | None:
+    """Compute and store the 2-D map layout of a finished run (once)."""
+    run = DiscoveryRun.objects.select_related("project").filter(
+        pk=discovery_run_id, status=DiscoveryRun.Status.SUCCEEDED).first()
+    if run is None or run.layout:
+        return None
+    ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64)
+    all_ids, X = embedding_matrix(project=run.project)
+    row = {pk: i for i, pk in enumerate(all_ids)}
+    layout = ml_discovery.layout_2d(X[[row[int(i)] for i in ids]], seed=run.seed)
+    DiscoveryRun.objects.filter(pk=run.pk, layout=b"").update(layout=np.asarray(layout, np.float32).tobytes())
+    run.refresh_from_db()
     return run
 
 
 @transaction.atomic
-def _run_write(run: DiscoveryRun, ids: list[int], found: Any, layout: np.ndarray) -> None:
+def _run_write(run: DiscoveryRun, ids: list[int], found: Any) -> None:
     run.clusters.all().delete()  # a redelivered run starts over
     by_label: dict[int, Cluster] = {}
     for summary in found.clusters:
@@ -99,8 +118,7 @@ def _run_write(run: DiscoveryRun, ids: list[int], found: Any, layout: np.ndarray
         (ClusterAssignment(run=run, response_id=pk, cluster=by_label[int(label)])
          for pk, label in zip(ids, found.labels, strict=True)), batch_size=5000)
     run.response_ids = np.asarray(ids, dtype=np.int64).tobytes()
-    run.layout = np.asarray(layout, dtype=np.float32).tobytes()
-    run.save(update_fields=["response_ids", "layout"])
+    run.save(update_fields=["response_ids"])
 
 
 def _summary_fields(summary: Any, ids: list[int]) -> dict[str, Any]:

@@ -1,11 +1,22 @@
 from __future__ import annotations
 
+import importlib.util
+import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from ml.embeddings import DIMENSION, EmbeddingModelNotFound, embed_texts, load_model, model_dimension, text_hash
+from ml.embeddings import (
+    DIMENSION,
+    EmbeddingModelNotFound,
+    OnnxEmbedder,
+    embed_texts,
+    load_model,
+    model_dimension,
+    text_hash,
+)
 
 TEXTS = [
     "The nurses were kind and caring.",
@@ -60,3 +71,69 @@ def test_text_hash_is_stable_and_distinct() -> None:
     assert text_hash("abc") == text_hash("abc")
     assert text_hash("abc") != text_hash("abd")
     assert len(text_hash("")) == 64
+
+
+# --- backends -------------------------------------------------------------------------------------------------
+
+onnx_only = pytest.mark.skipif(
+    importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime not installed"
+)
+
+
+@pytest.fixture(scope="module")
+def torch_model() -> Any:
+    return load_model(backend="torch")
+
+
+@onnx_only
+def test_default_is_quantized_onnx_close_to_torch(model: Any, torch_model: Any) -> None:
+    assert isinstance(model, OnnxEmbedder) and model.meta["quantize"]
+    texts = [*TEXTS, "Ok", "word " * 400]  # a very short text and one truncated at max_seq_length
+    ref = torch_model.encode(texts, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+    assert (embed_texts(model, texts) * ref).sum(1).min() > 0.99
+    np.testing.assert_allclose(embed_texts(torch_model, texts), ref, atol=1e-5)
+
+
+@onnx_only
+def test_float_onnx_matches_torch(torch_model: Any) -> None:
+    fp = load_model(quantize=False)
+    assert isinstance(fp, OnnxEmbedder) and not fp.meta["quantize"]
+    texts = [*TEXTS, "Ok", "word " * 400]
+    ref = torch_model.encode(texts, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+    assert (embed_texts(fp, texts) * ref).sum(1).min() > 0.9999
+
+
+@onnx_only
+def test_onnx_encode_is_sentence_transformers_like(model: Any) -> None:
+    one = model.encode(TEXTS[0])
+    many = model.encode(TEXTS, batch_size=2)
+    assert one.shape == (DIMENSION,) and many.shape == (4, DIMENSION)
+    np.testing.assert_allclose(one, many[0], atol=1e-5)
+    assert model.encode([]).shape == (0, DIMENSION)
+
+
+@onnx_only
+def test_export_is_cached_in_cache_dir(tmp_path: Path) -> None:
+    first = load_model(cache_dir=tmp_path, quantize=False)
+    assert isinstance(first, OnnxEmbedder) and first.folder.parent == tmp_path
+    assert {p.name for p in first.folder.iterdir()} == {"model.onnx", "tokenizer.json", "meta.json"}
+    stamp = (first.folder / "model.onnx").stat().st_mtime_ns
+    again = load_model(cache_dir=tmp_path, quantize=False, threads=1)
+    assert again.folder == first.folder and (again.folder / "model.onnx").stat().st_mtime_ns == stamp
+    assert [p.name for p in tmp_path.iterdir()] == [first.folder.name]  # no leftover temporary folder
+
+
+@onnx_only
+def test_unwritable_cache_falls_back_to_torch(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with caplog.at_level(logging.WARNING, logger="ml.embeddings"):
+        m = load_model(cache_dir=blocker / "cache")
+    assert not isinstance(m, OnnxEmbedder) and "using torch" in caplog.text
+    with pytest.raises(RuntimeError):
+        load_model(cache_dir=blocker / "cache", backend="onnx")
+
+
+def test_unknown_backend_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        load_model(backend="tensorrt")

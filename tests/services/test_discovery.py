@@ -145,3 +145,15 @@ def test_theme_set_copy_as_template(analyst, demo_vectors):
     assert "Billing Issues" not in names and "Price Too High" not in names  # archived / already there
     assert len(made) == source.themes.filter(archived=False).count() - 1
     assert {t.description for t in made} == {t.description for t in source.themes.filter(name__in=[m.name for m in made])}
+
+
+def test_the_map_layout_is_computed_once_after_the_clusters(run):
+    from labeling_app.selectors.discovery import map_points
+    from labeling_app.services.discovery import discovery_layout_compute
+
+    assert map_points(run=run) == {"ids": [], "pending": True}
+    done = discovery_layout_compute(discovery_run_id=run.pk)
+    points = map_points(run=done)
+    assert len(points["ids"]) == run.project.responses.count()
+    assert all(0 <= v <= 1 for v in points["x"] + points["y"])
+    assert discovery_layout_compute(discovery_run_id=run.pk) is None  # already there

@@ -103,10 +103,18 @@
       .then(function (b) { document.getElementById("selection-status").textContent = b.labelled != null ? "Labelled " + b.labelled + "." : b.message; });
   });
 
-  fetch(config.points, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (d) {
-    data = d;
-    document.getElementById("map-count").textContent = d.ids.length + " responses";
-    draw();
-    canvas.dataset.ready = "true";
-  });
+  function load() {
+    fetch(config.points, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (d) {
+      if (d.pending) {  // the layout is still being computed: ask again shortly
+        document.getElementById("map-count").textContent = "laying out the map…";
+        setTimeout(load, 2000);
+        return;
+      }
+      data = d;
+      document.getElementById("map-count").textContent = d.ids.length + " responses";
+      draw();
+      canvas.dataset.ready = "true";
+    });
+  }
+  load();
 })();
