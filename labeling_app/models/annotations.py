@@ -26,6 +26,9 @@ class Annotation(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="superseded_by"
     )
     flagged = models.BooleanField(default=False)
+    # Set when a theme this annotation had was split: the response is offered again to be re-coded,
+    # and the annotation does not train the model meanwhile.
+    needs_recoding = models.BooleanField(default=False)
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

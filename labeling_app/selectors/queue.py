@@ -31,7 +31,8 @@ def queue_next_batch(*, project: Project, user: User, size: int) -> list[Respons
             .order_by("created_at", "pk").values_list("response_id", flat=True)
         )
         coded_mine = set(
-            Annotation.objects.filter(response_id__in=mine, is_current=True).values_list("response_id", flat=True)
+            Annotation.objects.filter(response_id__in=mine, is_current=True, needs_recoding=False)
+            .values_list("response_id", flat=True)
         )
         picked = [pk for pk in mine if pk not in coded_mine][:size]
         active = QueueLease.objects.filter(project=project, expires_at__gt=now)
@@ -43,7 +44,7 @@ def queue_next_batch(*, project: Project, user: User, size: int) -> list[Respons
                 break
             chunk = [pk for pk in order[start:start + SCAN] if pk not in blocked]
             coded = set(
-                Annotation.objects.filter(response_id__in=chunk, is_current=True)
+                Annotation.objects.filter(response_id__in=chunk, is_current=True, needs_recoding=False)
                 .values_list("response_id", flat=True)
             )
             picked += [pk for pk in chunk if pk not in coded][: size - len(picked)]

@@ -98,3 +98,39 @@ def theme_set_copy(*, source: Project, target: Project) -> list[Theme]:
             made.append(theme_create(project=target, name=theme.name, description=theme.description,
                                      colour=theme.colour))
     return made
+
+
+@transaction.atomic
+def theme_split(*, project: Project, theme: Theme, names: list[str]) -> list[Theme]:
+    """Split a theme into new ones: it is archived, its labels are taken off (history kept), and its
+    responses go to the front of the labeling queue to be coded with the new themes."""
+    from django.db.models import F
+
+    from labeling_app.models import Annotation, LabelQueue
+
+    names = [" ".join(n.split()) for n in names if n.strip()]
+    if len({n.casefold() for n in names}) < 2:
+        raise ValidationError("give at least two different names for the new themes")
+    if theme.archived:
+        raise ValidationError("that theme is archived already")
+    made = [theme_create(project=project, name=name) for name in names]
+    note = f"“{theme.name}” was split into {', '.join(t.name for t in made)}: code it again."
+    current = list(Annotation.objects.select_for_update().filter(
+        response__project=project, is_current=True, themes=theme).prefetch_related("themes"))
+    Annotation.objects.filter(pk__in=[a.pk for a in current]).update(is_current=False)
+    for old in current:
+        new = Annotation.objects.create(response_id=old.response_id, coder_id=old.coder_id, source=old.source,
+                                        flagged=old.flagged, note=note, supersedes=old, needs_recoding=True)
+        new.themes.set([t.pk for t in old.themes.all() if t.pk != theme.pk])
+    affected = sorted({a.response_id for a in current})
+    queue = LabelQueue.objects.select_for_update().filter(project=project).first()
+    if queue is not None:
+        queue.response_ids = affected + [r for r in queue.response_ids if r not in set(affected)]
+        queue.save(update_fields=["response_ids"])
+    else:
+        LabelQueue.objects.create(project=project, response_ids=affected, strategy="split")
+    theme.archived, theme.shortcut = True, ""
+    theme.description = (f"Split into {', '.join(t.name for t in made)}. " + theme.description).strip()
+    theme.save(update_fields=["archived", "shortcut", "description"])
+    Project.objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
+    return made

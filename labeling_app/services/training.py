@@ -88,7 +88,7 @@ def _snapshot(project: Project, revision: int) -> Snapshot:
     row = {pk: i for i, pk in enumerate(response_ids)}
     labelled = np.zeros(len(response_ids), dtype=bool)
     Y = np.zeros((len(response_ids), len(themes)), dtype=bool)
-    current = Annotation.objects.filter(response__project=project, is_current=True)
+    current = Annotation.objects.filter(response__project=project, is_current=True, needs_recoding=False)
     for response_id in current.values_list("response_id", flat=True):
         if response_id in row:
             labelled[row[response_id]] = True

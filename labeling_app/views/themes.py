@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from labeling_app.forms import ThemeForm
 from labeling_app.models import Role
 from labeling_app.selectors.projects import projects_for_user
-from labeling_app.services.themes import theme_create, theme_set_copy, theme_update, themes_merge
+from labeling_app.services.themes import theme_create, theme_set_copy, theme_split, theme_update, themes_merge
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
@@ -25,6 +25,12 @@ def theme_editor(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
                 target = get_object_or_404(project.themes, pk=request.POST.get("target"))
                 themes_merge(project=project, source=source, target=target)
                 messages.success(request, f"Merged “{source.name}” into “{target.name}”.")
+                return redirect("theme-editor", project_id=project.pk)
+            if action == "split":
+                theme = get_object_or_404(project.themes, pk=request.POST.get("theme"))
+                made = theme_split(project=project, theme=theme, names=request.POST.get("names", "").split(","))
+                messages.success(request, f"Split “{theme.name}” into {', '.join(t.name for t in made)}; "
+                                          "its responses are first in the labeling queue.")
                 return redirect("theme-editor", project_id=project.pk)
             if action == "copy":
                 source_project = page_membership(request, int(request.POST.get("from_project", 0))).project

@@ -157,3 +157,27 @@ def test_the_map_layout_is_computed_once_after_the_clusters(run):
     assert len(points["ids"]) == run.project.responses.count()
     assert all(0 <= v <= 1 for v in points["x"] + points["y"])
     assert discovery_layout_compute(discovery_run_id=run.pk) is None  # already there
+
+
+def test_theme_split_reoffers_its_responses_for_the_new_themes(analyst, demo_vectors):
+    from labeling_app.models import LabelQueue
+    from labeling_app.selectors.queue import queue_next_batch
+    from labeling_app.services.themes import theme_split
+    from labeling_app.services.training import training_run
+
+    project = demo_project_make({analyst: Role.ANALYST}, demo_vectors)
+    training_run(project_id=project.pk, task_id="t0")
+    old = project.themes.get(name="Delivery Problems")
+    affected = set(Annotation.objects.filter(is_current=True, themes=old).values_list("response_id", flat=True))
+    history = Annotation.objects.filter(themes=old).count()
+    made = theme_split(project=project, theme=old, names=["Late delivery", "Damaged box"])
+    assert [t.name for t in made] == ["Late delivery", "Damaged box"]
+    old.refresh_from_db()
+    assert old.archived and old.description.startswith("Split into Late delivery, Damaged box")
+    assert not Annotation.objects.filter(is_current=True, themes=old).exists()
+    assert Annotation.objects.filter(themes=old).count() == history  # the old labels stay as history
+    assert set(LabelQueue.objects.get(project=project).response_ids[:len(affected)]) == affected
+    batch = queue_next_batch(project=project, user=analyst, size=len(affected))
+    assert {r.pk for r in batch} == affected  # offered again, although they had other themes too
+    with pytest.raises(ValidationError, match="two different names"):
+        theme_split(project=project, theme=made[0], names=["Only one"])
