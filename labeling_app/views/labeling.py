@@ -5,57 +5,54 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
+from labeling_app.models import Project
 from labeling_app.selectors.training import model_versions
 from labeling_app.services.events import events_listen, model_version_payload
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
-def _theme_data(project) -> list[dict]:  # type: ignore[no-untyped-def]
-    return [{"id": t.pk, "name": t.name, "colour": t.colour, "shortcut": t.shortcut, "description": t.description}
-            for t in project.themes.filter(archived=False)]
+def _live_config(project: Project, **extra: object) -> dict:
+    """What every live page's script needs: the project, its live themes, the current model, where to ask."""
+    return {
+        "project": project.pk,
+        "themes": [{"id": t.pk, "name": t.name, "colour": t.colour, "shortcut": t.shortcut,
+                    "description": t.description} for t in project.themes.filter(archived=False)],
+        "model": model_version_payload(project.current_model),
+        "api": f"/api/projects/{project.pk}/",
+        "events": f"/projects/{project.pk}/events/",
+        **extra,
+    }
+
+
+def _live_page(request: AuthenticatedHttpRequest, project_id: int, template: str, **extra: object) -> HttpResponse:
+    membership = page_membership(request, project_id)
+    project = membership.project
+    # The labeling script also needs the batch size.
+    config = _live_config(project, batchSize=project.labeling_batch_size)
+    context = {"project": project, "membership": membership, "config": config, **role_flags(membership), **extra}
+    return render(request, template, context)
 
 
 @login_required
 def labeling_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     """The analyst's labeling page; a small script drives it through the API and the event stream."""
-    membership = page_membership(request, project_id)
-    project = membership.project
-    config = {
-        "project": project.pk,
-        "batchSize": project.labeling_batch_size,
-        "themes": _theme_data(project),
-        "model": model_version_payload(project.current_model),
-        "api": f"/api/projects/{project.pk}/",
-        "events": f"/projects/{project.pk}/events/",
-    }
-    return render(request, "labeling_app/labeling.html",
-                  {"project": project, "membership": membership, "config": config, **role_flags(membership)})
+    return _live_page(request, project_id, "labeling_app/labeling.html")
 
 
 @login_required
 def suggestions_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
-    membership = page_membership(request, project_id)
-    project = membership.project
-    config = {"project": project.pk, "themes": _theme_data(project), "api": f"/api/projects/{project.pk}/",
-              "model": model_version_payload(project.current_model), "events": f"/projects/{project.pk}/events/"}
-    return render(request, "labeling_app/suggestions.html",
-                  {"project": project, "membership": membership, "config": config, **role_flags(membership)})
+    """Suggestions by theme and probability band, with bulk accept and reject."""
+    return _live_page(request, project_id, "labeling_app/suggestions.html")
 
 
 @login_required
 def model_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
-    membership = page_membership(request, project_id)
-    project = membership.project
+    """Version history, learning curve and per-theme figures of the project's model."""
+    project = page_membership(request, project_id).project
     versions = list(model_versions(project=project)[:100])
     ready = [v for v in reversed(versions) if v.status == "ready" and v.micro_f1 is not None]
-    current = project.current_model
-    needs_more = [row for row in (current.per_theme if current else []) if row.get("needs_more_examples")]
-    context = {"project": project, "membership": membership, "versions": versions, "current": current,
-               "curve": _curve(ready), "needs_more": needs_more,
-               "config": {"project": project.pk, "model": model_version_payload(current),
-                          "events": f"/projects/{project.pk}/events/", "api": f"/api/projects/{project.pk}/"},
-               **role_flags(membership)}
-    return render(request, "labeling_app/model.html", context)
+    return _live_page(request, project_id, "labeling_app/model.html", versions=versions,
+                      current=project.current_model, curve=_curve(ready))
 
 
 def _curve(versions: list) -> dict:  # type: ignore[type-arg]

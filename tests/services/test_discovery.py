@@ -14,14 +14,9 @@ from labeling_app.services.discovery import (
 )
 from labeling_app.services.themes import theme_set_copy, themes_merge
 from tests.conftest import demo_project_make
-from tests.factories import ProjectFactory, UserFactory
+from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def analyst(db):
-    return UserFactory(username="dina-analyst")
 
 
 @pytest.fixture

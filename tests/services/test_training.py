@@ -17,11 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def analyst(db):
-    return UserFactory(username="tess-analyst")
-
-
-@pytest.fixture
 def demo(analyst, demo_vectors):
     return demo_project_make({analyst: Role.ANALYST}, demo_vectors, keep_labels=120)
 
