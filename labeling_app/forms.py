@@ -10,6 +10,20 @@ class ProjectForm(forms.ModelForm):
         widgets = {"question": forms.Textarea(attrs={"rows": 2})}
 
 
+class ProjectSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["name", "question", "labeling_batch_size", "active_learning_strategy"]
+        widgets = {"question": forms.Textarea(attrs={"rows": 2})}
+        labels = {"labeling_batch_size": "Labeling batch size", "active_learning_strategy": "Which responses first"}
+
+    def clean_labeling_batch_size(self) -> int:
+        size = self.cleaned_data["labeling_batch_size"]
+        if not 1 <= size <= 200:
+            raise forms.ValidationError("between 1 and 200")
+        return size
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(
         label="CSV or XLSX file", widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.txt"})

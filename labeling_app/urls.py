@@ -16,6 +16,7 @@ urlpatterns = [
     path("projects/", projects.project_list, name="project-list"),
     path(P, projects.project_overview, name="project-overview"),
     path(P + "themes/", themes.theme_editor, name="theme-editor"),
+    path(P + "settings/", projects.project_settings, name="project-settings"),
     path(P + "responses/", responses.response_browser, name="response-browser"),
     path(P + "members/", members.member_list, name="member-list"),
     path(P + "imports/", imports.import_upload, name="import-upload"),

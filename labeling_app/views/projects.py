@@ -1,11 +1,13 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from labeling_app.forms import ImportForm, ProjectForm
+from labeling_app.forms import ImportForm, ProjectForm, ProjectSettingsForm
+from labeling_app.models import Role
 from labeling_app.selectors.projects import project_counts, project_list_with_counts
-from labeling_app.services.projects import project_create
+from labeling_app.services.projects import project_create, project_update
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
@@ -38,3 +40,17 @@ def project_overview(request: AuthenticatedHttpRequest, project_id: int) -> Http
         **role_flags(membership),
     }
     return render(request, "labeling_app/project_overview.html", context)
+
+
+@login_required
+def project_settings(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    """Admins change the project's name, question, batch size and active-learning strategy."""
+    membership = page_membership(request, project_id, Role.ADMIN)
+    project = membership.project
+    form = ProjectSettingsForm(request.POST or None, instance=project)
+    if request.method == "POST" and form.is_valid():
+        project_update(project=project, **{f: form.cleaned_data[f] for f in form.changed_data})
+        messages.success(request, "Settings saved.")
+        return redirect("project-settings", project_id=project.pk)
+    return render(request, "labeling_app/settings.html",
+                  {"project": project, "membership": membership, "form": form, **role_flags(membership)})

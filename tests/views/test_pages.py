@@ -13,6 +13,7 @@ PAGES = [  # (url name, lowest role)
     ("response-browser", Role.ANALYST),
     ("theme-editor", Role.ADMIN),
     ("member-list", Role.ADMIN),
+    ("project-settings", Role.ADMIN),
     ("labeling", Role.ANALYST),
     ("suggestions", Role.ANALYST),
     ("model", Role.ANALYST),
@@ -129,3 +130,20 @@ def test_cluster_page_and_map_labels_are_members_only(who, prepare_project):
     else:
         assert page.status_code == 200 and b"c0" in page.content
         assert label.status_code == 200 and label.json() == {"labelled": 2}
+
+
+@pytest.mark.django_db
+def test_admin_changes_settings_and_a_bad_batch_size_is_refused(prepare_project):
+    client = Client()
+    client.force_login(prepare_project.admin)
+    url = reverse("project-settings", kwargs={"project_id": prepare_project.project.pk})
+    data = {"name": "Cancellations", "question": "Why did you go?", "labeling_batch_size": 25,
+            "active_learning_strategy": "margin"}
+    assert client.post(url, data).status_code == 302
+    prepare_project.project.refresh_from_db()
+    assert (prepare_project.project.labeling_batch_size, prepare_project.project.active_learning_strategy,
+            prepare_project.project.question) == (25, "margin", "Why did you go?")
+    response = client.post(url, {**data, "labeling_batch_size": 0})
+    assert response.status_code == 200 and b"between 1 and 200" in response.content
+    prepare_project.project.refresh_from_db()
+    assert prepare_project.project.labeling_batch_size == 25
