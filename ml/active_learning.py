@@ -10,11 +10,19 @@ from modAL.utils.selection import multi_argmax
 from sklearn.cluster import KMeans
 
 #: Valid strategy names, for a per-project setting. "rare_entropy" is the default: binary entropy summed
-#: over themes, each theme weighted up when it has few labelled examples so rare themes get found.
+#: over themes, each theme weighted up when it has few labelled examples so rare themes get found, and
+#: (when rows are chosen by :func:`select_batch` or :func:`rank_pool`) times the row's local density, so
+#: typical responses come before outliers of equal uncertainty (information density, Settles & Craven 2008).
 STRATEGIES: tuple[str, ...] = ("rare_entropy", "entropy", "margin", "min_confidence", "ranked_batch", "random")
 DEFAULT_STRATEGY = "rare_entropy"
 #: Two responses whose embeddings have cosine similarity above this count as near-duplicates.
 NEAR_DUPLICATE_COSINE = 0.95
+#: Strategies whose utility is multiplied by :func:`local_density` when choosing rows.
+DENSITY_WEIGHTED: frozenset[str] = frozenset({"rare_entropy"})
+#: Local density = mean cosine similarity to the ``DENSITY_NEIGHBOURS`` most similar of a fixed random
+#: sample of ``DENSITY_SAMPLE`` rows (a cheap k-NN density: linear in the number of rows).
+DENSITY_SAMPLE = 500
+DENSITY_NEIGHBOURS = 20
 
 
 def _binary_entropy(p: np.ndarray) -> np.ndarray:
@@ -53,6 +61,30 @@ def utility(
         return -np.abs(probas - th).min(1)  # closest to any decision boundary first
     # min_confidence (as modAL.multilabel.min_confidence): the least confident theme decides
     return -np.maximum(probas, 1 - probas).min(1)
+
+
+def local_density(X: np.ndarray, rows: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Local density of ``X[rows]`` (higher = more typical), floored at 1e-3 so it can scale a utility.
+
+    Mean cosine similarity of each row to its :data:`DENSITY_NEIGHBOURS` nearest rows among a fixed sample
+    (seed 0, so it does not move between batches) of :data:`DENSITY_SAMPLE` rows of ``X[reference]``
+    (default: all rows).
+    """
+    X = np.asarray(X, dtype=np.float32)
+    rows = np.asarray(rows, dtype=int)
+    ref_rows = np.arange(len(X)) if reference is None else np.asarray(reference, dtype=int)
+    if len(rows) == 0 or len(ref_rows) == 0:
+        return np.ones(len(rows))
+    if len(ref_rows) > DENSITY_SAMPLE:
+        ref_rows = np.random.default_rng(0).choice(ref_rows, DENSITY_SAMPLE, replace=False)
+    ref = X[ref_rows] / np.maximum(np.linalg.norm(X[ref_rows], axis=1, keepdims=True), 1e-12)
+    k = min(DENSITY_NEIGHBOURS, len(ref_rows))
+    out = np.empty(len(rows))
+    for start in range(0, len(rows), 10000):  # chunked: bounded memory at 100k+ rows
+        V = X[rows[start:start + 10000]]
+        S = (V @ ref.T) / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)
+        out[start:start + len(V)] = np.partition(S, len(ref_rows) - k, axis=1)[:, -k:].mean(1)
+    return np.clip(out, 1e-3, None)
 
 
 def _pick_diverse(X: np.ndarray, candidates: np.ndarray, size: int, cutoff: float) -> list[int]:
@@ -182,6 +214,8 @@ def _select(
         theme_support = np.zeros(np.asarray(probas).shape[1])
     u = utility(np.asarray(probas)[unl], strategy=strategy, theme_support=theme_support,
                 thresholds=thresholds, seed=seed)
+    if strategy in DENSITY_WEIGHTED:
+        u = u * local_density(X, unl, reference=candidates)
     # shortlist generously: some of the top items will be dropped as near-duplicates
     n_short = min(len(unl), max(size * 10, 200))
     short = multi_argmax(u, n_instances=n_short)[0] if n_short < len(unl) else np.arange(len(unl))
@@ -228,6 +262,8 @@ def rank_pool(
     else:
         u = utility(np.asarray(probas)[unl], strategy=strategy, theme_support=theme_support,
                     thresholds=thresholds, seed=seed)
+        if strategy in DENSITY_WEIGHTED:
+            u = u * local_density(X, unl)
         order = unl[np.lexsort((unl, -u))]
     _, first = np.unique(X[order].round(5), axis=0, return_index=True)
     is_first = np.zeros(len(order), dtype=bool)

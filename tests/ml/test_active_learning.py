@@ -8,6 +8,7 @@ import pytest
 from ml.active_learning import (
     STRATEGIES,
     cold_start_batch,
+    local_density,
     rank_pool,
     select_batch,
     select_batch_detailed,
@@ -81,6 +82,22 @@ def test_rare_entropy_favours_rare_themes() -> None:
     u = utility(probas, strategy="rare_entropy", theme_support=np.array([100, 2]))
     assert u[1] > u[0]
     assert np.isclose(*utility(probas, strategy="entropy"))
+
+
+def test_rare_entropy_prefers_typical_rows_over_outliers() -> None:
+    X, _ = _blobs()
+    outliers = np.random.default_rng(1).normal(size=(5, X.shape[1])).astype(np.float32)
+    X = np.vstack([X, outliers / np.linalg.norm(outliers, axis=1, keepdims=True)])
+    dens = local_density(X, np.arange(len(X)))
+    assert dens[-5:].max() < dens[:-5].min()
+    probas = np.full((len(X), 2), 0.02)
+    probas[[3, 43, 83, 123, 163]] = 0.5  # typical and uncertain
+    probas[-5:] = 0.5  # outliers, equally uncertain
+    labelled = np.zeros(len(X), dtype=bool)
+    labelled[0] = True
+    for pick in (select_batch(X, probas, labelled, 5), rank_pool(X, probas, labelled)[:5]):
+        assert set(pick) == {3, 43, 83, 123, 163}
+    assert set(select_batch(X, probas, labelled, 10, strategy="entropy")) >= set(range(len(X) - 5, len(X)))
 
 
 def test_unknown_strategy_rejected() -> None:
