@@ -22,8 +22,11 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 #: Survey answers such as "Nothing.", "None", "Everything" or "Cannot fault" are meaningful on their own, so
 #: these words are kept although scikit-learn's English list drops them.
 KEPT_WORDS = frozenset({"nothing", "none", "everything", "never", "cannot"})
-#: English stop words used for keywords (scikit-learn's list without :data:`KEPT_WORDS`).
-STOP_WORDS = sorted(ENGLISH_STOP_WORDS - KEPT_WORDS)
+#: The pieces scikit-learn's tokenizer leaves of contractions ("I've" -> "ve", "don't" -> "don").
+CONTRACTION_PIECES = frozenset({"ve", "ll", "re", "don", "didn", "doesn", "isn", "wasn", "aren", "weren",
+                                "couldn", "wouldn", "shouldn", "won", "haven", "hasn", "hadn", "ain", "im"})
+#: Stop words for keywords: scikit-learn's English list without :data:`KEPT_WORDS`, with the contraction pieces.
+STOP_WORDS = sorted((ENGLISH_STOP_WORDS - KEPT_WORDS) | CONTRACTION_PIECES)
 
 
 @dataclass

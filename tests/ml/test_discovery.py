@@ -194,3 +194,11 @@ def test_nhs_sample_outliers_bounded_and_no_catch_all(nhs_sample: dict[str, Any]
     first = nhs_sample["Y"].argmax(1)
     assert adjusted_mutual_info_score(first, d.labels) > 0.1
     assert np.array_equal(d.labels, discover(X, texts, seed=0).labels)
+
+
+def test_keywords_leave_out_the_pieces_of_contractions() -> None:
+    texts = ["I've stopped cooking, I don't have time", "I've no time to cook and don't want to",
+             "Delivery was late again", "The delivery came late"]
+    terms = class_tfidf(texts, np.array([0, 0, 1, 1]), top_n=10)
+    assert "cooking" in terms[0].keywords or "cook" in terms[0].keywords
+    assert not {"ve", "don"} & set(terms[0].keywords)
