@@ -68,3 +68,17 @@ def _annotations_write(*, project: Project, user: User, items: list[AnnotationIt
     Project.objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
     training_request(project=project)
     return made
+
+
+def annotations_add_theme(*, project: Project, user: User, response_ids: list[int], theme_id: int,
+                          source: str = Annotation.Source.MANUAL) -> list[Annotation]:
+    """Add one theme to the user's current labels of several responses (bulk accept, clusters, map, similar)."""
+    if not response_ids:
+        return []
+    mine = {
+        a.response_id: {t.pk for t in a.themes.all()}
+        for a in Annotation.objects.filter(response_id__in=response_ids, coder=user, is_current=True)
+        .prefetch_related("themes")
+    }
+    items = [AnnotationItem(r, sorted(mine.get(r, set()) | {theme_id})) for r in sorted(set(response_ids))]
+    return annotation_submit(project=project, user=user, items=items, source=source)

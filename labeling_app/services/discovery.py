@@ -19,7 +19,7 @@ from labeling_app.models import (
     Project,
     Theme,
 )
-from labeling_app.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.services.annotations import annotations_add_theme
 from labeling_app.services.embeddings import embedding_matrix, embeddings_ensure, response_texts
 from labeling_app.services.jobs import enqueue_on_commit
 from labeling_app.services.progress import progress_set
@@ -272,11 +272,7 @@ def cluster_make_theme(*, run: DiscoveryRun, user: User, cluster_id: int, name: 
         raise ValidationError(f"{len(stray)} of the ticked responses are not in this cluster")
     existing = run.project.themes.filter(name__iexact=name.strip(), archived=False).first()
     theme = existing or theme_create(project=run.project, name=name, description=description)
-    mine = {a.response_id: {t.pk for t in a.themes.all()} for a in Annotation.objects.filter(
-        response_id__in=response_ids, coder=user, is_current=True).prefetch_related("themes")}
-    made = annotation_submit(project=run.project, user=user, items=[
-        AnnotationItem(r, sorted(mine.get(r, set()) | {theme.pk})) for r in sorted(response_ids)]) \
-        if response_ids else []
+    made = annotations_add_theme(project=run.project, user=user, response_ids=response_ids, theme_id=theme.pk)
     before = _snapshot([cluster])
     cluster.theme = theme
     cluster.save(update_fields=["theme"])

@@ -4,7 +4,7 @@ from django.db import transaction
 
 from labeling_app.models import Annotation, Project, SuggestionRejection, Theme
 from labeling_app.selectors.predictions import suggestions_band
-from labeling_app.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.services.annotations import annotations_add_theme
 
 
 def _band(project: Project, user: User, theme: Theme, min_probability: float, max_probability: float) -> list[int]:
@@ -22,14 +22,9 @@ def suggestions_accept(*, project: Project, user: User, theme: Theme, min_probab
     response_ids = _band(project, user, theme, min_probability, max_probability)
     if preview or not response_ids:
         return len(response_ids)
-    mine = {
-        a.response_id: {t.pk for t in a.themes.all()}
-        for a in Annotation.objects.filter(response_id__in=response_ids, coder=user, is_current=True)
-        .prefetch_related("themes")
-    }
-    items = [AnnotationItem(response_id=r, theme_ids=sorted(mine.get(r, set()) | {theme.pk})) for r in response_ids]
-    annotation_submit(project=project, user=user, items=items, source=Annotation.Source.SUGGESTION)
-    return len(items)
+    annotations_add_theme(project=project, user=user, response_ids=response_ids, theme_id=theme.pk,
+                          source=Annotation.Source.SUGGESTION)
+    return len(response_ids)
 
 
 def suggestions_reject(*, project: Project, user: User, theme: Theme, min_probability: float,

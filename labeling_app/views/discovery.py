@@ -15,7 +15,7 @@ from labeling_app.selectors.discovery import (
     theme_response_ids,
 )
 from labeling_app.selectors.responses import response_theme_list, responses_with_themes
-from labeling_app.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.services.annotations import annotations_add_theme
 from labeling_app.services.discovery import (
     action_undo,
     cluster_make_theme,
@@ -167,7 +167,7 @@ def similar_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
         ticked = [int(r) for r in request.POST.getlist("response")]
         theme = get_object_or_404(project.themes.filter(archived=False), pk=_int(request.POST.get("theme")))
         try:
-            _label_with(project, request, ticked, theme.pk)
+            annotations_add_theme(project=project, user=request.user, response_ids=ticked, theme_id=theme.pk)
             messages.success(request, f"Labelled {len(ticked)} responses with “{theme.name}”.")
         except ValidationError as exc:
             _errors(request, exc)
@@ -176,15 +176,6 @@ def similar_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
     context = {"project": project, "membership": membership, "anchor": anchor, "anchor_theme": anchor_theme,
                "similar": similar, "themes": project.themes.filter(archived=False), **role_flags(membership)}
     return render(request, "labeling_app/similar.html", context)
-
-
-def _label_with(project, request, response_ids: list[int], theme_id: int) -> None:  # type: ignore[no-untyped-def]
-    from labeling_app.models import Annotation
-
-    mine = {a.response_id: {t.pk for t in a.themes.all()} for a in Annotation.objects.filter(
-        response_id__in=response_ids, coder=request.user, is_current=True).prefetch_related("themes")}
-    annotation_submit(project=project, user=request.user,
-                      items=[AnnotationItem(r, sorted(mine.get(r, set()) | {theme_id})) for r in response_ids])
 
 
 @login_required
@@ -197,7 +188,8 @@ def map_label(request: AuthenticatedHttpRequest, project_id: int) -> JsonRespons
     theme = get_object_or_404(membership.project.themes.filter(archived=False), pk=body.get("theme"))
     ids = [int(i) for i in body.get("responses", [])]
     try:
-        _label_with(membership.project, request, ids, theme.pk)
+        annotations_add_theme(project=membership.project, user=request.user, response_ids=ids,
+                              theme_id=theme.pk)
     except ValidationError as exc:
         return JsonResponse({"message": "; ".join(exc.messages)}, status=400)
     return JsonResponse({"labelled": len(ids)})
