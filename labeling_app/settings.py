@@ -1,4 +1,5 @@
 """ThemeLoop settings. Everything that differs between machines comes from the environment."""
+import hashlib
 import os
 from pathlib import Path
 
@@ -81,6 +82,21 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+
+
+def _instance_of(database: dict) -> str:
+    """A short name for this installation, derived from the database it works on.
+
+    Two checkouts on one Redis keep their Celery queues, cache and event channels apart by it, while web
+    and worker processes of one installation (same database) share them. THEMELOOP_INSTANCE overrides it.
+    """
+    where = "|".join(str(database.get(k) or "") for k in ("ENGINE", "HOST", "PORT", "NAME"))
+    return hashlib.sha256(where.encode()).hexdigest()[:10]
+
+
+THEMELOOP_INSTANCE = os.environ.get("THEMELOOP_INSTANCE") or _instance_of(DATABASES["default"])
+REDIS_KEY_PREFIX = f"themeloop:{THEMELOOP_INSTANCE}:"
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -107,7 +123,7 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "themeloop",
+        "KEY_PREFIX": REDIS_KEY_PREFIX.rstrip(":"),
     }
 }
 
@@ -120,7 +136,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 30 * 60
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+# Every broker key, queue and pub/sub channel carries this installation's prefix (see THEMELOOP_INSTANCE).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60, "global_keyprefix": REDIS_KEY_PREFIX}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "labeling_app.tasks.imports.*": {"queue": "imports"},

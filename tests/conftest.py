@@ -126,6 +126,8 @@ def celery_worker_process(transactional_db, settings):
     env["DATABASE_URL"] = _database_url(connection.settings_dict)
     env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
     env["THEMELOOP_DEV"] = "1"
+    # The test database's name differs from the one settings were built from: share this process's queues.
+    env["THEMELOOP_INSTANCE"] = settings.THEMELOOP_INSTANCE
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "labeling_app", "worker", "-l", "warning", "-c", "1",
          "-P", "prefork", "-Q", "default,imports,embeddings,training", "--purge", "-n", f"test-{os.getpid()}@%h"],

@@ -10,9 +10,8 @@ from labeling_app.models import ModelVersion
 
 
 def channel(project_id: int) -> str:
-    # Pub/sub channels are shared by all Redis databases: name the database so two setups never mix.
-    database = settings.REDIS_URL.rstrip("/").rsplit("/", 1)[-1]
-    return f"themeloop:{database}:project:{project_id}:events"
+    # Pub/sub channels are shared by all Redis databases: the installation's prefix keeps two setups apart.
+    return f"{settings.REDIS_KEY_PREFIX}project:{project_id}:events"
 
 
 def _client() -> redis.Redis:
