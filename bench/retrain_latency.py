@@ -112,8 +112,8 @@ def measure(size: int, data, X, pool, repeats: int) -> tuple[float, float]:  # t
     from django.contrib.auth.models import User
 
     from labeling_app.models import ModelVersion
-    from labeling_app.selectors.queue import queue_next_batch
     from labeling_app.services.annotations import AnnotationItem, annotation_submit
+    from labeling_app.services.queue import queue_batch_lease
     from labeling_app.services.training import training_request
 
     t = time.perf_counter()
@@ -137,7 +137,7 @@ def measure(size: int, data, X, pool, repeats: int) -> tuple[float, float]:  # t
     for k in range(20):
         analyst, _ = User.objects.get_or_create(username=f"bench-queue-{k}")
         t = time.perf_counter()
-        batch = queue_next_batch(project=project, user=analyst, size=10)
+        batch = queue_batch_lease(project=project, user=analyst, size=10)
         queue_times.append((time.perf_counter() - t) * 1000)
         assert len(batch) == 10
     return statistics.median(retrains), statistics.median(queue_times)

@@ -13,11 +13,10 @@ from labeling_app.api.pagination import Pagination
 from labeling_app.api.users import request_user
 from labeling_app.models import Role
 from labeling_app.selectors.predictions import suggestions_band, suggestions_for_responses
-from labeling_app.selectors.queue import queue_next_batch
 from labeling_app.selectors.training import model_versions, responses_by_ids
 from labeling_app.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.services.events import model_version_payload
-from labeling_app.services.queue import queue_skip
+from labeling_app.services.queue import queue_batch_lease, queue_skip
 from labeling_app.services.suggestions import suggestions_accept, suggestions_reject
 
 
@@ -39,7 +38,7 @@ class QueueView(ProjectScopedMixin, APIView):
     def get(self, request: Request, project_id: int) -> ApiResponse:
         size_param = request.query_params.get("size", "")
         size = int(size_param) if size_param.isdigit() else self.project.labeling_batch_size
-        responses = queue_next_batch(project=self.project, user=request_user(request), size=max(1, min(size, 200)))
+        responses = queue_batch_lease(project=self.project, user=request_user(request), size=max(1, min(size, 200)))
         suggestions = suggestions_for_responses(project=self.project, response_ids=[r.pk for r in responses])
         data = [{"id": r.pk, "respondent_id": r.respondent_id, "text": r.text, "metadata": r.metadata,
                  "suggestions": suggestions[r.pk]} for r in responses]

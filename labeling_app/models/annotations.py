@@ -29,6 +29,9 @@ class Annotation(models.Model):
     # Set when a theme this annotation had was split: the response is offered again to be re-coded,
     # and the annotation does not train the model meanwhile.
     needs_recoding = models.BooleanField(default=False)
+    # False when the coder added one theme in bulk (suggestions, clusters, map, "more like this") without
+    # considering the others: the response stays in the queue until someone codes it whole.
+    is_complete = models.BooleanField(default=True)
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -4,10 +4,9 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 
 from labeling_app.models import Annotation, Project, QueueLease
-from labeling_app.services.training import training_request
+from labeling_app.services.training import training_inputs_changed
 
 
 @dataclass
@@ -16,6 +15,8 @@ class AnnotationItem:
     theme_ids: list[int] = field(default_factory=list)
     flagged: bool = False
     note: str = ""
+    # False for a theme added in bulk without looking at the response's other themes (see Annotation).
+    complete: bool = True
 
 
 def annotation_items_check(*, project: Project, items: list[AnnotationItem]) -> None:
@@ -60,25 +61,32 @@ def _annotations_write(*, project: Project, user: User, items: list[AnnotationIt
     for item in items:
         annotation = Annotation.objects.create(
             response_id=item.response_id, coder=user, source=source, flagged=item.flagged,
-            note=item.note, supersedes=previous.get(item.response_id),
+            note=item.note, supersedes=previous.get(item.response_id), is_complete=item.complete,
         )
         annotation.themes.set(sorted(set(item.theme_ids)))
         made.append(annotation)
-    QueueLease.objects.filter(user=user, response_id__in=response_ids).delete()
-    Project.objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
-    training_request(project=project)
+    QueueLease.objects.filter(user=user, response_id__in=[i.response_id for i in items if i.complete]).delete()
+    training_inputs_changed(project=project)
     return made
 
 
 def annotations_add_theme(*, project: Project, user: User, response_ids: list[int], theme_id: int,
                           source: str = Annotation.Source.MANUAL) -> list[Annotation]:
-    """Add one theme to the user's current labels of several responses (bulk accept, clusters, map, similar)."""
+    """Add one theme to the user's current labels of several responses (bulk accept, clusters, map, similar).
+
+    A response the user had coded whole stays coded; any other stays in the queue for full coding.
+    """
     if not response_ids:
         return []
     mine = {
-        a.response_id: {t.pk for t in a.themes.all()}
+        a.response_id: a
         for a in Annotation.objects.filter(response_id__in=response_ids, coder=user, is_current=True)
         .prefetch_related("themes")
     }
-    items = [AnnotationItem(r, sorted(mine.get(r, set()) | {theme_id})) for r in sorted(set(response_ids))]
+    items = []
+    for r in sorted(set(response_ids)):
+        before = mine.get(r)
+        themes = {t.pk for t in before.themes.all()} if before else set()
+        complete = before is not None and before.is_complete and not before.needs_recoding
+        items.append(AnnotationItem(r, sorted(themes | {theme_id}), complete=complete))
     return annotation_submit(project=project, user=user, items=items, source=source)

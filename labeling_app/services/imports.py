@@ -16,6 +16,7 @@ from labeling_app.models import Annotation, ImportJob, Project, Response, Theme
 from labeling_app.services.jobs import enqueue_on_commit
 from labeling_app.services.progress import progress_set
 from labeling_app.services.themes import PALETTE, SHORTCUT_KEYS
+from labeling_app.services.training import training_inputs_changed
 from labeling_app.services.users import imported_coder_get
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,9 @@ def _write(job: ImportJob, parsed: ParsedImport) -> ImportCounts:
     _imported_labels_write(
         {existing[p.respondent_id].pk: {themes[t.casefold()].pk for t in p.themes} for p in labelled}
     )
+    if new or labelled or created:
+        # The embedding run this import queues asks for the retrain once the new texts are embedded.
+        training_inputs_changed(project=project, retrain=False)
     return ImportCounts(
         responses=len(new), themes_created=created, themes_in_file=len(parsed.theme_names),
         labels=parsed.label_count,

@@ -3,6 +3,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from labeling_app.models import Project, Theme
+from labeling_app.services.training import training_inputs_changed
 
 PALETTE = [
     "#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b",
@@ -32,17 +33,22 @@ def theme_create(*, project: Project, name: str, description: str = "", colour: 
     )
     theme.full_clean()
     theme.save()
+    training_inputs_changed(project=project)  # a new column for the model, even before its first label
     return theme
 
 
 def theme_update(*, theme: Theme, **fields: object) -> Theme:
     """Rename, describe, recolour, re-key, reorder or archive a theme; labels keep pointing at it."""
+    was_archived = theme.archived
     for name, value in fields.items():
         setattr(theme, name, value)
     if fields.get("archived"):
         theme.shortcut = ""  # frees the key for live themes
     theme.full_clean()
-    theme.save()
+    with transaction.atomic():
+        theme.save()
+        if theme.archived != was_archived:
+            training_inputs_changed(project=theme.project)  # the live theme set changed
     return theme
 
 
@@ -62,8 +68,6 @@ def themes_reorder(*, project: Project, theme_ids: list[int]) -> None:
 def themes_merge(*, project: Project, source: Theme, target: Theme, user: object | None = None) -> Theme:
     """Merge `source` into `target`: every current label of source moves to target as a new annotation
     version (the old versions stay as history), and source is archived."""
-    from django.db.models import F
-
     from labeling_app.models import Annotation
 
     if source.pk == target.pk or source.project_id != project.pk or target.project_id != project.pk:
@@ -80,10 +84,7 @@ def themes_merge(*, project: Project, source: Theme, target: Theme, user: object
     source.archived, source.shortcut = True, ""
     source.description = (f"Merged into “{target.name}”. " + source.description).strip()
     source.save(update_fields=["archived", "shortcut", "description"])
-    Project.objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
-    from labeling_app.services.training import training_request
-
-    training_request(project=project)
+    training_inputs_changed(project=project)
     return target
 
 
@@ -104,8 +105,6 @@ def theme_set_copy(*, source: Project, target: Project) -> list[Theme]:
 def theme_split(*, project: Project, theme: Theme, names: list[str]) -> list[Theme]:
     """Split a theme into new ones: it is archived, its labels are taken off (history kept), and its
     responses go to the front of the labeling queue to be coded with the new themes."""
-    from django.db.models import F
-
     from labeling_app.models import Annotation, LabelQueue
 
     names = [" ".join(n.split()) for n in names if n.strip()]
@@ -125,12 +124,13 @@ def theme_split(*, project: Project, theme: Theme, names: list[str]) -> list[The
     affected = sorted({a.response_id for a in current})
     queue = LabelQueue.objects.select_for_update().filter(project=project).first()
     if queue is not None:
-        queue.response_ids = affected + [r for r in queue.response_ids if r not in set(affected)]
+        first = set(affected)
+        queue.response_ids = affected + [r for r in queue.response_ids if r not in first]
         queue.save(update_fields=["response_ids"])
     else:
         LabelQueue.objects.create(project=project, response_ids=affected, strategy="split")
     theme.archived, theme.shortcut = True, ""
     theme.description = (f"Split into {', '.join(t.name for t in made)}. " + theme.description).strip()
     theme.save(update_fields=["archived", "shortcut", "description"])
-    Project.objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
+    training_inputs_changed(project=project)
     return made

@@ -17,7 +17,7 @@ import joblib
 import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from labeling_app.models import Annotation, LabelQueue, ModelVersion, Project, Theme
@@ -47,6 +47,17 @@ def training_request(*, project: Project) -> None:
     from labeling_app.tasks.training import retrain
 
     enqueue_on_commit(retrain, project_id=project.pk)
+
+
+def training_inputs_changed(*, project: Project, retrain: bool = True) -> None:
+    """Responses, labels or the live theme set changed: the current model is out of date.
+
+    Bumps the revision a model version is compared with and, unless `retrain` is False (an import, whose
+    embedding run asks once the new texts are embedded), asks for one retrain after commit.
+    """
+    Project.objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
+    if retrain:
+        training_request(project=project)
 
 
 def _claim(project_id: int, task_id: str) -> ModelVersion | None:
@@ -196,7 +207,8 @@ def cold_start_queue_build(*, project: Project, size: int = 200) -> LabelQueue |
     if not response_ids:
         return None
     picks = active_learning.cold_start_batch(X, min(size, len(response_ids)), seed=SEED)
-    rest = [pk for pk in response_ids if pk not in {response_ids[i] for i in picks}]
+    first = {response_ids[i] for i in picks}
+    rest = [pk for pk in response_ids if pk not in first]
     queue, _ = LabelQueue.objects.update_or_create(
         project=project, defaults={"response_ids": [response_ids[i] for i in picks] + rest,
                                    "model_version": None, "strategy": "cold_start"},

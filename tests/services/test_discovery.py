@@ -156,7 +156,7 @@ def test_the_map_layout_is_computed_once_after_the_clusters(run):
 
 def test_theme_split_reoffers_its_responses_for_the_new_themes(analyst, demo_vectors):
     from labeling_app.models import LabelQueue
-    from labeling_app.selectors.queue import queue_next_batch
+    from labeling_app.services.queue import queue_batch_lease
     from labeling_app.services.themes import theme_split
     from labeling_app.services.training import training_run
 
@@ -172,7 +172,7 @@ def test_theme_split_reoffers_its_responses_for_the_new_themes(analyst, demo_vec
     assert not Annotation.objects.filter(is_current=True, themes=old).exists()
     assert Annotation.objects.filter(themes=old).count() == history  # the old labels stay as history
     assert set(LabelQueue.objects.get(project=project).response_ids[:len(affected)]) == affected
-    batch = queue_next_batch(project=project, user=analyst, size=len(affected))
+    batch = queue_batch_lease(project=project, user=analyst, size=len(affected))
     assert {r.pk for r in batch} == affected  # offered again, although they had other themes too
     with pytest.raises(ValidationError, match="two different names"):
         theme_split(project=project, theme=made[0], names=["Only one"])

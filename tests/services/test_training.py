@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from labeling_app.models import LabelQueue, ModelVersion, Role
 from labeling_app.selectors.predictions import predictions_current, predictions_of, suggestions_band
-from labeling_app.selectors.queue import queue_next_batch
 from labeling_app.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.services.imports import import_file_run
+from labeling_app.services.queue import queue_batch_lease
 from labeling_app.services.training import training_run
 from tests.conftest import demo_project_make
 from tests.factories import UserFactory
@@ -110,13 +110,13 @@ def test_suggestions_never_go_to_archived_themes(demo):
 def test_two_analysts_get_different_responses_and_coded_ones_are_not_served_again(demo, analyst):
     training_run(project_id=demo.pk, task_id="t1")
     other = UserFactory(username="other-analyst")
-    first = queue_next_batch(project=demo, user=analyst, size=5)
-    second = queue_next_batch(project=demo, user=other, size=5)
+    first = queue_batch_lease(project=demo, user=analyst, size=5)
+    second = queue_batch_lease(project=demo, user=other, size=5)
     assert len(first) == len(second) == 5
     assert not {r.pk for r in first} & {r.pk for r in second}
-    assert [r.pk for r in queue_next_batch(project=demo, user=analyst, size=5)] == [r.pk for r in first]
+    assert [r.pk for r in queue_batch_lease(project=demo, user=analyst, size=5)] == [r.pk for r in first]
     annotation_submit(project=demo, user=analyst, items=[AnnotationItem(r.pk, []) for r in first])
-    again = queue_next_batch(project=demo, user=analyst, size=5)
+    again = queue_batch_lease(project=demo, user=analyst, size=5)
     assert not {r.pk for r in again} & {r.pk for r in first}
     # The queue is the model's order: the first batch is its head, minus what others hold.
     head = LabelQueue.objects.get(project=demo).response_ids[:5]

@@ -1,0 +1,124 @@
+"""Leasing batches: no repeats, no response held by two analysts, new and partly coded responses served."""
+import threading
+from collections import defaultdict
+
+import pytest
+from django.db import connections
+
+from labeling_app.models import Annotation, LabelQueue, QueueLease, Response, Role
+from labeling_app.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
+from labeling_app.services.queue import queue_batch_lease, queue_skip
+from tests.factories import MembershipFactory, ProjectFactory, ThemeFactory, UserFactory
+
+
+def _project(n_responses: int, *analysts):
+    project = ProjectFactory()
+    for user in analysts:
+        MembershipFactory(project=project, user=user, role=Role.ANALYST)
+    Response.objects.bulk_create(
+        Response(project=project, respondent_id=f"R{i:05d}", text=f"answer number {i}") for i in range(n_responses)
+    )
+    return project
+
+
+@pytest.mark.django_db
+def test_a_batch_after_a_partial_submit_holds_no_response_twice(analyst):
+    project = _project(40, analyst)
+    theme = ThemeFactory(project=project)
+    first = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=10)]
+    annotation_submit(project=project, user=analyst, items=[AnnotationItem(pk, [theme.pk]) for pk in first[:3]])
+    again = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=10)]
+    assert len(again) == len(set(again)) == 10
+    assert again[:7] == first[3:]  # the held ones first, in the order they were served
+    assert not set(again) & set(first[:3])
+    # A reload (same request again) gives the same batch, still without repeats.
+    assert [r.pk for r in queue_batch_lease(project=project, user=analyst, size=10)] == again
+
+
+@pytest.mark.django_db
+def test_skipped_responses_are_not_served_to_the_same_analyst_again(analyst):
+    project = _project(12, analyst)
+    first = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=5)]
+    queue_skip(project=project, user=analyst, response_id=first[0])
+    again = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=5)]
+    assert first[0] not in again and len(set(again)) == 5
+
+
+@pytest.mark.django_db
+def test_responses_imported_after_the_queue_was_built_are_served(analyst):
+    project = _project(6, analyst)
+    old = list(project.responses.values_list("pk", flat=True))
+    LabelQueue.objects.create(project=project, response_ids=old[::-1], strategy="test")
+    Response.objects.bulk_create(Response(project=project, respondent_id=f"N{i}", text=f"new {i}") for i in range(4))
+    new = set(project.responses.exclude(pk__in=old).values_list("pk", flat=True))
+    batch = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=10)]
+    assert batch[:6] == old[::-1]  # the model's order first
+    assert set(batch[6:]) == new
+
+
+@pytest.mark.django_db
+def test_a_response_with_only_bulk_accepted_labels_stays_available_for_full_coding(analyst):
+    project = _project(5, analyst)
+    price, delivery = ThemeFactory(project=project), ThemeFactory(project=project)
+    ids = list(project.responses.values_list("pk", flat=True))
+    annotations_add_theme(project=project, user=analyst, response_ids=ids[:3], theme_id=price.pk,
+                          source=Annotation.Source.SUGGESTION)
+    served = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=5)]
+    assert set(ids[:3]) <= set(served)
+    # Coding one whole takes it out; adding a theme in bulk afterwards keeps it coded.
+    annotation_submit(project=project, user=analyst, items=[AnnotationItem(ids[0], [price.pk, delivery.pk])])
+    annotations_add_theme(project=project, user=analyst, response_ids=[ids[0], ids[1]], theme_id=delivery.pk)
+    current = {a.response_id: a for a in Annotation.objects.filter(response_id__in=ids[:2], is_current=True)}
+    assert current[ids[0]].is_complete and not current[ids[1]].is_complete
+    QueueLease.objects.all().delete()
+    served = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=5)]
+    assert ids[0] not in served and ids[1] in served
+
+
+THREADS, BATCHES, SIZE = 10, 20, 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_analysts_never_hold_the_same_response():
+    """10 analysts ask for 20 batches each at once; each codes half of every batch before the next.
+
+    CI runs it on PostgreSQL, where the leases' read-then-write needs the advisory lock.
+    """
+    users = [UserFactory(username=f"parallel-{i}") for i in range(THREADS)]
+    project = _project(THREADS * BATCHES * SIZE + 50, *users)
+    theme = ThemeFactory(project=project)
+    served: dict[int, list[list[int]]] = defaultdict(list)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(THREADS)
+
+    def analyst_works(user) -> None:
+        try:
+            barrier.wait()
+            for _ in range(BATCHES):
+                batch = [r.pk for r in queue_batch_lease(project=project, user=user, size=SIZE)]
+                served[user.pk].append(batch)
+                done = batch[: max(1, len(batch) // 2)]
+                annotation_submit(project=project, user=user, items=[AnnotationItem(pk, [theme.pk]) for pk in done])
+        except BaseException as exc:  # surfaced in the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=analyst_works, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    assert all(len(batches) == BATCHES for batches in served.values())
+    holders: dict[int, set[int]] = defaultdict(set)
+    for user_id, batches in served.items():
+        for batch in batches:
+            assert len(batch) == len(set(batch)) == SIZE, batch  # never a repeat, never short
+            for pk in batch:
+                holders[pk].add(user_id)
+    shared = {pk: users for pk, users in holders.items() if len(users) > 1}
+    assert not shared, f"{len(shared)} responses were served to two analysts"
+    # Every response coded once, by the one analyst who held it.
+    coded = Annotation.objects.filter(response__project=project, is_current=True)
+    assert coded.count() == len(set(coded.values_list("response_id", flat=True)))
