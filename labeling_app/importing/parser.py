@@ -7,6 +7,8 @@ from labeling_app.importing.readers import Table
 
 REQUIRED_COLUMNS = ("respondent_id", "response")
 THEME_COLUMN = "theme"
+# Optional: who coded the row. Each value becomes a coder of the project (for agreement), not a login.
+CODER_COLUMN = "coder"
 MAX_ERRORS = 50
 # Markup that could run in a browser. Plain angle brackets ("<3", "a < b") are fine.
 ACTIVE_MARKUP = re.compile(
@@ -22,6 +24,8 @@ class ParsedRespondent:
     metadata: dict[str, str]
     themes: list[str] = field(default_factory=list)
     row: int = 0
+    # With a coder column: each coder's themes (a coder's row with no theme means "coded, no theme").
+    coders: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -33,7 +37,12 @@ class ParsedImport:
 
     @property
     def label_count(self) -> int:
-        return sum(len(r.themes) for r in self.respondents)
+        return sum(sum(len(t) for t in r.coders.values()) if r.coders else len(r.themes) for r in self.respondents)
+
+    @property
+    def coder_names(self) -> list[str]:
+        """The coders named in the file, in order of first appearance."""
+        return list(dict.fromkeys(name for r in self.respondents for name in r.coders))
 
 
 def parse_long_format(table: Table, *, max_response_chars: int) -> ParsedImport:
@@ -48,8 +57,9 @@ def parse_long_format(table: Table, *, max_response_chars: int) -> ParsedImport:
     if not table.rows:
         raise ImportFileError([RowError("the file has a header but no data rows")])
     id_col, text_col = columns["respondent_id"], columns["response"]
-    theme_col = columns.get(THEME_COLUMN)
-    meta_cols = [(i, name) for i, name in enumerate(table.header) if i not in (id_col, text_col, theme_col)]
+    theme_col, coder_col = columns.get(THEME_COLUMN), columns.get(CODER_COLUMN)
+    meta_cols = [(i, name) for i, name in enumerate(table.header)
+                 if i not in (id_col, text_col, theme_col, coder_col)]
 
     errors: list[RowError] = []
     by_id: dict[str, ParsedRespondent] = {}
@@ -79,10 +89,15 @@ def parse_long_format(table: Table, *, max_response_chars: int) -> ParsedImport:
             ),
         )
         theme = " ".join(row[theme_col].split()) if theme_col is not None else ""
+        coder = " ".join(row[coder_col].split())[:150] if coder_col is not None else ""
+        # In a file with a coder column, a row with no coder is the file's own (the `imported` coder).
+        coded = respondent.coders.setdefault(coder, []) if coder_col is not None and (coder or theme) else None
         if theme:
             canonical = theme_names.setdefault(theme.casefold(), theme)
             if canonical not in respondent.themes:
                 respondent.themes.append(canonical)
+            if coded is not None and canonical not in coded:
+                coded.append(canonical)
     if errors:
         raise ImportFileError(errors)
     return ParsedImport(respondents=list(by_id.values()), theme_names=list(theme_names.values()))

@@ -1,5 +1,5 @@
 """ThemeLoop's data model, one module per concern."""
-from labeling_app.models.annotations import Annotation
+from labeling_app.models.annotations import Adjudication, Annotation
 from labeling_app.models.discovery import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun
 from labeling_app.models.embeddings import EmbeddingRun, ResponseEmbedding
 from labeling_app.models.imports import ImportJob
@@ -9,7 +9,8 @@ from labeling_app.models.themes import Theme
 from labeling_app.models.training import LabelQueue, ModelVersion, QueueLease, SuggestionRejection
 
 __all__ = [
-    "Annotation", "Cluster", "ClusterAction", "ClusterAssignment", "DiscoveryRun", "EmbeddingRun", "ImportJob",
+    "Adjudication", "Annotation", "Cluster", "ClusterAction", "ClusterAssignment", "DiscoveryRun", "EmbeddingRun",
+    "ImportJob",
     "LabelQueue", "Membership", "ModelVersion", "Project", "QueueLease", "Response", "ResponseEmbedding", "Role",
     "SuggestionRejection", "Theme",
 ]

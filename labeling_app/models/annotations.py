@@ -19,6 +19,9 @@ class Annotation(models.Model):
 
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="annotations")
     coder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
+    # Who made this version: the coder, or an admin whose theme merge or split rewrote the coder's labels.
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
     themes = models.ManyToManyField(Theme, blank=True, related_name="annotations")
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.MANUAL)
     is_current = models.BooleanField(default=True)
@@ -48,3 +51,32 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.coder} on {self.response_id}"
+
+
+class Adjudication(models.Model):
+    """A lead's decision on a response the coders disagree on: the final themes, or back to the coders.
+
+    The current "resolve" row is the response's consensus; older rows stay as history.
+    """
+
+    class Kind(models.TextChoices):
+        RESOLVE = "resolve", "Resolved"
+        SEND_BACK = "send_back", "Sent back to the coders"
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="adjudications")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.RESOLVE)
+    themes = models.ManyToManyField(Theme, blank=True, related_name="adjudications")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    comment = models.TextField(blank=True)
+    is_current = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["response"], condition=models.Q(is_current=True),
+                                    name="one_current_adjudication_per_response")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.response_id} by {self.decided_by_id}"

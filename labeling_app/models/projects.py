@@ -25,6 +25,9 @@ class Project(models.Model):
     active_learning_strategy = models.CharField(
         max_length=40, default=DEFAULT_STRATEGY, choices=[(s, s.replace("_", " ")) for s in STRATEGIES]
     )
+    # Blind double coding: this share of responses is coded by `overlap_coders` analysts each.
+    overlap_share = models.FloatField(default=0.0)
+    overlap_coders = models.PositiveSmallIntegerField(default=2)
     # Bumped by every labeling change; a model version remembers the revision it was trained on.
     labels_revision = models.PositiveIntegerField(default=0)
     current_model = models.ForeignKey(
@@ -46,6 +49,8 @@ class Membership(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.ANALYST)
+    # Whether this member takes part in blind double coding (overlap items are served to them).
+    codes_overlap = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -13,6 +13,8 @@ class Response(models.Model):
     import_job = models.ForeignKey(
         "labeling_app.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="responses"
     )
+    # Chosen for blind double coding: served to several analysts, none sees the others' themes until resolved.
+    is_overlap = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -61,7 +61,7 @@ def _annotations_write(*, project: Project, user: User, items: list[AnnotationIt
     for item in items:
         annotation = Annotation.objects.create(
             response_id=item.response_id, coder=user, source=source, flagged=item.flagged,
-            note=item.note, supersedes=previous.get(item.response_id), is_complete=item.complete,
+            note=item.note, supersedes=previous.get(item.response_id), is_complete=item.complete, changed_by=user,
         )
         annotation.themes.set(sorted(set(item.theme_ids)))
         made.append(annotation)

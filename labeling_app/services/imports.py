@@ -17,7 +17,7 @@ from labeling_app.services.jobs import enqueue_on_commit
 from labeling_app.services.progress import progress_set
 from labeling_app.services.themes import PALETTE, SHORTCUT_KEYS
 from labeling_app.services.training import training_inputs_changed
-from labeling_app.services.users import imported_coder_get
+from labeling_app.services.users import file_coder_get, imported_coder_get
 
 logger = logging.getLogger(__name__)
 CHUNK = 1000
@@ -146,10 +146,19 @@ def _write(job: ImportJob, parsed: ParsedImport) -> ImportCounts:
         existing.update({r.respondent_id: r for r in made})
         progress_set(kind="import", job_id=job.pk, percent=20 + 60 * (start + len(chunk)) // total)
 
-    labelled = [p for p in parsed.respondents if p.themes]
-    _imported_labels_write(
-        {existing[p.respondent_id].pk: {themes[t.casefold()].pk for t in p.themes} for p in labelled}
-    )
+    by_coder: dict[str, dict[int, set[int]]] = {}
+    for p in parsed.respondents:
+        # Without a coder column every labelled response is the file's; with one, each coder's rows are theirs.
+        for name, names in (p.coders.items() if p.coders else ([("", p.themes)] if p.themes else [])):
+            by_coder.setdefault(name, {})[existing[p.respondent_id].pk] = {themes[t.casefold()].pk for t in names}
+    for name, theme_ids_by_response in by_coder.items():
+        coder = file_coder_get(project=project, name=name) if name else imported_coder_get()
+        _imported_labels_write(coder, theme_ids_by_response, changed_by=job.uploaded_by)
+    double = [existing[p.respondent_id].pk for p in parsed.respondents if len(p.coders) > 1]
+    if double:
+        # Coded by several people: agreement is measured on them, and they wait for a lead if they differ.
+        Response.objects.filter(pk__in=double).update(is_overlap=True)
+    labelled = [p for p in parsed.respondents if p.themes or p.coders]
     if new or labelled or created:
         # The embedding run this import queues asks for the retrain once the new texts are embedded.
         training_inputs_changed(project=project, retrain=False)
@@ -174,11 +183,11 @@ def _themes_ensure(project: Project, names: list[str]) -> tuple[dict[str, Theme]
     return themes, len(new)
 
 
-def _imported_labels_write(theme_ids_by_response: dict[int, set[int]]) -> None:
-    """Record the file's labels as the imported coder's annotations, keeping any earlier ones as history."""
+def _imported_labels_write(coder: User, theme_ids_by_response: dict[int, set[int]], *,
+                           changed_by: User | None) -> None:
+    """Record the file's labels as one coder's annotations, keeping any earlier ones as history."""
     if not theme_ids_by_response:
         return
-    coder = imported_coder_get()
     previous = {
         a.response_id: a
         for a in Annotation.objects.filter(
@@ -193,7 +202,7 @@ def _imported_labels_write(theme_ids_by_response: dict[int, set[int]]) -> None:
             wanted[response_id] = merged
     Annotation.objects.filter(pk__in=[previous[r].pk for r in wanted if r in previous]).update(is_current=False)
     annotations = Annotation.objects.bulk_create(
-        [Annotation(response_id=r, coder=coder, source=Annotation.Source.IMPORT,
+        [Annotation(response_id=r, coder=coder, source=Annotation.Source.IMPORT, changed_by=changed_by or coder,
                     supersedes=previous.get(r)) for r in wanted]
     )
     through = Annotation.themes.through

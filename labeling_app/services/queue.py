@@ -4,13 +4,16 @@ Leasing reads who holds what and then writes new leases; two analysts asking at 
 response as free. Within a project the read and the write happen under one lock: a PostgreSQL advisory
 lock per project, or SQLite's database write lock, which every transaction takes at its start (settings).
 """
-from datetime import timedelta
+from collections import defaultdict
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from labeling_app.models import Annotation, LabelQueue, Project, QueueLease, Response
+from labeling_app.models import LabelQueue, Membership, Project, QueueLease, Response
+from labeling_app.selectors.consensus import Codings, codings_read
 
 LEASE = timedelta(minutes=30)
 SCAN = 500
@@ -33,12 +36,37 @@ def _order(project: Project) -> list[int]:
     return ids + [pk for pk in project.responses.order_by("pk").values_list("pk", flat=True) if pk not in known]
 
 
-def _coded(response_ids: list[int]) -> set[int]:
-    # Coded means someone considered every theme: labels added one theme at a time in bulk do not count.
-    return set(
-        Annotation.objects.filter(response_id__in=response_ids, is_current=True, needs_recoding=False,
-                                  is_complete=True).values_list("response_id", flat=True)
-    )
+class _Servable:
+    """Which responses may be served to one analyst now (reads what it needs a chunk at a time).
+
+    A response is served to one analyst at a time until someone codes it whole; an overlap item (blind
+    double coding) to `overlap_coders` different participating analysts, each coding it once, until it is
+    resolved.
+    """
+
+    def __init__(self, project: Project, user: User, now: datetime) -> None:
+        self.project, self.user = project, user
+        active = QueueLease.objects.filter(project=project, expires_at__gt=now)
+        self.held_by_others: dict[int, set[int]] = defaultdict(set)
+        for response_id, user_id in active.filter(skipped=False).exclude(user=user).values_list(
+                "response_id", "user_id"):
+            self.held_by_others[response_id].add(user_id)
+        self.skipped = set(active.filter(user=user, skipped=True).values_list("response_id", flat=True))
+        self.overlap = set(project.responses.filter(is_overlap=True).values_list("pk", flat=True))
+        self.takes_part = Membership.objects.filter(project=project, user=user, codes_overlap=True).exists()
+
+    def filter(self, response_ids: list[int]) -> list[int]:
+        """The given responses this analyst may be served, in the given order."""
+        codings = codings_read(project=self.project, response_ids=response_ids)
+        return [r for r in response_ids if r not in self.skipped and self._servable(codings, r)]
+
+    def _servable(self, codings: Codings, response_id: int) -> bool:
+        coders = set(codings.complete.get(response_id, {}))
+        if response_id not in self.overlap:
+            return not coders and not self.held_by_others[response_id]
+        if not self.takes_part or self.user.pk in coders or response_id in codings.adjudicated:
+            return False
+        return len(coders | self.held_by_others[response_id]) < self.project.overlap_coders
 
 
 def queue_batch_lease(*, project: Project, user: User, size: int) -> list[Response]:
@@ -50,26 +78,22 @@ def queue_batch_lease(*, project: Project, user: User, size: int) -> list[Respon
     now = timezone.now()
     with transaction.atomic():
         _queue_lock(project.pk)
+        servable = _Servable(project, user, now)
         mine = list(
             QueueLease.objects.filter(project=project, user=user, skipped=False, expires_at__gt=now)
             .order_by("created_at", "pk").values_list("response_id", flat=True)
         )
-        coded_mine = _coded(mine)
-        picked = [pk for pk in mine if pk not in coded_mine][:size]
-        active = QueueLease.objects.filter(project=project, expires_at__gt=now)
-        blocked = set(active.filter(skipped=False).exclude(user=user).values_list("response_id", flat=True))
-        blocked |= set(active.filter(user=user, skipped=True).values_list("response_id", flat=True))
-        blocked |= set(mine)  # held ones were considered above, coded or not
+        picked = servable.filter(mine)[:size]
+        held = set(mine)  # held ones were considered above, servable or not
         order = _order(project)
         for start in range(0, len(order), SCAN):
             if len(picked) >= size:
                 break
-            chunk = [pk for pk in order[start:start + SCAN] if pk not in blocked]
-            coded = _coded(chunk)
-            picked += [pk for pk in chunk if pk not in coded][: size - len(picked)]
-        held = set(mine)
+            chunk = [pk for pk in order[start:start + SCAN] if pk not in held]
+            picked += servable.filter(chunk)[: size - len(picked)]
         new = [pk for pk in picked if pk not in held]
-        QueueLease.objects.filter(project=project, response_id__in=new, expires_at__lte=now).delete()
+        # This user's old leases of them (expired or skipped long ago) and anyone's expired ones make way.
+        QueueLease.objects.filter(Q(user=user) | Q(expires_at__lte=now), project=project, response_id__in=new).delete()
         QueueLease.objects.bulk_create(
             [QueueLease(project=project, response_id=pk, user=user, expires_at=now + LEASE) for pk in new],
             ignore_conflicts=True,

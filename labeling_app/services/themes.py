@@ -1,3 +1,4 @@
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -65,7 +66,7 @@ def themes_reorder(*, project: Project, theme_ids: list[int]) -> None:
 
 
 @transaction.atomic
-def themes_merge(*, project: Project, source: Theme, target: Theme, user: object | None = None) -> Theme:
+def themes_merge(*, project: Project, source: Theme, target: Theme, user: User | None = None) -> Theme:
     """Merge `source` into `target`: every current label of source moves to target as a new annotation
     version (the old versions stay as history), and source is archived."""
     from labeling_app.models import Annotation
@@ -79,7 +80,8 @@ def themes_merge(*, project: Project, source: Theme, target: Theme, user: object
     Annotation.objects.filter(pk__in=[a.pk for a in current]).update(is_current=False)
     for old in current:
         new = Annotation.objects.create(response_id=old.response_id, coder_id=old.coder_id, source=old.source,
-                                        flagged=old.flagged, note=old.note, supersedes=old)
+                                        flagged=old.flagged, note=old.note, supersedes=old,
+                                        is_complete=old.is_complete, changed_by=user)
         new.themes.set({t.pk for t in old.themes.all() if t.pk != source.pk} | {target.pk})
     source.archived, source.shortcut = True, ""
     source.description = (f"Merged into “{target.name}”. " + source.description).strip()
@@ -102,7 +104,7 @@ def theme_set_copy(*, source: Project, target: Project) -> list[Theme]:
 
 
 @transaction.atomic
-def theme_split(*, project: Project, theme: Theme, names: list[str]) -> list[Theme]:
+def theme_split(*, project: Project, theme: Theme, names: list[str], user: User | None = None) -> list[Theme]:
     """Split a theme into new ones: it is archived, its labels are taken off (history kept), and its
     responses go to the front of the labeling queue to be coded with the new themes."""
     from labeling_app.models import Annotation, LabelQueue
@@ -119,7 +121,8 @@ def theme_split(*, project: Project, theme: Theme, names: list[str]) -> list[The
     Annotation.objects.filter(pk__in=[a.pk for a in current]).update(is_current=False)
     for old in current:
         new = Annotation.objects.create(response_id=old.response_id, coder_id=old.coder_id, source=old.source,
-                                        flagged=old.flagged, note=note, supersedes=old, needs_recoding=True)
+                                        flagged=old.flagged, note=note, supersedes=old, needs_recoding=True,
+                                        is_complete=old.is_complete, changed_by=user)
         new.themes.set([t.pk for t in old.themes.all() if t.pk != theme.pk])
     affected = sorted({a.response_id for a in current})
     queue = LabelQueue.objects.select_for_update().filter(project=project).first()

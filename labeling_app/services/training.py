@@ -20,7 +20,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from labeling_app.models import Annotation, LabelQueue, ModelVersion, Project, Theme
+from labeling_app.models import LabelQueue, ModelVersion, Project, Theme
+from labeling_app.selectors.consensus import consensus_for_project
 from labeling_app.services.embeddings import embedding_matrix, embeddings_ensure, response_texts
 from labeling_app.services.events import model_event_publish
 from labeling_app.services.jobs import enqueue_on_commit
@@ -99,13 +100,13 @@ def _snapshot(project: Project, revision: int) -> Snapshot:
     row = {pk: i for i, pk in enumerate(response_ids)}
     labelled = np.zeros(len(response_ids), dtype=bool)
     Y = np.zeros((len(response_ids), len(themes)), dtype=bool)
-    current = Annotation.objects.filter(response__project=project, is_current=True, needs_recoding=False)
-    for response_id in current.values_list("response_id", flat=True):
+    # The consensus, never the union of coders: unresolved disagreements are left out until a lead decides.
+    for response_id, theme_ids in consensus_for_project(project=project).resolved.items():
         if response_id in row:
             labelled[row[response_id]] = True
-    for response_id, theme_id in current.filter(themes__isnull=False).values_list("response_id", "themes"):
-        if response_id in row and theme_id in column:
-            Y[row[response_id], column[theme_id]] = True
+            for theme_id in theme_ids:
+                if theme_id in column:
+                    Y[row[response_id], column[theme_id]] = True
     texts = response_texts(project=project, response_ids=response_ids)
     return Snapshot(themes, response_ids, X, texts, labelled, Y, revision)
 

@@ -1,5 +1,10 @@
+import hashlib
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.utils.text import slugify
+
+from labeling_app.models import Project
 
 IMPORTED_CODER_USERNAME = "imported"
 
@@ -14,3 +19,20 @@ def imported_coder_get() -> User:
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+def file_coder_get(*, project: Project, name: str) -> User:
+    """The coder named `name` in an import file of `project`: an identity for attribution, not a login."""
+    username = f"p{project.pk}-coder-{slugify(name)[:100] or 'x'}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"is_active": False, "first_name": name[:150]}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def coder_display_name(user: User) -> str:
+    """How a coder is shown: the name from the file for file coders, else the username."""
+    return user.first_name if not user.is_active and user.first_name else user.username

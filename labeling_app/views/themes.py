@@ -23,12 +23,13 @@ def theme_editor(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
             if action == "merge":
                 source = get_object_or_404(project.themes, pk=request.POST.get("source"))
                 target = get_object_or_404(project.themes, pk=request.POST.get("target"))
-                themes_merge(project=project, source=source, target=target)
+                themes_merge(project=project, source=source, target=target, user=request.user)
                 messages.success(request, f"Merged “{source.name}” into “{target.name}”.")
                 return redirect("theme-editor", project_id=project.pk)
             if action == "split":
                 theme = get_object_or_404(project.themes, pk=request.POST.get("theme"))
-                made = theme_split(project=project, theme=theme, names=request.POST.get("names", "").split(","))
+                made = theme_split(project=project, theme=theme, names=request.POST.get("names", "").split(","),
+                                   user=request.user)
                 messages.success(request, f"Split “{theme.name}” into {', '.join(t.name for t in made)}; "
                                           "its responses are first in the labeling queue.")
                 return redirect("theme-editor", project_id=project.pk)

@@ -1,0 +1,102 @@
+"""Each response's resolved set of themes, and which responses wait for a lead.
+
+The rules, in order:
+1. a lead's current adjudication ("resolve") is the consensus;
+2. otherwise the complete codings of the response's coders (current, not waiting to be recoded): one coder's set,
+   or the coders' set when they all agree; coders who disagree leave the response unresolved, and it is left out
+   of training until a lead decides;
+3. themes added in bulk (suggestions, clusters, map) only add to that set: they say a theme applies, not that the
+   others do not. A response with bulk-added themes alone is resolved to them.
+
+Overlap (blind double-coded) responses are "open" until `overlap_coders` coders agree or a lead decides: while
+open, no coder sees another coder's themes or the model's suggestions for them.
+"""
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from labeling_app.models import Adjudication, Annotation, Project
+
+
+@dataclass
+class Codings:
+    """What the coders did with some responses, read in three queries."""
+
+    complete: dict[int, dict[int, frozenset[int]]] = field(default_factory=dict)  # response -> coder -> themes
+    partial: dict[int, frozenset[int]] = field(default_factory=dict)  # response -> bulk-added themes
+    adjudicated: dict[int, frozenset[int]] = field(default_factory=dict)  # response -> the lead's themes
+
+
+@dataclass
+class Consensus:
+    resolved: dict[int, frozenset[int]]  # what the model learns from
+    disagreements: set[int]  # coders disagree, no lead decision yet
+
+
+def codings_read(*, project: Project, response_ids: Iterable[int] | None = None) -> Codings:
+    """Current codings of the project's responses (or of the given ones), split as the rules above need."""
+    annotations = Annotation.objects.filter(response__project=project, is_current=True, needs_recoding=False)
+    adjudications = Adjudication.objects.filter(response__project=project, is_current=True,
+                                                kind=Adjudication.Kind.RESOLVE)
+    if response_ids is not None:
+        ids = list(response_ids)
+        annotations, adjudications = annotations.filter(response_id__in=ids), adjudications.filter(response_id__in=ids)
+    complete: dict[int, dict[int, set[int]]] = defaultdict(dict)
+    partial: dict[int, set[int]] = defaultdict(set)
+    for response_id, coder_id, is_complete, theme_id in annotations.values_list(
+            "response_id", "coder_id", "is_complete", "themes"):
+        if is_complete:
+            themes = complete[response_id].setdefault(coder_id, set())
+            if theme_id is not None:
+                themes.add(theme_id)
+        elif theme_id is not None:
+            partial[response_id].add(theme_id)
+    adjudicated: dict[int, set[int]] = defaultdict(set)
+    for response_id, theme_id in adjudications.values_list("response_id", "themes"):
+        themes = adjudicated[response_id]  # a decision with no theme is still a decision
+        if theme_id is not None:
+            themes.add(theme_id)
+    return Codings(
+        complete={r: {c: frozenset(t) for c, t in by.items()} for r, by in complete.items()},
+        partial={r: frozenset(t) for r, t in partial.items()},
+        adjudicated={r: frozenset(t) for r, t in adjudicated.items()},
+    )
+
+
+def consensus_of(codings: Codings) -> Consensus:
+    """Apply the module's rules to codings read by `codings_read`."""
+    resolved: dict[int, frozenset[int]] = {}
+    disagreements: set[int] = set()
+    for response_id in set(codings.complete) | set(codings.partial) | set(codings.adjudicated):
+        if response_id in codings.adjudicated:
+            resolved[response_id] = codings.adjudicated[response_id]
+            continue
+        sets = set(codings.complete.get(response_id, {}).values())
+        if len(sets) > 1:
+            disagreements.add(response_id)
+            continue
+        agreed = next(iter(sets), frozenset())
+        resolved[response_id] = agreed | codings.partial.get(response_id, frozenset())
+    return Consensus(resolved=resolved, disagreements=disagreements)
+
+
+def consensus_for_project(*, project: Project) -> Consensus:
+    """Every response's resolved themes (what the model trains on) and the unresolved disagreements."""
+    return consensus_of(codings_read(project=project))
+
+
+def overlap_open_ids(*, project: Project, response_ids: Iterable[int]) -> set[int]:
+    """The given responses that are blind overlap items not resolved yet (coders must not see others' themes)."""
+    overlap = list(project.responses.filter(pk__in=list(response_ids), is_overlap=True).values_list("pk", flat=True))
+    if not overlap:
+        return set()
+    codings = codings_read(project=project, response_ids=overlap)
+    return {r for r in overlap if not overlap_is_resolved(codings, r, project.overlap_coders)}
+
+
+def overlap_is_resolved(codings: Codings, response_id: int, coders_needed: int) -> bool:
+    """An overlap item is resolved once a lead decided, or enough coders coded it and all agree."""
+    if response_id in codings.adjudicated:
+        return True
+    sets = list(codings.complete.get(response_id, {}).values())
+    return len(sets) >= coders_needed and len(set(sets)) == 1
