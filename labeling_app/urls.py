@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from labeling_app.views import discovery, imports, labeling, members, projects, responses, themes
+from labeling_app.views import discovery, imports, labeling, members, projects, responses, review, themes
 
 P = "projects/<int:project_id>/"
 
@@ -33,5 +33,8 @@ urlpatterns = [
     path(P + "map/points/", discovery.map_data, name="map-data"),
     path(P + "map/label/", discovery.map_label, name="map-label"),
     path(P + "similar/", discovery.similar_page, name="similar"),
+    path(P + "agreement/", review.agreement_page, name="agreement"),
+    path(P + "agreement/download.<str:fmt>", review.agreement_download, name="agreement-download"),
+    path(P + "disagreements/", review.disagreements_page, name="disagreements"),
 ]
 

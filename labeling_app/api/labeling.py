@@ -12,6 +12,7 @@ from labeling_app.api.access import ProjectScopedMixin
 from labeling_app.api.pagination import Pagination
 from labeling_app.api.users import request_user
 from labeling_app.models import Role
+from labeling_app.selectors.consensus import overlap_open_ids
 from labeling_app.selectors.predictions import suggestions_band, suggestions_for_responses
 from labeling_app.selectors.training import model_versions, responses_by_ids
 from labeling_app.services.annotations import AnnotationItem, annotation_submit
@@ -26,6 +27,7 @@ class QueueItemSerializer(serializers.Serializer):
     text = serializers.CharField()
     metadata = serializers.DictField()
     suggestions = serializers.ListField(child=serializers.DictField())
+    blind = serializers.BooleanField(help_text="a blind double-coding item: no suggestions, no one else's themes")
 
 
 class QueueView(ProjectScopedMixin, APIView):
@@ -40,8 +42,11 @@ class QueueView(ProjectScopedMixin, APIView):
         size = int(size_param) if size_param.isdigit() else self.project.labeling_batch_size
         responses = queue_batch_lease(project=self.project, user=request_user(request), size=max(1, min(size, 200)))
         suggestions = suggestions_for_responses(project=self.project, response_ids=[r.pk for r in responses])
+        # Blind double coding: no suggestions for an overlap item until it is resolved.
+        blind = overlap_open_ids(project=self.project, response_ids=[r.pk for r in responses])
         data = [{"id": r.pk, "respondent_id": r.respondent_id, "text": r.text, "metadata": r.metadata,
-                 "suggestions": suggestions[r.pk]} for r in responses]
+                 "suggestions": [] if r.pk in blind else suggestions[r.pk], "blind": r.pk in blind}
+                for r in responses]
         return ApiResponse(QueueItemSerializer(data, many=True).data)
 
 
@@ -134,8 +139,10 @@ class SuggestionListView(ProjectScopedMixin, APIView):
         params = request.query_params
         if "responses" in params:
             ids = [int(i) for i in params["responses"].split(",") if i.strip().isdigit()]
+            blind = overlap_open_ids(project=self.project, response_ids=ids)
             rows = [{"response": r, **s} for r, found in
-                    suggestions_for_responses(project=self.project, response_ids=ids).items() for s in found]
+                    suggestions_for_responses(project=self.project, response_ids=ids).items() for s in found
+                    if r not in blind]
         else:
             low, high = _band_params(request)
             theme = params.get("theme", "")

@@ -4,7 +4,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 
 from labeling_app.api.access import ProjectScopedMixin
-from labeling_app.models import Response
+from labeling_app.models import Response, Role
+from labeling_app.selectors.consensus import overlap_open_ids
 from labeling_app.selectors.responses import response_theme_list, responses_filter, responses_with_themes
 
 
@@ -16,7 +17,21 @@ class ResponseSerializer(serializers.ModelSerializer):
         fields = ["id", "respondent_id", "text", "metadata", "themes", "created_at"]
 
     def get_themes(self, response: Response) -> list[dict[str, object]]:
+        blind_for = self.context.get("blind_for")
+        if blind_for is not None and response.is_overlap and overlap_open_ids(
+                project=response.project, response_ids=[response.pk]):
+            # Blind double coding: until the item is resolved an analyst sees only their own themes.
+            response.current_annotations = [  # type: ignore[attr-defined]
+                a for a in getattr(response, "current_annotations", []) if a.coder_id == blind_for]
         return [{"id": t.pk, "name": t.name} for t in response_theme_list(response)]
+
+
+class _BlindMixin(ProjectScopedMixin):
+    def get_serializer_context(self) -> dict[str, object]:
+        context = super().get_serializer_context()  # type: ignore[misc]
+        if self.membership.role == Role.ANALYST:
+            context["blind_for"] = self.membership.user_id
+        return context
 
 
 @extend_schema(
@@ -28,7 +43,7 @@ class ResponseSerializer(serializers.ModelSerializer):
                          description="metadata filter KEY:VALUE, repeatable, e.g. meta=plan:Basic"),
     ]
 )
-class ResponseListView(ProjectScopedMixin, generics.ListAPIView):
+class ResponseListView(_BlindMixin, generics.ListAPIView):
     """The project's responses with their coded themes."""
 
     serializer_class = ResponseSerializer
@@ -48,7 +63,7 @@ class ResponseListView(ProjectScopedMixin, generics.ListAPIView):
         )
 
 
-class ResponseDetailView(ProjectScopedMixin, generics.RetrieveAPIView):
+class ResponseDetailView(_BlindMixin, generics.RetrieveAPIView):
     """One response with its coded themes."""
 
     serializer_class = ResponseSerializer

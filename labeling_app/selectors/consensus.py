@@ -15,6 +15,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import User
+
 from labeling_app.models import Adjudication, Annotation, Project
 
 
@@ -100,3 +102,30 @@ def overlap_is_resolved(codings: Codings, response_id: int, coders_needed: int) 
         return True
     sets = list(codings.complete.get(response_id, {}).values())
     return len(sets) >= coders_needed and len(set(sets)) == 1
+
+
+def disagreements_list(*, project: Project, theme_id: int | None = None) -> list[dict]:
+    """Unresolved disagreements, oldest first: each coder's themes side by side (for a theme: where coders
+    differ on it)."""
+    from labeling_app.models import Response
+
+    codings = codings_read(project=project)
+    open_ids = consensus_of(codings).disagreements
+    if theme_id is not None:
+        open_ids = {r for r in open_ids if len({theme_id in s for s in codings.complete[r].values()}) > 1}
+    responses = {r.pk: r for r in Response.objects.filter(pk__in=open_ids)}
+    coders = {u.pk: u for u in User.objects.filter(pk__in={c for r in open_ids for c in codings.complete[r]})}
+    rows = []
+    for response_id in sorted(open_ids):
+        response = responses[response_id]
+        rows.append({
+            "response": response_id, "respondent_id": response.respondent_id, "text": response.text,
+            "coders": [{"coder": c, "name": coder_display_name(coders[c]), "themes": sorted(themes)}
+                       for c, themes in sorted(codings.complete[response_id].items())],
+        })
+    return rows
+
+
+def coder_display_name(user: User) -> str:
+    """How a coder is shown: the name from the import file for file coders, else the username."""
+    return user.first_name if not user.is_active and user.first_name else user.username

@@ -32,7 +32,3 @@ def file_coder_get(*, project: Project, name: str) -> User:
         user.save(update_fields=["password"])
     return user
 
-
-def coder_display_name(user: User) -> str:
-    """How a coder is shown: the name from the file for file coders, else the username."""
-    return user.first_name if not user.is_active and user.first_name else user.username

@@ -4,10 +4,11 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from labeling_app.forms import ImportForm, ProjectForm, ProjectSettingsForm
+from labeling_app.forms import ImportForm, OverlapForm, ProjectForm, ProjectSettingsForm
 from labeling_app.models import Role
 from labeling_app.selectors.projects import project_counts, project_list_with_counts
 from labeling_app.services.projects import project_create, project_update
+from labeling_app.services.review import overlap_configure
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
@@ -44,13 +45,28 @@ def project_overview(request: AuthenticatedHttpRequest, project_id: int) -> Http
 
 @login_required
 def project_settings(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
-    """Admins change the project's name, question, batch size and active-learning strategy."""
+    """Admins change the project's name, question, batch size, active-learning strategy and blind overlap."""
     membership = page_membership(request, project_id, Role.ADMIN)
     project = membership.project
-    form = ProjectSettingsForm(request.POST or None, instance=project)
-    if request.method == "POST" and form.is_valid():
+    posted = request.POST if request.method == "POST" else None
+    form = ProjectSettingsForm(posted if posted and "overlap" not in posted else None, instance=project)
+    members = project.memberships.select_related("user").order_by("user__username")
+    overlap = OverlapForm(
+        posted if posted and "overlap" in posted else None, members=[(m.user_id, m.user.username) for m in members],
+        initial={"percent": round(project.overlap_share * 100, 2), "coders": project.overlap_coders,
+                 "participants": [str(m.user_id) for m in members if m.codes_overlap]},
+    )
+    if posted and "overlap" in posted and overlap.is_valid():
+        count = overlap_configure(project=project, share=overlap.cleaned_data["percent"] / 100,
+                                  coders=overlap.cleaned_data["coders"],
+                                  participant_ids=[int(p) for p in overlap.cleaned_data["participants"]])
+        messages.success(request, f"{count} responses are coded blind by {project.overlap_coders} analysts each.")
+        return redirect("project-settings", project_id=project.pk)
+    if posted and "overlap" not in posted and form.is_valid():
         project_update(project=project, **{f: form.cleaned_data[f] for f in form.changed_data})
         messages.success(request, "Settings saved.")
         return redirect("project-settings", project_id=project.pk)
+    overlap_items = project.responses.filter(is_overlap=True).count()
     return render(request, "labeling_app/settings.html",
-                  {"project": project, "membership": membership, "form": form, **role_flags(membership)})
+                  {"project": project, "membership": membership, "form": form, "overlap": overlap,
+                   "overlap_items": overlap_items, **role_flags(membership)})

@@ -14,6 +14,7 @@ def _ids(pp):
     project = pp.project
     job = ImportJob.objects.create(project=project, original_name="x.csv", file=SimpleUploadedFile("x.csv", b"a"))
     run, clusters = _discovery_fixture(project)
+    _disagreement(pp)
     return {
         "run_id": run.pk,
         "cluster_id": clusters[0].pk,
@@ -24,6 +25,15 @@ def _ids(pp):
         "import_id": job.pk,
         "member_id": project.memberships.get(user=pp.analyst2).pk,
     }
+
+
+def _disagreement(pp):
+    """Two analysts code the first response differently: a disagreement for the lead's endpoints."""
+    from labeling_app.services.annotations import AnnotationItem, annotation_submit
+
+    first = pp.project.responses.first()
+    for user, theme in ((pp.analyst, pp.themes[0]), (pp.analyst2, pp.themes[1])):
+        annotation_submit(project=pp.project, user=user, items=[AnnotationItem(first.pk, [theme.pk])])
 
 
 def _discovery_fixture(project):
@@ -94,6 +104,10 @@ CASES = [
      lambda ids: {"responses": [ids["response_id"]], "to": ids["cluster_ids"][1]}, Role.ANALYST),
     ("api-clusters-undo", ["project_id"], "post", None, Role.ANALYST),
     ("api-response-similar", ["project_id", "response_id"], "get", None, Role.ANALYST),
+    ("api-agreement", ["project_id"], "get", None, Role.LEAD),
+    ("api-disagreements", ["project_id"], "get", None, Role.LEAD),
+    ("api-disagreement-resolve", ["project_id", "response_id"], "post",
+     lambda ids: {"themes": [ids["theme_id"]], "comment": "Price it is"}, Role.LEAD),
 ]
 
 

@@ -22,6 +22,8 @@ PAGES = [  # (url name, lowest role)
     ("map-data", Role.ANALYST),
     ("similar", Role.ANALYST),
     ("discovery-status", Role.ANALYST),
+    ("agreement", Role.LEAD),
+    ("disagreements", Role.LEAD),
 ]
 
 
@@ -106,7 +108,7 @@ def test_every_page_has_an_access_test():
 
     names = {p.name for p in get_resolver().url_patterns if getattr(p, "name", None)}
     checked = {n for n, _ in PAGES} | {"project-events", "import-upload", "import-progress", "project-list",
-                                       "embedding-progress", "cluster", "map-label",
+                                       "embedding-progress", "cluster", "map-label", "agreement-download",
                                        "login", "logout", "home"}
     assert names - checked == set()
 

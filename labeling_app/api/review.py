@@ -1,0 +1,84 @@
+"""Leads' review over the API: inter-coder agreement, unresolved disagreements, and adjudication."""
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response as ApiResponse
+from rest_framework.views import APIView
+
+from labeling_app.api.access import ProjectScopedMixin
+from labeling_app.api.pagination import Pagination
+from labeling_app.api.users import request_user
+from labeling_app.models import Role
+from labeling_app.selectors.agreement import agreement_report
+from labeling_app.selectors.consensus import disagreements_list
+from labeling_app.services.review import disagreement_resolve, disagreement_send_back
+
+
+class _LeadView(ProjectScopedMixin, APIView):
+    read_role = Role.LEAD
+    write_role = Role.LEAD
+
+
+class AgreementView(_LeadView):
+    """Inter-coder agreement: per theme (Krippendorff's alpha, Gwet's AC1, percent agreement), per coder pair
+    (Cohen's kappa), overall (alpha with the MASI distance) and over time, each with a bootstrap 95% interval;
+    the model as one more coder."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, project_id: int) -> ApiResponse:
+        return ApiResponse(agreement_report(project=self.project))
+
+
+class DisagreementSerializer(serializers.Serializer):
+    response = serializers.IntegerField()
+    respondent_id = serializers.CharField()
+    text = serializers.CharField()
+    coders = serializers.ListField(child=serializers.DictField())
+
+
+class DisagreementListView(_LeadView):
+    """Responses whose coders disagree and that no lead has decided yet, each coder's themes side by side."""
+
+    @extend_schema(parameters=[OpenApiParameter("theme", OpenApiTypes.INT, description="only where coders differ "
+                                                "on this theme")], responses=DisagreementSerializer(many=True))
+    def get(self, request: Request, project_id: int) -> ApiResponse:
+        theme = serializers.IntegerField(min_value=1, required=False, max_value=2**63 - 1)
+        theme_id = theme.run_validation(request.query_params["theme"]) if "theme" in request.query_params else None
+        rows = disagreements_list(project=self.project, theme_id=theme_id)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(rows, request, view=self) or []  # type: ignore[arg-type]
+        return paginator.get_paginated_response(DisagreementSerializer(page, many=True).data)
+
+
+class ResolveSerializer(serializers.Serializer):
+    themes = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+                                   required=False, allow_empty=True)
+    send_back = serializers.BooleanField(default=False)
+    comment = serializers.CharField(default="", allow_blank=True, max_length=2000)
+
+    def validate(self, data: dict) -> dict:
+        if not data["send_back"] and "themes" not in data:
+            raise serializers.ValidationError("give the final `themes`, or `send_back` with a comment")
+        return data
+
+
+class DisagreementResolveView(_LeadView):
+    """Decide a disagreement: the final `themes` (the consensus the model learns from), or `send_back: true`
+    with a `comment` so its coders code it again."""
+
+    @extend_schema(request=ResolveSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, project_id: int, response_id: int) -> ApiResponse:
+        serializer = ResolveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        lead = request_user(request)
+        if data["send_back"]:
+            decision = disagreement_send_back(project=self.project, lead=lead, response_id=response_id,
+                                              comment=data["comment"])
+        else:
+            decision = disagreement_resolve(project=self.project, lead=lead, response_id=response_id,
+                                            theme_ids=data["themes"], comment=data["comment"])
+        return ApiResponse({"response": response_id, "kind": decision.kind,
+                            "themes": sorted(decision.themes.values_list("pk", flat=True)),
+                            "comment": decision.comment}, status=201)

@@ -1,0 +1,92 @@
+"""The lead's pages: inter-coder agreement (with CSV/XLSX downloads) and the disagreements to decide."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from labeling_app.models import Role
+from labeling_app.selectors.agreement import agreement_report
+from labeling_app.selectors.consensus import disagreements_list
+from labeling_app.services.agreement_export import agreement_csv, agreement_xlsx
+from labeling_app.services.review import disagreement_resolve, disagreement_send_back
+from labeling_app.services.themes import theme_update
+from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 19 else None
+
+
+@login_required
+def agreement_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    """Themes by alpha (lowest first), the coder x coder kappa matrix, alpha over time, the model as a coder.
+    Leads and admins sharpen a theme's description here (POST)."""
+    membership = page_membership(request, project_id, Role.LEAD)
+    project = membership.project
+    if request.method == "POST":
+        theme = get_object_or_404(project.themes, pk=_int(request.POST.get("theme")))
+        try:
+            theme_update(theme=theme, description=request.POST.get("description", "").strip()[:2000])
+            messages.success(request, f"Description of “{theme.name}” saved.")
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        return redirect("agreement", project_id=project.pk)
+    report = agreement_report(project=project)
+    kappa = {(p["coder_a"], p["coder_b"]): p for p in report["pairs"]}
+    matrix = [{"coder": a, "cells": [kappa.get((a["coder"], b["coder"])) or kappa.get((b["coder"], a["coder"]))
+                                     if a["coder"] != b["coder"] else "self" for b in report["coders"]]}
+              for a in report["coders"]]
+    context = {"project": project, "membership": membership, "report": report, "matrix": matrix,
+               **role_flags(membership)}
+    return render(request, "labeling_app/agreement.html", context)
+
+
+@login_required
+def agreement_download(request: AuthenticatedHttpRequest, project_id: int, fmt: str) -> HttpResponse:
+    """The agreement figures per theme and the pair kappas as CSV or XLSX."""
+    project = page_membership(request, project_id, Role.LEAD).project
+    if fmt not in ("csv", "xlsx"):
+        raise Http404("download as .csv or .xlsx")
+    report = agreement_report(project=project)
+    if fmt == "xlsx":
+        body, kind = agreement_xlsx(report), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body, kind = agreement_csv(report).encode("utf-8-sig"), "text/csv; charset=utf-8"
+    response = HttpResponse(body, content_type=kind)
+    response["Content-Disposition"] = f'attachment; filename="agreement-{project.pk}.{fmt}"'
+    return response
+
+
+@login_required
+def disagreements_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    """Each unresolved disagreement with every coder's themes side by side; the lead decides or sends it back."""
+    membership = page_membership(request, project_id, Role.LEAD)
+    project = membership.project
+    if request.method == "POST":
+        response_id = _int(request.POST.get("response"))
+        comment = request.POST.get("comment", "")[:2000]
+        try:
+            if response_id is None:
+                raise ValidationError("choose a response")
+            if request.POST.get("action") == "send_back":
+                disagreement_send_back(project=project, lead=request.user, response_id=response_id, comment=comment)
+                messages.success(request, "Sent back to its coders.")
+            else:
+                themes = [t for t in map(_int, request.POST.getlist("theme")) if t is not None]
+                disagreement_resolve(project=project, lead=request.user, response_id=response_id,
+                                     theme_ids=themes, comment=comment)
+                messages.success(request, "Resolved: the model will learn the final themes.")
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        return redirect(request.get_full_path())
+    theme_id = _int(request.GET.get("theme"))
+    themes = list(project.themes.filter(archived=False).order_by("order", "pk"))
+    names = {t.pk: t for t in project.themes.all()}
+    rows = disagreements_list(project=project, theme_id=theme_id)
+    for row in rows:
+        for coder in row["coders"]:
+            coder["theme_objects"] = [names[t] for t in coder["themes"] if t in names]
+    context = {"project": project, "membership": membership, "rows": rows, "themes": themes,
+               "focus": names.get(theme_id) if theme_id else None, **role_flags(membership)}
+    return render(request, "labeling_app/disagreements.html", context)

@@ -1,0 +1,83 @@
+"""The lead's pages: agreement figures, downloads, deciding disagreements, editing the codebook."""
+import csv
+import io
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from labeling_app.models import Adjudication
+from labeling_app.selectors.consensus import consensus_for_project
+from labeling_app.services.annotations import AnnotationItem, annotation_submit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def disputed(prepare_project):
+    pp = prepare_project
+    first, second, _ = list(pp.project.responses.order_by("pk"))
+    price, delivery = pp.themes
+    annotation_submit(project=pp.project, user=pp.analyst, items=[AnnotationItem(first.pk, [price.pk]),
+                                                                  AnnotationItem(second.pk, [delivery.pk])])
+    annotation_submit(project=pp.project, user=pp.analyst2, items=[AnnotationItem(first.pk, [delivery.pk]),
+                                                                   AnnotationItem(second.pk, [delivery.pk])])
+    return pp, first
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_agreement_page_lists_themes_lowest_first_with_the_kappa_matrix(disputed):
+    pp, _ = disputed
+    page = _client(pp.lead).get(reverse("agreement", kwargs={"project_id": pp.project.pk})).content.decode()
+    assert 'id="agreement-themes"' in page and 'id="kappa-matrix"' in page
+    assert "ana-analyst" in page and "andy-analyst" in page
+    assert page.index('data-theme="%d"' % pp.themes[0].pk) < page.index("</table>")
+    assert "1 unresolved disagreement" in page
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_agreement_downloads_for_leads_only(disputed, fmt):
+    pp, _ = disputed
+    url = reverse("agreement-download", kwargs={"project_id": pp.project.pk, "fmt": fmt})
+    assert _client(pp.analyst).get(url).status_code == 403
+    assert _client(pp.outsider).get(url).status_code == 404
+    response = _client(pp.lead).get(url)
+    assert response.status_code == 200
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert rows[0][:2] == ["theme", "alpha"] and {r[0] for r in rows[1:3]} == {"Price", "Delivery"}
+        assert ["coder_a", "coder_b", "kappa", "kappa_low", "kappa_high", "ac1", "items"] in rows
+    else:
+        book = load_workbook(io.BytesIO(response.content))
+        assert book.sheetnames == ["Themes", "Coder pairs", "Overall"]
+    assert _client(pp.lead).get(url.replace(f".{fmt}", ".pdf")).status_code == 404
+
+
+def test_the_lead_resolves_a_disagreement_and_sends_another_back(disputed):
+    pp, first = disputed
+    url = reverse("disagreements", kwargs={"project_id": pp.project.pk})
+    page = _client(pp.lead).get(url).content.decode()
+    assert f'data-response="{first.pk}"' in page and page.count('class="card disagreement"') == 1
+    price, delivery = pp.themes
+    _client(pp.lead).post(url, {"response": first.pk, "theme": [price.pk, delivery.pk], "action": "resolve"})
+    assert consensus_for_project(project=pp.project).resolved[first.pk] == {price.pk, delivery.pk}
+    assert "No unresolved disagreements" in _client(pp.lead).get(url).content.decode()
+    # An analyst can neither see nor decide.
+    assert _client(pp.analyst).post(url, {"response": first.pk, "action": "resolve"}).status_code == 403
+    assert Adjudication.objects.filter(response=first).count() == 1
+
+
+def test_leads_sharpen_a_theme_description_from_the_agreement_page(disputed):
+    pp, _ = disputed
+    theme = pp.themes[0]
+    url = reverse("agreement", kwargs={"project_id": pp.project.pk})
+    _client(pp.lead).post(url, {"theme": theme.pk, "description": "Cost, fees or the price rise"})
+    theme.refresh_from_db()
+    assert theme.description == "Cost, fees or the price rise"
+    assert _client(pp.analyst).post(url, {"theme": theme.pk, "description": "x"}).status_code == 403
