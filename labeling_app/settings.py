@@ -1,6 +1,7 @@
 """ThemeLoop settings. Everything that differs between machines comes from the environment."""
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import dj_database_url
@@ -84,7 +85,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 
 
-def _instance_of(database: dict) -> str:
+def _instance_of(database: Mapping[str, object]) -> str:
     """A short name for this installation, derived from the database it works on.
 
     Two checkouts on one Redis keep their Celery queues, cache and event channels apart by it, while web
