@@ -151,7 +151,8 @@ class SuggestionListView(ProjectScopedMixin, APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("theme", OpenApiTypes.INT), OpenApiParameter("min_probability", OpenApiTypes.FLOAT, description="0-1; default: each theme's threshold"),
+            OpenApiParameter("theme", OpenApiTypes.INT),
+            OpenApiParameter("min_probability", OpenApiTypes.FLOAT, description="0-1; default: each theme's threshold"),
             OpenApiParameter("max_probability", OpenApiTypes.FLOAT),
             OpenApiParameter("responses", OpenApiTypes.STR, description="comma-separated response ids"),
             OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT),

@@ -53,7 +53,7 @@ def test_suggestion_band_defaults_to_the_theme_threshold(scored):
 
 
 def test_bulk_accept_without_a_band_takes_exactly_what_the_model_suggests(scored):
-    prepared, low, high, responses = scored
+    prepared, _low, high, responses = scored
     client = prepared.client("analyst")
     url = f"/api/projects/{prepared.project.pk}/suggestions/accept/"
     preview = client.post(url, {"theme": high.pk, "preview": True}, format="json")

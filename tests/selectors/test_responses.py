@@ -3,7 +3,7 @@ import pytest
 
 from labeling_app.selectors.responses import response_coding, responses_filter
 from labeling_app.services.annotations import AnnotationItem, annotation_submit
-from tests.factories import ResponseFactory, ThemeFactory
+from tests.factories import ResponseFactory
 
 pytestmark = pytest.mark.django_db
 

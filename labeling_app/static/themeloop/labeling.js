@@ -320,7 +320,9 @@
       setFilter("");
       filterInput.blur();
     } else if (e.key === "Escape") {
-      if (filterInput.value) setFilter(""); else filterInput.blur();
+      // Clear and hand the keyboard back, so theme keys work again at once.
+      setFilter("");
+      filterInput.blur();
     } else if ((e.key === "ArrowDown" || e.key === "ArrowUp") && found && found.length) {
       highlight = (highlight + (e.key === "ArrowDown" ? 1 : found.length - 1)) % found.length;
       render();
