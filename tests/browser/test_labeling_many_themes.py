@@ -153,6 +153,8 @@ def test_reopen_a_flagged_response_from_responses_page_and_correct_it(live_serve
     rows = page.locator("#responses tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_have_attribute("data-response", str(first.pk))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "responses-flagged.png"))
     rows.first.locator("a.correct").click()
 
     page.wait_for_url(f"**/projects/{project.pk}/label/?response={first.pk}")
@@ -162,6 +164,7 @@ def test_reopen_a_flagged_response_from_responses_page_and_correct_it(live_serve
     for theme, pressed in ((a, "true"), (b, "true"), (c, "false")):
         expect(_toggle(page, theme)).to_have_attribute("aria-pressed", pressed)
     assert not _unsaved(page)  # nothing changed yet
+    page.screenshot(path=str(SCREENSHOTS / "label-54-themes-reopened.png"))
     # Correct it: b off (its second-layer key), c on (filtering), and the flag off.
     for key in _toggle(page, b).get_attribute("data-keys").split(" "):
         page.keyboard.press(key)
