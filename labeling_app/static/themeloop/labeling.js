@@ -160,6 +160,7 @@
     const root = $("labeling");
     const it = item();
     $("reopen-note").hidden = !reopen;
+    $("btn-skip").hidden = Boolean(reopen);  // a re-opened response is corrected, not passed on
     if (!it) {
       root.dataset.state = "empty";
       $("response-card").dataset.response = "";
@@ -222,7 +223,7 @@
   }
 
   function skip() {
-    const it = item(); if (!it) return;
+    const it = item(); if (!it || reopen) return;
     skipped.add(it.id);
     visited.delete(it.id);
     if (index < batch.length - 1) move(1); else render();
