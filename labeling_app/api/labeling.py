@@ -4,6 +4,7 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
@@ -14,6 +15,7 @@ from labeling_app.api.users import request_user
 from labeling_app.models import Role
 from labeling_app.selectors.consensus import overlap_open_ids
 from labeling_app.selectors.predictions import suggestions_band, suggestions_for_responses
+from labeling_app.selectors.responses import response_coding
 from labeling_app.selectors.training import model_versions, responses_by_ids
 from labeling_app.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.services.events import model_version_payload
@@ -28,16 +30,37 @@ class QueueItemSerializer(serializers.Serializer):
     metadata = serializers.DictField()
     suggestions = serializers.ListField(child=serializers.DictField())
     blind = serializers.BooleanField(help_text="a blind double-coding item: no suggestions, no one else's themes")
+    # Your current labels of the response: set when it is re-opened to be corrected, else empty.
+    themes = serializers.ListField(child=serializers.IntegerField(), default=list)
+    flagged = serializers.BooleanField(default=False)
 
 
 class QueueView(ProjectScopedMixin, APIView):
-    """The next responses for you to label, most useful first; they are held for you for 30 minutes."""
+    """The next responses for you to label, most useful first; they are held for you for 30 minutes.
+
+    With `response=<id>` it returns just that response (coded or not) with your current themes, to
+    re-open and correct it; submitting it replaces your labels.
+    """
 
     @extend_schema(
-        parameters=[OpenApiParameter("size", OpenApiTypes.INT, description="batch size (project default)")],
+        parameters=[OpenApiParameter("size", OpenApiTypes.INT, description="batch size (project default)"),
+                    OpenApiParameter("response", OpenApiTypes.INT, description="re-open this response")],
         responses=QueueItemSerializer(many=True),
     )
     def get(self, request: Request, project_id: int) -> ApiResponse:
+        reopen = request.query_params.get("response", "")
+        if reopen:
+            coding = response_coding(project=self.project, user=request_user(request),
+                                     response_id=int(reopen) if reopen.isdigit() else 0)
+            if coding is None:
+                raise NotFound("No such response in this project.")
+            r = coding.response
+            suggestions = suggestions_for_responses(project=self.project, response_ids=[r.pk])
+            blind = bool(overlap_open_ids(project=self.project, response_ids=[r.pk]))
+            data = [{"id": r.pk, "respondent_id": r.respondent_id, "text": r.text, "metadata": r.metadata,
+                     "suggestions": [] if blind else suggestions[r.pk], "blind": blind,
+                     "themes": coding.theme_ids, "flagged": coding.flagged}]
+            return ApiResponse(QueueItemSerializer(data, many=True).data)
         size_param = request.query_params.get("size", "")
         size = int(size_param) if size_param.isdigit() else self.project.labeling_batch_size
         responses = queue_batch_lease(project=self.project, user=request_user(request), size=max(1, min(size, 200)))
@@ -45,8 +68,8 @@ class QueueView(ProjectScopedMixin, APIView):
         # Blind double coding: no suggestions for an overlap item until it is resolved.
         blind = overlap_open_ids(project=self.project, response_ids=[r.pk for r in responses])
         data = [{"id": r.pk, "respondent_id": r.respondent_id, "text": r.text, "metadata": r.metadata,
-                 "suggestions": [] if r.pk in blind else suggestions[r.pk], "blind": r.pk in blind}
-                for r in responses]
+                 "suggestions": [] if r.pk in blind else suggestions[r.pk], "blind": r.pk in blind,
+                 "themes": [], "flagged": False} for r in responses]
         return ApiResponse(QueueItemSerializer(data, many=True).data)
 
 
@@ -110,16 +133,22 @@ class SuggestionSerializer(serializers.Serializer):
     text = serializers.CharField()
     theme = serializers.IntegerField()
     probability = serializers.FloatField()
+    threshold = serializers.FloatField(required=False)
     suggested = serializers.BooleanField()
 
 
-def _band_params(request: Request) -> tuple[float, float]:
-    def number(name: str, default: float) -> float:
+def _band_params(request: Request) -> tuple[float | None, float]:
+    """The band's bounds; no min_probability (or an empty one) means each theme's own threshold."""
+    def number(name: str) -> float | None:
+        raw = request.query_params.get(name, "")
+        if raw == "":
+            return None
         try:
-            return min(1.0, max(0.0, float(request.query_params.get(name, default))))
+            return min(1.0, max(0.0, float(raw)))
         except ValueError:
             raise serializers.ValidationError({name: "must be a number between 0 and 1"}) from None
-    return number("min_probability", 0.5), number("max_probability", 1.0)
+    high = number("max_probability")
+    return number("min_probability"), 1.0 if high is None else high
 
 
 class SuggestionListView(ProjectScopedMixin, APIView):
@@ -128,7 +157,8 @@ class SuggestionListView(ProjectScopedMixin, APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("theme", OpenApiTypes.INT), OpenApiParameter("min_probability", OpenApiTypes.FLOAT),
+            OpenApiParameter("theme", OpenApiTypes.INT),
+            OpenApiParameter("min_probability", OpenApiTypes.FLOAT, description="0-1; default: each theme's threshold"),
             OpenApiParameter("max_probability", OpenApiTypes.FLOAT),
             OpenApiParameter("responses", OpenApiTypes.STR, description="comma-separated response ids"),
             OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT),
@@ -159,7 +189,8 @@ class SuggestionListView(ProjectScopedMixin, APIView):
 
 class BulkDecisionSerializer(serializers.Serializer):
     theme = serializers.IntegerField()
-    min_probability = serializers.FloatField(min_value=0, max_value=1)
+    # null or left out: from the theme's own threshold, i.e. exactly what the model suggests
+    min_probability = serializers.FloatField(min_value=0, max_value=1, allow_null=True, default=None)
     max_probability = serializers.FloatField(min_value=0, max_value=1, default=1.0)
     preview = serializers.BooleanField(default=False)
 

@@ -68,18 +68,30 @@ def suggestions_for_responses(*, project: Project, response_ids: list[int]) -> d
         p = predictions.probabilities[row]
         out[response_id] = sorted(
             ({"theme": predictions.theme_ids[j], "probability": round(float(p[j]), 4),
+              "threshold": round(float(predictions.thresholds[j]), 4),
               "suggested": bool(p[j] >= predictions.thresholds[j])} for j in columns if p[j] >= MIN_SHOWN),
             key=lambda s: -s["probability"],
         )
     return out
 
 
-def suggestions_band(*, project: Project, theme_id: int | None, min_probability: float, max_probability: float,
-                     exclude_rejected_by: int | None = None, unlabelled_only: bool = True) -> list[dict]:
+def theme_thresholds(*, project: Project) -> dict[int, float]:
+    """Each live theme's decision threshold in the current model (empty before the first version)."""
+    predictions = predictions_current(project=project)
+    if predictions is None:
+        return {}
+    return {predictions.theme_ids[j]: round(float(predictions.thresholds[j]), 4)
+            for j in _live_columns(project, predictions)}
+
+
+def suggestions_band(*, project: Project, theme_id: int | None, min_probability: float | None,
+                     max_probability: float, exclude_rejected_by: int | None = None,
+                     unlabelled_only: bool = True) -> list[dict]:
     """Suggestions in a probability band, for one live theme or all: [{response, theme, probability, suggested}].
 
-    Responses somebody has coded are left out (unless unlabelled_only is False), and so are those the
-    user rejected this theme for. Sorted by probability, highest first.
+    min_probability None means each theme's own threshold, i.e. what the model suggests. Responses
+    somebody has coded are left out (unless unlabelled_only is False), and so are those the user
+    rejected this theme for. Sorted by probability, highest first.
     """
     predictions = predictions_current(project=project)
     if predictions is None:
@@ -95,8 +107,9 @@ def suggestions_band(*, project: Project, theme_id: int | None, min_probability:
         rejected = set(SuggestionRejection.objects.filter(user_id=exclude_rejected_by, response__project=project)
                        .values_list("response_id", "theme_id"))
     out = []
-    low = max(min_probability, MIN_SHOWN)
     for j in columns:
+        # No lower bound given: the theme's own threshold, the same test as the `suggested` flag.
+        low = max(float(predictions.thresholds[j]) if min_probability is None else min_probability, MIN_SHOWN)
         p = predictions.probabilities[:, j]
         theme = predictions.theme_ids[j]
         for i in np.flatnonzero((p >= low) & (p <= max_probability)):

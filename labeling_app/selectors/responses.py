@@ -1,3 +1,6 @@
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from labeling_app.models import Annotation, Project, Response, Theme
@@ -9,9 +12,13 @@ def responses_filter(
     search: str = "",
     theme_id: int | None = None,
     uncoded: bool = False,
+    flagged: bool = False,
     metadata: dict[str, str] | None = None,
 ) -> QuerySet[Response]:
-    """A project's responses, filtered by text, coded theme, coding state and metadata values."""
+    """A project's responses, filtered by text, coded theme, coding state, flag and metadata values.
+
+    flagged: only responses whose current annotation (by anyone) is flagged for a second look.
+    """
     qs = project.responses.all()
     if search:
         qs = qs.filter(Q(text__icontains=search) | Q(respondent_id__icontains=search))
@@ -20,6 +27,8 @@ def responses_filter(
         qs = qs.filter(Exists(current.filter(themes=theme_id)))
     if uncoded:
         qs = qs.exclude(Exists(current.filter(themes__isnull=False)))
+    if flagged:
+        qs = qs.filter(Exists(current.filter(flagged=True)))
     for key, value in (metadata or {}).items():
         if "__" in key or not key.strip():
             continue  # a key with "__" would be read as a lookup, not a column name
@@ -55,3 +64,29 @@ def metadata_keys(*, project: Project, sample: int = 200) -> list[str]:
     for metadata in project.responses.values_list("metadata", flat=True)[:sample]:
         keys.update(dict.fromkeys(metadata or {}))
     return list(keys)
+
+
+def response_flagged(response: Response) -> bool:
+    """Whether any current annotation of the response is flagged, from responses_with_themes' prefetch."""
+    return any(a.flagged for a in getattr(response, "current_annotations", []))
+
+
+@dataclass(frozen=True)
+class ResponseCoding:
+    response: Response
+    theme_ids: list[int]  # the user's current live themes for it, in theme order
+    flagged: bool
+
+
+def response_coding(*, project: Project, user: User, response_id: int) -> ResponseCoding | None:
+    """One response of the project with the user's current labels, to re-open and correct it (None: not here)."""
+    response = project.responses.filter(pk=response_id).first()
+    if response is None:
+        return None
+    annotation = (Annotation.objects.filter(response=response, coder=user, is_current=True)
+                  .prefetch_related("themes").first())
+    if annotation is None:
+        return ResponseCoding(response, [], False)
+    # Archived themes cannot be submitted again; they drop out of a corrected coding.
+    themes = sorted((t for t in annotation.themes.all() if not t.archived), key=lambda t: (t.order, t.pk))
+    return ResponseCoding(response, [t.pk for t in themes], annotation.flagged)

@@ -7,16 +7,18 @@ from labeling_app.selectors.predictions import suggestions_band
 from labeling_app.services.annotations import annotations_add_theme
 
 
-def _band(project: Project, user: User, theme: Theme, min_probability: float, max_probability: float) -> list[int]:
+def _band(project: Project, user: User, theme: Theme, min_probability: float | None,
+          max_probability: float) -> list[int]:
     rows = suggestions_band(project=project, theme_id=theme.pk, min_probability=min_probability,
                             max_probability=max_probability, exclude_rejected_by=user.pk)
     return [row["response"] for row in rows]
 
 
-def suggestions_accept(*, project: Project, user: User, theme: Theme, min_probability: float,
+def suggestions_accept(*, project: Project, user: User, theme: Theme, min_probability: float | None = None,
                        max_probability: float = 1.0, preview: bool = False) -> int:
     """Label every unlabelled response suggested `theme` in the band with it, as `user`'s labels.
 
+    Without min_probability the band starts at the theme's own threshold (what the model suggests).
     With preview=True nothing changes; the count is what would be labelled.
     """
     response_ids = _band(project, user, theme, min_probability, max_probability)
@@ -27,7 +29,7 @@ def suggestions_accept(*, project: Project, user: User, theme: Theme, min_probab
     return len(response_ids)
 
 
-def suggestions_reject(*, project: Project, user: User, theme: Theme, min_probability: float,
+def suggestions_reject(*, project: Project, user: User, theme: Theme, min_probability: float | None = None,
                        max_probability: float = 1.0, preview: bool = False) -> int:
     """Record that `theme` does not apply to the suggested responses in the band; they are not offered again."""
     response_ids = _band(project, user, theme, min_probability, max_probability)

@@ -4,8 +4,10 @@ from collections.abc import Iterator
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from labeling_app.models import ModelVersion, Project
+from labeling_app.selectors.predictions import theme_thresholds
 from labeling_app.selectors.training import model_versions
 from labeling_app.services.events import events_listen, model_version_payload
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
@@ -24,25 +26,38 @@ def _live_config(project: Project, **extra: object) -> dict:
     }
 
 
-def _live_page(request: AuthenticatedHttpRequest, project_id: int, template: str, **extra: object) -> HttpResponse:
+def _live_page(request: AuthenticatedHttpRequest, project_id: int, template: str,
+               config_extra: dict | None = None, **extra: object) -> HttpResponse:
     membership = page_membership(request, project_id)
     project = membership.project
     # The labeling script also needs the batch size.
-    config = _live_config(project, batchSize=project.labeling_batch_size)
+    config = _live_config(project, batchSize=project.labeling_batch_size, **(config_extra or {}))
     context = {"project": project, "membership": membership, "config": config, **role_flags(membership), **extra}
     return render(request, template, context)
 
 
 @login_required
 def labeling_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
-    """The analyst's labeling page; a small script drives it through the API and the event stream."""
-    return _live_page(request, project_id, "labeling_app/labeling.html")
+    """The analyst's labeling page; a small script drives it through the API and the event stream.
+
+    `?response=<id>` re-opens that response with the analyst's current themes, to correct it.
+    """
+    reopen = request.GET.get("response", "")
+    return _live_page(request, project_id, "labeling_app/labeling.html",
+                      config_extra={"reopen": int(reopen) if reopen.isdigit() else None,
+                                    "responsesUrl": reverse("response-browser", args=[project_id])})
 
 
 @login_required
 def suggestions_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
-    """Suggestions by theme and probability band, with bulk accept and reject."""
-    return _live_page(request, project_id, "labeling_app/suggestions.html")
+    """Suggestions by theme and probability band, with bulk accept and reject.
+
+    The band starts by default at each theme's own threshold in the current model, not at a fixed 0.5.
+    """
+    project = page_membership(request, project_id).project
+    thresholds = theme_thresholds(project=project)
+    return _live_page(request, project_id, "labeling_app/suggestions.html",
+                      config_extra={"thresholds": {str(k): v for k, v in thresholds.items()}})
 
 
 @login_required

@@ -5,6 +5,7 @@ from django.shortcuts import render
 
 from labeling_app.selectors.responses import (
     metadata_keys,
+    response_flagged,
     response_theme_list,
     responses_filter,
     responses_with_themes,
@@ -16,6 +17,7 @@ PAGE_SIZE = 50
 
 @login_required
 def response_browser(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    """The project's responses with their current themes, filtered; each can be re-opened to correct it."""
     membership = page_membership(request, project_id)
     project = membership.project
     params = request.GET
@@ -27,10 +29,11 @@ def response_browser(request: AuthenticatedHttpRequest, project_id: int) -> Http
         search=params.get("q", "").strip(),
         theme_id=int(theme) if theme.isdigit() else None,
         uncoded=params.get("uncoded") == "1",
+        flagged=params.get("flagged") == "1",
         metadata=metadata,
     )
     page = Paginator(responses_with_themes(qs), PAGE_SIZE).get_page(params.get("page"))
-    rows = [(r, response_theme_list(r)) for r in page.object_list]
+    rows = [(r, response_theme_list(r), response_flagged(r)) for r in page.object_list]
     query = params.copy()
     query.pop("page", None)
     context = {

@@ -37,7 +37,7 @@ def test_agreement_page_lists_themes_lowest_first_with_the_kappa_matrix(disputed
     page = _client(pp.lead).get(reverse("agreement", kwargs={"project_id": pp.project.pk})).content.decode()
     assert 'id="agreement-themes"' in page and 'id="kappa-matrix"' in page
     assert "ana-analyst" in page and "andy-analyst" in page
-    assert page.index('data-theme="%d"' % pp.themes[0].pk) < page.index("</table>")
+    assert page.index(f'data-theme="{pp.themes[0].pk}"') < page.index("</table>")
     assert "1 unresolved disagreement" in page
 
 

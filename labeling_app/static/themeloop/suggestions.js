@@ -1,13 +1,32 @@
 // Suggestions review: pick a theme and a probability band, preview the count, accept or reject in bulk.
+// The band's lower end defaults to the theme's own threshold (left empty), so "accept all" takes exactly
+// what the model suggests for that theme; probabilities are shown and typed as percentages.
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("suggestions-config").textContent);
   const $ = function (id) { return document.getElementById(id); };
   const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
 
+  const thresholds = Object.assign({}, config.thresholds || {});
+
+  function pct(p) { return Math.round(p * 100) + "%"; }
+
+  function fraction(input, fallback) {
+    const raw = input.value.trim();
+    if (raw === "") return fallback;
+    return Math.min(100, Math.max(0, Number(raw))) / 100;
+  }
+
+  // min_probability null: the server starts the band at the theme's threshold in the current model.
   function band() {
-    return {theme: Number($("sg-theme").value), min_probability: Number($("sg-min").value),
-            max_probability: Number($("sg-max").value)};
+    return {theme: Number($("sg-theme").value), min_probability: fraction($("sg-min"), null),
+            max_probability: fraction($("sg-max"), 1)};
+  }
+
+  function showThreshold() {
+    const t = thresholds[$("sg-theme").value];
+    $("sg-threshold").textContent = t == null ? "no model yet" : "this theme's threshold: " + pct(t);
+    $("sg-threshold").dataset.threshold = t == null ? "" : String(t);
   }
 
   function post(path, body) {
@@ -18,18 +37,24 @@
 
   function show() {
     const b = band();
-    const q = "suggestions/?page_size=200&theme=" + b.theme + "&min_probability=" + b.min_probability +
+    showThreshold();
+    const q = "suggestions/?page_size=200&theme=" + b.theme +
+      (b.min_probability == null ? "" : "&min_probability=" + b.min_probability) +
       "&max_probability=" + b.max_probability;
     fetch(config.api + q, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (body) {
       const rows = $("suggestion-list").querySelector("tbody");
       rows.replaceChildren();
       (body.results || []).forEach(function (s) {
+        if (s.threshold != null) thresholds[String(s.theme)] = s.threshold;  // a newer model's, once it arrives
         const tr = document.createElement("tr");
-        [s.respondent_id, s.text, Math.round(s.probability * 100) + "%"].forEach(function (v, i) {
+        tr.dataset.response = String(s.response);
+        if (s.suggested) tr.className = "suggested";
+        [s.respondent_id, s.text, pct(s.probability)].forEach(function (v, i) {
           const td = document.createElement("td"); td.textContent = v; if (i === 2) td.className = "num"; tr.append(td);
         });
         rows.append(tr);
       });
+      showThreshold();
       $("sg-count").textContent = (body.count || 0) + " responses";
     });
   }
@@ -47,6 +72,7 @@
   }
 
   $("suggestion-filters").addEventListener("submit", function (e) { e.preventDefault(); show(); });
+  $("sg-theme").addEventListener("change", show);
   $("sg-accept").addEventListener("click", function () { decide("accept"); });
   $("sg-reject").addEventListener("click", function () { decide("reject"); });
   window.ThemeLoopLive.start(config);
