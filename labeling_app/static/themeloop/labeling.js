@@ -168,6 +168,7 @@
       $("respondent").textContent = "";
       $("response-meta").replaceChildren();
       $("theme-toggles").replaceChildren();
+      $("blind").hidden = true;
       $("batch-progress").textContent = "";
       return;
     }
@@ -188,6 +189,7 @@
     });
     $("flag").hidden = !flagged.has(it.id);
     $("skipped").hidden = !skipped.has(it.id);
+    $("blind").hidden = !it.blind;
     renderThemes(it);
   }
 
