@@ -90,7 +90,9 @@ def import_job_run(*, import_job_id: int, task_id: str = "") -> ImportJob | None
     try:
         with job.file.open("rb") as fh:
             data = fh.read()
-        table = read_table(data, job.original_name, max_bytes=settings.IMPORT_MAX_BYTES)
+        table = read_table(data, job.original_name, max_bytes=settings.IMPORT_MAX_BYTES,
+                           max_rows=settings.IMPORT_MAX_ROWS, max_columns=settings.IMPORT_MAX_COLUMNS,
+                           max_uncompressed_bytes=settings.IMPORT_MAX_UNCOMPRESSED_BYTES)
         progress_set(kind="import", job_id=job.pk, percent=10)
         parsed = parse_long_format(table, max_response_chars=settings.IMPORT_MAX_RESPONSE_CHARS)
         progress_set(kind="import", job_id=job.pk, percent=20)
