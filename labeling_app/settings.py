@@ -146,6 +146,11 @@ CELERY_TASK_ROUTES = {
     "labeling_app.tasks.discovery.*": {"queue": "embeddings"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Late ack + reject_on_worker_lost redeliver a task whose worker died; a job that kills its worker every
+# time would come back forever. Each job counts its deliveries and fails, saying why, past this many.
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 3))
+# A retrain refreshes its heartbeat while it works; one silent this long is a dead run another may replace.
+TRAINING_STALE_AFTER_SECONDS = float(os.environ.get("TRAINING_STALE_AFTER_SECONDS", 10 * 60))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -13,7 +13,7 @@ from labeling_app.importing.errors import ImportFileError, RowError
 from labeling_app.importing.parser import ParsedImport, parse_long_format
 from labeling_app.importing.readers import read_table
 from labeling_app.models import Annotation, ImportJob, Project, Response, Theme
-from labeling_app.services.jobs import enqueue_on_commit
+from labeling_app.services.jobs import enqueue_on_commit, job_attempts_exhausted
 from labeling_app.services.progress import progress_set
 from labeling_app.services.themes import PALETTE, SHORTCUT_KEYS
 from labeling_app.services.users import imported_coder_get
@@ -76,8 +76,13 @@ def _job_claim(job_id: int, task_id: str) -> ImportJob | None:
         stale = job.started_at is None or timezone.now() - job.started_at > STALE_AFTER
         if job.status == ImportJob.Status.RUNNING and job.task_id != task_id and not stale:
             return None
+        job.attempts += 1
+        if reason := job_attempts_exhausted(job.attempts):
+            _finish(job, ImportJob.Status.FAILED, message=f"the import was {reason}",
+                    errors=[{"row": None, "message": reason}])
+            return None
         job.status, job.started_at, job.task_id = ImportJob.Status.RUNNING, timezone.now(), task_id
-        job.save(update_fields=["status", "started_at", "task_id"])
+        job.save(update_fields=["status", "started_at", "task_id", "attempts"])
         return job
 
 
