@@ -6,6 +6,9 @@ Flow: a labeling change calls `training_request` (after commit it enqueues the t
 transaction, stores the suggestions and makes the version current. A run that fails leaves the previous
 version current. A redelivered task (same task id) takes over its own unfinished version, so one run can
 never make two versions current. Requests that arrive during a run are picked up by one follow-up run.
+While it works, a run refreshes its heartbeat, so only a run that went silent is taken over; a run whose
+deliveries keep killing their worker is failed after JOB_MAX_ATTEMPTS. Only the model files of the current
+and the previous version are kept.
 """
 import logging
 import re
@@ -218,9 +221,14 @@ def _artifacts_prune(project_id: int, *, keep_from: int) -> None:
     Newer files are left alone: a later run may be writing its own while this one is promoted.
     """
     folder = Path(settings.MEDIA_ROOT) / "models" / f"project-{project_id}"
-    for path in folder.glob("v*.joblib"):
-        if (match := ARTIFACT_NAME.fullmatch(path.name)) and int(match.group(1)) < keep_from:
-            path.unlink(missing_ok=True)
+    try:
+        for path in folder.glob("v*.joblib"):
+            if (match := ARTIFACT_NAME.fullmatch(path.name)) and int(match.group(1)) < keep_from:
+                path.unlink(missing_ok=True)
+    except OSError:
+        # Runs after the promotion committed: a file left behind must not make the retrain look failed.
+        logger.exception("could not delete old model files of project %s", project_id)
+        return
     ModelVersion.objects.filter(project_id=project_id, number__lt=keep_from).exclude(artifact="").update(artifact="")
 
 
