@@ -147,6 +147,11 @@ CELERY_TASK_ROUTES = {
     "labeling_app.tasks.discovery.*": {"queue": "embeddings"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Late ack + reject_on_worker_lost redeliver a task whose worker died; a job that kills its worker every
+# time would come back forever. Each job counts its deliveries and fails, saying why, past this many.
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 3))
+# A retrain refreshes its heartbeat while it works; one silent this long is a dead run another may replace.
+TRAINING_STALE_AFTER_SECONDS = float(os.environ.get("TRAINING_STALE_AFTER_SECONDS", 10 * 60))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -188,6 +193,10 @@ CONTENT_SECURITY_POLICY = {
 # Import limits: a file or response beyond these is refused with a clear error.
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 50 * 1024 * 1024))
 IMPORT_MAX_RESPONSE_CHARS = int(os.environ.get("IMPORT_MAX_RESPONSE_CHARS", 20_000))
+# Rows are data rows (header excluded); XLSX is a zip, so its unpacked size is capped before it is parsed.
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 500_000))
+IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", 200))
+IMPORT_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_MAX_UNCOMPRESSED_BYTES", 200 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

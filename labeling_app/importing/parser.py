@@ -54,7 +54,7 @@ def parse_long_format(table: Table, *, max_response_chars: int) -> ParsedImport:
         raise ImportFileError(
             [RowError(f"missing column {', '.join(missing)} (columns found: {found})", 1)]
         )
-    if not table.rows:
+    if not table.rows and not table.errors:
         raise ImportFileError([RowError("the file has a header but no data rows")])
     id_col, text_col = columns["respondent_id"], columns["response"]
     theme_col, coder_col = columns.get(THEME_COLUMN), columns.get(CODER_COLUMN)
@@ -63,26 +63,23 @@ def parse_long_format(table: Table, *, max_response_chars: int) -> ParsedImport:
 
     errors: list[RowError] = []
     by_id: dict[str, ParsedRespondent] = {}
+    # Each respondent's first text and its row, rows with other problems included, so that every
+    # repeated respondent is reported with the file's other errors, not after they are fixed.
+    first_text: dict[str, tuple[str, int]] = {}
     theme_names: dict[str, str] = {}  # case-folded -> first spelling seen
     for number, row in zip(table.numbers, table.rows, strict=True):
         respondent_id = row[id_col].strip()
         text = row[text_col].strip()
         problem = _row_problem(respondent_id, text, max_response_chars)
+        first = first_text.setdefault(respondent_id, (text, number)) if respondent_id and text else None
+        if problem is None and first is not None and first[0] != text:
+            problem = f"respondent {respondent_id!r} appears with two different responses (first on row {first[1]})"
         if problem:
             errors.append(RowError(problem, number))
-        elif (seen := by_id.get(respondent_id)) and seen.text != text:
-            errors.append(
-                RowError(
-                    f"respondent {respondent_id!r} appears with two different responses "
-                    f"(first on row {seen.row})",
-                    number,
-                )
-            )
-        if len(errors) >= MAX_ERRORS:
-            break
-        if problem or (seen and seen.text != text):
+            if len(errors) >= MAX_ERRORS:
+                break
             continue
-        respondent = seen or by_id.setdefault(
+        respondent = by_id.get(respondent_id) or by_id.setdefault(
             respondent_id,
             ParsedRespondent(
                 respondent_id, text, {name: row[i].strip() for i, name in meta_cols}, row=number
@@ -98,6 +95,8 @@ def parse_long_format(table: Table, *, max_response_chars: int) -> ParsedImport:
                 respondent.themes.append(canonical)
             if coded is not None and canonical not in coded:
                 coded.append(canonical)
+    # Rows the reader could not split (ragged) are reported in row order with the others.
+    errors = sorted([*table.errors, *errors], key=lambda e: e.row or 0)[:MAX_ERRORS]
     if errors:
         raise ImportFileError(errors)
     return ParsedImport(respondents=list(by_id.values()), theme_names=list(theme_names.values()))

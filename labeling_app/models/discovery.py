@@ -21,6 +21,7 @@ class DiscoveryRun(models.Model):
     min_cluster_size = models.PositiveIntegerField(null=True, blank=True)
     seed = models.PositiveIntegerField(default=0)
     task_id = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # deliveries to a worker (see services.jobs)
     message = models.TextField(blank=True)
     # The map: response ids (int64) and their 2-D positions (float32, n x 2), in one row.
     response_ids = models.BinaryField(default=b"")

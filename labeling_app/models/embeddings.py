@@ -29,6 +29,7 @@ class EmbeddingRun(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="embedding_runs")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     task_id = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # deliveries to a worker (see services.jobs)
     total = models.PositiveIntegerField(default=0)
     embedded = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)

@@ -21,6 +21,7 @@ class ImportJob(models.Model):
     original_name = models.CharField(max_length=255)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     task_id = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # deliveries to a worker (see services.jobs)
     progress = models.PositiveSmallIntegerField(default=0)
     message = models.TextField(blank=True)
     errors = models.JSONField(default=list, blank=True)

@@ -18,6 +18,7 @@ class ModelVersion(models.Model):
     number = models.PositiveIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.TRAINING)
     task_id = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # deliveries to a worker (see services.jobs)
     labels_revision = models.PositiveIntegerField(default=0)
     labelled_responses = models.PositiveIntegerField(default=0)
     labels_used = models.PositiveIntegerField(default=0)

@@ -21,7 +21,7 @@ from labeling_app.models import (
 )
 from labeling_app.services.annotations import annotations_add_theme
 from labeling_app.services.embeddings import embedding_matrix, embeddings_ensure, response_texts
-from labeling_app.services.jobs import enqueue_on_commit
+from labeling_app.services.jobs import enqueue_on_commit, job_attempts_exhausted
 from labeling_app.services.progress import progress_set
 from labeling_app.services.themes import theme_create
 from ml import discovery as ml_discovery
@@ -50,8 +50,13 @@ def _claim(run_id: int, task_id: str) -> DiscoveryRun | None:
             return None
         if run.status == DiscoveryRun.Status.RUNNING and run.task_id != task_id:
             return None  # a duplicate delivery; the same task redelivered after a lost worker runs again
+        run.attempts += 1
+        if reason := job_attempts_exhausted(run.attempts):
+            run.status, run.message, run.finished_at = DiscoveryRun.Status.FAILED, reason, timezone.now()
+            run.save(update_fields=["status", "message", "finished_at", "attempts"])
+            return None
         run.status, run.task_id = DiscoveryRun.Status.RUNNING, task_id
-        run.save(update_fields=["status", "task_id"])
+        run.save(update_fields=["status", "task_id", "attempts"])
         return run
 
 

@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from labeling_app.models import Annotation, EmbeddingRun, Project, ResponseEmbedding
-from labeling_app.services.jobs import enqueue_on_commit
+from labeling_app.services.jobs import enqueue_on_commit, job_attempts_exhausted
 from labeling_app.services.progress import progress_set
 from ml import embeddings as ml_embeddings
 
@@ -88,9 +88,14 @@ def embedding_run_execute(*, embedding_run_id: int, task_id: str = "") -> Embedd
     running = Q(status=EmbeddingRun.Status.RUNNING) & (Q(updated_at__lt=stale) | Q(task_id=task_id))
     claimed = EmbeddingRun.objects.filter(
         Q(status=EmbeddingRun.Status.PENDING) | running, pk=embedding_run_id,
-    ).update(status=EmbeddingRun.Status.RUNNING, updated_at=timezone.now(), task_id=task_id)
+    ).update(status=EmbeddingRun.Status.RUNNING, updated_at=timezone.now(), task_id=task_id,
+             attempts=F("attempts") + 1)
     run = EmbeddingRun.objects.select_related("project").filter(pk=embedding_run_id).first()
     if not claimed or run is None:
+        return None
+    if reason := job_attempts_exhausted(run.attempts):
+        run.status, run.message, run.finished_at = EmbeddingRun.Status.FAILED, reason, timezone.now()
+        run.save(update_fields=["status", "message", "finished_at"])
         return None
     try:
         embeddings_ensure(project=run.project, run=run)

@@ -13,7 +13,7 @@ from labeling_app.importing.errors import ImportFileError, RowError
 from labeling_app.importing.parser import ParsedImport, parse_long_format
 from labeling_app.importing.readers import read_table
 from labeling_app.models import Annotation, ImportJob, Project, Response, Theme
-from labeling_app.services.jobs import enqueue_on_commit
+from labeling_app.services.jobs import enqueue_on_commit, job_attempts_exhausted
 from labeling_app.services.progress import progress_set
 from labeling_app.services.themes import PALETTE, SHORTCUT_KEYS
 from labeling_app.services.training import training_inputs_changed
@@ -77,8 +77,13 @@ def _job_claim(job_id: int, task_id: str) -> ImportJob | None:
         stale = job.started_at is None or timezone.now() - job.started_at > STALE_AFTER
         if job.status == ImportJob.Status.RUNNING and job.task_id != task_id and not stale:
             return None
+        job.attempts += 1
+        if reason := job_attempts_exhausted(job.attempts):
+            _finish(job, ImportJob.Status.FAILED, message=f"the import was {reason}",
+                    errors=[{"row": None, "message": reason}])
+            return None
         job.status, job.started_at, job.task_id = ImportJob.Status.RUNNING, timezone.now(), task_id
-        job.save(update_fields=["status", "started_at", "task_id"])
+        job.save(update_fields=["status", "started_at", "task_id", "attempts"])
         return job
 
 
@@ -91,7 +96,9 @@ def import_job_run(*, import_job_id: int, task_id: str = "") -> ImportJob | None
     try:
         with job.file.open("rb") as fh:
             data = fh.read()
-        table = read_table(data, job.original_name, max_bytes=settings.IMPORT_MAX_BYTES)
+        table = read_table(data, job.original_name, max_bytes=settings.IMPORT_MAX_BYTES,
+                           max_rows=settings.IMPORT_MAX_ROWS, max_columns=settings.IMPORT_MAX_COLUMNS,
+                           max_uncompressed_bytes=settings.IMPORT_MAX_UNCOMPRESSED_BYTES)
         progress_set(kind="import", job_id=job.pk, percent=10)
         parsed = parse_long_format(table, max_response_chars=settings.IMPORT_MAX_RESPONSE_CHARS)
         progress_set(kind="import", job_id=job.pk, percent=20)

@@ -6,9 +6,16 @@ Flow: a labeling change calls `training_request` (after commit it enqueues the t
 transaction, stores the suggestions and makes the version current. A run that fails leaves the previous
 version current. A redelivered task (same task id) takes over its own unfinished version, so one run can
 never make two versions current. Requests that arrive during a run are picked up by one follow-up run.
+While it works, a run refreshes its heartbeat, so only a run that went silent is taken over; a run whose
+deliveries keep killing their worker is failed after JOB_MAX_ATTEMPTS. Only the model files of the current
+and the previous version are kept.
 """
 import logging
+import re
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +23,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
@@ -24,11 +31,11 @@ from labeling_app.models import LabelQueue, ModelVersion, Project, Theme
 from labeling_app.selectors.consensus import consensus_for_project
 from labeling_app.services.embeddings import embedding_matrix, embeddings_ensure, response_texts
 from labeling_app.services.events import model_event_publish
-from labeling_app.services.jobs import enqueue_on_commit
+from labeling_app.services.jobs import enqueue_on_commit, job_attempts_exhausted
 from ml import active_learning, classifier
 
 logger = logging.getLogger(__name__)
-STALE_AFTER = timedelta(minutes=10)  # a "training" version without a heartbeat this long is a dead run
+ARTIFACT_NAME = re.compile(r"v(\d+)\.joblib")
 SEED = 0
 
 
@@ -61,6 +68,41 @@ def training_inputs_changed(*, project: Project, retrain: bool = True) -> None:
         training_request(project=project)
 
 
+def _stale_after() -> timedelta:
+    # A "training" version whose heartbeat is older than this is a dead run (TRAINING_STALE_AFTER_SECONDS).
+    return timedelta(seconds=settings.TRAINING_STALE_AFTER_SECONDS)
+
+
+@contextmanager
+def _heartbeat(project_id: int, task_id: str) -> Iterator[None]:
+    """Refresh the heartbeat of this task's training version while the body runs.
+
+    A fit can take longer than the stale limit; without a beat, a second run would take the slot over.
+    A thread, because a single fit step gives no chance to beat between steps. It finds the version by
+    task id, so it can start before the claim, and it stops on its own once the version is not training.
+    """
+    stop = threading.Event()
+    interval = settings.TRAINING_STALE_AFTER_SECONDS / 5
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                ModelVersion.objects.filter(project_id=project_id, task_id=task_id,
+                                            status=ModelVersion.Status.TRAINING).update(heartbeat_at=timezone.now())
+        except Exception:
+            logger.exception("training heartbeat of project %s stopped", project_id)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"training-heartbeat-{project_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _claim(project_id: int, task_id: str) -> ModelVersion | None:
     """Take the project's training slot, or return None when another live run holds it or nothing changed."""
     with transaction.atomic():
@@ -68,10 +110,15 @@ def _claim(project_id: int, task_id: str) -> ModelVersion | None:
         running = project.model_versions.filter(status=ModelVersion.Status.TRAINING).first()
         if running is not None:
             if running.task_id == task_id:
-                running.heartbeat_at = timezone.now()  # our own run, redelivered after a lost worker
-                running.save(update_fields=["heartbeat_at"])
+                # Our own run, redelivered after a lost worker: unless it has killed its workers too often.
+                running.attempts += 1
+                running.heartbeat_at = timezone.now()
+                running.save(update_fields=["attempts", "heartbeat_at"])
+                if reason := job_attempts_exhausted(running.attempts):
+                    _fail(running, reason)
+                    return None
                 return running
-            if timezone.now() - running.heartbeat_at < STALE_AFTER:
+            if timezone.now() - running.heartbeat_at < _stale_after():
                 return None  # coalesced: that run's follow-up will include our labels
             _fail(running, "the worker running it was lost")
         current = project.current_model
@@ -81,7 +128,8 @@ def _claim(project_id: int, task_id: str) -> ModelVersion | None:
         try:
             with transaction.atomic():
                 return ModelVersion.objects.create(
-                    project=project, number=number, task_id=task_id, labels_revision=project.labels_revision
+                    project=project, number=number, task_id=task_id, labels_revision=project.labels_revision,
+                    attempts=1,
                 )
         except IntegrityError:
             return None
@@ -113,6 +161,11 @@ def _snapshot(project: Project, revision: int) -> Snapshot:
 
 def training_run(*, project_id: int, task_id: str) -> ModelVersion | None:
     """Run one retrain of a project (see the module docstring); returns the version made, if any."""
+    with _heartbeat(project_id, task_id):
+        return _training_run(project_id=project_id, task_id=task_id)
+
+
+def _training_run(*, project_id: int, task_id: str) -> ModelVersion | None:
     version = _claim(project_id, task_id)
     if version is None:
         return None
@@ -174,6 +227,23 @@ def _artifact_save(project: Project, version: ModelVersion, clf: classifier.Them
     return str(path.relative_to(settings.MEDIA_ROOT))
 
 
+def _artifacts_prune(project_id: int, *, keep_from: int) -> None:
+    """Delete the model files of versions numbered below keep_from (the current and previous are kept).
+
+    Newer files are left alone: a later run may be writing its own while this one is promoted.
+    """
+    folder = Path(settings.MEDIA_ROOT) / "models" / f"project-{project_id}"
+    try:
+        for path in folder.glob("v*.joblib"):
+            if (match := ARTIFACT_NAME.fullmatch(path.name)) and int(match.group(1)) < keep_from:
+                path.unlink(missing_ok=True)
+    except OSError:
+        # Runs after the promotion committed: a file left behind must not make the retrain look failed.
+        logger.exception("could not delete old model files of project %s", project_id)
+        return
+    ModelVersion.objects.filter(project_id=project_id, number__lt=keep_from).exclude(artifact="").update(artifact="")
+
+
 def _promote(version: ModelVersion, *, queue: list[int], fields: dict) -> None:
     with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
@@ -197,6 +267,7 @@ def _promote(version: ModelVersion, *, queue: list[int], fields: dict) -> None:
             transaction.on_commit(lambda: ModelVersion.objects.filter(
                 project_id=project.pk, number__lt=previous.number).exclude(probabilities=b"").update(
                 probabilities=b"", response_ids=b""))
+            transaction.on_commit(lambda: _artifacts_prune(project.pk, keep_from=previous.number))
         transaction.on_commit(lambda: model_event_publish(version=version))
         if project.labels_revision > version.labels_revision:
             training_request(project=project)  # labels arrived during this run

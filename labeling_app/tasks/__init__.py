@@ -1,4 +1,9 @@
-"""Celery tasks: thin wrappers that take ids and call one service."""
+"""Celery tasks: thin wrappers that take ids and call one service.
+
+Long tasks are acknowledged late and put back when their worker dies. They have no Celery retry rule:
+the cap on deliveries is in the database (each job's `attempts`, JOB_MAX_ATTEMPTS; see services.jobs),
+because a task that kills its worker never reaches code that could count its retries.
+"""
 from celery.signals import worker_ready
 
 from labeling_app.tasks import discovery, embeddings, imports, training

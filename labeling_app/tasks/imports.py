@@ -3,7 +3,7 @@ from celery import Task, shared_task
 from labeling_app.services.imports import import_job_run
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=3, time_limit=20 * 60)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, time_limit=20 * 60)
 def import_run(self: Task, *, import_job_id: int) -> str:
     """Import one uploaded file; safe to deliver twice (see import_job_run)."""
     job = import_job_run(import_job_id=import_job_id, task_id=self.request.id or "")

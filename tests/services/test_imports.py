@@ -160,3 +160,18 @@ def test_project_counts_count_each_label_once(prepare_project):
     counts = project_counts(project=prepare_project.project)
     assert counts["labels"] == 3 and counts["coded_responses"] == 2
     assert counts["responses"] == 3 + 3  # the fixture's three plus the file's
+
+
+@pytest.mark.django_db
+def test_the_row_column_and_unpacked_size_limits_come_from_settings(prepare_project, settings):
+    settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_COLUMNS = 2, 3
+    cases = [
+        (b"respondent_id,response\nR1,a\nR2,b\nR3,c\n", "f.csv", "row 4: too many rows: the file goes on past row 3"),
+        (b"respondent_id,response,a,b\nR1,x,y,z\n", "f.csv", "row 1: too many columns: 4 fields, the limit is 3"),
+    ]
+    settings.IMPORT_MAX_UNCOMPRESSED_BYTES = 5_000  # a workbook's parts unpack to about 6 KB
+    cases.append((xlsx_bytes([["respondent_id", "response"], ["R1", "a"]]), "f.xlsx", "too large when unpacked"))
+    for data, name, expected in cases:
+        job = import_file_run(project=prepare_project.project, user=None, upload=SimpleUploadedFile(name, data))
+        assert job.status == ImportJob.Status.FAILED and expected in job.message, job.message
+    assert not Response.objects.filter(project=prepare_project.project, respondent_id="R1").exists()

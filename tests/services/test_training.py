@@ -158,3 +158,73 @@ def test_bulk_accept_previews_then_labels_as_the_analyst_and_reject_hides(demo, 
     assert suggestions_reject(project=demo, user=analyst, theme=other, min_probability=0.2) == len(shown)
     assert not suggestions_band(project=demo, theme_id=other.pk, min_probability=0.2, max_probability=1,
                                 exclude_rejected_by=analyst.pk)
+
+
+def _labels_changed(project) -> None:
+    from django.db.models import F
+
+    type(project).objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
+
+
+def test_a_long_retrain_keeps_its_slot_by_its_heartbeat(transactional_db, demo_vectors, settings):
+    import threading
+    import time
+
+    from tests.factories import ResponseFactory
+
+    settings.TRAINING_STALE_AFTER_SECONDS = 0.4  # a run silent this long could be taken over
+    project = demo_project_make({UserFactory(username="hb-analyst"): Role.ANALYST}, demo_vectors, keep_labels=120)
+    # Newly imported answers the retrain must embed first: a run of some seconds, far past the limit.
+    ResponseFactory.create_batch(1000, project=project)
+    made: list = []
+    first = threading.Thread(target=lambda: made.append(training_run(project_id=project.pk, task_id="long")))
+    first.start()
+    checks = 0
+    try:
+        deadline = time.monotonic() + 30
+        while not (running := ModelVersion.objects.filter(project=project, task_id="long").first()):
+            assert time.monotonic() < deadline, "the retrain never started"
+            time.sleep(0.005)
+        while True:
+            time.sleep(1.0)  # past the stale limit since the claim or the last check
+            running.refresh_from_db()
+            if running.status != ModelVersion.Status.TRAINING:
+                break
+            assert training_run(project_id=project.pk, task_id=f"second-{checks}") is None  # coalesced
+            checks += 1
+    finally:
+        first.join()
+    assert checks >= 1, "the run ended before the test could check that it kept its slot"
+    assert made[0].pk == running.pk and made[0].status == ModelVersion.Status.READY, made[0].error
+    assert list(ModelVersion.objects.filter(project=project).values_list("task_id", flat=True)) == ["long"]
+
+
+def test_a_run_redelivered_past_the_attempt_limit_is_failed_with_the_reason(demo, settings):
+    settings.JOB_MAX_ATTEMPTS = 3
+    lost = ModelVersion.objects.create(project=demo, number=1, task_id="killer", labels_revision=0, attempts=2)
+    assert training_run(project_id=demo.pk, task_id="killer").status == ModelVersion.Status.READY  # the 3rd
+    _labels_changed(demo)
+    lost = ModelVersion.objects.create(project=demo, number=2, task_id="killer2", labels_revision=1, attempts=3)
+    assert training_run(project_id=demo.pk, task_id="killer2") is None  # the 4th delivery does not run
+    lost.refresh_from_db()
+    assert lost.status == ModelVersion.Status.FAILED and lost.attempts == 4
+    assert lost.error.startswith("stopped after 3 attempts: each time the worker running it was lost")
+    demo.refresh_from_db()
+    assert demo.current_model.number == 1
+
+
+def test_only_the_current_and_previous_model_files_are_kept(demo, settings, django_capture_on_commit_callbacks):
+    from pathlib import Path
+
+    versions = []
+    for n in range(4):
+        if n:
+            _labels_changed(demo)
+        with django_capture_on_commit_callbacks(execute=True):  # files go once the promotion commits
+            versions.append(training_run(project_id=demo.pk, task_id=f"t{n}"))
+    folder = Path(settings.MEDIA_ROOT) / "models" / f"project-{demo.pk}"
+    assert sorted(p.name for p in folder.iterdir()) == ["v3.joblib", "v4.joblib"]
+    for version in versions:
+        version.refresh_from_db()
+    assert [bool(v.artifact) for v in versions] == [False, False, True, True]
+    assert all((Path(settings.MEDIA_ROOT) / v.artifact).is_file() for v in versions[2:])

@@ -84,3 +84,42 @@ def test_a_killed_worker_leaves_the_old_version_then_the_redelivered_run_makes_o
     project = _settled(project)
     assert project.current_model.number == redone.number + 1
     assert project.current_model.labelled_responses == 120 + 10
+
+
+def _wait_for(what: str, find, timeout: float = 90):
+    deadline = time.monotonic() + timeout
+    while (found := find()) is None:
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)
+    return found
+
+
+def test_a_retrain_that_kills_its_worker_every_time_is_failed_after_its_attempts(loop_project, celery_worker_process,
+                                                                                settings, client):
+    from django.urls import reverse
+
+    from tests.factories import ResponseFactory
+
+    project, analyst = loop_project
+    previous = project.current_model
+    # New answers to embed first: each delivery loads the model and embeds for seconds, time to kill it.
+    ResponseFactory.create_batch(1000, project=project)
+    annotation_submit(project=project, user=analyst, items=_batches(project, 1)[0])
+    for attempt in range(1, settings.JOB_MAX_ATTEMPTS + 1):
+        version = _wait_for(f"delivery {attempt}", lambda a=attempt: project.model_versions.filter(
+            status=ModelVersion.Status.TRAINING, attempts=a).first())
+        for child in psutil.Process(celery_worker_process.pid).children(recursive=True):
+            child.kill()  # SIGKILL mid-run, as the OOM killer does; the task goes back to the queue
+    failed = _wait_for("the run to be failed", lambda: project.model_versions.filter(
+        pk=version.pk, status=ModelVersion.Status.FAILED).first())
+    reason = f"stopped after {settings.JOB_MAX_ATTEMPTS} attempts: each time the worker running it was lost"
+    assert failed.error.startswith(reason) and failed.attempts == settings.JOB_MAX_ATTEMPTS + 1
+    time.sleep(3)  # no further delivery runs it again
+    failed.refresh_from_db()
+    assert failed.attempts == settings.JOB_MAX_ATTEMPTS + 1
+    assert not project.model_versions.filter(status=ModelVersion.Status.TRAINING).exists()
+    project.refresh_from_db()
+    assert project.current_model == previous  # the last good version stays current
+    client.force_login(analyst)
+    assert reason in client.get(reverse("model", args=[project.pk])).content.decode()
+    assert celery_worker_process.poll() is None  # the worker itself is still up, serving other jobs
