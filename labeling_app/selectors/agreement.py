@@ -71,13 +71,14 @@ def agreement_report(*, project: Project, n_boot: int = N_BOOT) -> dict:
             "alpha": alpha, "alpha_ci": _interval(figures.alpha_ci),
             "ac1": _number(figures.ac1), "ac1_ci": _interval(figures.ac1_ci),
             "percent": _number(figures.percent), "percent_ci": _interval(figures.percent_ci),
-            "items": figures.items, "flag": _flag(alpha), "disagreements": differing,
+            "items": figures.n_items, "flag": _flag(alpha), "disagreements": differing,
         })
     # Lowest first; undefined (no variation) last.
     rows.sort(key=lambda row: (row["alpha"] is None, row["alpha"] if row["alpha"] is not None else 0, row["name"]))
     pairs = [
         {"coder_a": p.coder_a, "coder_b": p.coder_b, "name_a": names[p.coder_a], "name_b": names[p.coder_b],
-         "kappa": _number(p.kappa), "kappa_ci": _interval(p.kappa_ci), "ac1": _number(p.ac1), "items": p.items}
+         "kappa": _number(p.kappa), "kappa_ci": _interval(p.kappa_ci), "ac1": _number(p.ac1),
+         "items": p.n_items}
         for p in ml_agreement.pair_kappas(data.codings, data.coder_ids, [t.pk for t in themes], n_boot=n_boot,
                                           seed=0)
     ]
@@ -85,8 +86,8 @@ def agreement_report(*, project: Project, n_boot: int = N_BOOT) -> dict:
     return {
         "items": len(data.response_ids),
         "coders": [{"coder": c, "name": names[c]} for c in data.coder_ids],
-        "overall": {"alpha_masi": _number(overall.alpha), "alpha_masi_ci": _interval(overall.alpha_ci),
-                    "items": overall.items},
+        "overall": {"alpha_masi": _number(overall["alpha_masi"]),
+                    "alpha_masi_ci": _interval(overall["alpha_masi_ci"]), "items": overall["n_items"]},
         "themes": rows,
         "pairs": pairs,
         "over_time": _over_time(project, data),
@@ -127,6 +128,7 @@ def _model_as_coder(project: Project) -> list[dict]:
         truth = np.repeat([1, 0, 1, 0], [tp, fp, fn, tn])
         model = np.repeat([1, 1, 0, 0], [tp, fp, fn, tn])
         rows.append({"theme": row["theme"], "name": row.get("theme_name", ""), "f1": _number(row.get("f1")),
-                     "kappa": _number(ml_agreement.cohen_kappa(truth, model)),
-                     "ac1": _number(ml_agreement.gwet_ac1(truth, model)), "items": tp + fp + fn + tn})
+                     "kappa": _number(ml_agreement.cohen_kappa(truth.tolist(), model.tolist())),
+                     "ac1": _number(ml_agreement.gwet_ac1_pair(truth.tolist(), model.tolist())),
+                     "items": tp + fp + fn + tn})
     return rows
