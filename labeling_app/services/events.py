@@ -9,6 +9,7 @@ import redis
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 
 from labeling_app.models import ModelVersion, Project
 
@@ -43,6 +44,19 @@ def model_event_current(*, project_id: int) -> dict[str, Any]:
     return {"type": "model", "project": project.pk, "model": model_version_payload(project.current_model)}
 
 
+def _model_event_on_connect(*, project_id: int) -> dict[str, Any]:
+    """model_event_current for a stream that stays open: this thread's database connection is given back after.
+
+    Otherwise each open page would hold a database connection for as long as it stays open.
+    """
+    try:
+        return model_event_current(project_id=project_id)
+    finally:
+        # Not in the middle of someone else's transaction (a test's, say), which closing would break.
+        if not connection.in_atomic_block:
+            connection.close()
+
+
 def model_event_publish(*, version: ModelVersion) -> None:
     """Tell every open page of the project that `version` is now current."""
     message = {"type": "model", "project": version.project_id, "model": model_version_payload(version)}
@@ -58,7 +72,7 @@ def events_listen(*, project_id: int, timeout: float = 15.0) -> Iterator[dict[st
     pubsub.subscribe(channel(project_id))
     try:
         # Read the current model only once subscribed, so a version made current in between is not missed.
-        yield model_event_current(project_id=project_id)
+        yield _model_event_on_connect(project_id=project_id)
         quiet_until = time.monotonic() + timeout
         while True:
             # get_message returns None early for the subscribe confirmation: only real quiet earns a keep-alive.
@@ -84,7 +98,7 @@ async def events_listen_async(*, project_id: int, timeout: float = 15.0) -> Asyn
     loop = asyncio.get_running_loop()
     try:
         await pubsub.subscribe(channel(project_id))
-        yield await sync_to_async(model_event_current)(project_id=project_id)
+        yield await sync_to_async(_model_event_on_connect)(project_id=project_id)
         quiet_until = loop.time() + timeout
         while True:  # as in events_listen
             message = await pubsub.get_message(timeout=max(0.0, quiet_until - loop.time()))

@@ -1,8 +1,8 @@
 """The production web command (docker-compose.yml's web service) with many open event streams.
 
 Runs the gunicorn part of that exact command on the test database and Redis: 30 pages' event streams stay open
-while ordinary pages and static files still answer fast, every stream gets a published event, and a closed
-stream's server side ends (its Redis subscription goes away).
+(holding no database connection) while ordinary pages and static files still answer fast, every stream gets a
+published event, and a closed stream's server side ends (its Redis subscription goes away).
 """
 import http.client
 import json
@@ -120,6 +120,18 @@ class EventStream:
         self.conn.close()
 
 
+def other_database_connections() -> int | None:
+    """Connections to the test database besides this process's own; None on SQLite (no server to ask)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
 def subscribers(client: redis.Redis, project_id: int) -> int:
     return dict(client.pubsub_numsub(channel(project_id)))[channel(project_id).encode()]
 
@@ -203,6 +215,12 @@ def test_many_open_streams_do_not_starve_pages(production_server):
             status, seconds = get(port, path, cookie)
             assert status == 200, path
             assert seconds < PAGE_SECONDS, f"{path} took {seconds:.2f} s with {STREAMS} streams open"
+
+        # Open pages hold no database connection (PostgreSQL would run out of them at max_connections).
+        deadline = time.monotonic() + 5
+        while (held := other_database_connections()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not held, f"{held} database connections held with {STREAMS} streams open"
 
         version = ModelVersion.objects.create(project=project, number=1, status=ModelVersion.Status.READY,
                                               labelled_responses=12, labels_used=2)
