@@ -20,6 +20,7 @@ import redis
 import yaml
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from labeling_app.models import ModelVersion
 from labeling_app.services.events import channel, model_event_publish
@@ -29,6 +30,7 @@ from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 pytestmark = pytest.mark.worker
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+SCREENSHOTS = ROOT / "var" / "test-output" / "screenshots"
 STREAMS = 30
 PAGE_SECONDS = 1.0
 
@@ -187,14 +189,20 @@ def test_dockerfile_runs_the_same_command_as_compose():
     assert json.loads(cmd.removeprefix("CMD ")) == shlex.split(web_command())
 
 
-def test_many_open_streams_do_not_starve_pages(production_server):
-    port = production_server
+def member_session(project_name: str) -> tuple:
+    """A project, a member of it, and that member's session id."""
     user = UserFactory(username="watcher")
-    project = ProjectFactory(name="Streams")
+    project = ProjectFactory(name=project_name)
     MembershipFactory(project=project, user=user)
     client = Client()
     client.force_login(user)
-    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    return project, client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def test_many_open_streams_do_not_starve_pages(production_server):
+    port = production_server
+    project, session = member_session("Streams")
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session}"
     events_path = f"/projects/{project.pk}/events/"
     redis_client = redis.Redis.from_url(settings.REDIS_URL)
 
@@ -236,3 +244,34 @@ def test_many_open_streams_do_not_starve_pages(production_server):
     while subscribers(redis_client, project.pk) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert subscribers(redis_client, project.pk) == 0
+
+
+@pytest.mark.browser
+def test_a_page_follows_the_model_live_from_the_production_server(production_server, new_page):
+    from playwright.sync_api import expect
+
+    base = f"http://127.0.0.1:{production_server}"
+    project, session = member_session("Live badge")
+    page = new_page()
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base}])
+    page.goto(f"{base}/projects/{project.pk}/model/")
+    expect(page.locator("body")).to_have_attribute("data-live", "connected")
+    badge = page.locator("#model-badge")
+    expect(badge).to_have_text("no model yet")
+
+    # Published once the page's stream listens, so the badge can only change through the published event.
+    deadline = time.monotonic() + 10
+    while not subscribers(redis.Redis.from_url(settings.REDIS_URL), project.pk) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    version = ModelVersion.objects.create(project=project, number=1, status=ModelVersion.Status.READY,
+                                          labelled_responses=12, labels_used=2, micro_f1=0.61,
+                                          made_current_at=timezone.now())
+    project.current_model = version
+    project.save(update_fields=["current_model"])
+    model_event_publish(version=version)
+    # The model page reloads itself on a new version; the badge shows it before and after that reload.
+    expect(badge).to_have_attribute("data-version", "1")
+    expect(page.locator("#versions tr[data-version='1']")).to_contain_text("current")
+    expect(badge).to_contain_text("v1 · 12 labels · micro F1 0.61")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "production-server-live-badge.png"))
