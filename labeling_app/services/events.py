@@ -2,7 +2,7 @@
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import redis
@@ -88,7 +88,7 @@ def events_listen(*, project_id: int, timeout: float = 15.0) -> Iterator[dict[st
         pubsub.close()
 
 
-async def events_listen_async(*, project_id: int, timeout: float = 15.0) -> AsyncIterator[dict[str, Any] | None]:
+async def events_listen_async(*, project_id: int, timeout: float = 15.0) -> AsyncGenerator[dict[str, Any] | None, None]:
     """events_listen on redis.asyncio: waiting for an event holds no thread, so one worker serves many streams.
 
     Closing the generator (a client that went away cancels it) unsubscribes and closes its Redis connection.
