@@ -68,7 +68,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'themeloop.sqlite3'}", conn_max_age=60
+        default=f"sqlite:///{VAR_DIR / 'themeloop.sqlite3'}",
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),  # labeling_app/asgi.py sets 0
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):

@@ -1,12 +1,17 @@
 """Live updates: model events published on a Redis channel per project, read by the pages' event stream."""
+import asyncio
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import redis
+import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 
-from labeling_app.models import ModelVersion
+from labeling_app.models import ModelVersion, Project
 
 
 def channel(project_id: int) -> str:
@@ -33,6 +38,25 @@ def model_version_payload(version: ModelVersion | None) -> dict[str, Any] | None
     }
 
 
+def model_event_current(*, project_id: int) -> dict[str, Any]:
+    """The model event for the project's current model, as read from the database now."""
+    project = Project.objects.select_related("current_model").get(pk=project_id)
+    return {"type": "model", "project": project.pk, "model": model_version_payload(project.current_model)}
+
+
+def _model_event_on_connect(*, project_id: int) -> dict[str, Any]:
+    """model_event_current for a stream that stays open: this thread's database connection is given back after.
+
+    Otherwise each open page would hold a database connection for as long as it stays open.
+    """
+    try:
+        return model_event_current(project_id=project_id)
+    finally:
+        # Not in the middle of someone else's transaction (a test's, say), which closing would break.
+        if not connection.in_atomic_block:
+            connection.close()
+
+
 def model_event_publish(*, version: ModelVersion) -> None:
     """Tell every open page of the project that `version` is now current."""
     message = {"type": "model", "project": version.project_id, "model": model_version_payload(version)}
@@ -40,12 +64,51 @@ def model_event_publish(*, version: ModelVersion) -> None:
 
 
 def events_listen(*, project_id: int, timeout: float = 15.0) -> Iterator[dict[str, Any] | None]:
-    """Yield the project's events as they come; None after `timeout` seconds of quiet (for keep-alives)."""
+    """The current model event, then the project's events as they come; None after `timeout` s of quiet.
+
+    Blocking: for WSGI servers (the dev server, live-server tests). ASGI serving uses events_listen_async.
+    """
     pubsub = _client().pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(channel(project_id))
     try:
+        # Read the current model only once subscribed, so a version made current in between is not missed.
+        yield _model_event_on_connect(project_id=project_id)
+        quiet_until = time.monotonic() + timeout
         while True:
-            message = pubsub.get_message(timeout=timeout)
-            yield json.loads(message["data"]) if message else None
+            # get_message returns None early for the subscribe confirmation: only real quiet earns a keep-alive.
+            message = pubsub.get_message(timeout=max(0.0, quiet_until - time.monotonic()))
+            if message is not None:
+                yield json.loads(message["data"])
+            elif time.monotonic() < quiet_until:
+                continue
+            else:
+                yield None
+            quiet_until = time.monotonic() + timeout
     finally:
         pubsub.close()
+
+
+async def events_listen_async(*, project_id: int, timeout: float = 15.0) -> AsyncGenerator[dict[str, Any] | None, None]:
+    """events_listen on redis.asyncio: waiting for an event holds no thread, so one worker serves many streams.
+
+    Closing the generator (a client that went away cancels it) unsubscribes and closes its Redis connection.
+    """
+    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    loop = asyncio.get_running_loop()
+    try:
+        await pubsub.subscribe(channel(project_id))
+        yield await sync_to_async(_model_event_on_connect)(project_id=project_id)
+        quiet_until = loop.time() + timeout
+        while True:  # as in events_listen
+            message = await pubsub.get_message(timeout=max(0.0, quiet_until - loop.time()))
+            if message is not None:
+                yield json.loads(message["data"])
+            elif loop.time() < quiet_until:
+                continue
+            else:
+                yield None
+            quiet_until = loop.time() + timeout
+    finally:
+        await pubsub.aclose()
+        await client.aclose()

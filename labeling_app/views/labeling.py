@@ -1,15 +1,12 @@
-import json
-from collections.abc import Iterator
-
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
 from labeling_app.models import ModelVersion, Project
 from labeling_app.selectors.predictions import theme_thresholds
 from labeling_app.selectors.training import model_versions
-from labeling_app.services.events import events_listen, model_version_payload
+from labeling_app.services.events import model_version_payload
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
@@ -88,24 +85,3 @@ def _curve(versions: list[ModelVersion]) -> dict:
     markers = [(xy(v, "micro_f1"), xy(v, "macro_f1")) for v in versions]
     return {"micro": points("micro_f1"), "macro": points("macro_f1"), "markers": markers, "max_x": max_x,
             "width": width, "height": height, "pad": pad}
-
-
-@login_required
-def project_events(request: AuthenticatedHttpRequest, project_id: int) -> StreamingHttpResponse:
-    """Server-sent events: the current model on connect (a reconnecting page catches up), then each change."""
-    project = page_membership(request, project_id).project
-    snapshot = {"type": "model", "project": project.pk, "model": model_version_payload(project.current_model)}
-
-    def stream() -> Iterator[str]:
-        yield "retry: 1000\n\n"
-        yield f"event: model\ndata: {json.dumps(snapshot)}\n\n"
-        for event in events_listen(project_id=project.pk):
-            if event is None:
-                yield ": keep-alive\n\n"
-            else:
-                yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
-
-    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response

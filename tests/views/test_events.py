@@ -1,0 +1,37 @@
+"""The event stream view under ASGI (as production serves it): an async stream, members only."""
+import pytest
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient
+from django.urls import reverse
+
+
+@pytest.mark.worker
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["analyst", "outsider", "anonymous"])
+def test_event_stream_under_asgi(who, prepare_project):
+    url = reverse("project-events", kwargs={"project_id": prepare_project.project.pk})
+
+    async def scenario():
+        client = AsyncClient()
+        if who != "anonymous":
+            await client.aforce_login(prepare_project.user(who))
+        response = await client.get(url)
+        if response.status_code != 200:
+            return response, []
+        content = response.streaming_content
+        try:
+            return response, [await anext(content), await anext(content)]
+        finally:
+            await content.aclose()
+
+    response, frames = async_to_sync(scenario)()
+    if who == "outsider":
+        assert response.status_code == 404
+    elif who == "anonymous":
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    else:
+        # An async stream: waiting for events holds no thread under ASGI.
+        assert response.status_code == 200 and response.is_async
+        assert response["Content-Type"] == "text/event-stream"
+        assert frames[0] == b"retry: 1000\n\n"
+        assert frames[1].startswith(b"event: model\n") and b'"model": null' in frames[1]
