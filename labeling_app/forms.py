@@ -40,6 +40,22 @@ class ThemeForm(forms.ModelForm):
         fields = ["name", "description", "colour", "shortcut", "order"]
         widgets = {"description": forms.TextInput()}
 
+    def clean(self) -> dict:
+        # The same check as the service, so an edit names the theme holding the key instead of
+        # the model's raw constraint message (a field with an error skips that constraint).
+        from django.core.exceptions import ValidationError
+
+        from labeling_app.services.themes import theme_shortcut_check
+
+        data = super().clean()
+        if self.instance.project_id and data.get("shortcut") and not self.instance.archived:
+            try:
+                theme_shortcut_check(project_id=self.instance.project_id, shortcut=data["shortcut"],
+                                     theme_id=self.instance.pk)
+            except ValidationError as exc:
+                self.add_error("shortcut", exc.message_dict["shortcut"])
+        return data
+
 
 class MemberForm(forms.Form):
     username = forms.CharField(max_length=150)
