@@ -35,3 +35,7 @@ urlpatterns = [
     path(P + "similar/", discovery.similar_page, name="similar"),
 ]
 
+
+# Pages get 403/404 in the site's layout; paths under /api/ keep the JSON error shape.
+handler403 = "labeling_app.views.errors.permission_denied"
+handler404 = "labeling_app.views.errors.page_not_found"
