@@ -115,7 +115,7 @@ class ClusterListView(ProjectScopedMixin, generics.ListAPIView):
 
 
 class ClusterDetailView(ProjectScopedMixin, generics.RetrieveUpdateAPIView):
-    """One cluster; analysts rename it or dismiss it (PATCH name / dismissed)."""
+    """One cluster; analysts rename it or dismiss it (PATCH name and/or dismissed; a PATCH with neither is a 400)."""
 
     serializer_class = ClusterSerializer
     lookup_url_kwarg = "cluster_id"
