@@ -1,4 +1,5 @@
 """The OpenAPI schema, readable in a browser: a page with the YAML for browsers, the files for tools."""
+from collections.abc import Mapping
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -15,7 +16,7 @@ class SchemaPageRenderer(OpenApiYamlRenderer):
     charset = "utf-8"
 
     def render(self, data: Any, accepted_media_type: str | None = None,
-               renderer_context: dict[str, Any] | None = None) -> bytes:
+               renderer_context: Mapping[str, Any] | None = None) -> bytes:
         yaml = super().render(data, accepted_media_type, renderer_context).decode()
         request = (renderer_context or {}).get("request")
         return render_to_string("labeling_app/api_schema.html", {"schema": yaml},

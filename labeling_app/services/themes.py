@@ -16,7 +16,8 @@ def theme_shortcut_check(*, project_id: int, shortcut: str, theme_id: int | None
     constraint would only say which constraint failed)."""
     if not shortcut:
         return
-    holder = Theme.objects.filter(project_id=project_id, shortcut=shortcut, archived=False).exclude(pk=theme_id).first()
+    holders = Theme.objects.filter(project_id=project_id, shortcut=shortcut, archived=False)
+    holder = (holders.exclude(pk=theme_id) if theme_id is not None else holders).first()
     if holder is not None:
         raise ValidationError({"shortcut": f"the key “{shortcut}” is already used by the theme “{holder.name}”; "
                                            "choose another key or clear that theme's key first"})

@@ -7,7 +7,7 @@ from django.urls import reverse
 @pytest.mark.django_db
 @pytest.mark.parametrize("how", ["create", "edit"])
 def test_a_used_key_is_a_clear_message(prepare_project, how):
-    price, delivery = prepare_project.themes
+    delivery = prepare_project.themes[1]
     client = Client()
     client.force_login(prepare_project.admin)
     url = reverse("theme-editor", kwargs={"project_id": prepare_project.project.pk})
