@@ -1,6 +1,8 @@
 from django import forms
+from django.core.exceptions import ValidationError
 
 from labeling_app.models import Project, Role, Theme
+from labeling_app.services.themes import theme_shortcut_check
 
 
 class ProjectForm(forms.ModelForm):
@@ -39,6 +41,19 @@ class ThemeForm(forms.ModelForm):
         model = Theme
         fields = ["name", "description", "colour", "shortcut", "order"]
         widgets = {"description": forms.TextInput()}
+
+    def clean(self) -> dict:
+        # The same check as the service, so an edit names the theme holding the key instead of
+        # the model's raw constraint message (a field with an error skips that constraint).
+        super().clean()
+        data = self.cleaned_data
+        if self.instance.project_id and data.get("shortcut") and not self.instance.archived:
+            try:
+                theme_shortcut_check(project_id=self.instance.project_id, shortcut=data["shortcut"],
+                                     theme_id=self.instance.pk)
+            except ValidationError as exc:
+                self.add_error("shortcut", exc.message_dict["shortcut"])
+        return data
 
 
 class MemberForm(forms.Form):

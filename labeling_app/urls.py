@@ -39,3 +39,7 @@ urlpatterns = [
     path(P + "disagreements/", review.disagreements_page, name="disagreements"),
 ]
 
+
+# Pages get 403/404 in the site's layout; paths under /api/ keep the JSON error shape.
+handler403 = "labeling_app.views.errors.permission_denied"
+handler404 = "labeling_app.views.errors.page_not_found"

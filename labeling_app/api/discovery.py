@@ -85,6 +85,12 @@ class ClusterSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "size", "keywords", "phrases", "representative_ids", "is_outliers", "theme",
                             "active"]
 
+    def validate(self, attrs: dict) -> dict:
+        # A PATCH must change something: an empty body is a client mistake (400), not a silent no-op.
+        if "name" not in attrs and "dismissed" not in attrs:
+            raise serializers.ValidationError("give a new `name`, or `dismissed` (true or false)")
+        return attrs
+
 
 def _run(view: ProjectScopedMixin, request: Request) -> DiscoveryRun:
     body = request.data if isinstance(request.data, dict) else {}
@@ -109,7 +115,7 @@ class ClusterListView(ProjectScopedMixin, generics.ListAPIView):
 
 
 class ClusterDetailView(ProjectScopedMixin, generics.RetrieveUpdateAPIView):
-    """One cluster; analysts rename it or dismiss it (PATCH name / dismissed)."""
+    """One cluster; analysts rename it or dismiss it (PATCH name and/or dismissed; a PATCH with neither is a 400)."""
 
     serializer_class = ClusterSerializer
     lookup_url_kwarg = "cluster_id"

@@ -1,14 +1,14 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from labeling_app.api import discovery, imports, labeling, members, projects, responses, review, themes
+from labeling_app.api import discovery, imports, labeling, members, projects, responses, review, schema, themes
 
 P = "projects/<int:project_id>/"
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema/", schema.SchemaView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("projects/", projects.ProjectListCreateView.as_view(), name="api-projects"),
     path(P, projects.ProjectDetailView.as_view(), name="api-project"),

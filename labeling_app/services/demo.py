@@ -1,12 +1,19 @@
-"""The demo project and one demo user per role, for `make run`."""
+"""The demo projects and one demo user per role, for `make run`."""
+import csv
+import functools
+import io
+import random
+from collections.abc import Callable
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
 
 from labeling_app.models import ImportJob, Membership, Project, Role
 from labeling_app.services.imports import import_file_run
+from labeling_app.services.themes import theme_create
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 DEMO_PROJECT = "Why are you cancelling?"
@@ -16,6 +23,12 @@ DEMO_USERS = {  # username -> (role, password); demo-only credentials, printed b
     "demo-lead": (Role.LEAD, "lead-loop-2026"),
     "demo-analyst": (Role.ANALYST, "analyst-loop-2026"),
 }
+NHS_PROJECT = "NHS Friends and Family Test"
+NHS_QUESTION = "What could we do better?"
+# Only a few hundred NHS answers arrive coded, so Label, Suggestions and "more like this" have work to
+# show; the seed makes every installation pick the same ones. All codes stay in the shared file.
+NHS_CODED = 300
+NHS_SEED = 8
 
 
 @transaction.atomic
@@ -30,15 +43,18 @@ def demo_users_ensure() -> dict[str, str]:
     return {u: p for u, (_, p) in DEMO_USERS.items()}
 
 
-def demo_project_load(*, name: str = DEMO_PROJECT, question: str = DEMO_QUESTION,
-                      path: Path = DEMO_DIR / "cancelling.csv") -> tuple[Project, ImportJob | None]:
-    """Create the demo project from a coded file once, and make each demo user a member."""
+def _project_load(*, name: str, question: str, upload: Callable[[], File],
+                  theme_names: Callable[[], list[str]] | None = None) -> tuple[Project, ImportJob | None]:
+    # Idempotent: a project that already has responses is left as it is; only memberships are ensured.
     demo_users_ensure()
     project, created = Project.objects.get_or_create(name=name, defaults={"question": question})
     job = None
     if created or not project.responses.exists():
-        with path.open("rb") as fh:
-            job = import_file_run(project=project, user=None, upload=File(fh, name=path.name))
+        existing = {t.name.casefold() for t in project.themes.all()}
+        for theme_name in theme_names() if theme_names else []:
+            if theme_name.casefold() not in existing:
+                theme_create(project=project, name=theme_name)
+        job = import_file_run(project=project, user=None, upload=upload())
         if job.status != ImportJob.Status.SUCCEEDED:
             raise RuntimeError(f"demo import failed: {job.message}")
     user_model = get_user_model()
@@ -47,3 +63,52 @@ def demo_project_load(*, name: str = DEMO_PROJECT, question: str = DEMO_QUESTION
             project=project, user=user_model.objects.get(username=username), defaults={"role": role}
         )
     return project, job
+
+
+def demo_project_load(*, name: str = DEMO_PROJECT, question: str = DEMO_QUESTION,
+                      path: Path = DEMO_DIR / "cancelling.csv") -> tuple[Project, ImportJob | None]:
+    """Create the demo project from a coded file once, and make each demo user a member."""
+    return _project_load(name=name, question=question, upload=lambda: ContentFile(path.read_bytes(), name=path.name))
+
+
+def nhs_demo_rows(*, data_dir: Path, coded: int = NHS_CODED, seed: int = NHS_SEED
+                  ) -> tuple[list[str], list[list[str]], list[str]]:
+    """The NHS file reduced for the demo: `coded` respondents of the `pool` split (a seeded sample) keep
+    their themes, every other respondent comes once with an empty theme. Returns (header, rows, theme
+    names of the whole file in order of first appearance)."""
+    with (data_dir / "split.csv").open(newline="", encoding="utf-8") as fh:
+        pool = sorted(row["respondent_id"] for row in csv.DictReader(fh) if row["split"] == "pool")
+    keep = set(random.Random(seed).sample(pool, min(coded, len(pool))))
+    with (data_dir / "coded_responses.csv").open(newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        id_col, theme_col = header.index("respondent_id"), header.index("theme")
+        rows, seen, themes = [], set(), dict[str, None]()
+        for row in reader:
+            themes.setdefault(row[theme_col], None)
+            respondent = row[id_col]
+            if respondent in keep:
+                rows.append(row)
+            elif respondent not in seen:
+                rows.append([*row[:theme_col], "", *row[theme_col + 1:]])
+            seen.add(respondent)
+    return header, rows, [t for t in themes if t]
+
+
+def nhs_demo_load(*, data_dir: Path, coded: int = NHS_CODED, seed: int = NHS_SEED
+                  ) -> tuple[Project, ImportJob | None]:
+    """Create the NHS demo project once: every answer imported, only `coded` of them with their themes,
+    and the file's whole theme framework in the theme set."""
+    # Read only when the project still needs loading (a second `load_demo` reads nothing).
+    reduced = functools.cache(lambda: nhs_demo_rows(data_dir=data_dir, coded=coded, seed=seed))
+
+    def upload() -> File:
+        header, rows, _ = reduced()
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(rows)
+        return ContentFile(out.getvalue().encode("utf-8"), name="nhs_fft_demo.csv")
+
+    return _project_load(name=NHS_PROJECT, question=NHS_QUESTION, upload=upload,
+                         theme_names=lambda: reduced()[2])

@@ -236,6 +236,8 @@ def cluster_split(*, run: DiscoveryRun, user: User, cluster_id: int, k: int) -> 
 def cluster_update(*, run: DiscoveryRun, user: User, cluster_id: int, name: str | None = None,
                    dismissed: bool | None = None) -> Cluster:
     """Rename a cluster or dismiss it (or bring it back)."""
+    if name is None and dismissed is None:
+        raise ValidationError("give a new name, or dismiss or restore the cluster")
     (cluster,) = _check_active(run, [cluster_id])
     before = _snapshot([cluster])
     if name is not None:

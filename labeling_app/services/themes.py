@@ -13,6 +13,18 @@ PALETTE = [
 SHORTCUT_KEYS = "1234567890qwertyuiopasdfghjklzxcvbnm"
 
 
+def theme_shortcut_check(*, project_id: int, shortcut: str, theme_id: int | None = None) -> None:
+    """Refuse a key that a live theme of the project already has, naming that theme (the database
+    constraint would only say which constraint failed)."""
+    if not shortcut:
+        return
+    holders = Theme.objects.filter(project_id=project_id, shortcut=shortcut, archived=False)
+    holder = (holders.exclude(pk=theme_id) if theme_id is not None else holders).first()
+    if holder is not None:
+        raise ValidationError({"shortcut": f"the key “{shortcut}” is already used by the theme “{holder.name}”; "
+                                           "choose another key or clear that theme's key first"})
+
+
 def _free_shortcut(project: Project) -> str:
     used = set(project.themes.filter(archived=False).values_list("shortcut", flat=True))
     return next((k for k in SHORTCUT_KEYS if k not in used), "")
@@ -32,6 +44,7 @@ def theme_create(*, project: Project, name: str, description: str = "", colour: 
         shortcut=_free_shortcut(project) if shortcut is None else shortcut,
         order=order,
     )
+    theme_shortcut_check(project_id=project.pk, shortcut=theme.shortcut)
     theme.full_clean()
     theme.save()
     training_inputs_changed(project=project)  # a new column for the model, even before its first label
@@ -45,6 +58,8 @@ def theme_update(*, theme: Theme, **fields: object) -> Theme:
         setattr(theme, name, value)
     if fields.get("archived"):
         theme.shortcut = ""  # frees the key for live themes
+    if not theme.archived:
+        theme_shortcut_check(project_id=theme.project_id, shortcut=theme.shortcut, theme_id=theme.pk)
     theme.full_clean()
     with transaction.atomic():
         theme.save()

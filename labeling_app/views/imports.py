@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 from labeling_app.forms import ImportForm
 from labeling_app.importing.errors import ImportFileError
 from labeling_app.models import ImportJob, Role
+from labeling_app.selectors.projects import project_counts
 from labeling_app.services.imports import import_job_create
 from labeling_app.services.progress import progress_get
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership
@@ -13,6 +14,12 @@ from labeling_app.views.access import AuthenticatedHttpRequest, page_membership
 
 def _progress(job: ImportJob) -> int:
     return job.progress if job.is_finished else progress_get(kind="import", job_id=job.pk)
+
+
+def _progress_context(job: ImportJob) -> dict:
+    # A finished import also carries the project's fresh counts, swapped into the overview page.
+    counts = project_counts(project=job.project) if job.status == ImportJob.Status.SUCCEEDED else None
+    return {"job": job, "progress": _progress(job), "project": job.project, "counts": counts}
 
 
 @login_required
@@ -29,16 +36,14 @@ def import_upload(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
     except ImportFileError as exc:
         return render(request, "labeling_app/partials/import_error.html",
                       {"message": str(exc), "errors": [e.as_dict() for e in exc.errors]}, status=400)
-    return render(request, "labeling_app/partials/import_progress.html",
-                  {"job": job, "progress": _progress(job), "project": membership.project})
+    return render(request, "labeling_app/partials/import_progress.html", _progress_context(job))
 
 
 @login_required
 def import_progress(request: AuthenticatedHttpRequest, project_id: int, import_id: int) -> HttpResponse:
     membership = page_membership(request, project_id, Role.ADMIN)
     job = get_object_or_404(membership.project.import_jobs, pk=import_id)
-    return render(request, "labeling_app/partials/import_progress.html",
-                  {"job": job, "progress": _progress(job), "project": membership.project})
+    return render(request, "labeling_app/partials/import_progress.html", _progress_context(job))
 
 
 @login_required

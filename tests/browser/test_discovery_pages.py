@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from labeling_app.models import Annotation, Cluster, ClusterAssignment, DiscoveryRun, Role
 from tests.browser.conftest import login
-from tests.conftest import PASSWORD, demo_project_make
+from tests.conftest import PASSWORD, ROOT, demo_project_make
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -66,7 +66,7 @@ def test_start_merge_split_and_make_a_theme(live_server, celery_worker_process, 
     assert all(a.coder == analyst for a in Annotation.objects.filter(is_current=True, themes__name="Picked from a cluster"))
 
 
-def test_the_map_draws_every_nhs_response(live_server, nhs_file, new_page, tmp_path):
+def test_the_map_draws_every_nhs_response(live_server, nhs_file, new_page):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from labeling_app.services.discovery import discovery_layout_compute, discovery_run_execute
@@ -101,5 +101,13 @@ def test_the_map_draws_every_nhs_response(live_server, nhs_file, new_page, tmp_p
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
         for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }""")
     assert painted > 8_000  # thousands of 4x4 points (many overlap), not an empty canvas
-    page.screenshot(path=str(tmp_path / "map.png"))
-    assert (tmp_path / "map.png").stat().st_size > 10_000
+    assert page.locator("#map-legend li").count() == project.discovery_runs.get().clusters.filter(active=True).count()
+    shots = ROOT / "var" / "test-output" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "map-nhs.png"), full_page=True)
+    assert (shots / "map-nhs.png").stat().st_size > 10_000
+    # Coloured by its most used theme, out of the 45.
+    theme = max(project.themes.all(), key=lambda t: t.annotations.filter(is_current=True).count())
+    page.select_option("#colour-by", f"theme:{theme.pk}")
+    expect(canvas).to_have_attribute("data-highlighted", str(theme.annotations.filter(is_current=True).count()))
+    page.screenshot(path=str(shots / "map-nhs-theme.png"), full_page=True)

@@ -1,4 +1,6 @@
 """An admin imports a CSV through the page, with a real Celery worker and Redis, and finds the responses."""
+import base64
+
 import pytest
 from playwright.sync_api import expect
 
@@ -21,6 +23,8 @@ def test_import_through_the_page(live_server, celery_worker_process, prepare_pro
     page = new_page()
     login(page, live_server, "alice-admin")
     page.click("text=Cancellations")
+    counts = page.locator("#project-counts")
+    expect(counts.locator("[data-count=responses]")).to_have_text("3")
     page.set_input_files("#import-form input[type=file]", str(upload))
     page.click("#import-form button[type=submit]")
 
@@ -30,6 +34,11 @@ def test_import_through_the_page(live_server, celery_worker_process, prepare_pro
     expect(job.locator("progress")).to_have_attribute("value", "100")
     expect(job).to_contain_text("imported 401 responses, 2 themes, 402 labels")
     assert ImportJob.objects.get().status == ImportJob.Status.SUCCEEDED
+    # The overview's counts follow the import without a reload.
+    expect(counts.locator("[data-count=responses]")).to_have_text("404")
+    expect(counts.locator("[data-count=labels]")).to_have_text("402")
+    expect(counts.locator("[data-count=themes]")).to_have_text("2")
+    assert page.locator("#project-counts").count() == 1
 
     job.locator("a", has_text="See the responses").click()
     page.fill("input[name=q]", "Zoë")
@@ -55,3 +64,18 @@ def test_a_bad_file_shows_the_error_in_the_page(live_server, celery_worker_proce
     expect(job).to_have_attribute("data-status", "failed", timeout=60_000)
     expect(job.get_by_role("alert")).to_contain_text("row 3: empty response")
     assert prepare_project.project.responses.count() == count
+    # A failed job looks failed: its bar is red, not a full blue "done" bar.
+    bar = job.locator("progress")
+    red, green, blue = _middle_pixel(page, bar.screenshot())
+    assert red > 150 and green < 90 and blue < 90, (red, green, blue)
+    expect(page.locator("#project-counts [data-count=responses]")).to_have_text(str(count))
+
+
+def _middle_pixel(page, png: bytes) -> tuple[int, int, int]:
+    """The colour at the middle of a screenshot, decoded by the browser (no image library needed)."""
+    return tuple(page.evaluate("""async (src) => {
+        const img = new Image(); img.src = src; await img.decode();
+        const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+        const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+        const d = g.getImageData(Math.floor(img.width / 2), Math.floor(img.height / 2), 1, 1).data;
+        return [d[0], d[1], d[2]]; }""", "data:image/png;base64," + base64.b64encode(png).decode()))

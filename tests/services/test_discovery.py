@@ -176,3 +176,11 @@ def test_theme_split_reoffers_its_responses_for_the_new_themes(analyst, demo_vec
     assert {r.pk for r in batch} == affected  # offered again, although they had other themes too
     with pytest.raises(ValidationError, match="two different names"):
         theme_split(project=project, theme=made[0], names=["Only one"])
+
+
+def test_updating_a_cluster_with_nothing_to_change_is_refused(analyst):
+    run = DiscoveryRun.objects.create(project=ProjectFactory(), status=DiscoveryRun.Status.SUCCEEDED)
+    cluster = Cluster.objects.create(run=run, name="Too expensive", size=1)
+    with pytest.raises(ValidationError, match="give a new name"):
+        cluster_update(run=run, user=analyst, cluster_id=cluster.pk)
+    assert not run.actions.exists()

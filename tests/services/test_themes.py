@@ -1,5 +1,6 @@
-"""Theme set changes: each one makes the current model out of date, so the next retrain runs."""
+"""Theme services: keys unique among live themes (the error names the theme); every change of the live set retrains."""
 import pytest
+from django.core.exceptions import ValidationError
 
 from labeling_app.models import ModelVersion, Role
 from labeling_app.services.themes import theme_create, theme_split, theme_update, themes_merge
@@ -46,3 +47,17 @@ def test_merging_splitting_and_adding_themes_each_retrain(trained):
     assert first.pk not in version.theme_ids and {t.pk for t in made} <= set(version.theme_ids)
     new = theme_create(project=trained, name="Brand new theme")
     assert new.pk in _retrained(trained, "created").theme_ids
+
+
+def test_a_used_key_is_refused_naming_the_theme(prepare_project):
+    with pytest.raises(ValidationError) as caught:
+        theme_create(project=prepare_project.project, name="Quality", shortcut="2")
+    assert caught.value.message_dict["shortcut"][0].startswith("the key “2” is already used by the theme “Delivery”")
+    with pytest.raises(ValidationError, match="“Price”"):
+        theme_update(theme=prepare_project.themes[1], shortcut="1")
+
+
+def test_an_archived_themes_key_is_free_again(prepare_project):
+    price, _ = prepare_project.themes
+    theme_update(theme=price, archived=True)
+    assert theme_create(project=prepare_project.project, name="Quality", shortcut="1").shortcut == "1"

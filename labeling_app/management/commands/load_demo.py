@@ -4,9 +4,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from labeling_app.services.demo import DEMO_USERS, demo_project_load
+from labeling_app.services.demo import DEMO_USERS, NHS_CODED, demo_project_load, nhs_demo_load
 
-NHS_FILE = Path(settings.BASE_DIR).parent / "shared" / "data" / "nhs_fft" / "coded_responses.csv"
+NHS_DIR = Path(settings.BASE_DIR).parent / "shared" / "data" / "nhs_fft"
 
 
 class Command(BaseCommand):
@@ -14,14 +14,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-nhs", action="store_true", help="skip the NHS Friends and Family Test project")
+        parser.add_argument("--nhs-dir", type=Path, default=NHS_DIR,
+                            help="folder with the NHS coded_responses.csv and split.csv (default ../shared/...)")
+        parser.add_argument("--nhs-coded", type=int, default=NHS_CODED,
+                            help=f"NHS responses imported with their themes (default {NHS_CODED}); the rest uncoded")
 
     def handle(self, *args: Any, **options: Any) -> None:
         project, job = demo_project_load()
         self.stdout.write(f"{project.name}: " + (job.summary if job else "already loaded"))
-        if not options["no_nhs"] and NHS_FILE.is_file():
-            nhs, job = demo_project_load(
-                name="NHS Friends and Family Test", question="What could we do better?", path=NHS_FILE
-            )
+        nhs_dir: Path = options["nhs_dir"]
+        if not options["no_nhs"] and (nhs_dir / "coded_responses.csv").is_file() and (nhs_dir / "split.csv").is_file():
+            nhs, job = nhs_demo_load(data_dir=nhs_dir, coded=options["nhs_coded"])
             self.stdout.write(f"{nhs.name}: " + (job.summary if job else "already loaded")
                               + " (data: NHS England / The Strategy Unit, pxtextmining, MIT)")
         self.stdout.write("Demo users (demo passwords, change them for real use):")

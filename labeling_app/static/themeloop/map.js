@@ -1,46 +1,123 @@
 // The map: every response as a point of the run's 2-D layout on a canvas (thousands of points draw in
-// one pass), coloured by cluster or theme; hover shows the text (as text), a dragged box selects points.
+// one pass), coloured by cluster or by one chosen theme (its responses highlighted), with a legend.
+// The wheel and the +/− buttons zoom (about the cursor / the centre), Shift+drag pans, Reset shows all.
+// Hover shows the text (as text), a dragged box selects the points inside it at any zoom.
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("map-config").textContent);
   const canvas = document.getElementById("map");
   const ctx = canvas.getContext("2d");
   const tip = document.getElementById("map-tip");
+  const legend = document.getElementById("map-legend");
+  const colourBy = document.getElementById("colour-by");
   const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
   const palette = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#ff9da6",
                    "#9d755d", "#bab0ac", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#17becf"];
-  const themeColour = {};
-  config.themes.forEach(function (t) { themeColour[t.id] = t.colour; });
-  let data = null, selected = new Set(), drag = null;
+  const GREY = "#d0d4da", HIGHLIGHT_FALLBACK = "#d62728";
+  const MIN_SCALE = 1, MAX_SCALE = 40, STEP = 1.5;
+  const themeById = {};
+  config.themes.forEach(function (t) { themeById[t.id] = t; });
+  let data = null, selected = new Set(), drag = null, pan = null;
+  let view = {scale: 1, tx: 0, ty: 0};  // screen = base * scale + t
   const pad = 12;
 
-  function px(i) { return pad + data.x[i] * (canvas.width - 2 * pad); }
-  function py(i) { return pad + (1 - data.y[i]) * (canvas.height - 2 * pad); }
+  function bx(i) { return pad + data.x[i] * (canvas.width - 2 * pad); }
+  function by(i) { return pad + (1 - data.y[i]) * (canvas.height - 2 * pad); }
+  function px(i) { return bx(i) * view.scale + view.tx; }
+  function py(i) { return by(i) * view.scale + view.ty; }
 
-  function colour(i) {
-    if (document.getElementById("colour-by").value === "theme") {
-      const t = data.themes[i];
-      return t.length ? (themeColour[t[0]] || "#888") : "#d0d4da";
-    }
-    const c = data.cluster[i];
+  function chosenTheme() {
+    const v = colourBy.value;
+    return v.indexOf("theme:") === 0 ? Number(v.slice(6)) : null;
+  }
+
+  function clusterColour(c) {
     const info = data.clusters[c];
-    if (!info || info.outliers) return "#d0d4da";
-    return palette[c % palette.length];
+    return !info || info.outliers ? GREY : palette[c % palette.length];
+  }
+
+  function themeColour(id) {
+    const t = themeById[id];
+    // A pale theme colour would not stand out from the grey of the other points.
+    return t && t.colour && t.colour.toLowerCase() !== GREY ? t.colour : HIGHLIGHT_FALLBACK;
   }
 
   function draw() {
     ctx.clearRect(0, 0, canvas.width, canvas.height);
-    for (let i = 0; i < data.ids.length; i++) {
-      ctx.fillStyle = colour(i);
-      ctx.globalAlpha = selected.size && !selected.has(i) ? 0.25 : 0.85;
-      ctx.fillRect(px(i) - 2, py(i) - 2, 4, 4);
-    }
+    const theme = chosenTheme();
+    const size = Math.min(8, 4 * Math.sqrt(view.scale));
+    const half = size / 2;
+    let highlighted = 0;
+    // Two passes when a theme is chosen: highlighted points are drawn last, on top of the others.
+    const passes = theme === null ? [null] : [false, true];
+    passes.forEach(function (wantHas) {
+      for (let i = 0; i < data.ids.length; i++) {
+        let fill;
+        if (theme === null) {
+          fill = clusterColour(data.cluster[i]);
+        } else {
+          const has = data.themes[i].indexOf(theme) >= 0;
+          if (has !== wantHas) continue;
+          if (has) highlighted++;
+          fill = has ? themeColour(theme) : GREY;
+        }
+        const x = px(i), y = py(i);
+        if (x < -size || y < -size || x > canvas.width + size || y > canvas.height + size) continue;
+        ctx.fillStyle = fill;
+        ctx.globalAlpha = selected.size && !selected.has(i) ? 0.25 : (theme !== null && fill === GREY ? 0.7 : 0.85);
+        ctx.fillRect(x - half, y - half, size, size);
+      }
+    });
     ctx.globalAlpha = 1;
     if (drag) {
       ctx.strokeStyle = "#3b5bdb";
       ctx.strokeRect(drag.x0, drag.y0, drag.x1 - drag.x0, drag.y1 - drag.y0);
     }
     canvas.dataset.points = String(data.ids.length);
+    canvas.dataset.scale = String(Math.round(view.scale * 1000) / 1000);
+    canvas.dataset.colourBy = colourBy.value;
+    canvas.dataset.highlighted = theme === null ? "" : String(highlighted);
+  }
+
+  // The legend is built from text nodes only: cluster and theme names are user input.
+  function legendItem(colour, label, count, attrs) {
+    const li = document.createElement("li");
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = colour;
+    const name = document.createElement("span");
+    name.className = "legend-name";
+    name.textContent = label;
+    name.title = label;
+    const n = document.createElement("span");
+    n.className = "muted";
+    n.textContent = " " + count;
+    li.append(swatch, name, n);
+    li.dataset.count = String(count);
+    Object.keys(attrs || {}).forEach(function (k) { li.dataset[k] = attrs[k]; });
+    return li;
+  }
+
+  function renderLegend() {
+    legend.replaceChildren();
+    const theme = chosenTheme();
+    if (theme !== null) {
+      let has = 0;
+      data.themes.forEach(function (t) { if (t.indexOf(theme) >= 0) has++; });
+      const name = themeById[theme] ? themeById[theme].name : "theme";
+      legend.append(legendItem(themeColour(theme), "labelled “" + name + "”", has, {kind: "has"}),
+                    legendItem(GREY, "other responses", data.ids.length - has, {kind: "other"}));
+      return;
+    }
+    const sizes = {};
+    data.cluster.forEach(function (c) { sizes[c] = (sizes[c] || 0) + 1; });
+    Object.keys(data.clusters)
+      .sort(function (a, b) { return (sizes[b] || 0) - (sizes[a] || 0); })
+      .forEach(function (c) {
+        const info = data.clusters[c];
+        legend.append(legendItem(clusterColour(Number(c)), info.name, sizes[c] || 0,
+                                 {cluster: c, kind: info.outliers ? "outliers" : "cluster"}));
+      });
   }
 
   function pos(e) {
@@ -57,6 +134,23 @@
     return best;
   }
 
+  // Zoom by `factor` keeping the canvas point (cx, cy) where it is; never smaller than the whole map.
+  function zoom(factor, cx, cy) {
+    const scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, view.scale * factor));
+    const k = scale / view.scale;
+    view = {scale: scale, tx: cx - (cx - view.tx) * k, ty: cy - (cy - view.ty) * k};
+    clamp();
+    draw();
+  }
+
+  // Keep some of the map in sight: the layout's box may not leave the canvas.
+  function clamp() {
+    if (view.scale <= MIN_SCALE) { view = {scale: 1, tx: 0, ty: 0}; return; }
+    const w = canvas.width * view.scale, h = canvas.height * view.scale;
+    view.tx = Math.min(0, Math.max(canvas.width - w, view.tx));
+    view.ty = Math.min(0, Math.max(canvas.height - h, view.ty));
+  }
+
   function showSelection() {
     const box = document.getElementById("selection");
     box.hidden = selected.size === 0;
@@ -68,9 +162,19 @@
     });
   }
 
-  canvas.addEventListener("mousedown", function (e) { const p = pos(e); drag = {x0: p.x, y0: p.y, x1: p.x, y1: p.y}; });
-  canvas.addEventListener("mousemove", function (e) {
+  canvas.addEventListener("mousedown", function (e) {
+    if (!data) return;
     const p = pos(e);
+    if (e.shiftKey) { pan = {x: p.x, y: p.y, tx: view.tx, ty: view.ty}; return; }
+    drag = {x0: p.x, y0: p.y, x1: p.x, y1: p.y};
+  });
+  canvas.addEventListener("mousemove", function (e) {
+    if (!data) return;
+    const p = pos(e);
+    if (pan) {
+      view.tx = pan.tx + p.x - pan.x; view.ty = pan.ty + p.y - pan.y;
+      clamp(); draw(); return;
+    }
     if (drag) { drag.x1 = p.x; drag.y1 = p.y; draw(); return; }
     const i = nearest(p);
     if (i < 0) { tip.hidden = true; return; }
@@ -79,7 +183,15 @@
     tip.style.left = (e.offsetX + 14) + "px";
     tip.style.top = (e.offsetY + 14) + "px";
   });
+  canvas.addEventListener("mouseleave", function () { tip.hidden = true; });
+  canvas.addEventListener("wheel", function (e) {
+    if (!data) return;
+    e.preventDefault();  // the page does not scroll while the cursor zooms the map
+    const p = pos(e);
+    zoom(e.deltaY < 0 ? STEP : 1 / STEP, p.x, p.y);
+  }, {passive: false});
   window.addEventListener("mouseup", function () {
+    if (pan) { pan = null; return; }
     if (!drag) return;
     const x0 = Math.min(drag.x0, drag.x1), x1 = Math.max(drag.x0, drag.x1);
     const y0 = Math.min(drag.y0, drag.y1), y1 = Math.max(drag.y0, drag.y1);
@@ -93,14 +205,36 @@
     }
     draw();
   });
-  document.getElementById("colour-by").addEventListener("change", draw);
+  document.getElementById("zoom-in").addEventListener("click", function () {
+    if (data) zoom(STEP, canvas.width / 2, canvas.height / 2);
+  });
+  document.getElementById("zoom-out").addEventListener("click", function () {
+    if (data) zoom(1 / STEP, canvas.width / 2, canvas.height / 2);
+  });
+  document.getElementById("zoom-reset").addEventListener("click", function () {
+    view = {scale: 1, tx: 0, ty: 0};
+    if (data) draw();
+  });
+  colourBy.addEventListener("change", function () {
+    if (!data) return;
+    renderLegend();
+    draw();
+  });
   document.getElementById("selection-label").addEventListener("click", function () {
     const ids = Array.from(selected).map(function (i) { return data.ids[i]; });
     fetch(config.points.replace("points/", "label/"), {method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
       body: JSON.stringify({theme: Number(document.getElementById("selection-theme").value), responses: ids})})
       .then(function (r) { return r.json(); })
-      .then(function (b) { document.getElementById("selection-status").textContent = b.labelled != null ? "Labelled " + b.labelled + "." : b.message; });
+      .then(function (b) {
+        document.getElementById("selection-status").textContent = b.labelled != null ? "Labelled " + b.labelled + "." : b.message;
+        if (b.labelled == null) return;
+        // The labels are saved: show them at once when the map is coloured by that theme.
+        const theme = Number(document.getElementById("selection-theme").value);
+        selected.forEach(function (i) { if (data.themes[i].indexOf(theme) < 0) data.themes[i].push(theme); });
+        renderLegend();
+        draw();
+      });
   });
 
   function load() {
@@ -112,6 +246,7 @@
       }
       data = d;
       document.getElementById("map-count").textContent = d.ids.length + " responses";
+      renderLegend();
       draw();
       canvas.dataset.ready = "true";
     });
