@@ -289,8 +289,8 @@ def fit_classifier(
         score_th = np.where(trainable, 0.5, 2.0)
     thresholds = _calibrated_thresholds(score_th, slope, offset)
     if quality is not None:
-        for j, row in enumerate(quality.per_theme):
-            row["threshold"] = float(thresholds[j]) if trainable[j] else None
+        for col, row in enumerate(quality.per_theme):
+            row["threshold"] = float(thresholds[col]) if trainable[col] else None
     F, vec = _fit_features(X, texts, use_tfidf, tfidf_weight)
     coef, b = _fit_linear(F, Y, trainable, C, seed)
     if quality is None:
