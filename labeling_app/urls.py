@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from labeling_app.views import discovery, imports, labeling, members, projects, responses, review, themes
+from labeling_app.views import model as model_views
 from labeling_app.views.events import project_events
 
 P = "projects/<int:project_id>/"
@@ -25,7 +26,7 @@ urlpatterns = [
     path(P + "embeddings/progress/", imports.embedding_progress, name="embedding-progress"),
     path(P + "label/", labeling.labeling_page, name="labeling"),
     path(P + "suggestions/", labeling.suggestions_page, name="suggestions"),
-    path(P + "model/", labeling.model_page, name="model"),
+    path(P + "model/", model_views.model_page, name="model"),
     path(P + "events/", project_events, name="project-events"),
     path(P + "clusters/", discovery.clusters_page, name="clusters"),
     path(P + "clusters/status/", discovery.discovery_status, name="discovery-status"),

@@ -1,7 +1,13 @@
 """Multi-label theme classifier over sentence embeddings (+ optional TF-IDF of the same text).
 
 One logistic regression per theme (one-vs-rest), per-theme decision thresholds tuned on out-of-fold
-probabilities, and a cross-validated quality report computed from the same out-of-fold predictions.
+scores, per-theme Platt calibration fitted on the same out-of-fold scores (so the probabilities shown to
+analysts mean what they say), and a cross-validated quality report from the same predictions.
+
+Raw scores (class-balanced, good for ranking) and calibrated probabilities are kept apart:
+:func:`predict_scores` gives the former, :func:`predict_proba` the latter, and ``thresholds`` are in the
+calibrated scale (``score_thresholds`` in the raw one), so ``proba >= thresholds`` iff ``score >=
+score_thresholds``: calibration is increasing and changes no suggestion.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import KFold
 
+from ml.calibration import platt_apply, platt_fit
+
 #: Themes with fewer positive examples than this are not trained ("needs more examples").
 MIN_EXAMPLES = 2
 #: Tuned thresholds are shrunk towards 0.5 as if this many extra positives had voted for 0.5; with few
@@ -25,6 +33,13 @@ MIN_EXAMPLES = 2
 THRESHOLD_PRIOR = 10.0
 #: Fewest representative (randomly sampled) rows for the quality report to use them alone.
 MIN_EVAL_ROWS = 100
+#: "Needs more examples" (see :func:`needs_more_examples`): below this support a weak F1 is a sign of too
+#: few examples rather than of a theme the model cannot learn...
+TRUSTED_SUPPORT = 20
+#: ...and "weak" means a cross-validated F1 below this.
+F1_FLOOR = 0.4
+#: Fewest positives for a theme's calibration to fit a slope as well as an intercept (see ml.calibration).
+MIN_CALIBRATION_POSITIVES = 8
 #: Candidate decision thresholds searched per theme.
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
@@ -48,7 +63,10 @@ class ThemeClassifier:
     trainable: np.ndarray  # (k,) bool
     coef: np.ndarray  # (d, k) float32; zero columns for untrainable themes
     intercept: np.ndarray  # (k,) float32; very negative for untrainable themes
-    thresholds: np.ndarray  # (k,) float; > 1 for untrainable themes (never suggested)
+    thresholds: np.ndarray  # (k,) float, calibrated scale; > 1 for untrainable themes (never suggested)
+    score_thresholds: np.ndarray  # (k,) the same thresholds in the raw score scale
+    calib_slope: np.ndarray  # (k,) Platt map per theme: sigmoid(slope * logit(score) + intercept)
+    calib_intercept: np.ndarray  # (k,)
     vectorizer: TfidfVectorizer | None
     tfidf_weight: float
     seed: int
@@ -125,6 +143,17 @@ def _fit_features(
     return _features(X, texts, vec, w), vec
 
 
+def needs_more_examples(support: int, f1: float | None) -> bool:
+    """The one rule for flagging a theme "needs more examples" (model page, quality report, API).
+
+    Fewer than :data:`MIN_EXAMPLES` positives (the theme is not trained at all), or fewer than
+    :data:`TRUSTED_SUPPORT` positives with a cross-validated F1 below :data:`F1_FLOOR`: with that few
+    examples a weak F1 says "label more of it". A well-supported theme with a weak F1 is not flagged:
+    more of the same examples would not fix it (its definition or its overlap with others might).
+    """
+    return support < MIN_EXAMPLES or (support < TRUSTED_SUPPORT and (f1 or 0.0) < F1_FLOOR)
+
+
 def best_threshold(y_true: np.ndarray, proba: np.ndarray) -> float:
     """Threshold from :data:`THRESHOLD_GRID` maximising F1 of ``proba >= t``; ties go to the one nearest 0.5."""
     y_true = np.asarray(y_true, dtype=bool)
@@ -185,7 +214,7 @@ def _report(
             "f1": float(f[j]),
             "support": int(s[j]),
             "threshold": float(thresholds[j]) if trainable[j] else None,
-            "needs_more_examples": not bool(trainable[j]),
+            "needs_more_examples": needs_more_examples(int(s[j]), float(f[j])) or not bool(trainable[j]),
         }
         for j in range(Y.shape[1])
     ]
@@ -208,6 +237,8 @@ def fit_classifier(
     tfidf_weight: float = 1.0,
     min_examples: int = MIN_EXAMPLES,
     eval_mask: np.ndarray | None = None,
+    evaluate_mask: np.ndarray | None = None,
+    calibrate: bool = True,
 ) -> ThemeClassifier:
     """Fit the classifier on labelled rows ``X`` (n, d) embeddings and ``Y`` (n, k) bool theme matrix.
 
@@ -217,7 +248,11 @@ def fit_classifier(
     attached as ``.quality``. ``eval_mask`` (n,) marks rows sampled at random (not picked by active
     learning); when at least :data:`MIN_EVAL_ROWS` are marked, the quality report is computed on those rows
     only, because actively chosen rows are harder than typical ones and would understate quality.
-    Deterministic for a given ``seed``.
+    ``evaluate_mask`` (n,) marks the rows whose labels may be used to judge the model at all (e.g. coded by
+    a person, not bulk-accepted suggestions, which agree with the model by construction and would inflate
+    its figures): the other rows still train the model, tune thresholds and fit calibration, but the
+    quality report never scores them. ``calibrate=False`` leaves the probabilities raw (identity map), for
+    comparison. Deterministic for a given ``seed``.
     """
     X, Y = _check_xy(X, Y)
     k = Y.shape[1]
@@ -228,30 +263,67 @@ def fit_classifier(
     # every theme needs negatives as well as positives to be learnable
     trainable = (pos >= min_examples) & (pos < len(Y))
     n_folds = min(folds, len(Y))
-    thresholds = np.full(k, 2.0)
+    score_th = np.full(k, 2.0)
+    # identity map (slope 1, intercept 0) until calibration is fitted
+    slope, offset = np.ones(k), np.zeros(k)
     quality = None
+    judged = np.ones(len(Y), dtype=bool) if evaluate_mask is None else np.asarray(evaluate_mask, dtype=bool)
+    if judged.shape != (len(Y),):
+        raise ValueError("evaluate_mask must have one entry per row of X")
     if n_folds >= 2 and trainable.any():
         oof, splits = _oof_predictions(X, Y, texts, trainable, n_folds, seed, C, use_tfidf, tfidf_weight)
-        thresholds = _tune_thresholds(oof, Y, trainable)
-        rows = np.arange(len(Y))
-        if eval_mask is not None and np.asarray(eval_mask, dtype=bool).sum() >= MIN_EVAL_ROWS:
-            rows = np.flatnonzero(np.asarray(eval_mask, dtype=bool))
+        score_th = _tune_thresholds(oof, Y, trainable)
+        if calibrate:
+            for j in np.flatnonzero(trainable):
+                slope[j], offset[j] = platt_fit(oof[:, j], Y[:, j], fit_slope=pos[j] >= MIN_CALIBRATION_POSITIVES)
+        rows = np.flatnonzero(judged)
+        if eval_mask is not None and (np.asarray(eval_mask, dtype=bool) & judged).sum() >= MIN_EVAL_ROWS:
+            rows = np.flatnonzero(np.asarray(eval_mask, dtype=bool) & judged)
         pos_of = np.full(len(Y), -1)
         pos_of[rows] = np.arange(len(rows))
         sub_splits = [pos_of[va][pos_of[va] >= 0] for va in splits]
-        quality = _report(oof[rows], Y[rows], trainable, sub_splits, thresholds, ids)
+        # Scored on raw OOF scores with raw thresholds: the same decisions as calibrated ones.
+        quality = _report(oof[rows], Y[rows], trainable, sub_splits, score_th, ids)
         quality.n_labelled = len(Y)
     elif trainable.any():
-        thresholds = np.where(trainable, 0.5, 2.0)
+        score_th = np.where(trainable, 0.5, 2.0)
+    thresholds = _calibrated_thresholds(score_th, slope, offset)
+    if quality is not None:
+        for col, row in enumerate(quality.per_theme):
+            row["threshold"] = float(thresholds[col]) if trainable[col] else None
     F, vec = _fit_features(X, texts, use_tfidf, tfidf_weight)
     coef, b = _fit_linear(F, Y, trainable, C, seed)
     if quality is None:
-        quality = _report(np.zeros(Y.shape, np.float32), Y, np.zeros(k, bool), [], thresholds, ids)
-    return ThemeClassifier(ids, trainable, coef, b, thresholds, vec, tfidf_weight, seed, quality)
+        quality = _report(np.zeros(Y[judged].shape, np.float32), Y[judged], np.zeros(k, bool), [], thresholds, ids)
+    return ThemeClassifier(ids, trainable, coef, b, thresholds, score_th, slope, offset, vec, tfidf_weight, seed,
+                           quality)
+
+
+def _calibrated_thresholds(score_th: np.ndarray, slope: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Raw-scale thresholds mapped through each theme's (increasing) calibration; > 1 stays "never"."""
+    mapped = platt_apply(np.clip(score_th, 0.0, 1.0), slope, offset)
+    # float32 probabilities are compared with these: round down so a score at its threshold stays in
+    mapped = np.nextafter(mapped.astype(np.float32), np.float32(0)).astype(np.float64)
+    return np.where(score_th > 1.0, 2.0, mapped)
 
 
 def predict_proba(clf: ThemeClassifier, X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
-    """Probabilities (n, k) for every input theme; 0 for themes that need more examples."""
+    """Calibrated probabilities (n, k) for every input theme; 0 for themes that are not trained."""
+    return calibrate_scores(clf, predict_scores(clf, X, texts))
+
+
+def calibrate_scores(clf: ThemeClassifier, scores: np.ndarray) -> np.ndarray:
+    """Map raw scores from :func:`predict_scores` to calibrated probabilities (untrained themes stay 0)."""
+    out = platt_apply(scores, clf.calib_slope, clf.calib_intercept).astype(np.float32)
+    out[:, ~clf.trainable] = 0.0
+    return out
+
+
+def predict_scores(clf: ThemeClassifier, X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+    """Raw (uncalibrated, class-balanced) scores (n, k): for ranking (active learning), not for display.
+
+    Compare them with ``clf.score_thresholds``; rare themes score far higher than their true probability.
+    """
     X = np.asarray(X, dtype=np.float32)
     out = np.zeros((X.shape[0], len(clf.theme_ids)), dtype=np.float32)
     # chunked so 100k+ rows do not build one huge sparse matrix
@@ -265,7 +337,7 @@ def predict_proba(clf: ThemeClassifier, X: np.ndarray, texts: Sequence[str] | No
 
 
 def predict_labels(clf: ThemeClassifier, probas: np.ndarray) -> np.ndarray:
-    """Boolean (n, k) theme suggestions: probability at or above each theme's tuned threshold."""
+    """Boolean (n, k) theme suggestions: calibrated probability at or above each theme's tuned threshold."""
     return np.asarray(probas) >= clf.thresholds[None, :]
 
 

@@ -27,8 +27,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from labeling_app.models import LabelQueue, ModelVersion, Project, Theme
-from labeling_app.selectors.consensus import consensus_for_project
+from labeling_app.models import Annotation, LabelQueue, ModelVersion, Project, Theme
+from labeling_app.selectors.consensus import codings_read, consensus_of
 from labeling_app.services.embeddings import embedding_matrix, embeddings_ensure, response_texts
 from labeling_app.services.events import model_event_publish
 from labeling_app.services.jobs import enqueue_on_commit, job_attempts_exhausted
@@ -46,6 +46,8 @@ class Snapshot:
     X: np.ndarray
     texts: list[str]
     labelled: np.ndarray  # (n,) bool
+    # (n,) bool: labelled by a person (by hand or imported), not only by bulk-accepting suggestions
+    human: np.ndarray
     Y: np.ndarray  # (n, k) bool, rows of unlabelled responses are all False
     revision: int
 
@@ -147,16 +149,25 @@ def _snapshot(project: Project, revision: int) -> Snapshot:
     column = {t.pk: j for j, t in enumerate(themes)}
     row = {pk: i for i, pk in enumerate(response_ids)}
     labelled = np.zeros(len(response_ids), dtype=bool)
+    human = np.zeros(len(response_ids), dtype=bool)
     Y = np.zeros((len(response_ids), len(themes)), dtype=bool)
     # The consensus, never the union of coders: unresolved disagreements are left out until a lead decides.
-    for response_id, theme_ids in consensus_for_project(project=project).resolved.items():
+    codings = codings_read(project=project)
+    for response_id, theme_ids in consensus_of(codings).resolved.items():
         if response_id in row:
             labelled[row[response_id]] = True
             for theme_id in theme_ids:
                 if theme_id in column:
                     Y[row[response_id], column[theme_id]] = True
+    # Accepted suggestions agree with the model by construction: they train it but never judge it.
+    judged = set(codings.complete) | set(codings.adjudicated) | set(
+        Annotation.objects.filter(response__project=project, is_current=True, needs_recoding=False)
+        .exclude(source=Annotation.Source.SUGGESTION).values_list("response_id", flat=True))
+    for response_id in judged:
+        if response_id in row:
+            human[row[response_id]] = True
     texts = response_texts(project=project, response_ids=response_ids)
-    return Snapshot(themes, response_ids, X, texts, labelled, Y, revision)
+    return Snapshot(themes, response_ids, X, texts, labelled, human, Y, revision)
 
 
 def training_run(*, project_id: int, task_id: str) -> ModelVersion | None:
@@ -178,12 +189,14 @@ def _training_run(*, project_id: int, task_id: str) -> ModelVersion | None:
         L = snap.labelled
         clf = classifier.fit_classifier(
             snap.X[L], snap.Y[L], texts=[t for t, keep in zip(snap.texts, L, strict=True) if keep],
-            seed=SEED, theme_ids=[t.pk for t in snap.themes],
+            seed=SEED, theme_ids=[t.pk for t in snap.themes], evaluate_mask=snap.human[L],
         )
-        probas = classifier.predict_proba(clf, snap.X, snap.texts)
+        scores = classifier.predict_scores(clf, snap.X, snap.texts)
+        probas = classifier.calibrate_scores(clf, scores)  # what analysts see, as percentages
+        # Active learning ranks on the raw scores it was tuned on (calibration would flatten rare themes).
         order = active_learning.rank_pool(
-            snap.X, probas, snap.labelled, strategy=project.active_learning_strategy, seed=SEED,
-            theme_support=snap.Y[L].sum(axis=0), thresholds=clf.thresholds,
+            snap.X, scores, snap.labelled, strategy=project.active_learning_strategy, seed=SEED,
+            theme_support=snap.Y[L].sum(axis=0), thresholds=clf.score_thresholds,
         )
         artifact = _artifact_save(project, version, clf)
     except Exception as exc:

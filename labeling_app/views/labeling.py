@@ -3,9 +3,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from labeling_app.models import ModelVersion, Project
+from labeling_app.models import Project
 from labeling_app.selectors.predictions import theme_thresholds
-from labeling_app.selectors.training import model_versions
 from labeling_app.services.events import model_version_payload
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
@@ -55,33 +54,3 @@ def suggestions_page(request: AuthenticatedHttpRequest, project_id: int) -> Http
     thresholds = theme_thresholds(project=project)
     return _live_page(request, project_id, "labeling_app/suggestions.html",
                       config_extra={"thresholds": {str(k): v for k, v in thresholds.items()}})
-
-
-@login_required
-def model_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
-    """Version history, learning curve and per-theme figures of the project's model."""
-    project = page_membership(request, project_id).project
-    versions = list(model_versions(project=project)[:100])
-    ready = [v for v in reversed(versions) if v.status == "ready" and v.micro_f1 is not None]
-    return _live_page(request, project_id, "labeling_app/model.html", versions=versions,
-                      current=project.current_model, curve=_curve(ready))
-
-
-def _curve(versions: list[ModelVersion]) -> dict:
-    """Learning-curve points scaled into a 600x220 SVG: F1 (y) against labelled responses (x)."""
-    if not versions:
-        return {}
-    width, height, pad = 600, 220, 30
-    max_x = max(v.labelled_responses for v in versions) or 1
-
-    def xy(v: ModelVersion, attr: str) -> tuple[str, str]:
-        return (f"{pad + (width - 2 * pad) * v.labelled_responses / max_x:.1f}",
-                f"{height - pad - (height - 2 * pad) * (getattr(v, attr) or 0):.1f}")
-
-    def points(attr: str) -> str:
-        return " ".join(",".join(xy(v, attr)) for v in versions)
-
-    # Markers as well as lines: a single version is a point, not a line.
-    markers = [(xy(v, "micro_f1"), xy(v, "macro_f1")) for v in versions]
-    return {"micro": points("micro_f1"), "macro": points("macro_f1"), "markers": markers, "max_x": max_x,
-            "width": width, "height": height, "pad": pad}

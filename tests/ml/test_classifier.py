@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from ml.classifier import best_threshold, evaluate_cv, fit_classifier, predict_labels, predict_proba
+from ml.classifier import (
+    F1_FLOOR,
+    MIN_EXAMPLES,
+    TRUSTED_SUPPORT,
+    best_threshold,
+    evaluate_cv,
+    fit_classifier,
+    needs_more_examples,
+    predict_labels,
+    predict_proba,
+)
 
 
 def _synthetic(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -123,4 +133,54 @@ def test_nhs_quality_and_cv_honesty(nhs_sample: dict[str, Any]) -> None:
     assert test_micro > 0.4
     assert clf.quality is not None
     assert abs(clf.quality.micro_f1 - test_micro) < 0.1
-    assert any(t["needs_more_examples"] for t in clf.quality.per_theme) == bool((Y[tr].sum(0) < 2).any())
+    assert all(t["needs_more_examples"] == needs_more_examples(t["support"], t["f1"]) for t in clf.quality.per_theme)
+    assert any(t["needs_more_examples"] for t in clf.quality.per_theme) >= bool((Y[tr].sum(0) < 2).any())
+
+
+def test_needs_more_examples_is_one_rule_over_support_and_f1() -> None:
+    assert needs_more_examples(0, None) and needs_more_examples(MIN_EXAMPLES - 1, 1.0)
+    assert needs_more_examples(9, 0.0)  # the case that used to go unflagged
+    assert needs_more_examples(TRUSTED_SUPPORT - 1, F1_FLOOR - 0.01)
+    assert not needs_more_examples(TRUSTED_SUPPORT - 1, F1_FLOOR)
+    assert not needs_more_examples(TRUSTED_SUPPORT, 0.05)  # plenty of examples: more would not help
+
+
+def test_report_flags_follow_the_rule() -> None:
+    X, Y = _synthetic(400)
+    noise = np.zeros((len(X), 1), dtype=bool)
+    noise[np.random.default_rng(5).choice(len(X), 9, replace=False)] = True  # 9 positives, nothing to learn
+    Y = np.hstack([Y, noise])
+    clf = fit_classifier(X, Y, theme_ids=["a", "b", "c", "rare", "empty", "noise"], use_tfidf=False)
+    assert clf.quality is not None
+    rows = {t["theme"]: t for t in clf.quality.per_theme}
+    assert rows["noise"]["support"] == 9 and rows["noise"]["f1"] < F1_FLOOR
+    assert rows["noise"]["needs_more_examples"] and clf.trainable[5]
+    assert [t["theme"] for t in clf.quality.per_theme if t["needs_more_examples"]] == ["rare", "empty", "noise"]
+    assert all(t["needs_more_examples"] == needs_more_examples(t["support"], t["f1"]) for t in clf.quality.per_theme)
+
+
+def test_evaluate_mask_keeps_accepted_suggestions_out_of_the_quality_estimate() -> None:
+    X, Y = _synthetic(300)
+    # 200 "accepted suggestions": easy positives of theme "a", far from its boundary, as a model picks them
+    rng = np.random.default_rng(7)
+    Xs = rng.normal(size=(200, 16)).astype(np.float32)
+    Xs[:, 0] = 2.5 + np.abs(Xs[:, 0])
+    Ys = np.zeros((200, 5), dtype=bool)
+    Ys[:, 0] = True
+    Ys[:, 1] = Xs[:, 1] > 1.2
+    Ys[:, 2] = Xs[:, 2] > 0
+    X_all, Y_all = np.vstack([X, Xs]), np.vstack([Y, Ys])
+    human = np.r_[np.ones(len(X), bool), np.zeros(200, bool)]
+    judged = fit_classifier(X_all, Y_all, use_tfidf=False, evaluate_mask=human)
+    everything = fit_classifier(X_all, Y_all, use_tfidf=False)
+    assert judged.quality is not None and everything.quality is not None
+    # scored on people's labels only ...
+    assert [t["support"] for t in judged.quality.per_theme] == Y.sum(0).tolist()
+    assert everything.quality.per_theme[0]["support"] == int(Y[:, 0].sum()) + 200
+    assert everything.quality.per_theme[0]["f1"] > judged.quality.per_theme[0]["f1"] + 0.02  # inflated
+    assert judged.quality.n_labelled == len(X_all)
+    # ... but trained on everything
+    np.testing.assert_array_equal(judged.coef, everything.coef)
+    np.testing.assert_array_equal(judged.thresholds, everything.thresholds)
+    with pytest.raises(ValueError):
+        fit_classifier(X_all, Y_all, use_tfidf=False, evaluate_mask=human[:10])

@@ -228,3 +228,36 @@ def test_only_the_current_and_previous_model_files_are_kept(demo, settings, djan
         version.refresh_from_db()
     assert [bool(v.artifact) for v in versions] == [False, False, True, True]
     assert all((Path(settings.MEDIA_ROOT) / v.artifact).is_file() for v in versions[2:])
+
+
+def test_accepted_suggestions_train_the_model_but_are_not_scored(demo, analyst):
+    from labeling_app.services.suggestions import suggestions_accept
+
+    first = training_run(project_id=demo.pk, task_id="t1")
+    demo.refresh_from_db()
+    theme = max(demo.themes.all(), key=lambda t: len(suggestions_band(
+        project=demo, theme_id=t.pk, min_probability=0.5, max_probability=1)))
+    accepted = suggestions_accept(project=demo, user=analyst, theme=theme, min_probability=0.5)
+    assert accepted > 0
+    second = training_run(project_id=demo.pk, task_id="t2")
+    assert second.status == ModelVersion.Status.READY, second.error
+    # trained on them ...
+    assert second.labelled_responses == first.labelled_responses + accepted
+    # ... but the quality estimate is computed on the people's labels only, which did not change
+    support = {row["theme"]: row["support"] for row in second.per_theme}
+    assert support == {row["theme"]: row["support"] for row in first.per_theme}
+    assert (second.micro_f1, second.macro_f1) != (None, None)
+
+
+def test_stored_probabilities_are_calibrated_and_thresholds_in_their_scale(demo):
+    version = training_run(project_id=demo.pk, task_id="t1")
+    predictions = predictions_of(version=version)
+    P = predictions.probabilities.astype(np.float64)
+    labelled = demo.responses.filter(annotations__is_current=True).count()
+    # class-balanced raw scores would put the average far above how often themes apply
+    labels_per_response = version.labels_used / labelled
+    assert P.mean() * P.shape[1] == pytest.approx(labels_per_response, rel=0.5)
+    thresholds = np.asarray(predictions.thresholds)
+    trained = thresholds <= 1
+    assert trained.any() and (thresholds[trained] > 0).all()
+    assert {row["threshold"] for row in version.per_theme if row["threshold"] is not None} <= set(thresholds)
