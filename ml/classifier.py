@@ -206,9 +206,13 @@ def _report(
         th = _tune_thresholds(oof[rest], Y[rest], trainable & (Y[rest].sum(0) >= 1))
         pred[va] = oof[va] >= th
     p, r, f, s = precision_recall_fscore_support(Y, pred, average=None, zero_division=0)
+    # The out-of-fold decisions against the labels as a 2x2 table per theme: the model as one more coder.
+    tp, fp = (pred & Y).sum(0), (pred & ~Y).sum(0)
+    fn, tn = (~pred & Y).sum(0), (~pred & ~Y).sum(0)
     per_theme = [
         {
             "theme": theme_ids[j],
+            "tp": int(tp[j]), "fp": int(fp[j]), "fn": int(fn[j]), "tn": int(tn[j]),
             "precision": float(p[j]),
             "recall": float(r[j]),
             "f1": float(f[j]),
