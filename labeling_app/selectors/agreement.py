@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.db.models import Max
 
 from labeling_app.models import Annotation, Project
-from labeling_app.selectors.consensus import coder_display_name, codings_read, consensus_of
+from labeling_app.selectors.consensus import Codings, coder_display_name, codings_read, consensus_of
 from ml import agreement as ml_agreement
 
 # Krippendorff's conventions: alpha >= 0.8 is reliable, 0.667 <= alpha < 0.8 allows tentative conclusions only.
@@ -25,9 +25,9 @@ class AgreementData:
     codings: list[list[frozenset[int] | None]]
 
 
-def agreement_data(*, project: Project) -> AgreementData:
+def agreement_data(*, project: Project, codings: Codings | None = None) -> AgreementData:
     """The project's multiply coded responses as an items x coders table of theme sets."""
-    complete = codings_read(project=project).complete
+    complete = (codings or codings_read(project=project)).complete
     items = sorted(r for r, by in complete.items() if len(by) >= 2)
     coder_ids = sorted({c for r in items for c in complete[r]})
     column = {c: j for j, c in enumerate(coder_ids)}
@@ -56,10 +56,15 @@ def _flag(alpha: float | None) -> str:
 
 def agreement_report(*, project: Project, n_boot: int = N_BOOT) -> dict:
     """Everything the Agreement page and API show, as plain data (alpha `None` where undefined)."""
-    data = agreement_data(project=project)
+    codings = codings_read(project=project)
+    data = agreement_data(project=project, codings=codings)
+    disagreements = consensus_of(codings).disagreements
+    if not data.response_ids:
+        return {"items": 0, "coders": [], "overall": {"alpha_masi": None, "alpha_masi_ci": [None, None], "items": 0},
+                "themes": [], "pairs": [], "over_time": [], "model": _model_as_coder(project),
+                "unresolved": len(disagreements)}
     themes = list(project.themes.filter(archived=False).order_by("order", "pk"))
     names = {u.pk: coder_display_name(u) for u in User.objects.filter(pk__in=data.coder_ids)}
-    disagreements = consensus_of(codings_read(project=project)).disagreements
     per_theme = ml_agreement.theme_agreement(data.codings, [t.pk for t in themes], n_boot=n_boot, seed=0)
     rows = []
     for theme, figures in zip(themes, per_theme, strict=True):
