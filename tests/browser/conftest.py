@@ -5,7 +5,16 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+# Screenshots the browser tests save for a person to look at (kept after the run, ignored by git).
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-output" / "screenshots"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    """The folder for this run's screenshots, created if missing."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
 
 
 @pytest.fixture(scope="session")
