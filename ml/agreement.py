@@ -407,9 +407,7 @@ class ThemeAgreement:
     percent_ci: Interval
 
 
-def _binary_theme_stats(
-    p: np.ndarray, m: np.ndarray, w: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _binary_theme_stats(p: np.ndarray, m: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Alpha, AC1 and percent agreement per theme from present counts ``p`` (items, themes), coders per
     item ``m`` (items,) and item multiplicities ``w`` (resamples, items); returns three (resamples, themes)."""
     pairable = m >= 2
@@ -422,8 +420,9 @@ def _binary_theme_stats(
     n1 = wp @ np.where(pairable[:, None], p, 0.0)
     alpha = 1.0 - (n - 1) * _divide(wp @ within, n1 * (n - n1))
     percent = _divide(wp @ agree, wp.sum(1)[:, None])
-    rated = m >= 1
-    pi = _divide((w * rated) @ np.where(rated[:, None], p / np.where(rated, m, 1.0)[:, None], 0.0), (w @ rated)[:, None])
+    # AC1's category shares average every rated item's share (p = 0 where m = 0, so those add nothing)
+    shares = p / np.maximum(m, 1.0)[:, None]
+    pi = _divide(w @ shares, (w @ (m >= 1))[:, None])
     pe = 2.0 * pi * (1.0 - pi)  # q = 2 (present, absent) whether or not both were used
     ac1 = (percent - pe) / (1.0 - pe)
     return alpha, ac1, percent
@@ -630,7 +629,7 @@ def overall_agreement(
     return OverallAgreement(
         alpha_masi=point,
         alpha_masi_ci=ci,
-        n_items=int(len(pairable)),
+        n_items=len(pairable),
         n_coders=int(pairable.any(0).sum()),
         n_codings=int(pairable.sum()),
     )
