@@ -3,6 +3,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.browser.fixtures"]
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are still synchronous, so Django's guard would refuse them.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -5,8 +5,8 @@ import pytest
 from playwright.sync_api import expect
 
 from labeling_app.models import Annotation, Cluster, ClusterAssignment, DiscoveryRun, Role
-from tests.browser.conftest import login
-from tests.conftest import PASSWORD, ROOT, demo_project_make
+from tests.browser.conftest import SCREENSHOTS, login
+from tests.conftest import PASSWORD, demo_project_make
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -102,7 +102,7 @@ def test_the_map_draws_every_nhs_response(live_server, nhs_file, new_page):
         for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }""")
     assert painted > 8_000  # thousands of 4x4 points (many overlap), not an empty canvas
     assert page.locator("#map-legend li").count() == project.discovery_runs.get().clusters.filter(active=True).count()
-    shots = ROOT / "var" / "test-output" / "screenshots"
+    shots = SCREENSHOTS
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "map-nhs.png"), full_page=True)
     assert (shots / "map-nhs.png").stat().st_size > 10_000

@@ -2,12 +2,11 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login
-from tests.conftest import ROOT
+from tests.browser.conftest import SCREENSHOTS, login
 
 pytestmark = pytest.mark.browser
 
-SHOTS = ROOT / "var" / "test-output" / "screenshots"
+SHOTS = SCREENSHOTS
 
 
 def test_error_pages_and_schema_in_the_layout(live_server, prepare_project, new_page):

@@ -1,6 +1,5 @@
 """The Label page with a real-size theme set (54, like a real import): filter by typing, a second key layer,
 suggestions by each theme's threshold, re-opening a coded response to correct it."""
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -8,14 +7,13 @@ from playwright.sync_api import expect
 from labeling_app.models import Annotation, Role
 from labeling_app.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.services.themes import SHORTCUT_KEYS
-from tests.browser.conftest import login
+from tests.browser.conftest import SCREENSHOTS, login
 from tests.conftest import PASSWORD
 from tests.factories import MembershipFactory, ProjectFactory, ResponseFactory, ThemeFactory, UserFactory
 from tests.model_versions import model_version_make
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-output" / "screenshots"
 
 # 54 themes as a cancellation survey's import has them; the first len(SHORTCUT_KEYS) get single keys.
 THEME_NAMES = [

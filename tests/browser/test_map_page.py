@@ -8,13 +8,13 @@ from labeling_app.models import Annotation, DiscoveryRun, Role
 from labeling_app.services.annotations import annotations_add_theme
 from labeling_app.services.discovery import discovery_layout_compute, discovery_run_execute
 from labeling_app.services.themes import theme_create
-from tests.browser.conftest import login
-from tests.conftest import PASSWORD, ROOT, demo_project_make
+from tests.browser.conftest import SCREENSHOTS, login
+from tests.conftest import PASSWORD, demo_project_make
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 
-SHOTS = ROOT / "var" / "test-output" / "screenshots"
+SHOTS = SCREENSHOTS
 MARKUP = '<img src=x onerror="window.__pwned = 1">'
 
 

@@ -1,5 +1,4 @@
 """The Model page of a project with several versions and many themes: axes, sortable table, one flag rule."""
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -7,11 +6,10 @@ from playwright.sync_api import expect
 
 from labeling_app.models import ModelVersion
 from ml.classifier import needs_more_examples
-from tests.browser.conftest import login
+from tests.browser.conftest import SCREENSHOTS, login
 from tests.factories import ThemeFactory
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-output" / "screenshots"
 LABEL_COUNTS = [120, 310, 560, 1040]
 
 

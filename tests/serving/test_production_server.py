@@ -24,13 +24,13 @@ from django.utils import timezone
 
 from labeling_app.models import ModelVersion
 from labeling_app.services.events import channel, model_event_publish
+from tests.browser.conftest import SCREENSHOTS
 from tests.conftest import _database_url
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.worker
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SCREENSHOTS = ROOT / "var" / "test-output" / "screenshots"
 STREAMS = 30
 PAGE_SECONDS = 1.0
 
