@@ -56,9 +56,9 @@ class QueueView(ProjectScopedMixin, APIView):
                 raise NotFound("No such response in this project.")
             r = coding.response
             suggestions = suggestions_for_responses(project=self.project, response_ids=[r.pk])
-            blind = bool(overlap_open_ids(project=self.project, response_ids=[r.pk]))
+            is_blind = bool(overlap_open_ids(project=self.project, response_ids=[r.pk]))
             data = [{"id": r.pk, "respondent_id": r.respondent_id, "text": r.text, "metadata": r.metadata,
-                     "suggestions": [] if blind else suggestions[r.pk], "blind": blind,
+                     "suggestions": [] if is_blind else suggestions[r.pk], "blind": is_blind,
                      "themes": coding.theme_ids, "flagged": coding.flagged}]
             return ApiResponse(QueueItemSerializer(data, many=True).data)
         size_param = request.query_params.get("size", "")

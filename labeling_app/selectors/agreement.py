@@ -31,13 +31,13 @@ def agreement_data(*, project: Project, codings: Codings | None = None) -> Agree
     items = sorted(r for r, by in complete.items() if len(by) >= 2)
     coder_ids = sorted({c for r in items for c in complete[r]})
     column = {c: j for j, c in enumerate(coder_ids)}
-    codings: list[list[frozenset[int] | None]] = []
+    table: list[list[frozenset[int] | None]] = []
     for r in items:
         row: list[frozenset[int] | None] = [None] * len(coder_ids)
         for c, themes in complete[r].items():
             row[column[c]] = themes
-        codings.append(row)
-    return AgreementData(items, coder_ids, codings)
+        table.append(row)
+    return AgreementData(items, coder_ids, table)
 
 
 def _number(x: float | None) -> float | None:

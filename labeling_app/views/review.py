@@ -73,9 +73,9 @@ def disagreements_page(request: AuthenticatedHttpRequest, project_id: int) -> Ht
                 disagreement_send_back(project=project, lead=request.user, response_id=response_id, comment=comment)
                 messages.success(request, "Sent back to its coders.")
             else:
-                themes = [t for t in map(_int, request.POST.getlist("theme")) if t is not None]
+                theme_ids = [t for t in map(_int, request.POST.getlist("theme")) if t is not None]
                 disagreement_resolve(project=project, lead=request.user, response_id=response_id,
-                                     theme_ids=themes, comment=comment)
+                                     theme_ids=theme_ids, comment=comment)
                 messages.success(request, "Resolved: the model will learn the final themes.")
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
