@@ -25,8 +25,7 @@ def _code_first_blind(page, live_server, project, key: str) -> int:
     api = page.request.get(f"{live_server.url}/api/projects/{project.pk}/responses/{response_id}/")
     assert api.json()["themes"] == []
     page.keyboard.press(key)
-    page.keyboard.press("Enter")
-    page.keyboard.press("Shift+Enter")
+    page.keyboard.press("Shift+Enter")  # submits the response on screen (and any visited before it)
     expect(page.locator("#status-line")).to_contain_text("Saved 1")
     return response_id
 
