@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -187,6 +188,17 @@ def production_server(transactional_db, settings, tmp_path):
 def test_dockerfile_runs_the_same_command_as_compose():
     cmd = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD "))
     assert json.loads(cmd.removeprefix("CMD ")) == shlex.split(web_command())
+
+
+def test_compose_has_no_default_secret_key():
+    """docker-compose must refuse to start without a SECRET_KEY rather than run with a public one."""
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    compose = ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"]
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose is not installed (.ci/run installs it)")
+    refused = subprocess.run(compose, env=env, capture_output=True, text=True)
+    assert refused.returncode != 0 and "SECRET_KEY" in refused.stderr
+    assert subprocess.run(compose, env={**env, "SECRET_KEY": "x" * 50}, capture_output=True).returncode == 0
 
 
 def member_session(project_name: str) -> tuple:
