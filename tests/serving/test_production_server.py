@@ -123,15 +123,20 @@ class EventStream:
         self.conn.close()
 
 
-def other_database_connections() -> int | None:
-    """Connections to the test database besides this process's own; None on SQLite (no server to ask)."""
+# The production server's database connections carry this name, so other tests' threads (a live server
+# still running from the browser tests) are not counted as its own.
+SERVER_APPLICATION = "themeloop-production-test"
+
+
+def server_database_connections() -> int | None:
+    """The production server's connections to the test database; None on SQLite (no server to ask)."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND pid <> pg_backend_pid()")
+                       "AND application_name = %s", [SERVER_APPLICATION])
         return cursor.fetchone()[0]
 
 
@@ -148,7 +153,8 @@ def production_server(transactional_db, settings, tmp_path):
     argv = with_bind(gunicorn_argv(web_command()), f"127.0.0.1:{port}")
     env = dict(os.environ)
     env.update({
-        "DATABASE_URL": _database_url(connection.settings_dict),
+        "DATABASE_URL": _database_url(connection.settings_dict) + (
+            f"?application_name={SERVER_APPLICATION}" if connection.vendor == "postgresql" else ""),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         # The test database's name differs from the one settings were built from: share this process's channels.
         "THEMELOOP_INSTANCE": settings.THEMELOOP_INSTANCE,
@@ -238,7 +244,7 @@ def test_many_open_streams_do_not_starve_pages(production_server):
 
         # Open pages hold no database connection (PostgreSQL would run out of them at max_connections).
         deadline = time.monotonic() + 5
-        while (held := other_database_connections()) and time.monotonic() < deadline:
+        while (held := server_database_connections()) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not held, f"{held} database connections held with {STREAMS} streams open"
 
