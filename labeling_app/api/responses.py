@@ -5,8 +5,12 @@ from rest_framework import generics, serializers
 
 from labeling_app.api.access import ProjectScopedMixin
 from labeling_app.models import Response, Role
-from labeling_app.selectors.consensus import overlap_open_ids
-from labeling_app.selectors.responses import response_theme_list, responses_filter, responses_with_themes
+from labeling_app.selectors.responses import (
+    response_theme_list,
+    responses_blind_for,
+    responses_filter,
+    responses_with_themes,
+)
 
 
 class ResponseSerializer(serializers.ModelSerializer):
@@ -18,11 +22,8 @@ class ResponseSerializer(serializers.ModelSerializer):
 
     def get_themes(self, response: Response) -> list[dict[str, object]]:
         blind_for = self.context.get("blind_for")
-        if blind_for is not None and response.is_overlap and overlap_open_ids(
-                project=response.project, response_ids=[response.pk]):
-            # Blind double coding: until the item is resolved an analyst sees only their own themes.
-            response.current_annotations = [  # type: ignore[attr-defined]
-                a for a in getattr(response, "current_annotations", []) if a.coder_id == blind_for]
+        if blind_for is not None and response.is_overlap:
+            responses_blind_for(project=response.project, responses=[response], coder_id=blind_for)
         return [{"id": t.pk, "name": t.name} for t in response_theme_list(response)]
 
 

@@ -90,3 +90,15 @@ def response_coding(*, project: Project, user: User, response_id: int) -> Respon
     # Archived themes cannot be submitted again; they drop out of a corrected coding.
     themes = sorted((t for t in annotation.themes.all() if not t.archived), key=lambda t: (t.order, t.pk))
     return ResponseCoding(response, [t.pk for t in themes], annotation.flagged)
+
+
+def responses_blind_for(*, project: Project, responses: list[Response], coder_id: int) -> None:
+    """Blind double coding: on overlap items not resolved yet, keep only this coder's own current annotations
+    (in the prefetch of `responses_with_themes`), so an analyst never sees another coder's themes there."""
+    from labeling_app.selectors.consensus import overlap_open_ids
+
+    open_ids = overlap_open_ids(project=project, response_ids=[r.pk for r in responses if r.is_overlap])
+    for response in responses:
+        if response.pk in open_ids:
+            response.current_annotations = [  # type: ignore[attr-defined]
+                a for a in getattr(response, "current_annotations", []) if a.coder_id == coder_id]

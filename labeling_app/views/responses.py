@@ -3,10 +3,12 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from labeling_app.models import Role
 from labeling_app.selectors.responses import (
     metadata_keys,
     response_flagged,
     response_theme_list,
+    responses_blind_for,
     responses_filter,
     responses_with_themes,
 )
@@ -33,6 +35,8 @@ def response_browser(request: AuthenticatedHttpRequest, project_id: int) -> Http
         metadata=metadata,
     )
     page = Paginator(responses_with_themes(qs), PAGE_SIZE).get_page(params.get("page"))
+    if membership.role == Role.ANALYST:
+        responses_blind_for(project=project, responses=list(page.object_list), coder_id=request.user.pk)
     rows = [(r, response_theme_list(r), response_flagged(r)) for r in page.object_list]
     query = params.copy()
     query.pop("page", None)

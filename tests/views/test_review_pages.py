@@ -81,3 +81,22 @@ def test_leads_sharpen_a_theme_description_from_the_agreement_page(disputed):
     theme.refresh_from_db()
     assert theme.description == "Cost, fees or the price rise"
     assert _client(pp.analyst).post(url, {"theme": theme.pk, "description": "x"}).status_code == 403
+
+
+def test_analysts_never_see_another_coders_themes_on_an_open_overlap_item(prepare_project):
+    from labeling_app.services.review import overlap_configure
+
+    pp = prepare_project
+    overlap_configure(project=pp.project, share=1.0, coders=2)
+    item = pp.project.responses.order_by("pk").first()
+    annotation_submit(project=pp.project, user=pp.analyst, items=[AnnotationItem(item.pk, [pp.themes[0].pk])])
+    page_url = reverse("response-browser", kwargs={"project_id": pp.project.pk})
+    api_url = f"/api/projects/{pp.project.pk}/responses/{item.pk}/"
+    chip = f">{pp.themes[0].name}</span>"
+    other = _client(pp.analyst2)
+    assert chip not in other.get(page_url).content.decode()
+    assert other.get(api_url).json()["themes"] == []
+    assert chip in _client(pp.analyst).get(page_url).content.decode()  # their own
+    assert chip in _client(pp.lead).get(page_url).content.decode()  # leads adjudicate
+    annotation_submit(project=pp.project, user=pp.analyst2, items=[AnnotationItem(item.pk, [pp.themes[0].pk])])
+    assert other.get(api_url).json()["themes"] == [{"id": pp.themes[0].pk, "name": pp.themes[0].name}]  # agreed
