@@ -3,6 +3,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncGenerator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import redis
@@ -11,7 +12,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 
-from labeling_app.models import ModelVersion, Project
+from labeling_app.models import Membership, ModelVersion, Project
 
 
 def channel(project_id: int) -> str:
@@ -44,17 +45,28 @@ def model_event_current(*, project_id: int) -> dict[str, Any]:
     return {"type": "model", "project": project.pk, "model": model_version_payload(project.current_model)}
 
 
-def _model_event_on_connect(*, project_id: int) -> dict[str, Any]:
-    """model_event_current for a stream that stays open: this thread's database connection is given back after.
-
-    Otherwise each open page would hold a database connection for as long as it stays open.
-    """
+@contextmanager
+def _connection_given_back() -> Iterator[None]:
+    """For reads made by a stream that stays open: each open page would otherwise hold a database connection."""
     try:
-        return model_event_current(project_id=project_id)
+        yield
     finally:
         # Not in the middle of someone else's transaction (a test's, say), which closing would break.
         if not connection.in_atomic_block:
             connection.close()
+
+
+def _model_event_on_connect(*, project_id: int) -> dict[str, Any]:
+    """model_event_current for a stream that stays open (its database connection given back after)."""
+    with _connection_given_back():
+        return model_event_current(project_id=project_id)
+
+
+def stream_member_still(*, project_id: int, user_id: int) -> bool:
+    """Whether an open stream's user is still a member; asked before every frame, so a member removed from the
+    project stops receiving its events at once (the database connection is given back after)."""
+    with _connection_given_back():
+        return Membership.objects.filter(project_id=project_id, user_id=user_id).exists()
 
 
 def model_event_publish(*, version: ModelVersion) -> None:

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 
-from labeling_app.services.events import events_listen, events_listen_async
+from labeling_app.services.events import events_listen, events_listen_async, stream_member_still
 from labeling_app.views.access import page_membership
 
 RETRY = "retry: 1000\n\n"
@@ -22,17 +22,21 @@ def _frame(event: dict[str, Any] | None) -> str:
     return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
 
 
-async def _stream_async(project_id: int) -> AsyncIterator[str]:
+async def _stream_async(project_id: int, user_id: int) -> AsyncIterator[str]:
     yield RETRY
     # Closing this stream closes the listener at once (its Redis connection), not when it is garbage-collected.
     async with aclosing(events_listen_async(project_id=project_id)) as events:
         async for event in events:
+            if not await sync_to_async(stream_member_still)(project_id=project_id, user_id=user_id):
+                return
             yield _frame(event)
 
 
-def _stream_sync(project_id: int) -> Iterator[str]:
+def _stream_sync(project_id: int, user_id: int) -> Iterator[str]:
     yield RETRY
     for event in events_listen(project_id=project_id):
+        if not stream_member_still(project_id=project_id, user_id=user_id):
+            return
         yield _frame(event)
 
 
@@ -44,8 +48,10 @@ async def project_events(request: HttpRequest, project_id: int) -> StreamingHttp
     worker. WSGI servers (the dev server, live-server tests) would buffer an async generator whole, so they get
     the blocking one.
     """
-    project = (await sync_to_async(page_membership)(request, project_id)).project
-    body = _stream_async(project.pk) if isinstance(request, ASGIRequest) else _stream_sync(project.pk)
+    membership = await sync_to_async(page_membership)(request, project_id)
+    project, user_id = membership.project, membership.user_id
+    body = (_stream_async(project.pk, user_id) if isinstance(request, ASGIRequest)
+            else _stream_sync(project.pk, user_id))
     response = StreamingHttpResponse(body, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

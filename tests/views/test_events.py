@@ -35,3 +35,28 @@ def test_event_stream_under_asgi(who, prepare_project):
         assert response["Content-Type"] == "text/event-stream"
         assert frames[0] == b"retry: 1000\n\n"
         assert frames[1].startswith(b"event: model\n") and b'"model": null' in frames[1]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db
+def test_a_removed_member_stops_receiving_events(prepare_project):
+    """A member removed while their page is open gets no further event: the stream ends instead."""
+    from django.test import Client
+
+    from labeling_app.models import Membership, ModelVersion
+    from labeling_app.services.events import model_event_publish
+
+    project = prepare_project.project
+    client = Client()
+    client.force_login(prepare_project.analyst)
+    response = client.get(reverse("project-events", kwargs={"project_id": project.pk}))
+    stream = iter(response.streaming_content)
+    assert next(stream) == b"retry: 1000\n\n"
+    assert next(stream).startswith(b"event: model\n")
+    version = ModelVersion.objects.create(project=project, number=1, status=ModelVersion.Status.READY)
+    model_event_publish(version=version)
+    assert next(stream).startswith(b"event: model\n")  # still a member: the event arrives
+    Membership.objects.filter(project=project, user=prepare_project.analyst).delete()
+    model_event_publish(version=version)
+    with pytest.raises(StopIteration):
+        next(stream)
