@@ -10,15 +10,32 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("THEMELOOP_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = os.environ.get("DEBUG", "0") == "1"
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "insecure-dev-key-change-me" if DEBUG or os.environ.get("THEMELOOP_DEV") else ""
-)
+
+
+def _flag(name: str) -> bool:
+    """An on/off setting: 1, true, yes or on (any case) turn it on; anything else, or unset, leaves it off."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+DEBUG = _flag("DEBUG")
+SECRET_KEY = os.environ.get("SECRET_KEY") or ("insecure-dev-key-change-me" if DEBUG or _flag("THEMELOOP_DEV") else "")
 if not SECRET_KEY:
     # A missing key in production must stop the app, not fall back silently.
     raise RuntimeError("SECRET_KEY is not set (set THEMELOOP_DEV=1 for a local development key)")
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+# Served over HTTPS (directly or behind a TLS-terminating proxy that sets X-Forwarded-Proto): one switch turns on
+# what `check --deploy` asks for — redirect to HTTPS, HSTS for a year, cookies sent over HTTPS only.
+if _flag("THEMELOOP_HTTPS"):
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 365 * 24 * 3600))
+    # Subdomains and the browsers' preload list too, unless SECURE_HSTS_SUBDOMAINS=0 says the domain is shared.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = os.environ.get("SECURE_HSTS_SUBDOMAINS", "1") != "0"
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+# The DEBUG error page lists settings: hide the ones that carry addresses with credentials too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "labeling_app.debug.SettingsHidingFilter"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

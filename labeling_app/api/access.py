@@ -29,4 +29,7 @@ class ProjectScopedMixin:
 
     @property
     def project(self) -> Project:
+        if getattr(self, "swagger_fake_view", False):
+            # Schema generation has no request or membership; an unsaved project gives querysets their model.
+            return Project(pk=0)
         return self.membership.project

@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 
 from labeling_app.api.access import ProjectScopedMixin
@@ -20,6 +20,7 @@ class ResponseSerializer(serializers.ModelSerializer):
         model = Response
         fields = ["id", "respondent_id", "text", "metadata", "themes", "created_at"]
 
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_themes(self, response: Response) -> list[dict[str, object]]:
         blind_for = self.context.get("blind_for")
         if blind_for is not None and response.is_overlap:
