@@ -126,6 +126,20 @@ def _finish(job: ImportJob, status: str, *, message: str, errors: list | None = 
     job.progress, job.finished_at = 100, timezone.now()
     job.save()
     progress_set(kind="import", job_id=job.pk, percent=100)
+    import_uploads_prune()
+
+
+def import_uploads_prune() -> int:
+    """Delete the uploaded files of imports finished longer ago than IMPORT_UPLOAD_RETENTION_HOURS (the jobs,
+    with their counts and errors, stay); returns how many files went. Runs after every import."""
+    cutoff = timezone.now() - timedelta(hours=settings.IMPORT_UPLOAD_RETENTION_HOURS)
+    done = ImportJob.objects.filter(finished_at__lte=cutoff).exclude(file="")
+    pruned = 0
+    for job in done:
+        job.file.delete(save=False)
+        ImportJob.objects.filter(pk=job.pk).update(file="")
+        pruned += 1
+    return pruned
 
 
 @transaction.atomic

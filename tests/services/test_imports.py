@@ -175,3 +175,31 @@ def test_the_row_column_and_unpacked_size_limits_come_from_settings(prepare_proj
         job = import_file_run(project=prepare_project.project, user=None, upload=SimpleUploadedFile(name, data))
         assert job.status == ImportJob.Status.FAILED and expected in job.message, job.message
     assert not Response.objects.filter(project=prepare_project.project, respondent_id="R1").exists()
+
+
+@pytest.mark.django_db
+def test_uploads_are_deleted_once_their_retention_has_passed(settings, prepare_project):
+    from datetime import timedelta
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from labeling_app.services.imports import import_uploads_prune
+
+    settings.IMPORT_UPLOAD_RETENTION_HOURS = 24
+    project = prepare_project.project
+    good = import_file_run(project=project, user=None,
+                           upload=SimpleUploadedFile("ok.csv", b"respondent_id,response\nK1,kept a while\n"))
+    bad = import_file_run(project=project, user=None, upload=SimpleUploadedFile("bad.csv", b"no,columns\n1,2\n"))
+    assert {good.status, bad.status} == {"succeeded", "failed"}
+    paths = {job.pk: Path(job.file.path) for job in (good, bad)}
+    assert all(p.is_file() for p in paths.values())  # within the retention: kept
+    ImportJob.objects.filter(pk=bad.pk).update(finished_at=timezone.now() - timedelta(hours=25))
+    assert import_uploads_prune() == 1
+    assert not paths[bad.pk].exists() and paths[good.pk].is_file()
+    bad.refresh_from_db()
+    assert not bad.file and bad.status == "failed" and bad.errors  # the record and its errors stay
+    settings.IMPORT_UPLOAD_RETENTION_HOURS = 0  # keep nothing: gone as soon as the import finishes
+    again = import_file_run(project=project, user=None,
+                            upload=SimpleUploadedFile("now.csv", b"respondent_id,response\nK2,gone at once\n"))
+    assert not again.file and not paths[good.pk].exists()
