@@ -1,0 +1,32 @@
+"""Members: adding, changing roles and removing, with a project never left without an admin."""
+import pytest
+from django.core.exceptions import ValidationError
+
+from labeling_app.models import Role
+from labeling_app.services.members import member_add, member_change_role, member_remove
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_add_an_active_user_once(prepare_project):
+    project = prepare_project.project
+    UserFactory(username="newcomer")
+    made = member_add(project=project, username="newcomer", role=Role.LEAD)
+    assert made.role == Role.LEAD
+    with pytest.raises(ValidationError, match="already a member"):
+        member_add(project=project, username="newcomer", role=Role.ANALYST)
+    with pytest.raises(ValidationError, match="no active user"):
+        member_add(project=project, username="nobody-here", role=Role.ANALYST)
+
+
+def test_the_last_admin_can_neither_step_down_nor_leave(prepare_project):
+    admin = prepare_project.project.memberships.get(user=prepare_project.admin)
+    with pytest.raises(ValidationError, match="at least one admin"):
+        member_change_role(membership=admin, role=Role.ANALYST)
+    with pytest.raises(ValidationError, match="at least one admin"):
+        member_remove(membership=admin)
+    lead = prepare_project.project.memberships.get(user=prepare_project.lead)
+    member_change_role(membership=lead, role=Role.ADMIN)
+    member_remove(membership=admin)  # another admin remains
+    assert not prepare_project.project.memberships.filter(user=prepare_project.admin).exists()
