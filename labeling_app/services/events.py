@@ -3,7 +3,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncGenerator, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import redis
@@ -12,7 +11,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 
-from labeling_app.models import Membership, ModelVersion, Project
+from labeling_app.models import ModelVersion, Project
 
 
 def channel(project_id: int) -> str:
@@ -45,28 +44,33 @@ def model_event_current(*, project_id: int) -> dict[str, Any]:
     return {"type": "model", "project": project.pk, "model": model_version_payload(project.current_model)}
 
 
-@contextmanager
-def _connection_given_back() -> Iterator[None]:
-    """For reads made by a stream that stays open: each open page would otherwise hold a database connection."""
+def _model_event_on_connect(*, project_id: int) -> dict[str, Any]:
+    """model_event_current for a stream that stays open: this thread's database connection is given back after.
+
+    Otherwise each open page would hold a database connection for as long as it stays open.
+    """
     try:
-        yield
+        return model_event_current(project_id=project_id)
     finally:
         # Not in the middle of someone else's transaction (a test's, say), which closing would break.
         if not connection.in_atomic_block:
             connection.close()
 
 
-def _model_event_on_connect(*, project_id: int) -> dict[str, Any]:
-    """model_event_current for a stream that stays open (its database connection given back after)."""
-    with _connection_given_back():
-        return model_event_current(project_id=project_id)
+def member_removed_publish(*, project_id: int, user_id: int) -> None:
+    """Tell the project's open streams that `user_id` is no longer a member: that user's streams end."""
+    _client().publish(channel(project_id), json.dumps({"type": "member_removed", "project": project_id,
+                                                       "user": user_id}))
 
 
-def stream_member_still(*, project_id: int, user_id: int) -> bool:
-    """Whether an open stream's user is still a member; asked before every frame, so a member removed from the
-    project stops receiving its events at once (the database connection is given back after)."""
-    with _connection_given_back():
-        return Membership.objects.filter(project_id=project_id, user_id=user_id).exists()
+def stream_event_for(event: dict[str, Any] | None, *, user_id: int) -> str:
+    """What an open stream of `user_id` does with an event (None: a keep-alive): "send", "skip" or "end".
+
+    A removal of this user ends the stream; a removal of someone else is nobody else's business.
+    """
+    if event is not None and event.get("type") == "member_removed":
+        return "end" if event.get("user") == user_id else "skip"
+    return "send"
 
 
 def model_event_publish(*, version: ModelVersion) -> None:

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from labeling_app.models import Membership, Project, Role
+from labeling_app.services.events import member_removed_publish
 
 
 def _check_admin_remains(*, project: Project, excluding: Membership) -> None:
@@ -37,4 +38,7 @@ def member_remove(*, membership: Membership) -> None:
     """Take a user out of a project; their annotations stay, attributed to them."""
     if membership.role == Role.ADMIN:
         _check_admin_remains(project=membership.project, excluding=membership)
+    project_id, user_id = membership.project_id, membership.user_id
     membership.delete()
+    # Their open pages stop receiving the project's events (the stream ends); a reload then finds no access.
+    transaction.on_commit(lambda: member_removed_publish(project_id=project_id, user_id=user_id))

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 
-from labeling_app.services.events import events_listen, events_listen_async, stream_member_still
+from labeling_app.services.events import events_listen, events_listen_async, stream_event_for
 from labeling_app.views.access import page_membership
 
 RETRY = "retry: 1000\n\n"
@@ -27,17 +27,21 @@ async def _stream_async(project_id: int, user_id: int) -> AsyncIterator[str]:
     # Closing this stream closes the listener at once (its Redis connection), not when it is garbage-collected.
     async with aclosing(events_listen_async(project_id=project_id)) as events:
         async for event in events:
-            if not await sync_to_async(stream_member_still)(project_id=project_id, user_id=user_id):
+            action = stream_event_for(event, user_id=user_id)
+            if action == "end":
                 return
-            yield _frame(event)
+            if action == "send":
+                yield _frame(event)
 
 
 def _stream_sync(project_id: int, user_id: int) -> Iterator[str]:
     yield RETRY
     for event in events_listen(project_id=project_id):
-        if not stream_member_still(project_id=project_id, user_id=user_id):
+        action = stream_event_for(event, user_id=user_id)
+        if action == "end":
             return
-        yield _frame(event)
+        if action == "send":
+            yield _frame(event)
 
 
 @login_required

@@ -39,12 +39,13 @@ def test_event_stream_under_asgi(who, prepare_project):
 
 @pytest.mark.worker
 @pytest.mark.django_db
-def test_a_removed_member_stops_receiving_events(prepare_project):
+def test_a_removed_member_stops_receiving_events(prepare_project, django_capture_on_commit_callbacks):
     """A member removed while their page is open gets no further event: the stream ends instead."""
     from django.test import Client
 
-    from labeling_app.models import Membership, ModelVersion
+    from labeling_app.models import ModelVersion
     from labeling_app.services.events import model_event_publish
+    from labeling_app.services.members import member_remove
 
     project = prepare_project.project
     client = Client()
@@ -56,7 +57,13 @@ def test_a_removed_member_stops_receiving_events(prepare_project):
     version = ModelVersion.objects.create(project=project, number=1, status=ModelVersion.Status.READY)
     model_event_publish(version=version)
     assert next(stream).startswith(b"event: model\n")  # still a member: the event arrives
-    Membership.objects.filter(project=project, user=prepare_project.analyst).delete()
+    other = project.memberships.get(user=prepare_project.analyst2)
+    with django_capture_on_commit_callbacks(execute=True):
+        member_remove(membership=other)  # someone else leaving changes nothing for this page
+    model_event_publish(version=version)
+    assert next(stream).startswith(b"event: model\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        member_remove(membership=project.memberships.get(user=prepare_project.analyst))
     model_event_publish(version=version)
     with pytest.raises(StopIteration):
         next(stream)
