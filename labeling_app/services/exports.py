@@ -38,7 +38,7 @@ def cell_neutralise(value: object) -> object:
 
 
 def _coded_rows(scope: ExportScope) -> tuple[list[Response], dict[int, list[str]], list[str], list[str]]:
-    """Responses in scope (file order), each one's resolved theme names, the theme names, metadata keys."""
+    """Responses in scope (file order), each one's resolved theme names, the theme columns, metadata keys."""
     project = scope.project
     responses = list(Response.objects.filter(project=project).order_by("id"))
     filters = tuple(getattr(scope, "meta", ()) or ())
@@ -54,7 +54,8 @@ def _coded_rows(scope: ExportScope) -> tuple[list[Response], dict[int, list[str]
     keys: dict[str, None] = {}
     for r in responses:
         keys.update(dict.fromkeys(str(k) for k in (r.metadata or {})))
-    return responses, coded, [t.name for t in themes if t.name in used], list(keys)
+    # Every live theme is a column, so filtered exports of one project line up; archived ones only where used.
+    return responses, coded, [t.name for t in themes if not t.archived or t.name in used], list(keys)
 
 
 def _csv(rows: Sequence[Sequence[object]]) -> bytes:
@@ -89,7 +90,7 @@ def export_long_csv(scope: ExportScope) -> bytes:
 
 
 def export_wide_csv(scope: ExportScope) -> bytes:
-    """One row per response, a 0/1 column per theme used (resolved human labels)."""
+    """One row per response, a 0/1 column per theme (resolved human labels), formulas neutralised."""
     return _csv(_wide_rows(scope))
 
 
