@@ -26,7 +26,7 @@ def test_analyst_downloads_long_csv_with_formulas_neutralised(coded):
     response = coded.client("analyst").get(_url(coded.project, format="csv"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    assert 'attachment; filename="cancellations-csv.csv"' == response["Content-Disposition"]
+    assert response["Content-Disposition"] == 'attachment; filename="cancellations-csv.csv"'
     rows = {r["respondent_id"]: r for r in csv.DictReader(io.StringIO(response.content.decode()))}
     assert rows["X1"]["response"] == "'@everyone it costs too much" and rows["X1"]["theme"] == "Price"
     assert rows["X2"]["theme"] == "Delivery"
