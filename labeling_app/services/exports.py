@@ -6,14 +6,21 @@ apostrophe. The importer (`labeling_app.importing.parser.cell_unneutralise`) str
 from a cell matching ``^''*[=+\\-@\\t\\r]``. Because apostrophes already in front of such a character are
 escaped too, the pair is a bijection: every text, "'=x" included, re-imports exactly as it was exported.
 """
+import base64
 import csv
 import io
+import math
+import os
 import re
+import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
+from django.utils import timezone
 from openpyxl import Workbook
 
 from labeling_app.models import Project, Response, Theme
@@ -125,7 +132,12 @@ FORMATS = {  # format -> (content type, file extension)
     "csv": ("text/csv; charset=utf-8", "csv"),
     "csv-wide": ("text/csv; charset=utf-8", "csv"),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "html": ("text/html; charset=utf-8", "html"),
+    "pdf": ("application/pdf", "pdf"),
 }
+CHROMIUM = "/usr/bin/chromium"
+REPORT_TOP_THEMES = 10
+REPORT_QUOTES = 3
 
 
 @dataclass(frozen=True)
@@ -156,4 +168,91 @@ def export_render(*, scope: ExportScope, fmt: str) -> bytes:
         return export_wide_csv(scope)
     if fmt == "xlsx":
         return export_xlsx(scope)
+    if fmt == "html":
+        return report_html(scope)
+    if fmt == "pdf":
+        return report_pdf(scope)
     raise ValidationError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def export_chart(spec: dict, fmt: str = "png") -> bytes:
+    """A Vega-Lite spec rendered on the server by vl-convert (no browser, no network): PNG or SVG bytes."""
+    import vl_convert
+
+    if fmt == "svg":
+        return vl_convert.vegalite_to_svg(spec).encode("utf-8")
+    if fmt == "png":
+        return bytes(vl_convert.vegalite_to_png(spec, scale=2))
+    raise ValueError(f"unknown chart format {fmt!r}")
+
+
+def _wilson(count: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    # 95% Wilson score interval; ins-data's ml.insights.wilson_interval replaces this once merged.
+    if n == 0:
+        return 0.0, 0.0
+    p = count / n
+    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, (centre - half) / (1 + z * z / n)), min(1.0, (centre + half) / (1 + z * z / n))
+
+
+def _prevalence_chart(themes: list[dict]) -> dict:
+    # A small Vega-Lite dict of our own: ins-dash's charts.prevalence_chart was not on main when this was written.
+    data = [{"theme": t["theme"], "share": t["share"], "ci_low": t["ci_low"], "ci_high": t["ci_high"]} for t in themes]
+    y = {"field": "theme", "type": "nominal", "sort": None, "title": None}
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json", "width": 420,
+        "data": {"values": data},
+        "layer": [
+            {"mark": {"type": "bar", "color": "#4c78a8"},
+             "encoding": {"y": y, "x": {"field": "share", "type": "quantitative", "title": "share of respondents",
+                                        "axis": {"format": "%"}}}},
+            {"mark": {"type": "rule", "color": "#222"},
+             "encoding": {"y": y, "x": {"field": "ci_low", "type": "quantitative"}, "x2": {"field": "ci_high"}}},
+        ],
+    }
+
+
+def report_context(scope: ExportScope) -> dict:
+    """What the client report shows, as plain data: respondents, top themes with 95% intervals, quotes, source."""
+    responses, coded, _, _ = _coded_rows(scope)
+    coded_responses = [r for r in responses if r.pk in coded and coded[r.pk]]
+    n = len([r for r in responses if r.pk in consensus_for_project(project=scope.project).resolved])
+    counts: dict[str, int] = {}
+    for r in responses:
+        for name in coded[r.pk]:
+            counts[name] = counts.get(name, 0) + 1
+    top = []
+    for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:REPORT_TOP_THEMES]:
+        low, high = _wilson(count, n)
+        quotes = [r.text for r in coded_responses if name in coded[r.pk]][:REPORT_QUOTES]
+        top.append({"theme": name, "count": count, "share": round(count / n, 6) if n else 0.0,
+                    "ci_low": round(low, 6), "ci_high": round(high, 6), "quotes": quotes})
+    model = scope.project.current_model
+    chart = export_chart(_prevalence_chart(top)) if top else b""
+    return {
+        "project": scope.project, "respondents": n, "responses": len(responses), "themes": top,
+        "filters": [f"{k} = {v}" for k, v in getattr(scope, "meta", ())],
+        "source": "resolved human labels", "model_version": model.number if model else None,
+        "chart_png": base64.b64encode(chart).decode("ascii") if chart else "",
+        "generated": timezone.now(),
+    }
+
+
+def report_html(scope: ExportScope) -> bytes:
+    """The client report as one standalone HTML file (styles inline, charts as PNG data URIs)."""
+    return render_to_string("labeling_app/report.html", report_context(scope)).encode("utf-8")
+
+
+def report_pdf(scope: ExportScope) -> bytes:
+    """The report printed to PDF by headless Debian chromium (offline; the HTML needs nothing from the network)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        page, pdf = os.path.join(tmp, "report.html"), os.path.join(tmp, "report.pdf")
+        with open(page, "wb") as fh:
+            fh.write(report_html(scope))
+        subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+             f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf}", f"file://{page}"],
+            check=True, capture_output=True, timeout=120,
+        )
+        with open(pdf, "rb") as fh:
+            return fh.read()

@@ -1,22 +1,30 @@
 """Exports: the long CSV re-imports to the same project; formulas are neutralised and the importer undoes it."""
 import csv
 import io
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
+import numpy as np
 
 from labeling_app.models import ImportJob, Project
 from labeling_app.services.exports import (
+    CHROMIUM,
     BasicScope,
     export_long_csv,
     export_render,
     export_scope_from_params,
     export_wide_csv,
     export_xlsx,
+    report_pdf,
 )
 from labeling_app.services.imports import import_file_run
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-output" / "screenshots"
 
 # Texts a spreadsheet would run as formulas, an apostrophe of the respondent's own, and a text that is both.
 TRICKY = ["=SUM(A1:A9) is what I pay", "+44 support line never answers", "-- too slow --", "@support ignored me",
@@ -117,3 +125,45 @@ def test_meta_filter_and_bad_parameters():
         export_scope_from_params(project=project, params={"meta": "plan"})
     with pytest.raises(ValidationError, match="unknown format"):
         export_render(scope=scope, fmt="docx")
+
+
+@pytest.mark.django_db
+def test_html_report_states_source_and_shows_themes_with_intervals():
+    project, _ = _import("Original", SOURCE.encode())
+    project.question = "Why are you cancelling?"
+    project.save()
+    page = export_render(scope=BasicScope(project=project), fmt="html").decode()
+    assert "Why are you cancelling?" in page and "Label source: resolved human labels" in page
+    assert "6 respondents with resolved themes, of 7 responses" in page
+    assert "data:image/png;base64,iVBOR" in page  # the chart, rendered on the server
+    # Price: 2 of 6 respondents, Wilson 95% interval 9.7%-70.0% (hand-checked against statsmodels' proportion_confint).
+    assert "<td>Price</td><td class=\"num\">2</td><td class=\"num\">33%</td><td class=\"num\">10–70%</td>" in page
+    assert "=SUM(A1:A9) is what I pay" in page and "&#x27;=not a formula&#x27;" in page
+
+
+@pytest.mark.skipif(not (shutil.which("pdftoppm") and Path(CHROMIUM).exists()), reason="needs chromium, poppler")
+@pytest.mark.django_db
+def test_pdf_report_pages_show_the_chart_and_the_quotes(tmp_path):
+    project, _ = _import("Original", SOURCE.encode())
+    project.question = "Why are you cancelling?"
+    project.save()
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(report_pdf(BasicScope(project=project)))
+    assert pdf.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    for quote in ("Why are you cancelling?", "+44 support line never answers", "@support ignored me", "Top themes"):
+        assert quote in text
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(SCREENSHOTS / "report-pdf")], check=True)
+    assert sorted(SCREENSHOTS.glob("report-pdf*.png"))  # pages kept for a person to look at
+    # Pixels counted on the raw PPM of page 1 (no image library needed).
+    ppm = subprocess.run(["pdftoppm", "-r", "60", "-f", "1", "-l", "1", str(pdf)], check=True,
+                         capture_output=True).stdout
+    magic, size, depth, pixels = ppm.split(b"\n", 3)
+    width, height = map(int, size.split())
+    assert magic == b"P6" and depth == b"255"
+    rgb = np.frombuffer(pixels, dtype=np.uint8)[: width * height * 3].reshape(-1, 3).astype(int)
+    # The bars of the prevalence chart are #4c78a8; the page's text and rules are grey or black.
+    bar_pixels = int((np.abs(rgb - [0x4C, 0x78, 0xA8]).max(axis=1) < 12).sum())
+    assert bar_pixels > 500, bar_pixels
