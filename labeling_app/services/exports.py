@@ -215,7 +215,7 @@ def _prevalence_chart(themes: list[dict]) -> dict:
 def report_context(scope: ExportScope) -> dict:
     """What the client report shows, as plain data: respondents, top themes with 95% intervals, quotes, source."""
     responses, coded, _, _ = _coded_rows(scope)
-    coded_responses = [r for r in responses if r.pk in coded and coded[r.pk]]
+    coded_responses = [r for r in responses if coded.get(r.pk)]
     n = len([r for r in responses if r.pk in consensus_for_project(project=scope.project).resolved])
     counts: dict[str, int] = {}
     for r in responses:

@@ -5,11 +5,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
-import numpy as np
 
 from labeling_app.models import ImportJob, Project
 from labeling_app.services.exports import (
