@@ -1,11 +1,14 @@
 import csv
 import io
+import shutil
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from labeling_app.services.exports import CHROMIUM
 from labeling_app.services.imports import import_file_run
 
 
@@ -51,3 +54,15 @@ def test_bad_parameters_are_400_with_the_error_shape(coded):
         assert response.status_code == 400, response.content
         assert set(response.json()) == {"message", "details"}
     assert coded.client("outsider").get(_url(coded.project, format="csv")).status_code == 404
+
+
+@pytest.mark.django_db
+def test_report_as_html_and_pdf(coded):
+    client = coded.client("analyst")
+    page = client.get(_url(coded.project, format="html"))
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert b"@everyone it costs too much" in page.content and b"data:image/png;base64," in page.content
+    if shutil.which("pdftotext") and Path(CHROMIUM).exists():
+        pdf = client.get(_url(coded.project, format="pdf"))
+        assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF")

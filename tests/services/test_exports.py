@@ -136,7 +136,7 @@ def test_html_report_states_source_and_shows_themes_with_intervals():
     assert "Why are you cancelling?" in page and "Label source: resolved human labels" in page
     assert "6 respondents with resolved themes, of 7 responses" in page
     assert "data:image/png;base64,iVBOR" in page  # the chart, rendered on the server
-    # Price: 2 of 6 respondents, Wilson 95% interval 9.7%-70.0% (hand-checked against statsmodels' proportion_confint).
+    # Price: 2 of 6 respondents, Wilson 95% interval 9.7%-70.0% (worked by hand from the score formula).
     assert "<td>Price</td><td class=\"num\">2</td><td class=\"num\">33%</td><td class=\"num\">10–70%</td>" in page
     assert "=SUM(A1:A9) is what I pay" in page and "&#x27;=not a formula&#x27;" in page
 
