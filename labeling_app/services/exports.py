@@ -31,10 +31,13 @@ NEEDS_NEUTRALISING = re.compile(r"^'*[=+\-@\t\r]")
 
 
 class ExportScope(Protocol):
-    """What the exporters read of an `InsightsScope` (labeling_app.selectors.insights)."""
+    """What the exporters read of an `InsightsScope` (labeling_app.selectors.insights); both are frozen dataclasses."""
 
-    project: Project
-    meta: tuple[tuple[str, str], ...]
+    @property
+    def project(self) -> Project: ...
+
+    @property
+    def meta(self) -> tuple[tuple[str, str], ...]: ...
 
 
 def cell_neutralise(value: object) -> object:
