@@ -1,10 +1,12 @@
 import csv
 import io
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -66,3 +68,16 @@ def test_report_as_html_and_pdf(coded):
         pdf = client.get(_url(coded.project, format="pdf"))
         assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
         assert pdf.content.startswith(b"%PDF")
+
+
+@pytest.mark.django_db
+def test_overview_export_card_links_download_with_the_browser_session(coded):
+    browser = Client()
+    browser.force_login(coded.analyst)
+    page = browser.get(reverse("project-overview", args=[coded.project.pk])).content.decode()
+    links = re.findall(r'href="([^"]*/export/\?format=[^"]+)"', page)
+    assert [link.rsplit("=", 1)[1] for link in links] == ["csv", "csv-wide", "xlsx", "html", "pdf"]
+    for link in links[:4]:  # the PDF (chromium) is covered above
+        response = browser.get(link)
+        assert response.status_code == 200, link
+        assert response["Content-Disposition"].startswith("attachment;")
