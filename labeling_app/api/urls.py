@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from labeling_app.api import discovery, imports, labeling, members, projects, responses, review, schema, themes
+from labeling_app.api import discovery, exports, imports, labeling, members, projects, responses, review, schema, themes
 
 P = "projects/<int:project_id>/"
 
@@ -38,6 +38,7 @@ urlpatterns = [
     path(P + "clusters/<int:cluster_id>/split/", discovery.ClusterSplitView.as_view(), name="api-cluster-split"),
     path(P + "clusters/<int:cluster_id>/make-theme/", discovery.ClusterMakeThemeView.as_view(),
          name="api-cluster-make-theme"),
+    path(P + "export/", exports.ExportView.as_view(), name="api-export"),
     path(P + "agreement/", review.AgreementView.as_view(), name="api-agreement"),
     path(P + "disagreements/", review.DisagreementListView.as_view(), name="api-disagreements"),
     path(P + "disagreements/<int:response_id>/resolve/", review.DisagreementResolveView.as_view(),

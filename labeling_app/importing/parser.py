@@ -15,6 +15,9 @@ ACTIVE_MARKUP = re.compile(
     r"<\s*/?\s*(script|iframe|object|embed|svg|style|link|meta|base|form)\b|javascript\s*:|<[^>]*\son[a-z]+\s*=",
     re.IGNORECASE,
 )
+# Undoes exactly what ThemeLoop's exporter adds (labeling_app.services.exports): one apostrophe in front of
+# apostrophes-then-a-formula-start (= + - @ tab CR). Any other leading apostrophe is the respondent's own.
+NEUTRALISED = re.compile(r"^''*[=+\-@\t\r]")
 
 
 @dataclass
@@ -67,7 +70,8 @@ def parse_long_format(table: Table, *, max_response_chars: int) -> ParsedImport:
     # repeated respondent is reported with the file's other errors, not after they are fixed.
     first_text: dict[str, tuple[str, int]] = {}
     theme_names: dict[str, str] = {}  # case-folded -> first spelling seen
-    for number, row in zip(table.numbers, table.rows, strict=True):
+    for number, raw in zip(table.numbers, table.rows, strict=True):
+        row = [cell_unneutralise(cell) for cell in raw]
         respondent_id = row[id_col].strip()
         text = row[text_col].strip()
         problem = _row_problem(respondent_id, text, max_response_chars)
@@ -100,6 +104,11 @@ def parse_long_format(table: Table, *, max_response_chars: int) -> ParsedImport:
     if errors:
         raise ImportFileError(errors)
     return ParsedImport(respondents=list(by_id.values()), theme_names=list(theme_names.values()))
+
+
+def cell_unneutralise(cell: str) -> str:
+    """Strip the apostrophe a ThemeLoop export put before a formula-like cell ("'=x" -> "=x", "'abc" kept)."""
+    return cell[1:] if NEUTRALISED.match(cell) else cell
 
 
 def _row_problem(respondent_id: str, text: str, max_chars: int) -> str | None:

@@ -1,0 +1,169 @@
+"""Exports: the long CSV re-imports to the same project; formulas are neutralised and the importer undoes it."""
+import csv
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from openpyxl import load_workbook
+
+from labeling_app.models import ImportJob, Project
+from labeling_app.services.exports import (
+    CHROMIUM,
+    BasicScope,
+    export_long_csv,
+    export_render,
+    export_scope_from_params,
+    export_wide_csv,
+    export_xlsx,
+    report_pdf,
+)
+from labeling_app.services.imports import import_file_run
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-output" / "screenshots"
+
+# Texts a spreadsheet would run as formulas, an apostrophe of the respondent's own, and a text that is both.
+TRICKY = ["=SUM(A1:A9) is what I pay", "+44 support line never answers", "-- too slow --", "@support ignored me",
+          "'Fine' I guess", "'=not a formula'", "Plain, with a comma and \"quotes\""]
+# The source file is written as ThemeLoop's exporter would: the respondent's "'=..." comes escaped as "''=...".
+SOURCE_TEXTS = [("'" + t if t.startswith("'=") else t).replace('"', '""') for t in TRICKY]
+SOURCE = "respondent_id,response,theme,plan\n" + "".join(
+    f"R{i},{_q},{theme},{plan}\n" for i, (_q, theme, plan) in enumerate(
+        [(f'"{t}"' if ("," in t or '"' in t) else t, theme, plan)
+         for t, theme, plan in zip(
+             SOURCE_TEXTS,
+             ["Price", "Support", "Speed", "Support", "", "Price", "Value"],
+             ["Basic", "Family", "Basic", "=cmd|' /C calc'!A0", "Basic", "Family", "Basic"], strict=True)],
+        start=1)
+) + "R1,\"=SUM(A1:A9) is what I pay\",Value,Basic\n"
+
+
+def _import(name: str, data: bytes, filename: str = "f.csv") -> tuple[Project, ImportJob]:
+    project = Project.objects.create(name=name)
+    job = import_file_run(project=project, user=None, upload=SimpleUploadedFile(filename, data))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.errors
+    return project, job
+
+
+def _contents(project: Project) -> dict[str, tuple[str, dict, set[str]]]:
+    return {r.respondent_id: (r.text, r.metadata, set(export_themes(project, r.respondent_id)))
+            for r in project.responses.all()}
+
+
+def export_themes(project: Project, respondent_id: str) -> list[str]:
+    rows = csv.DictReader(io.StringIO(export_long_csv(BasicScope(project=project)).decode()))
+    return [row["theme"] for row in rows if row["respondent_id"] == respondent_id and row["theme"]]
+
+
+@pytest.mark.django_db
+def test_long_csv_round_trip_gives_the_same_summary_and_texts():
+    first, job = _import("Original", SOURCE.encode())
+    assert job.summary == "imported 7 responses, 4 themes, 7 labels"
+    exported = export_long_csv(BasicScope(project=first))
+    second, again = _import("Re-imported", exported)
+    assert again.summary == job.summary
+    texts = {r.respondent_id: r.text for r in second.responses.all()}
+    assert texts == {f"R{i}": t for i, t in enumerate(TRICKY, start=1)}
+    assert texts["R1"].startswith("=") and texts["R6"] == "'=not a formula'" and texts["R5"] == "'Fine' I guess"
+    assert second.responses.get(respondent_id="R4").metadata == {"plan": "=cmd|' /C calc'!A0"}
+    assert _contents(second) == _contents(first)
+
+
+@pytest.mark.django_db
+def test_long_csv_neutralises_formula_cells_and_only_those():
+    project, _ = _import("Original", SOURCE.encode())
+    rows = list(csv.reader(io.StringIO(export_long_csv(BasicScope(project=project)).decode())))
+    assert rows[0] == ["respondent_id", "response", "theme", "plan"]
+    cells = [cell for row in rows[1:] for cell in row]
+    assert "'=SUM(A1:A9) is what I pay" in cells and "'+44 support line never answers" in cells
+    assert "'-- too slow --" in cells and "'@support ignored me" in cells and "'=cmd|' /C calc'!A0" in cells
+    assert "''=not a formula'" in cells  # the respondent's own apostrophe is escaped too, so import can undo exactly
+    assert "'Fine' I guess" in cells  # not formula-like: left as written
+    assert not [c for c in cells if c and c[0] in "=+-@"]
+
+
+@pytest.mark.django_db
+def test_wide_csv_has_a_zero_one_column_per_theme():
+    project, _ = _import("Original", SOURCE.encode())
+    rows = list(csv.DictReader(io.StringIO(export_wide_csv(BasicScope(project=project)).decode())))
+    assert list(rows[0]) == ["respondent_id", "response", "plan", "Price", "Support", "Speed", "Value"]  # theme order
+    by_id = {row["respondent_id"]: row for row in rows}
+    assert (by_id["R1"]["Price"], by_id["R1"]["Value"], by_id["R1"]["Support"]) == ("1", "1", "0")
+    assert [by_id["R5"][t] for t in ("Price", "Value", "Support", "Speed")] == ["0"] * 4
+    assert sum(int(row[t]) for row in rows for t in ("Price", "Value", "Support", "Speed")) == 7
+
+
+@pytest.mark.django_db
+def test_xlsx_has_a_sheet_per_view_with_formulas_neutralised():
+    project, _ = _import("Original", SOURCE.encode())
+    book = load_workbook(io.BytesIO(export_xlsx(BasicScope(project=project))))
+    assert book.sheetnames == ["responses", "labels", "themes"]
+    values = [c for row in book["labels"].iter_rows(values_only=True) for c in row]
+    assert "'=SUM(A1:A9) is what I pay" in values and "=SUM(A1:A9) is what I pay" not in values
+    themes = {row[0]: row[1] for row in book["themes"].iter_rows(min_row=2, values_only=True)}
+    assert themes == {"Price": 2, "Support": 2, "Value": 2, "Speed": 1}
+    # The long sheet is the import format too: saved alone as a workbook, it re-imports to the same texts.
+    book.remove(book["responses"])
+    buf = io.BytesIO()
+    book.save(buf)
+    again, job = _import("From XLSX", buf.getvalue(), "labels.xlsx")
+    assert job.summary == "imported 7 responses, 4 themes, 7 labels"
+    assert {r.text for r in again.responses.all()} == set(TRICKY)
+
+
+@pytest.mark.django_db
+def test_meta_filter_and_bad_parameters():
+    project, _ = _import("Original", SOURCE.encode())
+    scope = export_scope_from_params(project=project, params={"meta": ["plan:Family"]})
+    rows = list(csv.DictReader(io.StringIO(export_long_csv(scope).decode())))
+    assert {row["respondent_id"] for row in rows} == {"R2", "R6"}
+    with pytest.raises(ValidationError, match="KEY:VALUE"):
+        export_scope_from_params(project=project, params={"meta": "plan"})
+    with pytest.raises(ValidationError, match="unknown format"):
+        export_render(scope=scope, fmt="docx")
+
+
+@pytest.mark.django_db
+def test_html_report_states_source_and_shows_themes_with_intervals():
+    project, _ = _import("Original", SOURCE.encode())
+    project.question = "Why are you cancelling?"
+    project.save()
+    page = export_render(scope=BasicScope(project=project), fmt="html").decode()
+    assert "Why are you cancelling?" in page and "Label source: resolved human labels" in page
+    assert "6 respondents with resolved themes, of 7 responses" in page
+    assert "data:image/png;base64,iVBOR" in page  # the chart, rendered on the server
+    # Price: 2 of 6 respondents, Wilson 95% interval 9.7%-70.0% (worked by hand from the score formula).
+    assert "<td>Price</td><td class=\"num\">2</td><td class=\"num\">33%</td><td class=\"num\">10–70%</td>" in page
+    assert "=SUM(A1:A9) is what I pay" in page and "&#x27;=not a formula&#x27;" in page
+
+
+@pytest.mark.skipif(not (shutil.which("pdftoppm") and Path(CHROMIUM).exists()), reason="needs chromium, poppler")
+@pytest.mark.django_db
+def test_pdf_report_pages_show_the_chart_and_the_quotes(tmp_path):
+    project, _ = _import("Original", SOURCE.encode())
+    project.question = "Why are you cancelling?"
+    project.save()
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(report_pdf(BasicScope(project=project)))
+    assert pdf.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    for quote in ("Why are you cancelling?", "+44 support line never answers", "@support ignored me", "Top themes"):
+        assert quote in text
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(SCREENSHOTS / "report-pdf")], check=True)
+    assert sorted(SCREENSHOTS.glob("report-pdf*.png"))  # pages kept for a person to look at
+    # Pixels counted on the raw PPM of page 1 (no image library needed).
+    ppm = subprocess.run(["pdftoppm", "-r", "60", "-f", "1", "-l", "1", str(pdf)], check=True,
+                         capture_output=True).stdout
+    magic, size, depth, pixels = ppm.split(b"\n", 3)
+    width, height = map(int, size.split())
+    assert magic == b"P6" and depth == b"255"
+    rgb = np.frombuffer(pixels, dtype=np.uint8)[: width * height * 3].reshape(-1, 3).astype(int)
+    # The bars of the prevalence chart are #4c78a8; the page's text and rules are grey or black.
+    bar_pixels = int((np.abs(rgb - [0x4C, 0x78, 0xA8]).max(axis=1) < 12).sum())
+    assert bar_pixels > 500, bar_pixels
