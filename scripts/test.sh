@@ -14,7 +14,8 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
 fi
 if ! command -v pdftoppm >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing Debian's poppler-utils for the PDF report test"
-  apt-get install -y -q poppler-utils >/dev/null 2>&1 || echo "could not install poppler-utils; the PDF test will be skipped"
+  (apt-get install -y -q poppler-utils >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q poppler-utils >/dev/null)) \
+    || echo "could not install poppler-utils; the PDF test will be skipped"
 fi
 "$BIN/ruff" check .
 "$BIN/mypy" ml labeling_app
