@@ -10,11 +10,17 @@ from collections.abc import Iterable
 import numpy as np
 
 _WORD = re.compile(r"[a-z0-9']+")
-STOPWORDS = frozenset(["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "i", "in", "is", "it", "its", "of", "on", "or", "so", "that", "the", "their", "them", "they", "this", "to", "was", "we", "were", "with", "you", "your", "my", "me", "our", "not", "no", "very", "all", "just", "been", "had", "he", "she", "his", "her"])
+STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "i", "in", "is", "it",
+    "its", "of", "on", "or", "so", "that", "the", "their", "them", "they", "this", "to", "was", "we", "were",
+    "with", "you", "your", "my", "me", "our", "not", "no", "very", "all", "just", "been", "had", "he", "she",
+    "his", "her",
+})
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-case words and adjacent-word 2-grams (2-grams skip none; stopwords dropped from unigrams)."""
+    """Lower-case words (stopwords and 1-letter words dropped) and 2-grams of adjacent words (unless both are
+    stopwords)."""
     words = _WORD.findall(text.lower())
     out = [w for w in words if w not in STOPWORDS and len(w) > 1]
     out += [f"{a} {b}" for a, b in itertools.pairwise(words) if not (a in STOPWORDS and b in STOPWORDS)]
