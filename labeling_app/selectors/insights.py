@@ -290,6 +290,7 @@ def drivers(*, scope: InsightsScope, score: str) -> dict:
     scores = np.array([float(v) if str(v) != "" else np.nan for v in raw], dtype=float)[keep]
     m = d.matrix[keep]
     n = len(scores)
+    ci = stats.bootstrap_drivers(scores, m) if n else np.zeros((len(d.theme_ids), 4))
     rows = []
     for j, t in enumerate(d.theme_ids):
         has = m[:, j]
@@ -297,7 +298,7 @@ def drivers(*, scope: InsightsScope, score: str) -> dict:
         mw = float(scores[has].mean()) if c else 0.0
         mo = float(scores[~has].mean()) if c < n else 0.0
         impact = mw - mo if 0 < c < n else 0.0
-        il, ih, cl, ch = stats.bootstrap_mean_difference(scores, has) if 0 < c < n else (0.0, 0.0, 0.0, 0.0)
+        il, ih, cl, ch = ci[j] if 0 < c < n else (0.0, 0.0, 0.0, 0.0)
         rows.append({"theme_id": t, "theme": d.names[t], "count": c, "mean_with": _r(mw), "mean_without": _r(mo),
                      "impact": _r(impact), "impact_ci": [_r(il), _r(ih)],
                      "contribution": _r(impact * c / n if n else 0.0), "contribution_ci": [_r(cl), _r(ch)]})
