@@ -32,6 +32,7 @@ bench: install
 	$(PY) bench/embedding_throughput.py
 	$(PY) bench/retrain_latency.py
 	$(PY) bench/discovery_quality.py
+	$(PY) bench/dashboard_latency.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

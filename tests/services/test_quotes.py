@@ -1,0 +1,37 @@
+"""Quote pins: pin, pin again, unpin; another project's ids are 404."""
+import pytest
+from django.http import Http404
+
+from labeling_app.models import QuotePin
+from labeling_app.selectors.insights import InsightsScope, quotes
+from labeling_app.services.quotes import quote_pin, quote_unpin
+from tests.factories import ProjectFactory, ResponseFactory, ThemeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pin_shows_in_quotes_once_and_unpin_removes_it(prepare_project):
+    pp = prepare_project
+    theme, response = pp.themes[0], pp.project.responses.first()
+    quote_pin(project=pp.project, user=pp.analyst, theme_id=theme.pk, response_id=response.pk)
+    quote_pin(project=pp.project, user=pp.analyst, theme_id=theme.pk, response_id=response.pk)
+    assert QuotePin.objects.filter(theme=theme).count() == 1
+    out = quotes(scope=InsightsScope(project=pp.project), theme_id=theme.pk)
+    assert [t["theme_id"] for t in out["themes"]] == [theme.pk]
+    assert out["themes"][0]["pinned"] == [{"id": response.pk, "respondent_id": response.respondent_id,
+                                           "text": response.text}]
+    assert quote_unpin(project=pp.project, user=pp.analyst, theme_id=theme.pk, response_id=response.pk) == 1
+    assert quotes(scope=InsightsScope(project=pp.project), theme_id=theme.pk)["themes"][0]["pinned"] == []
+
+
+def test_ids_of_another_project_are_not_found(prepare_project):
+    pp = prepare_project
+    other = ProjectFactory()
+    foreign_theme = ThemeFactory(project=other)
+    foreign_response = ResponseFactory(project=other)
+    with pytest.raises(Http404):
+        quote_pin(project=pp.project, user=pp.analyst, theme_id=foreign_theme.pk,
+                  response_id=pp.project.responses.first().pk)
+    with pytest.raises(Http404):
+        quote_pin(project=pp.project, user=pp.analyst, theme_id=pp.themes[0].pk, response_id=foreign_response.pk)
+    assert not QuotePin.objects.exists()
