@@ -66,11 +66,12 @@ def segments_chart(prevalence: dict) -> dict:
                 "significant": "yes" if (t["theme_id"], seg["segment"]) in flagged else "no",
             })
     order = [t["theme"] for t in prevalence.get("themes", [])]
-    base = alt.Chart(alt.Data(values=rows)).encode(
+    # No data on the layers: the facet's data is split per theme; data on a layer would show every row in each panel.
+    base = alt.Chart().encode(
         y=alt.Y("segment:N", title=None),
     )
     bars = base.mark_bar().encode(
-        x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share"),
+        x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share", stack=None),
         color=alt.Color("segment:N", legend=alt.Legend(title="Segment")),
         opacity=alt.Opacity("significant:N", scale=alt.Scale(domain=["yes", "no"], range=[1.0, 0.45]),
                             legend=alt.Legend(title="Significant difference")),
@@ -82,8 +83,8 @@ def segments_chart(prevalence: dict) -> dict:
         ],
     )
     rules = base.mark_rule(color="#222").encode(x="ci_low:Q", x2="ci_high:Q")
-    chart = alt.layer(bars, rules, data=alt.Data(values=rows)).properties(width=WIDTH - 160).facet(
-        row=alt.Row("theme:N", sort=order, title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+    chart = alt.layer(bars, rules).properties(width=WIDTH - 160).facet(
+        data=alt.Data(values=rows), row=alt.Row("theme:N", sort=order, title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
     ).properties(title="Segments (faded: no significant difference)")
     return _spec(chart)
 

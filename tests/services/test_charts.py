@@ -172,3 +172,10 @@ def test_theme_names_stay_plain_text_data():
     spec = charts.prevalence_chart(PREVALENCE)
     assert any(r["theme"] == HOSTILE for r in _datasets(spec))
     assert "usermeta" not in spec
+
+
+def test_segments_chart_panels_take_their_rows_from_the_facet():
+    # Data on a layer inside a facet would draw every theme's rows (stacked) in each theme's panel.
+    spec = charts.segments_chart(PREVALENCE)
+    assert "data" in spec and "facet" in spec
+    assert all("data" not in layer for layer in spec["spec"]["layer"])
