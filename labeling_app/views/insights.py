@@ -5,11 +5,14 @@ for chart specs, which charts.py builds from the same selectors with the same fi
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 
@@ -17,10 +20,10 @@ from labeling_app.services import charts
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
-def _selectors():  # type: ignore[no-untyped-def]
-    # Imported on use: the data layer lives on the ins-data branch (issue 10 contract).
-    from labeling_app.selectors import insights
-    return insights
+def _selectors() -> ModuleType:
+    # Imported on use: the data layer (labeling_app.selectors.insights, issue 10 contract) comes from the
+    # ins-data branch; once merged this can become a plain top-level import.
+    return importlib.import_module("labeling_app.selectors.insights")
 
 
 @login_required
@@ -41,7 +44,8 @@ def insights_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
     return render(request, "labeling_app/insights.html", context)
 
 
-def _views(sel, scope, params) -> dict[str, Callable[[], dict]]:  # type: ignore[no-untyped-def]
+def _views(sel: ModuleType, scope: Any, params: QueryDict) -> dict[str, Callable[[], dict]]:
+    """The chart builders by view name, each bound to the scope and its view-specific parameters."""
     def theme_id() -> int:
         try:
             return int(params.get("theme", ""))
