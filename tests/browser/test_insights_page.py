@@ -22,7 +22,7 @@ def _drawn(page, view: str) -> None:
 
 
 def _respondents(page) -> int:
-    title = page.locator('.chart[data-view="prevalence"] svg').first.inner_text()
+    title = page.locator('.chart[data-view="prevalence"] svg').first.text_content() or ""
     return int(re.search(r"Prevalence \((\d+) respondents\)", title).group(1))
 
 
