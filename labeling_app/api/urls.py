@@ -2,7 +2,18 @@ from django.urls import path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from labeling_app.api import discovery, imports, labeling, members, projects, responses, review, schema, themes
+from labeling_app.api import (
+    discovery,
+    imports,
+    insights,
+    labeling,
+    members,
+    projects,
+    responses,
+    review,
+    schema,
+    themes,
+)
 
 P = "projects/<int:project_id>/"
 
@@ -44,4 +55,13 @@ urlpatterns = [
          name="api-disagreement-resolve"),
     path(P + "responses/<int:response_id>/similar/", discovery.SimilarResponsesView.as_view(),
          name="api-response-similar"),
+    path(P + "insights/prevalence/", insights.PrevalenceView.as_view(), name="api-insights-prevalence"),
+    path(P + "insights/terms/", insights.TermsView.as_view(), name="api-insights-terms"),
+    path(P + "insights/terms/responses/", insights.TermResponsesView.as_view(), name="api-insights-term-responses"),
+    path(P + "insights/drivers/", insights.DriversView.as_view(), name="api-insights-drivers"),
+    path(P + "insights/cooccurrence/", insights.CooccurrenceView.as_view(), name="api-insights-cooccurrence"),
+    path(P + "insights/trends/", insights.TrendsView.as_view(), name="api-insights-trends"),
+    path(P + "insights/quotes/", insights.QuotesView.as_view(), name="api-insights-quotes"),
+    path(P + "insights/quotes/pin/", insights.QuotePinView.as_view(), name="api-insights-quote-pin"),
+    path(P + "insights/quotes/unpin/", insights.QuoteUnpinView.as_view(), name="api-insights-quote-unpin"),
 ]

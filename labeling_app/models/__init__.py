@@ -3,6 +3,7 @@ from labeling_app.models.annotations import Adjudication, Annotation
 from labeling_app.models.discovery import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun
 from labeling_app.models.embeddings import EmbeddingRun, ResponseEmbedding
 from labeling_app.models.imports import ImportJob
+from labeling_app.models.insights import QuotePin
 from labeling_app.models.projects import Membership, Project, Role
 from labeling_app.models.responses import Response
 from labeling_app.models.themes import Theme
@@ -11,6 +12,7 @@ from labeling_app.models.training import LabelQueue, ModelVersion, QueueLease, S
 __all__ = [
     "Adjudication", "Annotation", "Cluster", "ClusterAction", "ClusterAssignment", "DiscoveryRun", "EmbeddingRun",
     "ImportJob",
-    "LabelQueue", "Membership", "ModelVersion", "Project", "QueueLease", "Response", "ResponseEmbedding", "Role",
+    "LabelQueue", "Membership", "ModelVersion", "Project", "QueueLease", "QuotePin", "Response",
+    "ResponseEmbedding", "Role",
     "SuggestionRejection", "Theme",
 ]

@@ -15,6 +15,10 @@ def _ids(pp):
     job = ImportJob.objects.create(project=project, original_name="x.csv", file=SimpleUploadedFile("x.csv", b"a"))
     run, clusters = _discovery_fixture(project)
     _disagreement(pp)
+    # A numeric and a date column so the insights drivers and trends views have something to read.
+    for k, r in enumerate(project.responses.all()):
+        r.metadata = {"score": str(k + 1), "day": f"2024-01-0{k % 9 + 1}"}
+        r.save(update_fields=["metadata"])
     return {
         "run_id": run.pk,
         "cluster_id": clusters[0].pk,
@@ -108,6 +112,17 @@ CASES = [
     ("api-disagreements", ["project_id"], "get", None, Role.LEAD),
     ("api-disagreement-resolve", ["project_id", "response_id"], "post",
      lambda ids: {"themes": [ids["theme_id"]], "comment": "Price it is"}, Role.LEAD),
+    ("api-insights-prevalence", ["project_id"], "get", {"segment": "score"}, Role.ANALYST),
+    ("api-insights-terms", ["project_id"], "get", lambda ids: {"theme": ids["theme_id"]}, Role.ANALYST),
+    ("api-insights-term-responses", ["project_id"], "get", {"term": "price"}, Role.ANALYST),
+    ("api-insights-drivers", ["project_id"], "get", {"score": "score"}, Role.ANALYST),
+    ("api-insights-cooccurrence", ["project_id"], "get", None, Role.ANALYST),
+    ("api-insights-trends", ["project_id"], "get", {"date_field": "day"}, Role.ANALYST),
+    ("api-insights-quotes", ["project_id"], "get", None, Role.ANALYST),
+    ("api-insights-quote-pin", ["project_id"], "post",
+     lambda ids: {"theme": ids["theme_id"], "response": ids["response_id"]}, Role.ANALYST),
+    ("api-insights-quote-unpin", ["project_id"], "post",
+     lambda ids: {"theme": ids["theme_id"], "response": ids["response_id"]}, Role.ANALYST),
 ]
 
 
