@@ -5,7 +5,6 @@ for chart specs, which charts.py builds from the same selectors with the same fi
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -16,14 +15,13 @@ from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 
+from labeling_app.selectors import insights as insights_selectors
 from labeling_app.services import charts
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
 def _selectors() -> ModuleType:
-    # Imported on use: the data layer (labeling_app.selectors.insights, issue 10 contract) comes from the
-    # ins-data branch; once merged this can become a plain top-level import.
-    return importlib.import_module("labeling_app.selectors.insights")
+    return insights_selectors
 
 
 @login_required
