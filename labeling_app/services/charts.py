@@ -84,7 +84,8 @@ def segments_chart(prevalence: dict) -> dict:
     )
     rules = base.mark_rule(color="#222").encode(x="ci_low:Q", x2="ci_high:Q")
     chart = alt.layer(bars, rules).properties(width=WIDTH - 160).facet(
-        data=alt.Data(values=rows), row=alt.Row("theme:N", sort=order, title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+        data=alt.Data(values=rows),
+        row=alt.Row("theme:N", sort=order, title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
     ).properties(title="Segments (faded: no significant difference)")
     return _spec(chart)
 

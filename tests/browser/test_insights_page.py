@@ -41,7 +41,8 @@ def test_insights_dashboard_on_nhs(live_server, nhs_file, new_page, screenshots)
     page.on("console", lambda m: csp_errors.append(m.text) if m.type == "error" else None)
     login(page, live_server, analyst.username, PASSWORD)
     page.goto(f"{live_server.url}/projects/{project.pk}/insights/")
-    expect(page.locator("nav.project-nav a", has_text="Insights")).to_have_class(re.compile("active"))
+    expect(page.locator("nav.project-nav").get_by_role("link", name="Insights", exact=True)).to_have_class(
+        re.compile("active"))
     expect(page.locator("body")).to_have_attribute("data-insights", "ready", timeout=90_000)
     _drawn(page, "prevalence")
     everyone = _respondents(page)
@@ -58,20 +59,23 @@ def test_insights_dashboard_on_nhs(live_server, nhs_file, new_page, screenshots)
         _drawn(page, view)
     assert 0 < _respondents(page) < everyone
 
-    # A distinguishing term: its responses appear with the term in <mark>.
-    term = page.locator("#term-list button.term").first
-    expect(term).to_be_visible()
-    word = term.inner_text()
-    term.click()
-    marks = page.locator("#term-responses mark")
-    expect(marks.first).to_be_visible(timeout=30_000)
-    assert all(m.lower() == word.lower() for m in marks.all_inner_texts()[:20])
-    assert page.locator("#term-responses .term-context").count() > 0
-
     page.select_option("#segment-column", "service")
     _drawn(page, "segments")
     for section in ["segments", "terms", "drivers", "cooccurrence", "trends", "quotes"]:
         page.locator(f"#view-{section}").screenshot(path=screenshots / f"insights-{section}.png")
     page.screenshot(path=screenshots / "insights-page.png", full_page=True)
+
+    # A distinguishing term: its responses appear with the term in <mark>.
+    term = page.locator("#term-list button.term").first
+    expect(term).to_be_visible()
+    word = term.inner_text()
+    term.click()
+    expect(page.locator("#term-responses h3")).to_be_visible(timeout=30_000)
+    marks = page.locator("#term-responses mark")
+    expect(marks.first).to_be_visible(timeout=30_000)
+    assert all(m.lower() == word.lower() for m in marks.all_inner_texts()[:20])
+    assert page.locator("#term-responses .term-context").count() > 0
+    page.locator("#view-terms").screenshot(path=screenshots / "insights-term-responses.png")
+
     # Vega ran with its interpreter: nothing was refused by script-src 'self'.
     assert not [e for e in csp_errors if "Content Security Policy" in e or "unsafe-eval" in e], csp_errors
