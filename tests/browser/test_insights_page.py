@@ -65,7 +65,10 @@ def test_insights_dashboard_on_nhs(live_server, nhs_file, new_page, screenshots)
         page.locator(f"#view-{section}").screenshot(path=screenshots / f"insights-{section}.png")
     page.screenshot(path=screenshots / "insights-page.png", full_page=True)
 
-    # A distinguishing term: its responses appear with the term in <mark>.
+    # A distinguishing term of a theme NEAS respondents raise: its responses appear with the term in <mark>.
+    page.select_option("#terms-theme", label="Positive experience & gratitude")
+    _drawn(page, "terms")
+    expect(page.locator("#term-list li").first).not_to_contain_text(" 0 in", timeout=30_000)
     term = page.locator("#term-list button.term").first
     expect(term).to_be_visible()
     word = term.inner_text()
