@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from labeling_app.views import discovery, imports, labeling, members, projects, responses, review, themes
+from labeling_app.views import discovery, imports, insights, labeling, members, projects, responses, review, themes
 from labeling_app.views import model as model_views
 from labeling_app.views.events import project_events
 
@@ -27,6 +27,8 @@ urlpatterns = [
     path(P + "label/", labeling.labeling_page, name="labeling"),
     path(P + "suggestions/", labeling.suggestions_page, name="suggestions"),
     path(P + "model/", model_views.model_page, name="model"),
+    path(P + "insights/", insights.insights_page, name="insights"),
+    path(P + "insights/charts/<str:view>/", insights.insights_charts, name="insights-charts"),
     path(P + "events/", project_events, name="project-events"),
     path(P + "clusters/", discovery.clusters_page, name="clusters"),
     path(P + "clusters/status/", discovery.discovery_status, name="discovery-status"),

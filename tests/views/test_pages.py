@@ -24,6 +24,7 @@ PAGES = [  # (url name, lowest role)
     ("discovery-status", Role.ANALYST),
     ("agreement", Role.LEAD),
     ("disagreements", Role.LEAD),
+    ("insights", Role.ANALYST),
 ]
 
 
@@ -109,6 +110,7 @@ def test_every_page_has_an_access_test():
     names = {p.name for p in get_resolver().url_patterns if getattr(p, "name", None)}
     checked = {n for n, _ in PAGES} | {"project-events", "import-upload", "import-progress", "project-list",
                                        "embedding-progress", "cluster", "map-label", "agreement-download",
+                                       "insights-charts",  # tests/views/test_insights.py
                                        "login", "logout", "home"}
     assert names - checked == set()
 

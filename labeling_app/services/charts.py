@@ -1,0 +1,205 @@
+"""Vega-Lite chart specs for the Insights views, built with Altair from the insights selectors' dicts.
+
+Each builder takes one dict in the shape of the insights contract and returns a plain Vega-Lite dict
+(``chart.to_dict()``), which the page renders with the vendored vega-embed and exports render with
+vl-convert. Text (theme names, terms) goes in as data and is shown by Vega as text, never as HTML.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+
+WIDTH = 560
+
+
+def _spec(chart: Any) -> dict:
+    # to_dict() validates against the Vega-Lite schema; a bad encoding fails here, not in the browser.
+    return dict(chart.to_dict())
+
+
+def prevalence_chart(prevalence: dict) -> dict:
+    """Themes ranked by share of respondents, with 95% Wilson intervals as error bars."""
+    rows = [
+        {"theme": t["theme"], "share": t["share"], "count": t["count"],
+         "ci_low": t["ci_low"], "ci_high": t["ci_high"]}
+        for t in prevalence.get("themes", [])
+    ]
+    order = [r["theme"] for r in rows]
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        y=alt.Y("theme:N", sort=order, title=None),
+    )
+    bars = base.mark_bar(color="#3b6ea8").encode(
+        x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share of respondents"),
+        tooltip=[
+            alt.Tooltip("theme:N", title="Theme"),
+            alt.Tooltip("count:Q", title="Respondents"),
+            alt.Tooltip("share:Q", format=".1%", title="Share"),
+            alt.Tooltip("ci_low:Q", format=".1%", title="95% CI low"),
+            alt.Tooltip("ci_high:Q", format=".1%", title="95% CI high"),
+        ],
+    )
+    rules = base.mark_rule(color="#222").encode(x="ci_low:Q", x2="ci_high:Q")
+    chart = (bars + rules).properties(
+        width=WIDTH, height=alt.Step(18),
+        title=f"Prevalence ({prevalence.get('respondents', 0)} respondents)",
+    )
+    return _spec(chart)
+
+
+def segments_chart(prevalence: dict) -> dict:
+    """Share per theme side by side for each segment value; significant differences are marked."""
+    flagged = {
+        (d["theme_id"], seg)
+        for d in prevalence.get("differences", [])
+        if d.get("significant")
+        for seg in (d["segment_a"], d["segment_b"])
+    }
+    rows = []
+    for seg in prevalence.get("segments", []):
+        for t in seg["themes"]:
+            rows.append({
+                "segment": str(seg["segment"]), "theme": t["theme"], "share": t["share"],
+                "count": t["count"], "ci_low": t["ci_low"], "ci_high": t["ci_high"],
+                "respondents": seg["respondents"],
+                "significant": "yes" if (t["theme_id"], seg["segment"]) in flagged else "no",
+            })
+    order = [t["theme"] for t in prevalence.get("themes", [])]
+    # No data on the layers: the facet's data is split per theme; data on a layer would show every row in each panel.
+    base = alt.Chart().encode(
+        y=alt.Y("segment:N", title=None),
+    )
+    bars = base.mark_bar().encode(
+        x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share", stack=None),
+        color=alt.Color("segment:N", legend=alt.Legend(title="Segment")),
+        opacity=alt.Opacity("significant:N", scale=alt.Scale(domain=["yes", "no"], range=[1.0, 0.45]),
+                            legend=alt.Legend(title="Significant difference")),
+        tooltip=[
+            alt.Tooltip("theme:N", title="Theme"), alt.Tooltip("segment:N", title="Segment"),
+            alt.Tooltip("count:Q", title="Count"), alt.Tooltip("respondents:Q", title="Respondents"),
+            alt.Tooltip("share:Q", format=".1%", title="Share"),
+            alt.Tooltip("significant:N", title="Significant (Holm)"),
+        ],
+    )
+    rules = base.mark_rule(color="#222").encode(x="ci_low:Q", x2="ci_high:Q")
+    chart = alt.layer(bars, rules).properties(width=WIDTH - 160).facet(
+        data=alt.Data(values=rows),
+        row=alt.Row("theme:N", sort=order, title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+    ).properties(title="Segments (faded: no significant difference)")
+    return _spec(chart)
+
+
+def terms_chart(terms: dict) -> dict:
+    """Scattertext-style plot: term frequency (log x) against distinctiveness z (y)."""
+    rows = [{"term": p["term"], "frequency": p["frequency"], "z": p["z"]} for p in terms.get("points", [])]
+    chart = alt.Chart(alt.Data(values=rows)).mark_circle(size=40, opacity=0.7).encode(
+        x=alt.X("frequency:Q", scale=alt.Scale(type="log"), title="Frequency (all responses)"),
+        y=alt.Y("z:Q", title="Distinctiveness (z, weighted log-odds)"),
+        color=alt.condition("datum.z > 1.96", alt.value("#c0392b"), alt.value("#7f8c8d")),
+        tooltip=[alt.Tooltip("term:N", title="Term"), alt.Tooltip("frequency:Q", title="Frequency"),
+                 alt.Tooltip("z:Q", format=".2f", title="z")],
+    ).properties(width=WIDTH, height=320, title=f"Terms distinguishing “{terms.get('theme', '')}”")
+    return _spec(chart)
+
+
+def drivers_chart(drivers: dict) -> dict:
+    """Contribution of each theme to the score (impact x prevalence), with bootstrap 95% intervals."""
+    rows = [
+        {"theme": t["theme"], "contribution": t["contribution"], "ci_low": t["contribution_ci"][0],
+         "ci_high": t["contribution_ci"][1], "impact": t["impact"], "count": t["count"],
+         "mean_with": t["mean_with"], "mean_without": t["mean_without"]}
+        for t in drivers.get("themes", [])
+    ]
+    order = [r["theme"] for r in rows]
+    base = alt.Chart(alt.Data(values=rows)).encode(y=alt.Y("theme:N", sort=order, title=None))
+    bars = base.mark_bar().encode(
+        x=alt.X("contribution:Q", title=f"Contribution to mean {drivers.get('score', '')}"),
+        color=alt.condition("datum.contribution < 0", alt.value("#c0392b"), alt.value("#27ae60")),
+        tooltip=[
+            alt.Tooltip("theme:N", title="Theme"), alt.Tooltip("count:Q", title="Respondents"),
+            alt.Tooltip("mean_with:Q", format=".2f", title="Mean with"),
+            alt.Tooltip("mean_without:Q", format=".2f", title="Mean without"),
+            alt.Tooltip("impact:Q", format=".2f", title="Impact"),
+            alt.Tooltip("contribution:Q", format=".3f", title="Contribution"),
+        ],
+    )
+    rules = base.mark_rule(color="#222").encode(x="ci_low:Q", x2="ci_high:Q")
+    chart = (bars + rules).properties(
+        width=WIDTH, height=alt.Step(18),
+        title=f"Drivers of {drivers.get('score', '')} (mean {drivers.get('mean', 0):.2f}, "
+              f"{drivers.get('respondents', 0)} respondents)",
+    )
+    return _spec(chart)
+
+
+def cooccurrence_chart(cooccurrence: dict) -> dict:
+    """Heatmap of theme pairs coloured by lift (1 = independent), counts in the tooltip."""
+    names = {t["theme_id"]: t["theme"] for t in cooccurrence.get("themes", [])}
+    rows = []
+    for p in cooccurrence.get("pairs", []):
+        a, b = names.get(p["a"], str(p["a"])), names.get(p["b"], str(p["b"]))
+        # Both halves of the matrix, so the heatmap reads the same from either axis.
+        rows.append({"a": a, "b": b, "count": p["count"], "lift": p["lift"]})
+        rows.append({"a": b, "b": a, "count": p["count"], "lift": p["lift"]})
+    order = [t["theme"] for t in cooccurrence.get("themes", [])]
+    chart = alt.Chart(alt.Data(values=rows)).mark_rect().encode(
+        x=alt.X("a:N", sort=order, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=140)),
+        y=alt.Y("b:N", sort=order, title=None, axis=alt.Axis(labelLimit=160)),
+        color=alt.Color("lift:Q", scale=alt.Scale(scheme="redblue", domainMid=1, reverse=True), title="Lift"),
+        tooltip=[alt.Tooltip("a:N", title="Theme"), alt.Tooltip("b:N", title="With"),
+                 alt.Tooltip("count:Q", title="Both"), alt.Tooltip("lift:Q", format=".2f", title="Lift")],
+    ).properties(width=alt.Step(22), height=alt.Step(22), title="Co-occurrence (lift)")
+    return _spec(chart)
+
+
+def combinations_chart(cooccurrence: dict) -> dict:
+    """UpSet-style view: bars for the commonest exact theme sets above a dot matrix of their members."""
+    combos = cooccurrence.get("combinations", [])
+    themes = [t["theme"] for t in cooccurrence.get("themes", [])]
+    for c in combos:
+        for n in c["names"]:
+            if n not in themes:
+                themes.append(n)
+    bars_rows, dot_rows = [], []
+    for i, c in enumerate(combos):
+        label = f"#{i + 1}"
+        bars_rows.append({"set": label, "count": c["count"], "names": " + ".join(c["names"])})
+        members = set(c["names"])
+        for n in themes:
+            dot_rows.append({"set": label, "theme": n, "member": n in members})
+    order = [f"#{i + 1}" for i in range(len(combos))]
+    x = alt.X("set:N", sort=order, title=None, axis=alt.Axis(labels=False, ticks=False))
+    bars = alt.Chart(alt.Data(values=bars_rows)).mark_bar(color="#3b6ea8").encode(
+        x=x, y=alt.Y("count:Q", title="Respondents"),
+        tooltip=[alt.Tooltip("names:N", title="Themes"), alt.Tooltip("count:Q", title="Respondents")],
+    ).properties(width=alt.Step(24), height=160)
+    dots = alt.Chart(alt.Data(values=dot_rows)).mark_circle(size=90).encode(
+        x=x, y=alt.Y("theme:N", sort=themes, title=None),
+        color=alt.condition("datum.member", alt.value("#222"), alt.value("#ddd")),
+        tooltip=[alt.Tooltip("theme:N", title="Theme"), alt.Tooltip("member:N", title="In set")],
+    ).properties(width=alt.Step(24))
+    chart = alt.vconcat(bars, dots, spacing=4).properties(title="Commonest theme combinations")
+    return _spec(chart)
+
+
+def trends_chart(trends: dict, theme_names: dict[int, str] | None = None) -> dict:
+    """Share of respondents per theme over time (one line per theme).
+
+    Trend points carry theme ids only; ``theme_names`` (id -> name, e.g. from prevalence) labels the lines.
+    """
+    names = theme_names or {}
+    rows = []
+    for p in trends.get("points", []):
+        for t in p["themes"]:
+            rows.append({"period": p["period"], "theme": t.get("theme") or names.get(t["theme_id"], str(t["theme_id"])),
+                         "share": t["share"], "count": t["count"], "respondents": p["respondents"]})
+    chart = alt.Chart(alt.Data(values=rows)).mark_line(point=True).encode(
+        x=alt.X("period:O", title=trends.get("period", "month").capitalize()),
+        y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="Share of respondents"),
+        color=alt.Color("theme:N", title="Theme"),
+        tooltip=[alt.Tooltip("period:O", title="Period"), alt.Tooltip("theme:N", title="Theme"),
+                 alt.Tooltip("count:Q", title="Count"), alt.Tooltip("respondents:Q", title="Respondents"),
+                 alt.Tooltip("share:Q", format=".1%", title="Share")],
+    ).properties(width=WIDTH, height=260, title="Trends")
+    return _spec(chart)

@@ -1,0 +1,207 @@
+// The Insights dashboard: reads the filter form into one query string, asks the page's chart endpoint for
+// each view's Vega-Lite spec and the insights API for lists (terms, their responses, quotes).
+// Vega runs with its expression interpreter (no eval), so the page keeps script-src 'self'.
+// All user text (responses, terms, theme names) is put in the DOM as text nodes, never as HTML.
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("insights-config").textContent);
+  const form = document.getElementById("insights-filters");
+  const errorBox = document.getElementById("insights-error");
+  const metaKey = document.getElementById("f-meta-key");
+  const metaValue = document.getElementById("f-meta-value");
+  const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
+  const columns = {};
+  config.columns.forEach(function (c) { columns[c.key] = c; });
+
+  function el(tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  function filters() {
+    const q = new URLSearchParams();
+    q.set("source", document.getElementById("f-source").value);
+    if (metaKey.value && metaValue.value) q.append("meta", metaKey.value + ":" + metaValue.value);
+    const dateField = document.getElementById("f-date-field").value;
+    if (dateField) {
+      q.set("date_field", dateField);
+      ["date_from", "date_to"].forEach(function (name) {
+        const v = document.getElementById("f-" + name.replace("_", "-")).value;
+        if (v) q.set(name, v);
+      });
+    }
+    return q;
+  }
+
+  function getJSON(url) {
+    return fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}}).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (!r.ok) throw new Error(body.message || ("Request failed (" + r.status + ")"));
+        return body;
+      });
+    });
+  }
+
+  function showError(err) { errorBox.textContent = err ? String(err.message || err) : ""; }
+
+  function extra(view) {
+    const q = filters();
+    if (view === "segments") q.set("segment", document.getElementById("segment-column").value);
+    if (view === "terms") q.set("theme", document.getElementById("terms-theme").value);
+    if (view === "drivers") q.set("score", document.getElementById("drivers-score").value);
+    return q;
+  }
+
+  function drawChart(div) {
+    const view = div.dataset.view;
+    if (view === "segments" && !document.getElementById("segment-column").value) return Promise.resolve();
+    if (view === "drivers" && !document.getElementById("drivers-score").value) return Promise.resolve();
+    if (view === "terms" && !document.getElementById("terms-theme").value) return Promise.resolve();
+    if (view === "trends") {
+      const hasDate = !!document.getElementById("f-date-field").value;
+      document.getElementById("trends-note").hidden = hasDate;
+      if (!hasDate) { div.textContent = ""; return Promise.resolve(); }
+    }
+    div.dataset.state = "loading";
+    return getJSON(config.charts + view + "/?" + extra(view).toString()).then(function (body) {
+      if (view === "prevalence") showSource(body.source);
+      // ast + expr: Vega interprets expressions instead of compiling them with new Function (CSP-safe).
+      return window.vegaEmbed(div, body.spec, {actions: false, ast: true, expr: window.vega.expressionInterpreter,
+                                               renderer: "svg"});
+    }).then(function () { div.dataset.state = "drawn"; }, function (err) {
+      div.dataset.state = "error";
+      div.textContent = "";
+      div.appendChild(el("p", err.message, "error small"));
+    });
+  }
+
+  function showSource(info) {
+    const badge = document.getElementById("source-info");
+    if (!info) return;
+    if (info.source === "model") {
+      const f1 = info.model_micro_f1 === null ? "n/a" : Number(info.model_micro_f1).toFixed(3);
+      badge.textContent = info.model_version
+        ? "human + model v" + info.model_version + " estimates (micro F1 " + f1 + "; " + info.estimates + " estimated)"
+        : "human labels (no model yet)";
+    } else {
+      badge.textContent = "human labels only";
+    }
+  }
+
+  function highlighted(text, spans) {
+    // Text nodes between <mark> elements: the response is never parsed as HTML.
+    const p = el("p", null, "term-context");
+    let at = 0;
+    spans.slice().sort(function (a, b) { return a[0] - b[0]; }).forEach(function (s) {
+      if (s[0] < at) return;
+      p.appendChild(document.createTextNode(text.slice(at, s[0])));
+      p.appendChild(el("mark", text.slice(s[0], s[1])));
+      at = s[1];
+    });
+    p.appendChild(document.createTextNode(text.slice(at)));
+    return p;
+  }
+
+  function showTermResponses(term) {
+    const box = document.getElementById("term-responses");
+    const q = filters();
+    q.set("theme", document.getElementById("terms-theme").value);
+    q.set("term", term);
+    box.textContent = "";
+    box.appendChild(el("p", "Loading…", "muted small"));
+    getJSON(config.api + "terms/responses/?" + q.toString()).then(function (body) {
+      box.textContent = "";
+      box.appendChild(el("h3", "Responses with “" + body.term + "” (" + body.responses.length + ")"));
+      body.responses.forEach(function (r) {
+        const item = highlighted(r.text, r.spans || []);
+        item.dataset.response = r.id;
+        box.appendChild(item);
+      });
+    }).catch(showError);
+  }
+
+  function loadTerms() {
+    const list = document.getElementById("term-list");
+    const theme = document.getElementById("terms-theme").value;
+    list.textContent = "";
+    if (!theme) return Promise.resolve();
+    const q = filters();
+    q.set("theme", theme);
+    return getJSON(config.api + "terms/?" + q.toString()).then(function (body) {
+      body.terms.forEach(function (t) {
+        const li = el("li");
+        const btn = el("button", t.term, "linklike term");
+        btn.type = "button";
+        btn.dataset.term = t.term;
+        btn.addEventListener("click", function () { showTermResponses(t.term); });
+        li.appendChild(btn);
+        li.appendChild(el("span", " z " + Number(t.z).toFixed(1) + " · " + t.count_in + " in / " + t.count_out + " out", "small muted"));
+        list.appendChild(li);
+      });
+    }).catch(showError);
+  }
+
+  function pin(action, themeId, responseId) {
+    return fetch(config.api + "quotes/" + action + "/", {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json"},
+      body: JSON.stringify({theme: themeId, response: responseId}),
+    }).then(function (r) {
+      if (!r.ok) throw new Error("Could not " + action + " the quote (" + r.status + ")");
+      return loadQuotes();
+    }).catch(showError);
+  }
+
+  function quoteItem(q, themeId, pinned) {
+    const li = el("li", null, pinned ? "quote pinned" : "quote");
+    li.appendChild(el("q", q.text));
+    const btn = el("button", pinned ? "Unpin" : "Pin", "btn small");
+    btn.type = "button";
+    btn.addEventListener("click", function () { pin(pinned ? "unpin" : "pin", themeId, q.id); });
+    li.appendChild(btn);
+    return li;
+  }
+
+  function loadQuotes() {
+    const box = document.getElementById("quotes");
+    return getJSON(config.api + "quotes/?" + filters().toString()).then(function (body) {
+      box.textContent = "";
+      body.themes.forEach(function (t) {
+        const block = el("div", null, "quote-theme");
+        block.dataset.theme = t.theme_id;
+        block.appendChild(el("h3", t.theme));
+        const ul = el("ul", null, "quotes");
+        t.pinned.forEach(function (q) { ul.appendChild(quoteItem(q, t.theme_id, true)); });
+        const pinnedIds = new Set(t.pinned.map(function (q) { return q.id; }));
+        t.representative.forEach(function (q) { if (!pinnedIds.has(q.id)) ul.appendChild(quoteItem(q, t.theme_id, false)); });
+        block.appendChild(ul);
+        box.appendChild(block);
+      });
+    }).catch(showError);
+  }
+
+  function refresh() {
+    showError(null);
+    const charts = Array.prototype.map.call(document.querySelectorAll(".chart[data-view]"), drawChart);
+    return Promise.all(charts.concat([loadTerms(), loadQuotes()])).then(function () {
+      document.body.dataset.insights = "ready";
+    });
+  }
+
+  metaKey.addEventListener("change", function () {
+    metaValue.textContent = "";
+    metaValue.appendChild(el("option", "(any value)")).value = "";
+    ((columns[metaKey.value] || {}).values || []).forEach(function (v) { metaValue.appendChild(el("option", v)).value = v; });
+  });
+  form.addEventListener("submit", function (e) { e.preventDefault(); document.body.dataset.insights = "loading"; refresh(); });
+  document.getElementById("segment-column").addEventListener("change", function () { drawChart(document.querySelector('[data-view="segments"]')); });
+  document.getElementById("drivers-score").addEventListener("change", function () { drawChart(document.querySelector('[data-view="drivers"]')); });
+  document.getElementById("terms-theme").addEventListener("change", function () {
+    document.getElementById("term-responses").textContent = "";
+    drawChart(document.querySelector('[data-view="terms"]'));
+    loadTerms();
+  });
+  refresh();
+})();

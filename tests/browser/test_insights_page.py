@@ -1,0 +1,84 @@
+"""The Insights dashboard on the NHS FFT project: charts draw under the page's CSP (no unsafe-eval), a metadata
+filter narrows every view, and clicking a distinguishing term lists its responses with the term highlighted."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from labeling_app.models import Role
+from tests.browser.conftest import login
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+
+pytestmark = pytest.mark.browser
+PASSWORD = "pw-for-tests-1"
+VIEWS = ["prevalence", "segments", "terms", "drivers", "cooccurrence", "combinations", "trends"]
+
+
+def _drawn(page, view: str) -> None:
+    chart = page.locator(f'.chart[data-view="{view}"]')
+    expect(chart).to_have_attribute("data-state", "drawn", timeout=60_000)
+    expect(chart.locator("svg").first).to_be_visible()
+
+
+def _respondents(page) -> int:
+    title = page.locator('.chart[data-view="prevalence"] svg').first.text_content() or ""
+    return int(re.search(r"Prevalence \((\d+) respondents\)", title).group(1))
+
+
+def test_insights_dashboard_on_nhs(live_server, nhs_file, new_page, screenshots):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from labeling_app.services.imports import import_file_run
+
+    analyst = UserFactory(username="ins-analyst")
+    project = ProjectFactory(name="NHS insights")
+    MembershipFactory(project=project, user=analyst, role=Role.ANALYST)
+    import_file_run(project=project, user=None, upload=SimpleUploadedFile("nhs.csv", nhs_file.read_bytes()))
+
+    page = new_page()
+    csp_errors: list[str] = []
+    page.on("console", lambda m: csp_errors.append(m.text) if m.type == "error" else None)
+    login(page, live_server, analyst.username, PASSWORD)
+    page.goto(f"{live_server.url}/projects/{project.pk}/insights/")
+    expect(page.locator("nav.project-nav").get_by_role("link", name="Insights", exact=True)).to_have_class(
+        re.compile("active"))
+    expect(page.locator("body")).to_have_attribute("data-insights", "ready", timeout=90_000)
+    _drawn(page, "prevalence")
+    everyone = _respondents(page)
+    assert everyone > 1000
+    page.locator("#view-prevalence").screenshot(path=screenshots / "insights-prevalence.png")
+
+    # Filter by one organisation: every view is recomputed on fewer respondents.
+    page.select_option("#f-meta-key", "organisation")
+    page.select_option("#f-meta-value", "NEAS")
+    page.select_option("#f-date-field", "date")
+    page.locator("#insights-filters button[type=submit]").click()
+    expect(page.locator("body")).to_have_attribute("data-insights", "ready", timeout=90_000)
+    for view in VIEWS:
+        _drawn(page, view)
+    assert 0 < _respondents(page) < everyone
+
+    page.select_option("#segment-column", "service")
+    _drawn(page, "segments")
+    for section in ["segments", "terms", "drivers", "cooccurrence", "trends", "quotes"]:
+        page.locator(f"#view-{section}").screenshot(path=screenshots / f"insights-{section}.png")
+    page.screenshot(path=screenshots / "insights-page.png", full_page=True)
+
+    # A distinguishing term of a theme NEAS respondents raise: its responses appear with the term in <mark>.
+    page.select_option("#terms-theme", label="Positive experience & gratitude")
+    _drawn(page, "terms")
+    expect(page.locator("#term-list li").first).not_to_contain_text(" 0 in", timeout=30_000)
+    term = page.locator("#term-list button.term").first
+    expect(term).to_be_visible()
+    word = term.inner_text()
+    term.click()
+    expect(page.locator("#term-responses h3")).to_be_visible(timeout=30_000)
+    marks = page.locator("#term-responses mark")
+    expect(marks.first).to_be_visible(timeout=30_000)
+    assert all(m.lower() == word.lower() for m in marks.all_inner_texts()[:20])
+    assert page.locator("#term-responses .term-context").count() > 0
+    page.locator("#view-terms").screenshot(path=screenshots / "insights-term-responses.png")
+
+    # Vega ran with its interpreter: nothing was refused by script-src 'self'.
+    assert not [e for e in csp_errors if "Content Security Policy" in e or "unsafe-eval" in e], csp_errors

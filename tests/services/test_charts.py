@@ -1,0 +1,181 @@
+"""Chart builders: each spec is valid Vega-Lite (checked against Altair's bundled schema) and carries its data."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from altair.vegalite.v6.schema import load_schema
+
+from labeling_app.services import charts
+
+HOSTILE = '<img src=x onerror="alert(1)">'
+
+PREVALENCE = {
+    "respondents": 200, "source": "human", "model_version": None,
+    "themes": [
+        {"theme": "Staff attitude", "theme_id": 1, "count": 80, "share": 0.4, "ci_low": 0.335, "ci_high": 0.469},
+        {"theme": HOSTILE, "theme_id": 2, "count": 30, "share": 0.15, "ci_low": 0.107, "ci_high": 0.206},
+    ],
+    "segments": [
+        {"segment": "Ward A", "respondents": 120, "themes": [
+            {"theme_id": 1, "theme": "Staff attitude", "count": 60, "share": 0.5, "ci_low": 0.41, "ci_high": 0.59},
+            {"theme_id": 2, "theme": HOSTILE, "count": 10, "share": 0.083, "ci_low": 0.046, "ci_high": 0.147}]},
+        {"segment": "Ward B", "respondents": 80, "themes": [
+            {"theme_id": 1, "theme": "Staff attitude", "count": 20, "share": 0.25, "ci_low": 0.17, "ci_high": 0.355},
+            {"theme_id": 2, "theme": HOSTILE, "count": 20, "share": 0.25, "ci_low": 0.17, "ci_high": 0.355}]},
+    ],
+    "differences": [
+        {"theme_id": 1, "theme": "Staff attitude", "segment_a": "Ward A", "segment_b": "Ward B",
+         "z": 3.5, "p": 0.0004, "p_adjusted": 0.0008, "significant": True},
+        {"theme_id": 2, "theme": HOSTILE, "segment_a": "Ward A", "segment_b": "Ward B",
+         "z": -1.2, "p": 0.23, "p_adjusted": 0.23, "significant": False},
+    ],
+}
+TERMS = {
+    "theme_id": 1, "theme": "Staff attitude",
+    "terms": [{"term": "rude", "z": 4.1, "count_in": 30, "count_out": 2, "delta": 2.2}],
+    "points": [{"term": "rude", "frequency": 32, "z": 4.1}, {"term": HOSTILE, "frequency": 5, "z": -0.4},
+               {"term": "waiting time", "frequency": 50, "z": -2.0}],
+}
+DRIVERS = {
+    "score": "rating", "mean": 4.1, "respondents": 180,
+    "themes": [
+        {"theme_id": 1, "theme": "Staff attitude", "count": 80, "mean_with": 3.2, "mean_without": 4.8,
+         "impact": -1.6, "impact_ci": [-1.9, -1.3], "contribution": -0.64, "contribution_ci": [-0.8, -0.5]},
+        {"theme_id": 2, "theme": HOSTILE, "count": 30, "mean_with": 4.5, "mean_without": 4.0,
+         "impact": 0.5, "impact_ci": [0.1, 0.9], "contribution": 0.075, "contribution_ci": [0.01, 0.14]},
+    ],
+}
+COOCCURRENCE = {
+    "themes": [{"theme_id": 1, "theme": "Staff attitude", "count": 80}, {"theme_id": 2, "theme": HOSTILE, "count": 30},
+               {"theme_id": 3, "theme": "Parking", "count": 12}],
+    "pairs": [{"a": 1, "b": 2, "count": 15, "lift": 1.25}, {"a": 1, "b": 3, "count": 2, "lift": 0.42}],
+    "combinations": [{"themes": [1], "names": ["Staff attitude"], "count": 60},
+                     {"themes": [1, 2], "names": ["Staff attitude", HOSTILE], "count": 15}],
+}
+TRENDS = {
+    "period": "month",
+    "points": [
+        {"period": "2024-01", "respondents": 90, "themes": [{"theme_id": 1, "count": 30, "share": 0.333333},
+                                                             {"theme_id": 2, "count": 9, "share": 0.1}]},
+        {"period": "2024-02", "respondents": 110, "themes": [{"theme_id": 1, "count": 50, "share": 0.454545},
+                                                              {"theme_id": 2, "count": 21, "share": 0.190909}]},
+    ],
+}
+
+
+def _values(spec: object) -> list[dict]:
+    """Every inline data row anywhere in a spec (top level, layers, facets, concatenations)."""
+    found: list[dict] = []
+    if isinstance(spec, dict):
+        data = spec.get("data")
+        if isinstance(data, dict) and isinstance(data.get("values"), list):
+            found.extend(data["values"])
+        for v in spec.values():
+            found.extend(_values(v))
+    elif isinstance(spec, list):
+        for v in spec:
+            found.extend(_values(v))
+    return found
+
+
+def _datasets(spec: dict) -> list[dict]:
+    # Altair may move inline data into top-level "datasets" referenced by name.
+    rows = _values(spec)
+    for values in spec.get("datasets", {}).values():
+        rows.extend(values)
+    return rows
+
+
+CASES = [
+    ("prevalence", lambda: charts.prevalence_chart(PREVALENCE)),
+    ("segments", lambda: charts.segments_chart(PREVALENCE)),
+    ("terms", lambda: charts.terms_chart(TERMS)),
+    ("drivers", lambda: charts.drivers_chart(DRIVERS)),
+    ("cooccurrence", lambda: charts.cooccurrence_chart(COOCCURRENCE)),
+    ("combinations", lambda: charts.combinations_chart(COOCCURRENCE)),
+    ("trends", lambda: charts.trends_chart(TRENDS, {1: "Staff attitude", 2: HOSTILE})),
+]
+
+
+@pytest.mark.parametrize(("name", "build"), CASES, ids=[c[0] for c in CASES])
+def test_chart_is_valid_vega_lite(name, build):
+    spec = build()
+    jsonschema.validate(spec, load_schema())
+    assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/v6")
+
+
+def test_invalid_spec_is_rejected_by_the_schema_check():
+    # The validation above must be able to fail: a misspelt mark type is not Vega-Lite.
+    spec = charts.prevalence_chart(PREVALENCE)
+    spec["layer"][0]["mark"] = {"type": "barr"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(spec, load_schema())
+
+
+def test_prevalence_chart_carries_every_theme_with_its_interval():
+    rows = _datasets(charts.prevalence_chart(PREVALENCE))
+    got = {(r["theme"], r["share"], r["ci_low"], r["ci_high"]) for r in rows}
+    want = {(t["theme"], t["share"], t["ci_low"], t["ci_high"]) for t in PREVALENCE["themes"]}
+    assert got == want
+
+
+def test_segments_chart_flags_only_significant_differences():
+    rows = _datasets(charts.segments_chart(PREVALENCE))
+    flags = {(r["theme"], r["segment"]): r["significant"] for r in rows}
+    assert flags == {("Staff attitude", "Ward A"): "yes", ("Staff attitude", "Ward B"): "yes",
+                     (HOSTILE, "Ward A"): "no", (HOSTILE, "Ward B"): "no"}
+
+
+def test_terms_chart_plots_frequency_against_z_with_term_tooltip():
+    spec = charts.terms_chart(TERMS)
+    rows = _datasets(spec)
+    assert {(r["term"], r["frequency"], r["z"]) for r in rows} == {
+        (p["term"], p["frequency"], p["z"]) for p in TERMS["points"]}
+    assert spec["encoding"]["x"]["field"] == "frequency"
+    assert spec["encoding"]["y"]["field"] == "z"
+    assert any(t["field"] == "term" for t in spec["encoding"]["tooltip"])
+
+
+def test_drivers_chart_carries_contributions_and_bootstrap_intervals():
+    rows = _datasets(charts.drivers_chart(DRIVERS))
+    assert {(r["theme"], r["contribution"], r["ci_low"], r["ci_high"]) for r in rows} == {
+        (t["theme"], t["contribution"], *t["contribution_ci"]) for t in DRIVERS["themes"]}
+
+
+def test_cooccurrence_heatmap_is_symmetric_and_uses_lift():
+    spec = charts.cooccurrence_chart(COOCCURRENCE)
+    rows = _datasets(spec)
+    cells = {(r["a"], r["b"]): r["lift"] for r in rows}
+    assert cells == {("Staff attitude", HOSTILE): 1.25, (HOSTILE, "Staff attitude"): 1.25,
+                     ("Staff attitude", "Parking"): 0.42, ("Parking", "Staff attitude"): 0.42}
+    assert spec["encoding"]["color"]["field"] == "lift"
+
+
+def test_combinations_chart_has_a_bar_per_set_and_a_membership_matrix():
+    rows = _datasets(charts.combinations_chart(COOCCURRENCE))
+    bars = [r for r in rows if "count" in r]
+    assert [(r["set"], r["count"]) for r in bars] == [("#1", 60), ("#2", 15)]
+    members = {(r["set"], r["theme"]) for r in rows if r.get("member") is True}
+    assert members == {("#1", "Staff attitude"), ("#2", "Staff attitude"), ("#2", HOSTILE)}
+
+
+def test_trends_chart_names_lines_and_keeps_each_point():
+    rows = _datasets(charts.trends_chart(TRENDS, {1: "Staff attitude", 2: HOSTILE}))
+    assert {(r["period"], r["theme"], r["share"]) for r in rows} == {
+        ("2024-01", "Staff attitude", 0.333333), ("2024-01", HOSTILE, 0.1),
+        ("2024-02", "Staff attitude", 0.454545), ("2024-02", HOSTILE, 0.190909)}
+
+
+def test_theme_names_stay_plain_text_data():
+    # Names are data values for Vega's text/tooltip rendering, never spliced into titles or HTML.
+    spec = charts.prevalence_chart(PREVALENCE)
+    assert any(r["theme"] == HOSTILE for r in _datasets(spec))
+    assert "usermeta" not in spec
+
+
+def test_segments_chart_panels_take_their_rows_from_the_facet():
+    # Data on a layer inside a facet would draw every theme's rows (stacked) in each theme's panel.
+    spec = charts.segments_chart(PREVALENCE)
+    assert "data" in spec and "facet" in spec
+    assert all("data" not in layer for layer in spec["spec"]["layer"])
