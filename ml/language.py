@@ -6,6 +6,7 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,8 @@ def log_odds_for_texts(texts_in: Iterable[str], texts_out: Iterable[str], prior_
     yj = np.array([cout[w] for w in vocab], dtype=float)
     prior = prior_scale * (yi + yj)
     delta, _, z = log_odds_dirichlet(yi, yj, prior)
-    rows = [{"term": w, "z": float(z[k]), "count_in": int(yi[k]), "count_out": int(yj[k]), "delta": float(delta[k])}
-            for k, w in enumerate(vocab)]
+    rows: list[dict[str, Any]] = [
+        {"term": w, "z": float(z[k]), "count_in": int(yi[k]), "count_out": int(yj[k]), "delta": float(delta[k])}
+        for k, w in enumerate(vocab)]
     rows.sort(key=lambda r: (-r["z"], r["term"]))
     return rows

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -149,7 +150,7 @@ def _data(scope: InsightsScope) -> _Data:
     version_number = None
     if scope.source == "model":
         preds = predictions_current(project=project)
-        if preds is not None:
+        if preds is not None and project.current_model_id is not None:
             version_number = ModelVersion.objects.filter(pk=project.current_model_id).values_list(
                 "number", flat=True).first()
             above = preds.probabilities >= preds.thresholds[None, :]
@@ -186,7 +187,7 @@ def _theme_rows(d: _Data, mask: np.ndarray | None = None) -> tuple[int, list[dic
     m = d.matrix if mask is None else d.matrix[mask]
     n = m.shape[0]
     counts = m.sum(axis=0)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for j, t in enumerate(d.theme_ids):
         c = int(counts[j])
         lo, hi = stats.wilson_interval(c, n)
@@ -219,7 +220,7 @@ def prevalence(*, scope: InsightsScope, segment: str | None = None) -> dict:
             sn, srows = _theme_rows(d, mask)
             segs.append({"segment": value, "respondents": sn, "themes": srows})
             per[value] = (sn, d.matrix[mask].sum(axis=0))
-        tests = []
+        tests: list[dict[str, Any]] = []
         for a, b in combinations(sorted(per), 2):
             for j, t in enumerate(d.theme_ids):
                 z, p = stats.two_proportion_z_test(int(per[a][1][j]), per[a][0], int(per[b][1][j]), per[b][0])
