@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -31,7 +32,9 @@ def insights_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
     project = membership.project
     sel = _selectors()
     columns = sel.metadata_columns(project=project)
-    themes = [{"id": t.pk, "name": t.name} for t in project.themes.filter(archived=False).order_by("name")]
+    # Commonest first: the terms view opens on a theme that has responses to set apart.
+    themes = [{"id": t.pk, "name": t.name} for t in project.themes.filter(archived=False).annotate(
+        labels=Count("annotations", filter=Q(annotations__is_current=True))).order_by("-labels", "name")]
     config = {
         "project": project.pk,
         "api": f"/api/projects/{project.pk}/insights/",
