@@ -353,7 +353,8 @@ def trends(*, scope: InsightsScope, period: str = "month") -> dict:
 
 
 def quotes(*, scope: InsightsScope, theme_id: int | None = None, per_theme: int = 3) -> dict:
-    """Pinned quotes and the responses closest to each theme's embedding centroid."""
+    """Pinned quotes and the responses closest to each theme's embedding centroid (of typical length while the
+    project is not embedded)."""
     from labeling_app.services.embeddings import embedding_matrix  # a read of stored vectors
 
     if theme_id is not None:
@@ -369,14 +370,17 @@ def quotes(*, scope: InsightsScope, theme_id: int | None = None, per_theme: int 
             continue
         pins = [{"id": p[0], "respondent_id": p[1], "text": p[2]} for p in QuotePin.objects.filter(
             project=scope.project, theme_id=t).values_list("response_id", "response__respondent_id", "response__text")]
-        members = [rid for rid in d.ids[d.matrix[:, j]].tolist() if rid in row_of]
-        rep: list[dict] = []
+        everyone = d.ids[d.matrix[:, j]].tolist()
+        members = [rid for rid in everyone if rid in row_of]
         if members and len(emb):
             vecs = emb[[row_of[r] for r in members]]
-            centroid = vecs.mean(axis=0)
-            dist = np.linalg.norm(vecs - centroid, axis=1)
-            for k in np.argsort(dist, kind="stable")[:per_theme]:
-                rid = members[int(k)]
-                rep.append({"id": rid, "respondent_id": texts[rid][1], "text": texts[rid][2]})
+            dist = np.linalg.norm(vecs - vecs.mean(axis=0), axis=1)
+            chosen = [members[int(k)] for k in np.argsort(dist, kind="stable")[:per_theme]]
+        else:
+            # Not embedded yet: the answers of the most typical length stand in for the closest to the centre.
+            lengths = np.array([len(texts[rid][2]) for rid in everyone])
+            median = float(np.median(lengths)) if len(lengths) else 0.0
+            chosen = [everyone[int(k)] for k in np.argsort(np.abs(lengths - median), kind="stable")[:per_theme]]
+        rep = [{"id": rid, "respondent_id": texts[rid][1], "text": texts[rid][2]} for rid in chosen]
         out.append({"theme_id": t, "theme": d.names[t], "pinned": pins, "representative": rep})
     return {"themes": out}

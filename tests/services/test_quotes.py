@@ -35,3 +35,23 @@ def test_ids_of_another_project_are_not_found(prepare_project):
     with pytest.raises(Http404):
         quote_pin(project=pp.project, user=pp.analyst, theme_id=pp.themes[0].pk, response_id=foreign_response.pk)
     assert not QuotePin.objects.exists()
+
+
+def test_representative_quotes_come_from_the_themes_responses_embedded_or_not(prepare_project, demo_vectors):
+    from labeling_app.models import Role
+    from labeling_app.services.annotations import AnnotationItem, annotation_submit
+    from tests.conftest import demo_project_make
+    from tests.factories import UserFactory
+
+    pp = prepare_project
+    price = pp.themes[0]
+    coded = list(pp.project.responses.order_by("pk"))[:2]
+    annotation_submit(project=pp.project, user=pp.analyst, items=[AnnotationItem(r.pk, [price.pk]) for r in coded])
+    plain = quotes(scope=InsightsScope(project=pp.project), theme_id=price.pk)["themes"][0]["representative"]
+    assert {q["id"] for q in plain} == {r.pk for r in coded}  # not embedded: still quotes, of this theme only
+    # Embedded: the ones nearest the theme's centre, each of them carrying the theme.
+    demo = demo_project_make({UserFactory(username="q-analyst"): Role.ANALYST}, demo_vectors, keep_labels=200)
+    theme = demo.themes.order_by("order").first()
+    rep = quotes(scope=InsightsScope(project=demo), theme_id=theme.pk, per_theme=3)["themes"][0]["representative"]
+    assert len(rep) == 3
+    assert all(demo.responses.get(pk=q["id"]).annotations.filter(is_current=True, themes=theme).exists() for q in rep)
