@@ -48,8 +48,13 @@ def prevalence_chart(prevalence: dict) -> dict:
     return _spec(chart)
 
 
+SEGMENT_THEMES = 12  # panels in the segments chart: the commonest themes (the table and API hold them all)
+
+
 def segments_chart(prevalence: dict) -> dict:
-    """Share per theme side by side for each segment value; significant differences are marked."""
+    """Share per theme side by side for each segment value, for the commonest themes; significant differences
+    are marked."""
+    shown = {t["theme_id"] for t in prevalence.get("themes", [])[:SEGMENT_THEMES]}
     flagged = {
         (d["theme_id"], seg)
         for d in prevalence.get("differences", [])
@@ -59,13 +64,15 @@ def segments_chart(prevalence: dict) -> dict:
     rows = []
     for seg in prevalence.get("segments", []):
         for t in seg["themes"]:
+            if t["theme_id"] not in shown:
+                continue
             rows.append({
                 "segment": str(seg["segment"]), "theme": t["theme"], "share": t["share"],
                 "count": t["count"], "ci_low": t["ci_low"], "ci_high": t["ci_high"],
                 "respondents": seg["respondents"],
                 "significant": "yes" if (t["theme_id"], seg["segment"]) in flagged else "no",
             })
-    order = [t["theme"] for t in prevalence.get("themes", [])]
+    order = [t["theme"] for t in prevalence.get("themes", [])[:SEGMENT_THEMES]]
     # No data on the layers: the facet's data is split per theme; data on a layer would show every row in each panel.
     base = alt.Chart().encode(
         y=alt.Y("segment:N", title=None),

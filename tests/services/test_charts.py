@@ -179,3 +179,16 @@ def test_segments_chart_panels_take_their_rows_from_the_facet():
     spec = charts.segments_chart(PREVALENCE)
     assert "data" in spec and "facet" in spec
     assert all("data" not in layer for layer in spec["spec"]["layer"])
+
+
+def test_segments_chart_keeps_to_the_commonest_themes():
+    many = {
+        "themes": [{"theme_id": i, "theme": f"T{i}", "count": 50 - i, "share": (50 - i) / 100, "ci_low": 0,
+                    "ci_high": 1} for i in range(30)],
+        "segments": [{"segment": s, "respondents": 100, "themes": [
+            {"theme_id": i, "theme": f"T{i}", "count": 5, "share": 0.05, "ci_low": 0, "ci_high": 0.1}
+            for i in range(30)]} for s in ("A", "B")],
+        "differences": [],
+    }
+    rows = _datasets(charts.segments_chart(many))
+    assert {r["theme"] for r in rows} == {f"T{i}" for i in range(charts.SEGMENT_THEMES)}
