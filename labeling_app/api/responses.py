@@ -23,8 +23,11 @@ class ResponseSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_themes(self, response: Response) -> list[dict[str, object]]:
         blind_for = self.context.get("blind_for")
-        if blind_for is not None and response.is_overlap:
-            responses_blind_for(project=response.project, responses=[response], coder_id=blind_for)
+        if blind_for is not None and not self.context.get("_blinded"):
+            # Once for the whole page (one query for its open overlap items), not once per response.
+            page = getattr(self.parent, "instance", None) or [response]
+            responses_blind_for(project=response.project, responses=list(page), coder_id=blind_for)
+            self.context["_blinded"] = True
         return [{"id": t.pk, "name": t.name} for t in response_theme_list(response)]
 
 

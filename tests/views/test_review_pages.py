@@ -96,6 +96,8 @@ def test_analysts_never_see_another_coders_themes_on_an_open_overlap_item(prepar
     other = _client(pp.analyst2)
     assert chip not in other.get(page_url).content.decode()
     assert other.get(api_url).json()["themes"] == []
+    listed = {r["id"]: r["themes"] for r in other.get(f"/api/projects/{pp.project.pk}/responses/").json()["results"]}
+    assert listed[item.pk] == []  # the list endpoint too
     assert chip in _client(pp.analyst).get(page_url).content.decode()  # their own
     assert chip in _client(pp.lead).get(page_url).content.decode()  # leads adjudicate
     annotation_submit(project=pp.project, user=pp.analyst2, items=[AnnotationItem(item.pk, [pp.themes[0].pk])])
