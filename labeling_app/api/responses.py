@@ -23,11 +23,11 @@ class ResponseSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_themes(self, response: Response) -> list[dict[str, object]]:
         blind_for = self.context.get("blind_for")
-        if blind_for is not None and not self.context.get("_blinded"):
+        if blind_for is not None and not getattr(self.root, "_blinded", False):
             # Once for the whole page (one query for its open overlap items), not once per response.
             page = getattr(self.parent, "instance", None) or [response]
             responses_blind_for(project=response.project, responses=list(page), coder_id=blind_for)
-            self.context["_blinded"] = True
+            setattr(self.root, "_blinded", True)  # noqa: B010  (the list serializer of this request)
         return [{"id": t.pk, "name": t.name} for t in response_theme_list(response)]
 
 
