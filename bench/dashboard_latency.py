@@ -27,6 +27,8 @@ META = ("date", "organisation", "service", "score")
 
 def setup_django(database_url: str) -> None:
     os.environ.setdefault("THEMELOOP_DEV", "1")
+    # A cache namespace of this run's own, so the first view of each size really builds the tables.
+    os.environ["THEMELOOP_INSTANCE"] = f"bench-dashboard-{os.getpid()}"
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling_app.settings")
     import django
@@ -47,7 +49,7 @@ def build_project(size: int, data, metadata: dict[str, dict]):  # type: ignore[n
 
     name = f"bench-dashboard-{size}"
     project = Project.objects.filter(name=name).first()
-    if project and project.responses.count() == size and project.labels_revision == 1:
+    if project and project.responses.count() == size and project.labels_revision >= 1:
         return project
     Project.objects.filter(name=name).delete()
     user, _ = User.objects.get_or_create(username="bench-analyst")
@@ -70,11 +72,24 @@ def build_project(size: int, data, metadata: dict[str, dict]):  # type: ignore[n
 
 def measure(project, repeats: int) -> list[float]:  # type: ignore[no-untyped-def]
     """Milliseconds of every view call, all views and repeats together."""
+    from django.db.models import F
+
+    from labeling_app.models import Project
     from labeling_app.selectors import insights as sel
 
     scope = sel.InsightsScope(project=project)
     dated = sel.InsightsScope(project=project, date_field="date")
+    times = []
+    cold = time.perf_counter()
     top = max(sel.prevalence(scope=scope)["themes"], key=lambda t: t["count"])["theme_id"]
+    tables = time.perf_counter()
+    sel.terms(scope=scope, theme_id=top)
+    terms = time.perf_counter()
+    Project.objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)  # as after a submit
+    sel.prevalence(scope=scope)
+    relabel = time.perf_counter()
+    print(f"  first views: tables built in {(tables - cold) * 1000:.0f} ms, term matrix in "
+          f"{(terms - tables) * 1000:.0f} ms; after a label change {(relabel - terms) * 1000:.0f} ms", flush=True)
     views = {
         "prevalence": lambda: sel.prevalence(scope=scope, segment="organisation"),
         "terms": lambda: sel.terms(scope=scope, theme_id=top),
@@ -84,7 +99,6 @@ def measure(project, repeats: int) -> list[float]:  # type: ignore[no-untyped-de
         "trends": lambda: sel.trends(scope=dated, period="month"),
         "quotes": lambda: sel.quotes(scope=scope),
     }
-    times = []
     for name, view in views.items():
         mine = []
         for _ in range(repeats):

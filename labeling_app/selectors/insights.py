@@ -7,7 +7,6 @@ respondent x theme boolean matrix, never row-by-row over dicts.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -17,11 +16,17 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import ValidationError
 
-from labeling_app.models import ModelVersion, Project, QuotePin, Response
-from labeling_app.selectors.consensus import codings_read, consensus_of
-from labeling_app.selectors.predictions import predictions_current
+from labeling_app.models import Project, QuotePin, Response, ResponseEmbedding
+from labeling_app.selectors.insights_data import (
+    MetaColumn,
+    ResponseTable,
+    label_table,
+    parse_day,
+    response_table,
+    term_matrix,
+)
 from ml import insights as stats
-from ml.language import log_odds_for_texts
+from ml.language import log_odds_from_counts, term_key
 
 
 @dataclass(frozen=True)
@@ -86,101 +91,68 @@ def insights_scope_from_params(*, project: Project, params: Mapping[str, str | l
                          date_from=date_from, date_to=date_to)
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$")
-
-
-def _kind(values: list[str]) -> str:
-    vals = [v for v in values if v != ""]
-    if vals and all(_DATE.match(v) for v in vals):
-        return "date"
-    try:
-        [float(v) for v in vals]
-        return "number" if vals else "category"
-    except ValueError:
-        return "category"
-
-
 def metadata_columns(*, project: Project) -> list[dict]:
     """The metadata columns of the project's responses with their kind and, for categories, up to 50 values."""
-    seen: dict[str, Counter[str]] = {}
-    for md in Response.objects.filter(project=project).values_list("metadata", flat=True).iterator(2000):
-        for k, v in (md or {}).items():
-            seen.setdefault(k, Counter())[str(v)] += 1
-    out = []
-    for key in sorted(seen):
-        kind = _kind(list(seen[key]))
-        out.append({"key": key, "kind": kind,
-                    "values": sorted(seen[key])[:50] if kind == "category" else []})
-    return out
+    return [{"key": c.key, "kind": c.kind, "values": c.values[:50] if c.kind == "category" else []}
+            for c in response_table(project=project).columns.values()]
 
 
 @dataclass
 class _Data:
-    ids: np.ndarray  # (n,) response ids in scope that carry labels
-    metadata: list[dict]
+    table: ResponseTable
+    rows: np.ndarray  # (n,) rows of the table in scope that carry labels
+    ids: np.ndarray  # (n,) their response ids
     theme_ids: list[int]
     names: dict[int, str]
     matrix: np.ndarray  # (n, k) bool
     estimates: int
     model_version: int | None
+    model_f1: float | None
+
+    def column(self, key: str) -> MetaColumn | None:
+        return self.table.columns.get(key)
 
 
-def _in_scope(scope: InsightsScope, md: dict) -> bool:
-    for k, v in scope.meta:
-        if str(md.get(k, "")) != v:
-            return False
+def _days(table: ResponseTable, key: str) -> np.ndarray:
+    column = table.columns.get(key)
+    if column is None:
+        return np.full(len(table.ids), np.datetime64("NaT"), dtype="datetime64[D]")
+    if column.days is not None:
+        return column.days
+    return np.array([parse_day(v) for v in column.text()], dtype="datetime64[D]")
+
+
+def _scope_mask(scope: InsightsScope, table: ResponseTable) -> np.ndarray:
+    mask = np.ones(len(table.ids), dtype=bool)
+    for key, value in scope.meta:
+        column = table.columns.get(key)
+        mask &= column.equals(value) if column is not None else (value == "")
     if scope.date_field:
-        raw = str(md.get(scope.date_field, ""))[:10]
-        try:
-            d = date.fromisoformat(raw)
-        except ValueError:
-            return False
-        if (scope.date_from and d < scope.date_from) or (scope.date_to and d > scope.date_to):
-            return False
-    return True
+        days = _days(table, scope.date_field)
+        mask &= ~np.isnat(days)
+        if scope.date_from:
+            mask &= days >= np.datetime64(scope.date_from, "D")
+        if scope.date_to:
+            mask &= days <= np.datetime64(scope.date_to, "D")
+    return mask
 
 
 def _data(scope: InsightsScope) -> _Data:
     project = scope.project
     themes = list(project.themes.filter(archived=False).order_by("order", "id").values_list("id", "name"))
     theme_ids = [t for t, _ in themes]
-    col = {t: j for j, t in enumerate(theme_ids)}
-    labels: dict[int, frozenset[int]] = dict(consensus_of(codings_read(project=project)).resolved)
-    estimates = 0
-    version_number = None
-    if scope.source == "model":
-        preds = predictions_current(project=project)
-        if preds is not None and project.current_model_id is not None:
-            version_number = ModelVersion.objects.filter(pk=project.current_model_id).values_list(
-                "number", flat=True).first()
-            above = preds.probabilities >= preds.thresholds[None, :]
-            for i, rid in enumerate(preds.response_ids.tolist()):
-                if rid in labels:
-                    continue
-                labels[rid] = frozenset(preds.theme_ids[j] for j in np.flatnonzero(above[i]))
-                estimates += 1
-    rows = Response.objects.filter(project=project, id__in=list(labels)).values_list("id", "metadata")
-    ids, metadata = [], []
-    for rid, md in rows.iterator(2000):
-        if _in_scope(scope, md or {}):
-            ids.append(rid)
-            metadata.append(md or {})
-    matrix = np.zeros((len(ids), len(theme_ids)), dtype=bool)
-    for i, rid in enumerate(ids):
-        for t in labels[rid]:
-            if t in col:
-                matrix[i, col[t]] = True
-    return _Data(np.array(ids, dtype=np.int64), metadata, theme_ids, dict(themes), matrix, estimates, version_number)
+    table = response_table(project=project)
+    labels = label_table(project=project, source=scope.source, theme_ids=theme_ids)
+    rows = np.flatnonzero(labels.labelled & _scope_mask(scope, table))
+    return _Data(table, rows, table.ids[rows], theme_ids, dict(themes), labels.labels[rows],
+                 int(labels.estimated[rows].sum()), labels.model_version, labels.model_f1)
 
 
 def insights_source_info(*, scope: InsightsScope) -> dict:
     """Which labels the views count: the source, the model version and its micro-F1, and how many are estimates."""
     d = _data(scope)
-    f1 = None
-    if scope.source == "model" and scope.project.current_model_id:
-        f1 = ModelVersion.objects.filter(pk=scope.project.current_model_id).values_list("micro_f1", flat=True).first()
     return {"source": scope.source, "model_version": d.model_version,
-            "model_micro_f1": None if f1 is None else _r(f1), "estimates": d.estimates}
+            "model_micro_f1": None if d.model_f1 is None else _r(d.model_f1), "estimates": d.estimates}
 
 
 def _theme_rows(d: _Data, mask: np.ndarray | None = None) -> tuple[int, list[dict]]:
@@ -197,9 +169,13 @@ def _theme_rows(d: _Data, mask: np.ndarray | None = None) -> tuple[int, list[dic
     return n, rows
 
 
-def _segment_value(md: dict, key: str, is_date: bool) -> str:
-    v = str(md.get(key, ""))
-    return v[:7] if is_date else v
+def _segment_values(d: _Data, key: str) -> np.ndarray:
+    # A date column is compared by month; any other by its value as text.
+    column = d.column(key)
+    if column is None:
+        return np.full(len(d.rows), "", dtype=object)
+    text = column.text()[d.rows]
+    return np.array([v[:7] for v in text], dtype=object) if column.kind == "date" else text
 
 
 def prevalence(*, scope: InsightsScope, segment: str | None = None) -> dict:
@@ -212,7 +188,7 @@ def prevalence(*, scope: InsightsScope, segment: str | None = None) -> dict:
         kinds = {c["key"]: c["kind"] for c in metadata_columns(project=scope.project)}
         if segment not in kinds:
             raise ValidationError(f"Unknown metadata column {segment!r}.")
-        values = np.array([_segment_value(md, segment, kinds[segment] == "date") for md in d.metadata])
+        values = _segment_values(d, segment)
         segs = []
         per: dict[str, tuple[int, np.ndarray]] = {}
         for value in sorted(set(values.tolist())):
@@ -249,10 +225,10 @@ def terms(*, scope: InsightsScope, theme_id: int, limit: int = 30) -> dict:
     if theme_id not in d.theme_ids:
         return {"theme_id": theme_id, "theme": name, "terms": [], "points": []}
     has = d.matrix[:, d.theme_ids.index(theme_id)]
-    texts = dict(Response.objects.filter(id__in=d.ids.tolist()).values_list("id", "text"))
-    tin = [texts[i] for i in d.ids[has].tolist()]
-    tout = [texts[i] for i in d.ids[~has].tolist()]
-    rows = log_odds_for_texts(tin, tout)
+    tm = term_matrix(project=scope.project)
+    counts_in = np.asarray(tm.counts[d.rows[has]].sum(axis=0)).ravel()
+    counts_out = np.asarray(tm.counts[d.rows[~has]].sum(axis=0)).ravel()
+    rows = log_odds_from_counts(tm.vocabulary, counts_in, counts_out)
     for r in rows:
         r["z"], r["delta"] = _r(r["z"]), _r(r["delta"])
     points = sorted(rows, key=lambda r: -(r["count_in"] + r["count_out"]))[:400]
@@ -263,19 +239,25 @@ def terms(*, scope: InsightsScope, theme_id: int, limit: int = 30) -> dict:
 def term_responses(*, scope: InsightsScope, theme_id: int | None, term: str, limit: int = 50) -> dict:
     """Responses in scope (of the theme, if given) that contain the term, with where it occurs."""
     d = _data(scope)
-    ids = d.ids
+    rows = d.rows
     if theme_id is not None:
         _theme_name(scope, theme_id)
-        ids = ids[d.matrix[:, d.theme_ids.index(theme_id)]] if theme_id in d.theme_ids else ids[:0]
+        rows = rows[d.matrix[:, d.theme_ids.index(theme_id)]] if theme_id in d.theme_ids else rows[:0]
     pattern = re.compile(r"(?<![a-z0-9'])" + r"\W+".join(map(re.escape, term.lower().split())) + r"(?![a-z0-9'])")
-    out = []
-    for rid, resp_id, text in Response.objects.filter(id__in=ids.tolist()).order_by("id").values_list(
-            "id", "respondent_id", "text").iterator(2000):
-        spans = [[m.start(), m.end()] for m in pattern.finditer(text.lower())]
-        if spans:
-            out.append({"id": rid, "respondent_id": resp_id, "text": text, "spans": spans})
-            if len(out) >= limit:
-                break
+    tm = term_matrix(project=scope.project)
+    column = {t: j for j, t in enumerate(tm.vocabulary)}.get(term_key(term))
+    if column is not None:  # the term matrix says which responses hold the term; the pattern finds where
+        rows = rows[tm.counts[rows][:, column].toarray().ravel() > 0]
+    ids = d.table.ids[rows]
+    out: list[dict] = []
+    for start in range(0, len(ids), 500):
+        chunk = Response.objects.filter(id__in=ids[start:start + 500].tolist()).order_by("id")
+        for rid, resp_id, text in chunk.values_list("id", "respondent_id", "text"):
+            spans = [[m.start(), m.end()] for m in pattern.finditer(text.lower())]
+            if spans:
+                out.append({"id": rid, "respondent_id": resp_id, "text": text, "spans": spans})
+                if len(out) >= limit:
+                    return {"term": term, "responses": out}
     return {"term": term, "responses": out}
 
 
@@ -286,10 +268,11 @@ def drivers(*, scope: InsightsScope, score: str) -> dict:
     if kinds.get(score) != "number":
         raise ValidationError(f"{score!r} is not a numeric metadata column.")
     d = _data(scope)
-    raw = [md.get(score, "") for md in d.metadata]
-    keep = np.array([str(v) != "" for v in raw], dtype=bool)
-    scores = np.array([float(v) if str(v) != "" else np.nan for v in raw], dtype=float)[keep]
-    m = d.matrix[keep]
+    column = d.column(score)
+    assert column is not None and column.numbers is not None
+    raw = column.numbers[d.rows]
+    keep = ~np.isnan(raw)
+    scores, m = raw[keep], d.matrix[keep]
     n = len(scores)
     ci = stats.bootstrap_drivers(scores, m) if n else np.zeros((len(d.theme_ids), 4))
     rows = []
@@ -318,9 +301,16 @@ def cooccurrence(*, scope: InsightsScope, top: int = 15) -> dict:
     for a, b in combinations(range(len(d.theme_ids)), 2):
         pairs.append({"a": d.theme_ids[a], "b": d.theme_ids[b], "count": int(both[a, b]),
                       "lift": _r(stats.lift(int(both[a, b]), int(counts[a]), int(counts[b]), n))})
-    sets = Counter(tuple(np.flatnonzero(row).tolist()) for row in d.matrix if row.any())
+    # Exact theme sets counted as packed bit rows, so the cost is numpy's, not a loop over respondents; only the
+    # sets that can make the top are decoded.
+    coded = d.matrix[d.matrix.any(axis=1)] if d.theme_ids else np.zeros((0, 8), dtype=bool)
+    packed = np.ascontiguousarray(np.packbits(coded, axis=1))
+    unique, counts_of = np.unique(packed.view(f"V{packed.shape[1]}").ravel(), return_counts=True)
+    floor = np.sort(counts_of)[-top] if len(counts_of) >= top else 0
+    sets = [(tuple(np.flatnonzero(np.unpackbits(np.frombuffer(row.tobytes(), dtype=np.uint8))[:len(d.theme_ids)])
+                   .tolist()), int(c)) for row, c in zip(unique, counts_of, strict=True) if c >= floor]
     combos = [{"themes": [d.theme_ids[j] for j in key], "names": [d.names[d.theme_ids[j]] for j in key], "count": c}
-              for key, c in sorted(sets.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
+              for key, c in sorted(sets, key=lambda kv: (-kv[1], kv[0]))[:top]]
     return {"themes": [{"theme_id": t, "theme": d.names[t], "count": int(counts[j])}
                        for j, t in enumerate(d.theme_ids)], "pairs": pairs, "combinations": combos}
 
@@ -332,15 +322,14 @@ def trends(*, scope: InsightsScope, period: str = "month") -> dict:
     if not scope.date_field:
         raise ValidationError("trends need date_field.")
     d = _data(scope)
-    keys = []
-    for md in d.metadata:
-        day = date.fromisoformat(str(md.get(scope.date_field, ""))[:10])
-        if period == "month":
-            keys.append(day.strftime("%Y-%m"))
-        else:
-            iso = day.isocalendar()
-            keys.append(f"{iso[0]}-W{iso[1]:02d}")
-    arr = np.array(keys)
+    days = _days(d.table, scope.date_field)[d.rows]
+    if period == "month":
+        arr = np.datetime_as_string(days.astype("datetime64[M]"), unit="M")
+    else:
+        unique, at = np.unique(days, return_inverse=True)
+        weeks = [date.fromisoformat(str(day)).isocalendar() for day in unique]
+        arr = np.array([f"{w[0]}-W{w[1]:02d}" for w in weeks], dtype=object)[at]
+    keys = arr.tolist()
     points = []
     for key in sorted(set(keys)):
         mask = arr == key
@@ -352,35 +341,55 @@ def trends(*, scope: InsightsScope, period: str = "month") -> dict:
     return {"period": period, "points": points}
 
 
+QUOTE_SAMPLE = 400  # members per theme whose vectors are read to find the typical ones
+
+
 def quotes(*, scope: InsightsScope, theme_id: int | None = None, per_theme: int = 3) -> dict:
     """Pinned quotes and the responses closest to each theme's embedding centroid (of typical length while the
-    project is not embedded)."""
-    from labeling_app.services.embeddings import embedding_matrix  # a read of stored vectors
+    project is not embedded). Large themes are represented by a seeded sample of QUOTE_SAMPLE members, so the
+    view reads a bounded number of vectors however large the project is."""
+    from labeling_app.services.embeddings import embedding_model_name
 
     if theme_id is not None:
         _theme_name(scope, theme_id)
     d = _data(scope)
-    emb_ids, emb = embedding_matrix(project=scope.project)
-    row_of = {rid: i for i, rid in enumerate(emb_ids)}
-    texts = {r[0]: r for r in Response.objects.filter(id__in=d.ids.tolist()).values_list(
-        "id", "respondent_id", "text")}
-    out = []
-    for j, t in enumerate(d.theme_ids):
-        if theme_id is not None and t != theme_id:
-            continue
-        pins = [{"id": p[0], "respondent_id": p[1], "text": p[2]} for p in QuotePin.objects.filter(
-            project=scope.project, theme_id=t).values_list("response_id", "response__respondent_id", "response__text")]
-        everyone = d.ids[d.matrix[:, j]].tolist()
-        members = [rid for rid in everyone if rid in row_of]
-        if members and len(emb):
-            vecs = emb[[row_of[r] for r in members]]
+    wanted = [j for j, t in enumerate(d.theme_ids) if theme_id is None or t == theme_id]
+    samples: dict[int, np.ndarray] = {}
+    for j in wanted:
+        members = d.ids[d.matrix[:, j]]
+        if len(members) > QUOTE_SAMPLE:
+            members = np.sort(np.random.default_rng(d.theme_ids[j]).choice(members, QUOTE_SAMPLE, replace=False))
+        samples[j] = members
+    everyone = np.unique(np.concatenate(list(samples.values()))) if samples else np.zeros(0, dtype=np.int64)
+    vectors: dict[int, np.ndarray] = {}
+    for start in range(0, len(everyone), 5000):
+        for rid, blob in ResponseEmbedding.objects.filter(
+                response_id__in=everyone[start:start + 5000].tolist(), model_name=embedding_model_name(),
+        ).values_list("response_id", "vector"):
+            vectors[rid] = np.frombuffer(bytes(blob), dtype=np.float32)
+    length_of = dict(zip(d.ids.tolist(), d.table.lengths[d.rows].tolist(), strict=True))
+    chosen: dict[int, list[int]] = {}
+    for j in wanted:
+        embedded = [int(r) for r in samples[j] if r in vectors]
+        if embedded:
+            vecs = np.stack([vectors[r] for r in embedded])
             dist = np.linalg.norm(vecs - vecs.mean(axis=0), axis=1)
-            chosen = [members[int(k)] for k in np.argsort(dist, kind="stable")[:per_theme]]
+            chosen[j] = [embedded[int(k)] for k in np.argsort(dist, kind="stable")[:per_theme]]
         else:
             # Not embedded yet: the answers of the most typical length stand in for the closest to the centre.
-            lengths = np.array([len(texts[rid][2]) for rid in everyone])
+            members = d.ids[d.matrix[:, j]].tolist()
+            lengths = np.array([length_of[r] for r in members])
             median = float(np.median(lengths)) if len(lengths) else 0.0
-            chosen = [everyone[int(k)] for k in np.argsort(np.abs(lengths - median), kind="stable")[:per_theme]]
-        rep = [{"id": rid, "respondent_id": texts[rid][1], "text": texts[rid][2]} for rid in chosen]
-        out.append({"theme_id": t, "theme": d.names[t], "pinned": pins, "representative": rep})
+            chosen[j] = [members[int(k)] for k in np.argsort(np.abs(lengths - median), kind="stable")[:per_theme]]
+    texts = {r[0]: r for r in Response.objects.filter(id__in=[r for c in chosen.values() for r in c]).values_list(
+        "id", "respondent_id", "text")}
+    pins: dict[int, list[dict]] = {}
+    for t, rid, respondent, text in QuotePin.objects.filter(project=scope.project).order_by("id").values_list(
+            "theme_id", "response_id", "response__respondent_id", "response__text"):
+        pins.setdefault(t, []).append({"id": rid, "respondent_id": respondent, "text": text})
+    out = []
+    for j in wanted:
+        t = d.theme_ids[j]
+        rep = [{"id": rid, "respondent_id": texts[rid][1], "text": texts[rid][2]} for rid in chosen[j]]
+        out.append({"theme_id": t, "theme": d.names[t], "pinned": pins.get(t, []), "representative": rep})
     return {"themes": out}

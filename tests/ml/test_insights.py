@@ -2,7 +2,15 @@
 import numpy as np
 from scipy import stats
 
-from ml.insights import bootstrap_mean_difference, holm_adjust, lift, two_proportion_z_test, wilson_interval
+from ml.insights import (
+    _bootstrap_respondents,
+    bootstrap_drivers,
+    bootstrap_mean_difference,
+    holm_adjust,
+    lift,
+    two_proportion_z_test,
+    wilson_interval,
+)
 
 
 def test_wilson_interval_of_8_in_10():
@@ -41,3 +49,19 @@ def test_lift():
     assert lift(10, 20, 50, 100) == 1.0
     assert lift(20, 20, 50, 100) == 2.0
     assert lift(0, 0, 5, 10) == 0.0
+
+
+def test_cell_bootstrap_matches_resampling_respondents():
+    # Ratings 1-5: the cell bootstrap must give the intervals that resampling respondents gives (up to Monte
+    # Carlo error), for a theme that pulls the score down and one that does not move it.
+    rng = np.random.default_rng(3)
+    n = 3000
+    matrix = np.column_stack([rng.random(n) < 0.2, rng.random(n) < 0.4])
+    scores = np.clip(np.round(4 - 1.5 * matrix[:, 0] + rng.normal(0, 1, n)), 1, 5)
+    cells = bootstrap_drivers(scores, matrix, resamples=4000, seed=0)
+    respondents = _bootstrap_respondents(scores, matrix, resamples=4000, seed=1, block=200)
+    width = cells[:, 1] - cells[:, 0]
+    assert np.all(np.abs(cells - respondents) < 0.1 * width[:, None])
+    impact = scores[matrix[:, 0]].mean() - scores[~matrix[:, 0]].mean()
+    assert cells[0, 0] < impact < cells[0, 1] < 0
+    assert cells[1, 0] < 0 < cells[1, 1]

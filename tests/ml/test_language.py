@@ -38,3 +38,18 @@ def test_the_distinctive_term_of_a_group_comes_first():
 def test_symmetric_groups_give_zero(prior):
     d, _, z = log_odds_dirichlet(np.array([3, 5]), np.array([3, 5]), np.array([prior, prior]))
     assert np.allclose(d, 0) and np.allclose(z, 0)
+
+
+def test_counts_from_the_term_matrix_give_the_same_terms_as_the_texts():
+    from ml.language import log_odds_for_texts, log_odds_from_counts, term_counts
+
+    texts = ["The staff were kind and the staff listened", "Long wait, long wait in A&E", "kind staff",
+             "Parking was expensive", "wait times too long", "staff kind, parking hard", "no parking at all"]
+    matrix, vocabulary = term_counts(texts)
+    assert matrix.shape == (len(texts), len(vocabulary)) and matrix[0, vocabulary.index("staff")] == 2
+    inside = [0, 2, 5]
+    outside = [i for i in range(len(texts)) if i not in inside]
+    from_counts = log_odds_from_counts(vocabulary, matrix[inside].sum(axis=0).A1, matrix[outside].sum(axis=0).A1,
+                                       min_count=2)
+    assert from_counts == log_odds_for_texts([texts[i] for i in inside], [texts[i] for i in outside], min_count=2)
+    assert from_counts[0]["term"] == "staff"
