@@ -57,7 +57,7 @@ def term_counts(texts: Iterable[str]) -> tuple[sparse.csr_matrix, list[str]]:
         columns.extend(index.setdefault(t, len(index)) for t in tokens(text))
         indptr.append(len(columns))
     data = np.ones(len(columns), dtype=np.int32)
-    matrix = sparse.csr_matrix((data, np.array(columns, dtype=np.int64), np.array(indptr, dtype=np.int64)),
+    matrix = sparse.csr_matrix((data, np.array(columns, dtype=np.int32), np.array(indptr, dtype=np.int64)),
                                shape=(len(indptr) - 1, len(index)))
     matrix.sum_duplicates()  # repeated terms of a text become one count
     return matrix, list(index)

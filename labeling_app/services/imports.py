@@ -13,6 +13,7 @@ from labeling_app.importing.errors import ImportFileError, RowError
 from labeling_app.importing.parser import ParsedImport, parse_long_format
 from labeling_app.importing.readers import read_table
 from labeling_app.models import Annotation, ImportJob, Project, Response, Theme
+from labeling_app.selectors.insights_data import insights_tables_warm
 from labeling_app.services.jobs import enqueue_on_commit, job_attempts_exhausted
 from labeling_app.services.progress import progress_set
 from labeling_app.services.themes import PALETTE, SHORTCUT_KEYS
@@ -118,6 +119,10 @@ def import_job_run(*, import_job_id: int, task_id: str = "") -> ImportJob | None
 
     with transaction.atomic():
         embedding_run_request(project=job.project)
+    try:
+        insights_tables_warm(project=job.project)
+    except Exception:  # the views build the tables themselves on first use; the import has succeeded
+        logger.exception("warming the insights tables of project %s failed", job.project_id)
     return job
 
 

@@ -97,3 +97,22 @@ def test_the_vectorised_labels_follow_the_consensus_rules():
     assert got == expected
     assert got == {r[0].pk: {t1.pk}, r[1].pk: {t1.pk}, r[3].pk: {t3.pk}, r[4].pk: {t2.pk},
                    r[5].pk: {t1.pk, t3.pk}, r[6].pk: set()}
+
+
+def test_an_import_leaves_the_tables_in_the_shared_cache():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from labeling_app.selectors import insights_data
+    from labeling_app.services.imports import import_file_run
+
+    project = ProjectFactory()
+    rows = "respondent_id,response,theme,plan\n1,Too expensive,Price,pro\n2,Nobody answers,Support,basic\n"
+    import_file_run(project=project, user=None, upload=SimpleUploadedFile("a.csv", rows.encode()))
+    insights_data._local.clear()  # as in another web process: only the shared cache is there
+    with CaptureQueriesContext(connection) as first:
+        assert prevalence(scope=InsightsScope(project=project))["respondents"] == 2
+        term_responses(scope=InsightsScope(project=project), theme_id=None, term="expensive")
+    reads = [q["sql"] for q in first.captured_queries
+             if ("labeling_app_response" in q["sql"] or "labeling_app_annotation" in q["sql"])
+             and "COUNT" not in q["sql"].upper() and "text" not in q["sql"]]
+    assert reads == []
