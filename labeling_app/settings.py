@@ -2,6 +2,7 @@
 import hashlib
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
     "labeling_app",
 ]
 
@@ -63,7 +65,24 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Repeated wrong passwords lock that username from that address out for a while (login page, token endpoint
+# and admin alike): django-axes, its records in the database.
+AUTHENTICATION_BACKENDS = [
+    "labeling_app.api.authentication.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "labeling_app.api.auth.lockout_response"
+AXES_VERBOSE = False
+# API tokens expire; signing in again (or DELETE /api/auth/token/) gives a new one.
+TOKEN_TTL = timedelta(hours=int(os.environ.get("TOKEN_TTL_HOURS", 24 * 7)))
 
 ROOT_URLCONF = "labeling_app.urls"
 WSGI_APPLICATION = "labeling_app.wsgi.application"
@@ -174,8 +193,14 @@ TRAINING_STALE_AFTER_SECONDS = float(os.environ.get("TRAINING_STALE_AFTER_SECOND
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "labeling_app.api.authentication.ExpiringTokenAuthentication",
     ],
+    # Expensive requests per user (ScopedRateThrottle on the views that start work); 429 past the rate.
+    "DEFAULT_THROTTLE_RATES": {
+        "discovery": os.environ.get("THROTTLE_DISCOVERY", "6/minute"),
+        "imports": os.environ.get("THROTTLE_IMPORTS", "30/minute"),
+        "exports": os.environ.get("THROTTLE_EXPORTS", "30/minute"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "labeling_app.api.pagination.Pagination",

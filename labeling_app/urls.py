@@ -3,7 +3,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from labeling_app.views import discovery, imports, insights, labeling, members, projects, responses, review, themes
+from labeling_app.views import (
+    audit,
+    discovery,
+    imports,
+    insights,
+    labeling,
+    members,
+    projects,
+    responses,
+    review,
+    themes,
+)
 from labeling_app.views import model as model_views
 from labeling_app.views.events import project_events
 
@@ -27,6 +38,7 @@ urlpatterns = [
     path(P + "label/", labeling.labeling_page, name="labeling"),
     path(P + "suggestions/", labeling.suggestions_page, name="suggestions"),
     path(P + "model/", model_views.model_page, name="model"),
+    path(P + "audit/", audit.audit_page, name="audit"),
     path(P + "insights/", insights.insights_page, name="insights"),
     path(P + "insights/charts/<str:view>/", insights.insights_charts, name="insights-charts"),
     path(P + "events/", project_events, name="project-events"),

@@ -5,6 +5,7 @@ from rest_framework.request import Request
 
 from labeling_app.models import Membership, Project, Role
 from labeling_app.selectors.projects import project_get_for_role
+from labeling_app.services.audit import audit_actor_set
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -22,6 +23,7 @@ class ProjectScopedMixin:
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        audit_actor_set(request.user)  # a token's user is known only now, after DRF authenticated it
         role = self.read_role if request.method in SAFE_METHODS else self.write_role
         self.membership = project_get_for_role(
             user=request.user, project_id=int(self.kwargs["project_id"]), role=role

@@ -9,6 +9,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from labeling_app.api.access import ProjectScopedMixin
+from labeling_app.api.auth import ThrottledCreateMixin
 from labeling_app.api.responses import ResponseSerializer
 from labeling_app.api.users import request_user
 from labeling_app.models import Cluster, ClusterAction, DiscoveryRun, Response, Role
@@ -49,9 +50,10 @@ class DiscoveryRunSerializer(serializers.ModelSerializer):
         return run.clusters.filter(active=True, is_outliers=False).count()
 
 
-class DiscoveryRunListCreateView(ProjectScopedMixin, generics.ListCreateAPIView):
+class DiscoveryRunListCreateView(ThrottledCreateMixin, ProjectScopedMixin, generics.ListCreateAPIView):
     """Discovery runs of the project; analysts start one (optionally with a number or minimum size of clusters)."""
 
+    throttle_scope = "discovery"
     serializer_class = DiscoveryRunSerializer
     write_role = Role.ANALYST
 

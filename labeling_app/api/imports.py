@@ -3,6 +3,7 @@ from rest_framework import generics, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 
 from labeling_app.api.access import ProjectScopedMixin
+from labeling_app.api.auth import ThrottledCreateMixin
 from labeling_app.api.users import request_user
 from labeling_app.models import ImportJob
 from labeling_app.services.imports import import_job_create
@@ -24,9 +25,10 @@ class ImportJobSerializer(serializers.ModelSerializer):
         return job.progress if job.is_finished else progress_get(kind="import", job_id=job.pk)
 
 
-class ImportListCreateView(ProjectScopedMixin, generics.ListCreateAPIView):
+class ImportListCreateView(ThrottledCreateMixin, ProjectScopedMixin, generics.ListCreateAPIView):
     """Upload a CSV/XLSX file (multipart field `file`) to import; poll the job for its progress."""
 
+    throttle_scope = "imports"
     serializer_class = ImportJobSerializer
     parser_classes = [MultiPartParser, FormParser]
 

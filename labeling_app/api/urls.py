@@ -1,8 +1,9 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from labeling_app.api import (
+    audit,
+    auth,
     discovery,
     exports,
     imports,
@@ -19,7 +20,7 @@ from labeling_app.api import (
 P = "projects/<int:project_id>/"
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", auth.TokenView.as_view(), name="api-token"),
     path("schema/", schema.SchemaView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("projects/", projects.ProjectListCreateView.as_view(), name="api-projects"),
@@ -50,6 +51,7 @@ urlpatterns = [
     path(P + "clusters/<int:cluster_id>/split/", discovery.ClusterSplitView.as_view(), name="api-cluster-split"),
     path(P + "clusters/<int:cluster_id>/make-theme/", discovery.ClusterMakeThemeView.as_view(),
          name="api-cluster-make-theme"),
+    path(P + "audit/", audit.AuditListView.as_view(), name="api-audit"),
     path(P + "export/", exports.ExportView.as_view(), name="api-export"),
     path(P + "agreement/", review.AgreementView.as_view(), name="api-agreement"),
     path(P + "disagreements/", review.DisagreementListView.as_view(), name="api-disagreements"),

@@ -1,5 +1,6 @@
 """ThemeLoop's data model, one module per concern."""
 from labeling_app.models.annotations import Adjudication, Annotation
+from labeling_app.models.audit import AuditEvent
 from labeling_app.models.discovery import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun
 from labeling_app.models.embeddings import EmbeddingRun, ResponseEmbedding
 from labeling_app.models.imports import ImportJob
@@ -10,7 +11,8 @@ from labeling_app.models.themes import Theme
 from labeling_app.models.training import LabelQueue, ModelVersion, QueueLease, SuggestionRejection
 
 __all__ = [
-    "Adjudication", "Annotation", "Cluster", "ClusterAction", "ClusterAssignment", "DiscoveryRun", "EmbeddingRun",
+    "Adjudication", "Annotation", "AuditEvent",
+    "Cluster", "ClusterAction", "ClusterAssignment", "DiscoveryRun", "EmbeddingRun",
     "ImportJob",
     "LabelQueue", "Membership", "ModelVersion", "Project", "QueueLease", "QuotePin", "Response",
     "ResponseEmbedding", "Role",

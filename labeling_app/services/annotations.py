@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from labeling_app.models import Annotation, Project, QueueLease
+from labeling_app.services.audit import Change, audit_record_many
 from labeling_app.services.training import training_inputs_changed
 
 
@@ -66,8 +67,31 @@ def _annotations_write(*, project: Project, user: User, items: list[AnnotationIt
         annotation.themes.set(sorted(set(item.theme_ids)))
         made.append(annotation)
     QueueLease.objects.filter(user=user, response_id__in=[i.response_id for i in items if i.complete]).delete()
+    _labels_audit(project, user, items, previous)
     training_inputs_changed(project=project)
     return made
+
+
+def _labels_audit(project: Project, user: User, items: list[AnnotationItem], previous: dict[int, Annotation]) -> None:
+    names = dict(project.themes.values_list("pk", "name"))
+    before: dict[int, set[int]] = {}
+    for annotation_id, theme_id in Annotation.themes.through.objects.filter(
+            annotation_id__in=[a.pk for a in previous.values()]).values_list("annotation_id", "theme_id"):
+        before.setdefault(annotation_id, set()).add(theme_id)
+
+    def state(theme_ids: set[int] | list[int], complete: bool) -> dict:
+        return {"coder": user.get_username(), "themes": sorted(names.get(t, str(t)) for t in theme_ids),
+                "complete": complete}
+
+    changes = []
+    for item in items:
+        old = previous.get(item.response_id)
+        was = state(before.get(old.pk, set()), old.is_complete) if old else None
+        now = state(item.theme_ids, item.complete)
+        if was != now:
+            changes.append(Change("labels.change", "response", item.response_id,
+                                  f"{user.get_username()}: {', '.join(now['themes']) or 'no theme'}", was, now))
+    audit_record_many(project=project, changes=changes)
 
 
 def annotations_add_theme(*, project: Project, user: User, response_ids: list[int], theme_id: int,

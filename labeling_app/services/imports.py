@@ -14,6 +14,7 @@ from labeling_app.importing.parser import ParsedImport, parse_long_format
 from labeling_app.importing.readers import read_table
 from labeling_app.models import Annotation, ImportJob, Project, Response, Theme
 from labeling_app.selectors.insights_data import insights_tables_warm
+from labeling_app.services.audit import acting_as, audit_record
 from labeling_app.services.jobs import enqueue_on_commit, job_attempts_exhausted
 from labeling_app.services.progress import progress_set
 from labeling_app.services.themes import PALETTE, SHORTCUT_KEYS
@@ -115,6 +116,11 @@ def import_job_run(*, import_job_id: int, task_id: str = "") -> ImportJob | None
     job.responses_created, job.themes_created = counts.responses, counts.themes_created
     job.themes_in_file, job.labels_created = counts.themes_in_file, counts.labels
     _finish(job, ImportJob.Status.SUCCEEDED, message=job.summary)
+    with acting_as(job.uploaded_by):  # runs in a worker: the change is the uploader's
+        audit_record(project=job.project_id, action="import", target_type="import", target_id=job.pk,
+                     summary=f"{job.original_name}: {job.summary}",
+                     after={"file": job.original_name, "responses": counts.responses,
+                            "themes_created": counts.themes_created, "labels": counts.labels})
     from labeling_app.services.embeddings import embedding_run_request
 
     with transaction.atomic():

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from labeling_app.models import Adjudication, Annotation, Membership, Project, Response
 from labeling_app.selectors.consensus import codings_read, consensus_of
+from labeling_app.services.audit import audit_record
 from labeling_app.services.training import training_inputs_changed
 
 
@@ -28,6 +29,7 @@ def overlap_configure(*, project: Project, share: float, coders: int, participan
     if coders not in (2, 3):
         raise ValidationError("overlap items are coded by 2 or 3 analysts")
     project = Project.objects.select_for_update().get(pk=project.pk)
+    before = {"overlap_share": project.overlap_share, "overlap_coders": project.overlap_coders}
     project.overlap_share, project.overlap_coders = share, coders
     project.save(update_fields=["overlap_share", "overlap_coders"])
     if participant_ids is not None:
@@ -48,6 +50,12 @@ def overlap_configure(*, project: Project, share: float, coders: int, participan
         drop = droppable[: len(chosen) - target]
         Response.objects.filter(pk__in=drop).update(is_overlap=False)
         chosen -= set(drop)
+    after: dict[str, object] = {"overlap_share": share, "overlap_coders": coders, "overlap_items": len(chosen)}
+    if participant_ids is not None:
+        after["participants"] = sorted(Membership.objects.filter(project=project, codes_overlap=True)
+                                       .values_list("user__username", flat=True))
+    audit_record(project=project, action="project.overlap", target_type="project", target_id=project.pk,
+                 summary=f"{share:.0%} coded blind by {coders}", before=before, after=after)
     return len(chosen)
 
 
@@ -76,6 +84,11 @@ def disagreement_resolve(*, project: Project, lead: User, response_id: int, them
         raise ValidationError(f"themes {unknown} are not live themes of this project")
     decision = _adjudication_record(response, lead, Adjudication.Kind.RESOLVE, comment)
     decision.themes.set(sorted(set(theme_ids)))
+    names = dict(project.themes.values_list("pk", "name"))
+    chosen = sorted(names[t] for t in set(theme_ids))
+    audit_record(project=project, action="labels.adjudicate", target_type="response", target_id=response_id,
+                 summary=f"{response.respondent_id}: {', '.join(chosen) or 'no theme'}",
+                 after={"themes": chosen, "comment": comment.strip()})
     training_inputs_changed(project=project)
     return decision
 
@@ -96,5 +109,7 @@ def disagreement_send_back(*, project: Project, lead: User, response_id: int, co
         )
         again.themes.set([t.pk for t in old.themes.all()])
     decision = _adjudication_record(response, lead, Adjudication.Kind.SEND_BACK, comment)
+    audit_record(project=project, action="labels.send_back", target_type="response", target_id=response_id,
+                 summary=f"{response.respondent_id}: {comment.strip()}", after={"comment": comment.strip()})
     training_inputs_changed(project=project)
     return decision

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from labeling_app.models import Project, Theme
+from labeling_app.services.audit import audit_record
 from labeling_app.services.training import training_inputs_changed
 
 PALETTE = [
@@ -47,13 +48,24 @@ def theme_create(*, project: Project, name: str, description: str = "", colour: 
     theme_shortcut_check(project_id=project.pk, shortcut=theme.shortcut)
     theme.full_clean()
     theme.save()
+    audit_record(project=project, action="theme.create", target_type="theme", target_id=theme.pk,
+                 summary=theme.name, after=_theme_state(theme))
     training_inputs_changed(project=project)  # a new column for the model, even before its first label
     return theme
+
+
+AUDITED_FIELDS = ("name", "description", "colour", "shortcut", "archived")
+
+
+def _theme_state(theme: Theme) -> dict:
+    return {f: getattr(theme, f) for f in AUDITED_FIELDS}
 
 
 def theme_update(*, theme: Theme, **fields: object) -> Theme:
     """Rename, describe, recolour, re-key, reorder or archive a theme; labels keep pointing at it."""
     was_archived = theme.archived
+    stored = Theme.objects.filter(pk=theme.pk).values(*AUDITED_FIELDS).first()  # a bound form changed the instance
+    before = stored if stored is not None else _theme_state(theme)
     for name, value in fields.items():
         setattr(theme, name, value)
     if fields.get("archived"):
@@ -63,6 +75,14 @@ def theme_update(*, theme: Theme, **fields: object) -> Theme:
     theme.full_clean()
     with transaction.atomic():
         theme.save()
+        after = _theme_state(theme)
+        if after != before:
+            changed = {k for k in after if after[k] != before[k]}
+            action = ("theme.archive" if theme.archived else "theme.restore") if "archived" in changed \
+                else "theme.update"
+            audit_record(project=theme.project_id, action=action, target_type="theme", target_id=theme.pk,
+                         summary=theme.name, before={k: before[k] for k in sorted(changed)},
+                         after={k: after[k] for k in sorted(changed)})
         if theme.archived != was_archived:
             training_inputs_changed(project=theme.project)  # the live theme set changed
     return theme
@@ -77,7 +97,11 @@ def themes_reorder(*, project: Project, theme_ids: list[int]) -> None:
     ]
     for position, theme in enumerate(ordered, start=1):
         theme.order = position
+    before = [t.name for t in sorted(themes.values(), key=lambda t: (t.order, t.pk))]
     Theme.objects.bulk_update(ordered, ["order"])
+    after = [t.name for t in ordered]
+    if after != before:
+        audit_record(project=project, action="theme.reorder", target_type="theme set", before=before, after=after)
 
 
 @transaction.atomic
@@ -101,6 +125,9 @@ def themes_merge(*, project: Project, source: Theme, target: Theme, user: User |
     source.archived, source.shortcut = True, ""
     source.description = (f"Merged into “{target.name}”. " + source.description).strip()
     source.save(update_fields=["archived", "shortcut", "description"])
+    audit_record(project=project, action="theme.merge", target_type="theme", target_id=source.pk,
+                 summary=f"“{source.name}” into “{target.name}” ({len(current)} labels moved)",
+                 before={"theme": source.name, "labels": len(current)}, after={"theme": target.name})
     training_inputs_changed(project=project)
     return target
 
@@ -150,5 +177,8 @@ def theme_split(*, project: Project, theme: Theme, names: list[str], user: User 
     theme.archived, theme.shortcut = True, ""
     theme.description = (f"Split into {', '.join(t.name for t in made)}. " + theme.description).strip()
     theme.save(update_fields=["archived", "shortcut", "description"])
+    audit_record(project=project, action="theme.split", target_type="theme", target_id=theme.pk,
+                 summary=f"“{theme.name}” into {', '.join(t.name for t in made)} ({len(affected)} responses to recode)",
+                 before={"theme": theme.name, "responses": len(affected)}, after={"themes": [t.name for t in made]})
     training_inputs_changed(project=project)
     return made

@@ -3,6 +3,7 @@ from django.http import HttpRequest
 
 from labeling_app.models import Membership, Role
 from labeling_app.selectors.projects import project_get_for_role
+from labeling_app.services.audit import audit_actor_set
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -13,7 +14,9 @@ class AuthenticatedHttpRequest(HttpRequest):
 
 def page_membership(request: HttpRequest, project_id: int, role: str = Role.ANALYST) -> Membership:
     """The signed-in user's membership with at least `role`; 404 to outsiders, 403 to lower roles."""
-    return project_get_for_role(user=request.user, project_id=project_id, role=role)
+    membership = project_get_for_role(user=request.user, project_id=project_id, role=role)
+    audit_actor_set(request.user)  # the changes this page makes are this member's
+    return membership
 
 
 def role_flags(membership: Membership) -> dict[str, bool]:

@@ -72,6 +72,7 @@ CASES = [
     ("api-project", ["project_id"], "patch", {"question": "New?"}, Role.ADMIN),
     ("api-themes", ["project_id"], "get", None, Role.ANALYST),
     ("api-export", ["project_id"], "get", None, Role.ANALYST),
+    ("api-audit", ["project_id"], "get", None, Role.ADMIN),
     ("api-themes", ["project_id"], "post", {"name": "Brand new"}, Role.ADMIN),
     ("api-theme", ["project_id", "theme_id"], "get", None, Role.ANALYST),
     ("api-theme", ["project_id", "theme_id"], "patch", {"description": "d"}, Role.ADMIN),

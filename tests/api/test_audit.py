@@ -1,0 +1,87 @@
+"""The audit trail: changes of labels, themes, membership and settings are recorded with who, when, before and
+after, and only admins see them."""
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from labeling_app.models import AuditEvent
+from labeling_app.services.imports import import_file_run
+from tests.conftest import PASSWORD
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _events(prepared, **params):
+    answer = prepared.client("admin").get(f"/api/projects/{prepared.project.pk}/audit/", params)
+    assert answer.status_code == 200
+    return answer.json()["results"]
+
+
+def test_changes_through_the_api_are_recorded_with_their_author(prepare_project):
+    p = prepare_project
+    base = f"/api/projects/{p.project.pk}/"
+    price, delivery = p.themes
+    response = p.project.responses.order_by("pk").first()
+    analyst = p.client("analyst")
+    assert analyst.post(base + "annotations/", [{"response": response.pk, "themes": [price.pk]}],
+                        format="json").status_code == 201
+    assert analyst.post(base + "annotations/", [{"response": response.pk, "themes": [price.pk, delivery.pk]}],
+                        format="json").status_code == 201
+    admin = p.client("admin")
+    assert admin.patch(base + f"themes/{price.pk}/", {"name": "Too expensive"}, format="json").status_code == 200
+    UserFactory(username="newcomer")
+    assert admin.post(base + "members/", {"username": "newcomer", "role": "lead"},
+                      format="json").status_code == 201
+    assert admin.patch(base, {"labeling_batch_size": 25}, format="json").status_code == 200
+
+    events = _events(p)
+    by_action = {}
+    for e in events:
+        by_action.setdefault(e["action"], []).append(e)
+    first, second = sorted(by_action["labels.change"], key=lambda e: e["id"])
+    assert first["actor"] == "ana-analyst" and first["target_id"] == str(response.pk)
+    assert first["before"] is None and first["after"]["themes"] == ["Price"]
+    assert second["before"]["themes"] == ["Price"] and second["after"]["themes"] == ["Delivery", "Price"]
+    rename = by_action["theme.update"][0]
+    assert rename["actor"] == "alice-admin"
+    assert rename["before"] == {"name": "Price"} and rename["after"] == {"name": "Too expensive"}
+    assert by_action["member.add"][0]["after"] == {"user": "newcomer", "role": "lead"}
+    settings = by_action["project.settings"][0]
+    assert settings["before"]["labeling_batch_size"] != 25 and settings["after"] == {"labeling_batch_size": 25}
+    assert all(e["created_at"] for e in events)
+    assert [e["action"] for e in _events(p, action="theme.update")] == ["theme.update"]
+
+
+def test_only_admins_see_the_audit_trail(prepare_project):
+    p = prepare_project
+    url = f"/api/projects/{p.project.pk}/audit/"
+    assert p.client("lead").get(url).status_code == 403
+    assert p.client("analyst").get(url).status_code == 403
+    assert p.client("outsider").get(url).status_code == 404
+    page = f"/projects/{p.project.pk}/audit/"
+    for username, status in [("alice-admin", 200), ("lee-lead", 403), ("oscar-outsider", 404)]:
+        browser = Client()
+        assert browser.login(username=username, password=PASSWORD)
+        assert browser.get(page).status_code == status
+
+
+def test_a_page_change_is_attributed_to_the_signed_in_admin(prepare_project):
+    p = prepare_project
+    browser = Client()
+    assert browser.login(username="alice-admin", password=PASSWORD)
+    browser.post(f"/projects/{p.project.pk}/settings/", {
+        "name": p.project.name, "question": "Why did you leave us?", "labeling_batch_size": 20,
+        "active_learning_strategy": p.project.active_learning_strategy})
+    event = AuditEvent.objects.get(project=p.project, action="project.settings")
+    assert event.actor_name == "alice-admin" and event.after["question"] == "Why did you leave us?"
+    page = browser.get(f"/projects/{p.project.pk}/audit/")
+    assert b"Why did you leave us?" in page.content and b"alice-admin" in page.content
+
+
+def test_an_import_run_by_the_worker_is_the_uploader_s(prepare_project):
+    p = prepare_project
+    rows = "respondent_id,response,theme\nX1,Too dear,Price\n"
+    import_file_run(project=p.project, user=p.admin, upload=SimpleUploadedFile("more.csv", rows.encode()))
+    event = AuditEvent.objects.get(project=p.project, action="import")
+    assert event.actor_name == "alice-admin" and event.after["labels"] == 1 and "more.csv" in event.summary
