@@ -19,7 +19,8 @@ number of apostrophes, then a character a spreadsheet reads as the start of a fo
 apostrophe. The importer (`labeling_app.importing.parser.cell_unneutralise`) strips one leading apostrophe
 from a cell matching ``^''*[=+\\-@\\t\\r]``. Because apostrophes already in front of such a character are
 escaped too, the pair is a bijection: every text, "'=x" included, re-imports exactly as it was exported.
-Every text cell of every sheet goes through `cell_neutralise`.
+Every text cell of every sheet goes through `cell_neutralise` (XLSX: `xlsx_cell`, which first turns control
+characters a workbook cannot hold, such as a vertical tab pasted from another system, into spaces).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import timezone
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from labeling_app.models import Project, Response, Theme
 from labeling_app.selectors import insights as sel
@@ -74,6 +76,14 @@ class ExportOptions:
     segment: str | None = None  # XLSX "segments" sheet; the report picks a 2-8-valued column when None
     score: str | None = None  # drivers of this column only; every numeric column when None
     period: str = "month"  # trends by "week" or "month"
+
+
+def xlsx_cell(value: object) -> object:
+    """A value as an XLSX cell: control characters a workbook cannot hold (vertical tab, NUL...) become spaces,
+    then the formula rule applies. The long CSV keeps such texts exactly; the workbook cannot."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
+    return cell_neutralise(value)
 
 
 def export_options_from_params(params: Mapping[str, str | list[str]]) -> ExportOptions:
@@ -359,13 +369,11 @@ def export_xlsx(scope: sel.InsightsScope, options: ExportOptions | None = None) 
     estimated = sum(1 for s in coded.label_source.values() if s == "model")
     info = sel.insights_source_info(scope=scope)
     sheets.append(("about", _about_rows(scope, info, prevalence["respondents"], estimated)))
-    book = Workbook()
-    for index, (title, rows) in enumerate(sheets):
-        sheet = book.active if index == 0 else book.create_sheet()
-        assert sheet is not None
-        sheet.title = title
+    book = Workbook(write_only=True)  # streams rows out: the wide sheet of a large project is most of the time
+    for title, rows in sheets:
+        sheet = book.create_sheet(title)
         for row in rows:
-            sheet.append([cell_neutralise(v) for v in row])
+            sheet.append([xlsx_cell(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -386,11 +394,12 @@ def _segment_section(scope: sel.InsightsScope, segment: str | None) -> dict | No
     if len(prev["segments"]) < 2:
         return None
     share = {(s["segment"], t["theme_id"]): t for s in prev["segments"] for t in s["themes"]}
-    significant = sorted((d for d in prev["differences"] if d["significant"]),
-                         key=lambda d: (d["p_adjusted"], d["theme"]))
     differences = [{"theme": d["theme"], "a": d["segment_a"], "b": d["segment_b"], "p_adjusted": d["p_adjusted"],
                     "share_a": share[(d["segment_a"], d["theme_id"])]["share"],
-                    "share_b": share[(d["segment_b"], d["theme_id"])]["share"]} for d in significant]
+                    "share_b": share[(d["segment_b"], d["theme_id"])]["share"]}
+                   for d in prev["differences"] if d["significant"]]
+    # Many p-values round to 0 on a large survey: the widest gaps first among equals.
+    differences.sort(key=lambda d: (d["p_adjusted"], -abs(d["share_a"] - d["share_b"]), d["theme"]))
     return {"column": column, "segments": [{"name": s["segment"], "respondents": s["respondents"]}
                                           for s in prev["segments"]],
             "chart_png": _png(charts.segments_chart(prev)), "differences": differences[:REPORT_DIFFERENCES],

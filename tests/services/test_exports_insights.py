@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from labeling_app.models import ImportJob, Project, Theme
 from labeling_app.selectors.insights import InsightsScope, insights_scope_from_params, prevalence
-from labeling_app.services.exports import ExportOptions, export_wide_csv, export_xlsx, report_html
+from labeling_app.services.exports import ExportOptions, export_long_csv, export_wide_csv, export_xlsx, report_html
 from labeling_app.services.imports import import_file_run
 from labeling_app.services.quotes import quote_pin
 from tests.factories import UserFactory
@@ -147,6 +147,15 @@ def test_every_text_cell_of_every_sheet_is_neutralised(project):
     for name in ("prevalence", "segments", "cooccurrence", "drivers", "terms", "quotes"):
         assert "'+Boring menu" in cells[name], name
     assert "'@team the recipes got boring" in cells["quotes"]
+
+
+@pytest.mark.django_db
+def test_control_characters_a_workbook_cannot_hold_become_spaces_in_xlsx_only(project):
+    # Seen in the NHS data: a vertical tab pasted into an answer made openpyxl refuse the whole workbook.
+    project.responses.filter(respondent_id="S11").update(text="Line one\x0bline two")
+    book = load_workbook(io.BytesIO(export_xlsx(InsightsScope(project=project))))
+    assert next(r for r in _sheet(book, "responses") if r["respondent_id"] == "S11")["response"] == "Line one line two"
+    assert "Line one\x0bline two" in export_long_csv(InsightsScope(project=project)).decode()
 
 
 @pytest.mark.django_db
