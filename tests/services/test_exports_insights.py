@@ -212,3 +212,16 @@ def test_report_escapes_theme_names_and_responses(project):
     escaped = "&lt;img src=x onerror=alert(1)&gt;"
     assert f"<td>{escaped}</td>" in page  # the theme name in the table
     assert f'<blockquote class="pinned">{escaped}' in page  # the response as a quote
+
+
+@pytest.mark.django_db
+def test_rows_follow_the_same_filters_as_the_insights_views(project):
+    params = {"meta": ["plan:Family"], "date_field": "day", "date_from": "2024-02-01", "date_to": "2024-03-31"}
+    scope = insights_scope_from_params(project=project, params=params)
+    rows = list(csv.DictReader(io.StringIO(export_wide_csv(scope).decode())))
+    expected = [r[0] for r in ROWS if r[3] == "Family" and "2024-02-01" <= r[5] <= "2024-03-31"]
+    assert [r["respondent_id"] for r in rows] == expected
+    coded = [r for r in rows if any(r[t.name] == "1" for t in Theme.objects.filter(project=project))]
+    assert len(coded) == prevalence(scope=scope)["respondents"]
+    page = report_html(scope).decode()
+    assert "(plan = Family, day from 2024-02-01 to 2024-03-31)" in page
