@@ -2,6 +2,7 @@
 from collections.abc import Callable
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -13,6 +14,7 @@ from labeling_app.api.access import ProjectScopedMixin
 from labeling_app.api.users import request_user
 from labeling_app.models import Role
 from labeling_app.selectors import insights as sel
+from labeling_app.services.charts import CHART_FORMATS, CHART_VIEWS, chart_render, insights_chart_spec
 from labeling_app.services.quotes import quote_pin, quote_unpin
 
 FILTERS = [
@@ -126,6 +128,31 @@ class QuotesView(_InsightsView):
     def get(self, request: Request, project_id: int) -> ApiResponse:
         theme = _int(request, "theme", required=False)
         return self.respond(request, lambda s: sel.quotes(scope=s, theme_id=theme))
+
+
+class ChartFileView(_InsightsView):
+    """One view's chart drawn on the server as a PNG or SVG file, under the same filters as the views."""
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The answer is an image whatever Accept says; errors still render as JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(parameters=[*FILTERS, OpenApiParameter("theme", OpenApiTypes.INT, description="terms"),
+                               OpenApiParameter("segment", OpenApiTypes.STR, description="segments"),
+                               OpenApiParameter("score", OpenApiTypes.STR, description="drivers"),
+                               OpenApiParameter("period", OpenApiTypes.STR, enum=["week", "month"])],
+                   responses={(200, "image/png"): OpenApiTypes.BINARY, (200, "image/svg+xml"): OpenApiTypes.BINARY})
+    def get(self, request: Request, project_id: int, view: str, fmt: str) -> HttpResponse:
+        if view not in CHART_VIEWS:
+            choices = ", ".join(CHART_VIEWS)
+            raise serializers.ValidationError({"view": [f"Unknown chart {view!r}; choose one of {choices}."]})
+        if fmt not in CHART_FORMATS:
+            raise serializers.ValidationError({"format": [f"Unknown format {fmt!r}; choose png or svg."]})
+        params = {k: request.query_params.get(k, "") for k in ("theme", "segment", "score", "period")}
+        data = chart_render(insights_chart_spec(scope=self.scope(request), view=view, params=params), fmt)
+        response = HttpResponse(data, content_type=CHART_FORMATS[fmt])
+        response["Content-Disposition"] = f'attachment; filename="{view}.{fmt}"'
+        return response
 
 
 class PinSerializer(serializers.Serializer):

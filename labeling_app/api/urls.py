@@ -66,6 +66,7 @@ urlpatterns = [
     path(P + "insights/cooccurrence/", insights.CooccurrenceView.as_view(), name="api-insights-cooccurrence"),
     path(P + "insights/trends/", insights.TrendsView.as_view(), name="api-insights-trends"),
     path(P + "insights/quotes/", insights.QuotesView.as_view(), name="api-insights-quotes"),
+    path(P + "insights/charts/<str:view>.<str:fmt>", insights.ChartFileView.as_view(), name="api-insights-chart"),
     path(P + "insights/quotes/pin/", insights.QuotePinView.as_view(), name="api-insights-quote-pin"),
     path(P + "insights/quotes/unpin/", insights.QuoteUnpinView.as_view(), name="api-insights-quote-unpin"),
 ]

@@ -3,13 +3,22 @@
 Each builder takes one dict in the shape of the insights contract and returns a plain Vega-Lite dict
 (``chart.to_dict()``), which the page renders with the vendored vega-embed and exports render with
 vl-convert. Text (theme names, terms) goes in as data and is shown by Vega as text, never as HTML.
+
+``insights_chart_spec`` reads one view through the insights selectors under a scope and builds its spec (the
+page's chart endpoint and the chart files share it); ``chart_render`` draws a spec as PNG or SVG on the server.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import altair as alt
+from django.core.exceptions import ValidationError
+
+from labeling_app.models import Project
+from labeling_app.selectors import insights as sel
 
 WIDTH = 560
 
@@ -210,3 +219,77 @@ def trends_chart(trends: dict, theme_names: dict[int, str] | None = None) -> dic
                  alt.Tooltip("share:Q", format=".1%", title="Share")],
     ).properties(width=WIDTH, height=260, title="Trends")
     return _spec(chart)
+
+
+CHART_VIEWS = ("prevalence", "segments", "terms", "drivers", "cooccurrence", "combinations", "trends")
+CHART_FORMATS = {"png": "image/png", "svg": "image/svg+xml"}  # format -> content type
+SEGMENT_VALUES = range(2, 9)  # a column with 2-8 values makes a readable comparison when none is named
+
+
+def insights_default_column(*, project: Project, kind: str) -> str | None:
+    """The column a view uses when none is named: the first "segment" (a category column with 2-8 values),
+    "number" (a score for drivers) or "date" column of the project's metadata; None when there is none."""
+    for column in sel.metadata_columns(project=project):
+        if kind == "segment" and column["kind"] == "category" and len(column["values"]) in SEGMENT_VALUES:
+            return str(column["key"])
+        if kind != "segment" and column["kind"] == kind:
+            return str(column["key"])
+    return None
+
+
+def insights_dated_scope(scope: sel.InsightsScope) -> sel.InsightsScope:
+    """The scope with a date column for trends: its own, else the project's first; ValidationError without one."""
+    if scope.date_field:
+        return scope
+    field = insights_default_column(project=scope.project, kind="date")
+    if field is None:
+        raise ValidationError("trends need date_field=<a date column>; this project's metadata has none.")
+    return dataclasses.replace(scope, date_field=field)
+
+
+def _theme_param(params: Mapping[str, str]) -> int:
+    try:
+        return int(params.get("theme") or "")
+    except ValueError:
+        raise ValidationError("Choose a theme: theme=<theme id> is required for the terms chart.") from None
+
+
+def insights_chart_spec(*, scope: sel.InsightsScope, view: str, params: Mapping[str, str]) -> dict:
+    """One insights view's Vega-Lite spec under the scope, with the view's own parameters: ``theme`` (terms),
+    ``segment`` (segments; the first 2-8-valued category column when absent), ``score`` (drivers; the first
+    numeric column when absent), ``period`` (trends, over the scope's date column or the first one).
+
+    Raises ValidationError for an unknown view or a bad parameter.
+    """
+    if view == "prevalence":
+        return prevalence_chart(sel.prevalence(scope=scope))
+    if view == "segments":
+        segment = params.get("segment") or insights_default_column(project=scope.project, kind="segment")
+        return segments_chart(sel.prevalence(scope=scope, segment=segment))
+    if view == "terms":
+        return terms_chart(sel.terms(scope=scope, theme_id=_theme_param(params)))
+    if view == "drivers":
+        score = params.get("score") or insights_default_column(project=scope.project, kind="number")
+        if not score:
+            raise ValidationError("drivers need score=<a numeric column>; this project's metadata has none.")
+        return drivers_chart(sel.drivers(scope=scope, score=score))
+    if view == "cooccurrence":
+        return cooccurrence_chart(sel.cooccurrence(scope=scope))
+    if view == "combinations":
+        return combinations_chart(sel.cooccurrence(scope=scope))
+    if view == "trends":
+        dated = insights_dated_scope(scope)
+        names = {t["theme_id"]: t["theme"] for t in sel.prevalence(scope=dated)["themes"]}
+        return trends_chart(sel.trends(scope=dated, period=params.get("period") or "month"), names)
+    raise ValidationError(f"unknown chart {view!r}; choose one of {', '.join(CHART_VIEWS)}.")
+
+
+def chart_render(spec: dict, fmt: str) -> bytes:
+    """A Vega-Lite spec drawn on the server by vl-convert (no browser, no network): PNG (2x scale) or SVG bytes."""
+    import vl_convert  # loads a JavaScript engine: only when a chart is drawn
+
+    if fmt == "svg":
+        return str(vl_convert.vegalite_to_svg(spec)).encode("utf-8")
+    if fmt == "png":
+        return bytes(vl_convert.vegalite_to_png(spec, scale=2))
+    raise ValidationError(f"unknown chart format {fmt!r}; choose one of {', '.join(CHART_FORMATS)}.")

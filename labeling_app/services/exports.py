@@ -1,135 +1,55 @@
-"""Coded responses as files a client can open: long CSV (ThemeLoop's import format), wide CSV and XLSX.
+"""Coded responses and insights as files a client can open: long CSV (ThemeLoop's import format), wide CSV,
+XLSX (a sheet per insights view), and a client report as HTML or PDF.
+
+Every export takes an `InsightsScope` (labeling_app.selectors.insights: `source`, `meta=KEY:VALUE` filters, a
+date range) and counts what the dashboard counts: figures come from the insights selectors, charts from
+`services.charts`.
+
+Label source. With ``source="human"`` (the default) the files hold resolved human labels only, byte for byte as
+before, and the long CSV re-imports exactly. With ``source="model"`` responses that no human resolved carry the
+current model's predicted themes (above each theme's threshold), and the files say so: the wide CSV, the long
+CSV and the XLSX sheets "responses" and "labels" gain a last column ``label_source`` (``human``, ``model`` for
+an estimate, empty for a response with no labels); the report states the model version, its micro F1 and how
+many respondents are estimates. The long CSV stays the import format even then, so a re-import of it reads the
+estimates as labels and ``label_source`` as a metadata column: export ``source=human`` to move coded work
+between projects.
 
 Formula neutralisation, and its exact undo on import: a cell whose text matches ``^'*[=+\\-@\\t\\r]`` (any
 number of apostrophes, then a character a spreadsheet reads as the start of a formula) gets one leading
 apostrophe. The importer (`labeling_app.importing.parser.cell_unneutralise`) strips one leading apostrophe
 from a cell matching ``^''*[=+\\-@\\t\\r]``. Because apostrophes already in front of such a character are
 escaped too, the pair is a bijection: every text, "'=x" included, re-imports exactly as it was exported.
+Every text cell of every sheet goes through `cell_neutralise` (XLSX: `xlsx_cell`, which first turns control
+characters a workbook cannot hold, such as a vertical tab pasted from another system, into spaces).
 """
+from __future__ import annotations
+
 import base64
 import csv
 import io
-import math
 import os
 import re
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import date
 
+import numpy as np
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import timezone
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from labeling_app.models import Project, Response, Theme
+from labeling_app.selectors import insights as sel
 from labeling_app.selectors.consensus import consensus_for_project
+from labeling_app.selectors.predictions import predictions_current
+from labeling_app.services import charts
 
 # A spreadsheet runs a cell starting with = + - @ (and tab/CR variants) as a formula.
 NEEDS_NEUTRALISING = re.compile(r"^'*[=+\-@\t\r]")
-
-
-class ExportScope(Protocol):
-    """What the exporters read of an `InsightsScope` (labeling_app.selectors.insights); both are frozen dataclasses."""
-
-    @property
-    def project(self) -> Project: ...
-
-    @property
-    def meta(self) -> tuple[tuple[str, str], ...]: ...
-
-
-def cell_neutralise(value: object) -> object:
-    """One leading apostrophe on a text a spreadsheet would read as a formula (see the module's rule)."""
-    if isinstance(value, str) and NEEDS_NEUTRALISING.match(value):
-        return "'" + value
-    return value
-
-
-def _coded_rows(scope: ExportScope) -> tuple[list[Response], dict[int, list[str]], list[str], list[str]]:
-    """Responses in scope (file order), each one's resolved theme names, the theme columns, metadata keys."""
-    project = scope.project
-    responses = list(Response.objects.filter(project=project).order_by("id"))
-    filters = tuple(getattr(scope, "meta", ()) or ())
-    if filters:
-        responses = [r for r in responses if all(str((r.metadata or {}).get(k, "")) == v for k, v in filters)]
-    themes = list(Theme.objects.filter(project=project).order_by("order", "id"))
-    name_of = {t.pk: t.name for t in themes}
-    order_of = {t.pk: i for i, t in enumerate(themes)}
-    resolved = consensus_for_project(project=project).resolved
-    coded = {r.pk: [name_of[t] for t in sorted(resolved.get(r.pk, ()), key=order_of.__getitem__) if t in name_of]
-             for r in responses}
-    used = {n for names in coded.values() for n in names}
-    keys: dict[str, None] = {}
-    for r in responses:
-        keys.update(dict.fromkeys(str(k) for k in (r.metadata or {})))
-    # Every live theme is a column, so filtered exports of one project line up; archived ones only where used.
-    return responses, coded, [t.name for t in themes if not t.archived or t.name in used], list(keys)
-
-
-def _csv(rows: Sequence[Sequence[object]]) -> bytes:
-    out = io.StringIO(newline="")
-    csv.writer(out).writerows([[cell_neutralise(v) for v in row] for row in rows])
-    return out.getvalue().encode("utf-8")
-
-
-def _long_rows(scope: ExportScope) -> list[list[object]]:
-    responses, coded, _, keys = _coded_rows(scope)
-    rows: list[list[object]] = [["respondent_id", "response", "theme", *keys]]
-    for r in responses:
-        meta = [str((r.metadata or {}).get(k, "")) for k in keys]
-        for theme in coded[r.pk] or [""]:  # an uncoded response is one row with an empty theme
-            rows.append([r.respondent_id, r.text, theme, *meta])
-    return rows
-
-
-def _wide_rows(scope: ExportScope) -> list[list[object]]:
-    responses, coded, theme_names, keys = _coded_rows(scope)
-    rows: list[list[object]] = [["respondent_id", "response", *keys, *theme_names]]
-    for r in responses:
-        has = set(coded[r.pk])
-        rows.append([r.respondent_id, r.text, *[str((r.metadata or {}).get(k, "")) for k in keys],
-                     *[1 if n in has else 0 for n in theme_names]])
-    return rows
-
-
-def export_long_csv(scope: ExportScope) -> bytes:
-    """One row per (response, resolved theme): ThemeLoop's own import format, UTF-8, formulas neutralised."""
-    return _csv(_long_rows(scope))
-
-
-def export_wide_csv(scope: ExportScope) -> bytes:
-    """One row per response, a 0/1 column per theme (resolved human labels), formulas neutralised."""
-    return _csv(_wide_rows(scope))
-
-
-def export_xlsx(scope: ExportScope) -> bytes:
-    """A workbook with a sheet per view: "responses" (wide), "labels" (long) and "themes" (counts)."""
-    wide, long = _wide_rows(scope), _long_rows(scope)
-    book = Workbook()
-    sheets = [("responses", wide), ("labels", long), ("themes", _theme_count_rows(long))]
-    for index, (title, rows) in enumerate(sheets):
-        sheet = book.active if index == 0 else book.create_sheet()
-        assert sheet is not None
-        sheet.title = title
-        for row in rows:
-            sheet.append([cell_neutralise(v) for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _theme_count_rows(long: list[list[object]]) -> list[list[object]]:
-    counts: dict[str, int] = {}
-    for row in long[1:]:
-        if row[2]:
-            counts[str(row[2])] = counts.get(str(row[2]), 0) + 1
-    respondents = len({row[0] for row in long[1:]})
-    return [["theme", "responses", "share"],
-            *[[name, n, round(n / respondents, 6) if respondents else 0.0]
-              for name, n in sorted(counts.items(), key=lambda kv: -kv[1])]]
-
 
 FORMATS = {  # format -> (content type, file extension)
     "csv": ("text/csv; charset=utf-8", "csv"),
@@ -139,119 +59,410 @@ FORMATS = {  # format -> (content type, file extension)
     "pdf": ("application/pdf", "pdf"),
 }
 CHROMIUM = "/usr/bin/chromium"
-REPORT_TOP_THEMES = 10
-REPORT_QUOTES = 3
+TOP_THEMES = 10  # themes with distinguishing words (XLSX and report) and quotes (report)
+TERMS_PER_THEME = 15  # XLSX; the report shows the first REPORT_TERMS
+REPORT_TERMS = 8
+REPORT_QUOTES = 3  # quotes per top theme in the report: every pinned one first, representatives make up the rest
+REPORT_PINNED = 5
+REPORT_CHART_THEMES = 15  # bars in the report's prevalence chart; the table below it lists every theme
+REPORT_DRIVER_THEMES = 12  # the themes with the largest contribution either way
+REPORT_DIFFERENCES = 15
 
 
 @dataclass(frozen=True)
-class BasicScope:
-    """The metadata filters of an InsightsScope; stands in until ins-data's selectors.insights is merged."""
+class ExportOptions:
+    """The views' own parameters (the scope holds the filters): which column segments, scores and dates come from."""
 
-    project: Project
-    meta: tuple[tuple[str, str], ...] = ()
-
-
-def export_scope_from_params(*, project: Project, params: Mapping[str, str | list[str]]) -> BasicScope:
-    """`meta=KEY:VALUE` filters (repeatable, ANDed); raises ValidationError on a malformed one."""
-    raw = params.get("meta", [])
-    pairs = []
-    for item in [raw] if isinstance(raw, str) else raw:
-        key, sep, value = item.partition(":")
-        if not sep or not key:
-            raise ValidationError(f"meta filter {item!r} is not KEY:VALUE")
-        pairs.append((key, value))
-    return BasicScope(project=project, meta=tuple(pairs))
+    segment: str | None = None  # XLSX "segments" sheet; the report picks a 2-8-valued column when None
+    score: str | None = None  # drivers of this column only; every numeric column when None
+    period: str = "month"  # trends by "week" or "month"
 
 
-def export_render(*, scope: ExportScope, fmt: str) -> bytes:
-    """The export in one of FORMATS; raises ValidationError for an unknown format."""
-    if fmt == "csv":
-        return export_long_csv(scope)
-    if fmt == "csv-wide":
-        return export_wide_csv(scope)
-    if fmt == "xlsx":
-        return export_xlsx(scope)
-    if fmt == "html":
-        return report_html(scope)
-    if fmt == "pdf":
-        return report_pdf(scope)
-    raise ValidationError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+def xlsx_cell(value: object) -> object:
+    """A value as an XLSX cell: control characters a workbook cannot hold (vertical tab, NUL...) become spaces,
+    then the formula rule applies. The long CSV keeps such texts exactly; the workbook cannot."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
+    return cell_neutralise(value)
 
 
-def export_chart(spec: dict, fmt: str = "png") -> bytes:
-    """A Vega-Lite spec rendered on the server by vl-convert (no browser, no network): PNG or SVG bytes."""
-    import vl_convert
+def export_options_from_params(params: Mapping[str, str | list[str]]) -> ExportOptions:
+    """`segment`, `score` and `period` (week|month) from query or command parameters; ValidationError on a bad
+    period (a column that does not exist is refused by the selector that reads it)."""
+    def one(key: str) -> str | None:
+        value = params.get(key)
+        return (value[-1] if value else None) if isinstance(value, list) else value or None
 
-    if fmt == "svg":
-        return vl_convert.vegalite_to_svg(spec).encode("utf-8")
-    if fmt == "png":
-        return bytes(vl_convert.vegalite_to_png(spec, scale=2))
-    raise ValueError(f"unknown chart format {fmt!r}")
-
-
-def _wilson(count: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    # 95% Wilson score interval; ins-data's ml.insights.wilson_interval replaces this once merged.
-    if n == 0:
-        return 0.0, 0.0
-    p = count / n
-    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, (centre - half) / (1 + z * z / n)), min(1.0, (centre + half) / (1 + z * z / n))
+    period = one("period") or "month"
+    if period not in ("week", "month"):
+        raise ValidationError("period must be 'week' or 'month'.")
+    return ExportOptions(segment=one("segment"), score=one("score"), period=period)
 
 
-def _prevalence_chart(themes: list[dict]) -> dict:
-    # A small Vega-Lite dict of our own: ins-dash's charts.prevalence_chart was not on main when this was written.
-    data = [{"theme": t["theme"], "share": t["share"], "ci_low": t["ci_low"], "ci_high": t["ci_high"]} for t in themes]
-    y = {"field": "theme", "type": "nominal", "sort": None, "title": None}
-    return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json", "width": 420,
-        "data": {"values": data},
-        "layer": [
-            {"mark": {"type": "bar", "color": "#4c78a8"},
-             "encoding": {"y": y, "x": {"field": "share", "type": "quantitative", "title": "share of respondents",
-                                        "axis": {"format": "%"}}}},
-            {"mark": {"type": "rule", "color": "#222"},
-             "encoding": {"y": y, "x": {"field": "ci_low", "type": "quantitative"}, "x2": {"field": "ci_high"}}},
-        ],
-    }
+def cell_neutralise(value: object) -> object:
+    """One leading apostrophe on a text a spreadsheet would read as a formula (see the module's rule)."""
+    if isinstance(value, str) and NEEDS_NEUTRALISING.match(value):
+        return "'" + value
+    return value
 
 
-def report_context(scope: ExportScope) -> dict:
-    """What the client report shows, as plain data: respondents, top themes with 95% intervals, quotes, source."""
-    responses, coded, _, _ = _coded_rows(scope)
-    coded_responses = [r for r in responses if coded.get(r.pk)]
-    n = len([r for r in responses if r.pk in consensus_for_project(project=scope.project).resolved])
-    counts: dict[str, int] = {}
+# ---- response rows (long CSV, wide CSV, the "responses" and "labels" sheets) ----------------------------
+
+
+@dataclass
+class _Coded:
+    responses: list[Response]  # in scope, in file order (uncoded ones too: the long CSV re-imports them)
+    names: dict[int, list[str]]  # response pk -> its theme names, in theme order
+    label_source: dict[int, str]  # response pk -> "human", "model" (an estimate) or "" (no labels)
+    theme_names: list[str]
+    keys: list[str]
+
+
+def _in_scope(scope: sel.InsightsScope, metadata: dict) -> bool:
+    # The rule of the insights selectors' respondent filter (meta equality, then a parseable date in range),
+    # applied to every response: the files list uncoded responses too, which the selectors never count.
+    if any(str(metadata.get(k, "")) != v for k, v in scope.meta):
+        return False
+    if scope.date_field:
+        try:
+            day = date.fromisoformat(str(metadata.get(scope.date_field, ""))[:10])
+        except ValueError:
+            return False
+        if (scope.date_from and day < scope.date_from) or (scope.date_to and day > scope.date_to):
+            return False
+    return True
+
+
+def _coded_rows(scope: sel.InsightsScope) -> _Coded:
+    project = scope.project
+    responses = [r for r in Response.objects.filter(project=project).order_by("id")
+                 if _in_scope(scope, r.metadata or {})]
+    themes = list(Theme.objects.filter(project=project).order_by("order", "id"))
+    name_of = {t.pk: t.name for t in themes}
+    order_of = {t.pk: i for i, t in enumerate(themes)}
+    labels: dict[int, frozenset[int]] = dict(consensus_for_project(project=project).resolved)
+    source = dict.fromkeys(labels, "human")
+    if scope.source == "model":
+        labels.update(_estimates(project, exclude=labels))
+        source.update({pk: "model" for pk in labels if pk not in source})
+    names = {r.pk: [name_of[t] for t in sorted(labels.get(r.pk, ()), key=order_of.__getitem__) if t in name_of]
+             for r in responses}
+    used = {n for theme_names in names.values() for n in theme_names}
+    keys: dict[str, None] = {}
     for r in responses:
-        for name in coded[r.pk]:
-            counts[name] = counts.get(name, 0) + 1
-    top = []
-    for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:REPORT_TOP_THEMES]:
-        low, high = _wilson(count, n)
-        quotes = [r.text for r in coded_responses if name in coded[r.pk]][:REPORT_QUOTES]
-        top.append({"theme": name, "count": count, "share": round(count / n, 6) if n else 0.0,
-                    "ci_low": round(low, 6), "ci_high": round(high, 6), "quotes": quotes})
-    model = scope.project.current_model
-    chart = export_chart(_prevalence_chart(top)) if top else b""
+        keys.update(dict.fromkeys(str(k) for k in (r.metadata or {})))
+    # Every live theme is a column, so filtered exports of one project line up; archived ones only where used.
+    return _Coded(responses, names, {r.pk: source.get(r.pk, "") for r in responses},
+                  [t.name for t in themes if not t.archived or t.name in used], list(keys))
+
+
+def _estimates(project: Project, *, exclude: dict[int, frozenset[int]]) -> dict[int, frozenset[int]]:
+    """The current model's themes (probability at or above the theme's threshold, live themes only) for every
+    predicted response not in `exclude`: the rule the insights selectors count with source="model"."""
+    preds = predictions_current(project=project)
+    if preds is None:
+        return {}
+    live = set(project.themes.filter(archived=False).values_list("pk", flat=True))
+    above = preds.probabilities >= preds.thresholds[None, :]
+    out = {}
+    for i, pk in enumerate(preds.response_ids.tolist()):
+        if pk not in exclude:
+            out[pk] = frozenset(t for j in np.flatnonzero(above[i]) if (t := preds.theme_ids[j]) in live)
+    return out
+
+
+def _csv(rows: Sequence[Sequence[object]]) -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows([[cell_neutralise(v) for v in row] for row in rows])
+    return out.getvalue().encode("utf-8")
+
+
+def _long_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[list[object]]:
+    c = coded or _coded_rows(scope)
+    marked = scope.source == "model"
+    rows: list[list[object]] = [["respondent_id", "response", "theme", *c.keys, *(["label_source"] if marked else [])]]
+    for r in c.responses:
+        meta = [str((r.metadata or {}).get(k, "")) for k in c.keys]
+        tail = [c.label_source[r.pk]] if marked else []
+        for theme in c.names[r.pk] or [""]:  # an uncoded response is one row with an empty theme
+            rows.append([r.respondent_id, r.text, theme, *meta, *tail])
+    return rows
+
+
+def _wide_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[list[object]]:
+    c = coded or _coded_rows(scope)
+    marked = scope.source == "model"
+    rows: list[list[object]] = [["respondent_id", "response", *c.keys, *c.theme_names,
+                                 *(["label_source"] if marked else [])]]
+    for r in c.responses:
+        has = set(c.names[r.pk])
+        rows.append([r.respondent_id, r.text, *[str((r.metadata or {}).get(k, "")) for k in c.keys],
+                     *[1 if n in has else 0 for n in c.theme_names], *([c.label_source[r.pk]] if marked else [])])
+    return rows
+
+
+def export_long_csv(scope: sel.InsightsScope) -> bytes:
+    """One row per (response, theme): ThemeLoop's own import format, UTF-8, formulas neutralised."""
+    return _csv(_long_rows(scope))
+
+
+def export_wide_csv(scope: sel.InsightsScope) -> bytes:
+    """One row per response, a 0/1 column per theme (and `label_source` with source="model"), formulas neutralised."""
+    return _csv(_wide_rows(scope))
+
+
+# ---- XLSX: a sheet per view ------------------------------------------------------------------------------
+
+
+def _top_themes(prevalence: dict, n: int = TOP_THEMES) -> list[dict]:
+    return [t for t in prevalence["themes"] if t["count"] > 0][:n]
+
+
+def _prevalence_rows(prevalence: dict) -> list[list[object]]:
+    n = prevalence["respondents"]
+    return [["theme", "respondents", "share", "ci_low", "ci_high", "base"],
+            *[[t["theme"], t["count"], t["share"], t["ci_low"], t["ci_high"], n] for t in prevalence["themes"]]]
+
+
+def _segment_rows(prevalence: dict) -> tuple[list[list[object]], list[list[object]]]:
+    shares: list[list[object]] = [["segment", "theme", "respondents", "share", "ci_low", "ci_high", "base"]]
+    for seg in prevalence.get("segments", []):
+        for t in seg["themes"]:
+            shares.append([seg["segment"], t["theme"], t["count"], t["share"], t["ci_low"], t["ci_high"],
+                           seg["respondents"]])
+    tests: list[list[object]] = [["theme", "segment_a", "segment_b", "z", "p", "p_adjusted", "significant"]]
+    for d in sorted(prevalence.get("differences", []), key=lambda d: (d["p_adjusted"], d["theme"])):
+        tests.append([d["theme"], d["segment_a"], d["segment_b"], d["z"], d["p"], d["p_adjusted"],
+                      "yes" if d["significant"] else "no"])
+    return shares, tests
+
+
+def _terms_by_theme(scope: sel.InsightsScope, top: list[dict], limit: int) -> list[dict]:
+    return [sel.terms(scope=scope, theme_id=t["theme_id"], limit=limit) for t in top]
+
+
+def _terms_rows(terms: list[dict]) -> list[list[object]]:
+    rows: list[list[object]] = [["theme", "rank", "term", "z", "count_in", "count_out"]]
+    for block in terms:
+        for rank, t in enumerate(block["terms"], start=1):
+            rows.append([block["theme"], rank, t["term"], t["z"], t["count_in"], t["count_out"]])
+    return rows
+
+
+def _score_columns(scope: sel.InsightsScope, options: ExportOptions) -> list[str]:
+    if options.score:
+        return [options.score]
+    return [c["key"] for c in sel.metadata_columns(project=scope.project) if c["kind"] == "number"]
+
+
+def _drivers_rows(drivers: list[dict]) -> list[list[object]]:
+    rows: list[list[object]] = [["score", "theme", "respondents", "mean_with", "mean_without", "impact",
+                                 "impact_ci_low", "impact_ci_high", "contribution", "contribution_ci_low",
+                                 "contribution_ci_high", "score_mean", "base"]]
+    for block in drivers:
+        for t in block["themes"]:
+            rows.append([block["score"], t["theme"], t["count"], t["mean_with"], t["mean_without"], t["impact"],
+                         *t["impact_ci"], t["contribution"], *t["contribution_ci"], block["mean"],
+                         block["respondents"]])
+    return rows
+
+
+def _cooccurrence_rows(co: dict) -> tuple[list[list[object]], list[list[object]]]:
+    names = {t["theme_id"]: t["theme"] for t in co["themes"]}
+    counts = {t["theme_id"]: t["count"] for t in co["themes"]}
+    pairs: list[list[object]] = [["theme_a", "theme_b", "both", "lift", "count_a", "count_b"]]
+    for p in sorted(co["pairs"], key=lambda p: (-p["count"], -p["lift"])):
+        pairs.append([names[p["a"]], names[p["b"]], p["count"], p["lift"], counts[p["a"]], counts[p["b"]]])
+    combos: list[list[object]] = [["rank", "themes", "size", "respondents"]]
+    for rank, c in enumerate(co["combinations"], start=1):
+        combos.append([rank, " + ".join(c["names"]), len(c["names"]), c["count"]])
+    return pairs, combos
+
+
+def _trends_rows(trends: dict, names: dict[int, str]) -> list[list[object]]:
+    rows: list[list[object]] = [[trends["period"], "theme", "respondents", "share", "base"]]
+    for p in trends["points"]:
+        for t in p["themes"]:
+            rows.append([p["period"], names.get(t["theme_id"], str(t["theme_id"])), t["count"], t["share"],
+                         p["respondents"]])
+    return rows
+
+
+def _quote_blocks(quotes: dict, theme_ids: list[int] | None = None) -> list[dict]:
+    """Per theme (in `theme_ids` order when given): its pinned quotes, then representatives not pinned."""
+    blocks = {q["theme_id"]: q for q in quotes["themes"]}
+    out = []
+    for theme_id in theme_ids if theme_ids is not None else list(blocks):
+        q = blocks.get(theme_id)
+        if q is None:
+            continue
+        pinned = {p["id"] for p in q["pinned"]}
+        out.append({"theme": q["theme"], "pinned": q["pinned"],
+                    "representative": [r for r in q["representative"] if r["id"] not in pinned]})
+    return out
+
+
+def _quotes_rows(blocks: list[dict]) -> list[list[object]]:
+    rows: list[list[object]] = [["theme", "kind", "respondent_id", "response"]]
+    for b in blocks:
+        rows += [[b["theme"], "pinned", q["respondent_id"], q["text"]] for q in b["pinned"]]
+        rows += [[b["theme"], "representative", q["respondent_id"], q["text"]] for q in b["representative"]]
+    return rows
+
+
+def _filters(scope: sel.InsightsScope) -> list[str]:
+    out = [f"{k} = {v}" for k, v in scope.meta]
+    if scope.date_field and (scope.date_from or scope.date_to):
+        out.append(f"{scope.date_field} from {scope.date_from or '…'} to {scope.date_to or '…'}")
+    return out
+
+
+def _about_rows(scope: sel.InsightsScope, info: dict, respondents: int, estimated: int) -> list[list[object]]:
+    project = scope.project
+    return [["field", "value"], ["project", project.name], ["question", project.question or ""],
+            ["label source", _source_text(scope, info, estimated)], ["model version", info["model_version"] or ""],
+            ["model micro F1", info["model_micro_f1"] if info["model_micro_f1"] is not None else ""],
+            ["respondents with labels", respondents], ["of them model estimates", estimated],
+            ["filters", "; ".join(_filters(scope)) or "none"],
+            ["generated", timezone.now().strftime("%Y-%m-%d %H:%M UTC")]]
+
+
+def _source_text(scope: sel.InsightsScope, info: dict, estimated: int) -> str:
+    if scope.source != "model":
+        return "resolved human labels"
+    if not info["model_version"]:
+        return "resolved human labels (no model trained yet, so no estimates)"
+    return (f"resolved human labels plus model version {info['model_version']} estimates for {estimated} "
+            f"respondent{'s' if estimated != 1 else ''} no human resolved")
+
+
+def export_xlsx(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
+    """A workbook with a sheet per insights view, in this order: responses (wide), labels (long), prevalence
+    (counts, shares, 95% Wilson intervals), segments and differences (with `options.segment`), terms (the
+    distinguishing words of the top themes), drivers (each numeric column, or `options.score`), cooccurrence
+    (pairs with counts and lift), combinations, trends (when the project has a date column), quotes (pinned,
+    then representative) and about (label source, model, filters). Every text cell is neutralised."""
+    options = options or ExportOptions()
+    coded = _coded_rows(scope)
+    prevalence = sel.prevalence(scope=scope)
+    names = {t["theme_id"]: t["theme"] for t in prevalence["themes"]}
+    sheets: list[tuple[str, list[list[object]]]] = [
+        ("responses", _wide_rows(scope, coded)), ("labels", _long_rows(scope, coded)),
+        ("prevalence", _prevalence_rows(prevalence)),
+    ]
+    if options.segment:
+        shares, tests = _segment_rows(sel.prevalence(scope=scope, segment=options.segment))
+        sheets += [("segments", shares), ("differences", tests)]
+    sheets.append(("terms", _terms_rows(_terms_by_theme(scope, _top_themes(prevalence), TERMS_PER_THEME))))
+    if scores := _score_columns(scope, options):
+        sheets.append(("drivers", _drivers_rows([sel.drivers(scope=scope, score=s) for s in scores])))
+    pairs, combos = _cooccurrence_rows(sel.cooccurrence(scope=scope))
+    sheets += [("cooccurrence", pairs), ("combinations", combos)]
+    try:
+        dated = charts.insights_dated_scope(scope)
+    except ValidationError:  # no date column: no trends sheet
+        dated = None
+    if dated is not None:
+        sheets.append(("trends", _trends_rows(sel.trends(scope=dated, period=options.period), names)))
+    sheets.append(("quotes", _quotes_rows(_quote_blocks(sel.quotes(scope=scope), [t["theme_id"] for t in
+                                                                                   prevalence["themes"]]))))
+    estimated = sum(1 for s in coded.label_source.values() if s == "model")
+    info = sel.insights_source_info(scope=scope)
+    sheets.append(("about", _about_rows(scope, info, prevalence["respondents"], estimated)))
+    book = Workbook(write_only=True)  # streams rows out: the wide sheet of a large project is most of the time
+    for title, rows in sheets:
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append([xlsx_cell(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# ---- the client report -----------------------------------------------------------------------------------
+
+
+def _png(spec: dict) -> str:
+    return base64.b64encode(charts.chart_render(spec, "png")).decode("ascii")
+
+
+def _segment_section(scope: sel.InsightsScope, segment: str | None) -> dict | None:
+    column = segment or charts.insights_default_column(project=scope.project, kind="segment")
+    if column is None:
+        return None
+    prev = sel.prevalence(scope=scope, segment=column)
+    if len(prev["segments"]) < 2:
+        return None
+    share = {(s["segment"], t["theme_id"]): t for s in prev["segments"] for t in s["themes"]}
+    differences = [{"theme": d["theme"], "a": d["segment_a"], "b": d["segment_b"], "p_adjusted": d["p_adjusted"],
+                    "share_a": share[(d["segment_a"], d["theme_id"])]["share"],
+                    "share_b": share[(d["segment_b"], d["theme_id"])]["share"]}
+                   for d in prev["differences"] if d["significant"]]
+    # Many p-values round to 0 on a large survey: the widest gaps first among equals.
+    differences.sort(key=lambda d: (d["p_adjusted"], -abs(d["share_a"] - d["share_b"]), d["theme"]))
+    return {"column": column, "segments": [{"name": s["segment"], "respondents": s["respondents"]}
+                                          for s in prev["segments"]],
+            "chart_png": _png(charts.segments_chart(prev)), "differences": differences[:REPORT_DIFFERENCES],
+            "more_differences": max(0, len(differences) - REPORT_DIFFERENCES),
+            "chart_themes": min(charts.SEGMENT_THEMES, len(prev["themes"]))}
+
+
+def _drivers_section(scope: sel.InsightsScope, score: str | None) -> dict | None:
+    column = score or charts.insights_default_column(project=scope.project, kind="number")
+    if column is None:
+        return None
+    result = sel.drivers(scope=scope, score=column)
+    if not result["respondents"]:
+        return None
+    # The themes that move the score most either way, in the selector's order (most negative first).
+    strongest = sorted(result["themes"], key=lambda t: -abs(t["contribution"]))[:REPORT_DRIVER_THEMES]
+    keep = {t["theme_id"] for t in strongest}
+    shown = {**result, "themes": [t for t in result["themes"] if t["theme_id"] in keep]}
+    return {"score": column, "mean": result["mean"], "respondents": result["respondents"],
+            "themes": shown["themes"], "chart_png": _png(charts.drivers_chart(shown))}
+
+
+def report_context(scope: sel.InsightsScope, options: ExportOptions | None = None) -> dict:
+    """What the client report shows, as plain data: the question, respondents, label source and model, filters,
+    top themes with 95% intervals and chart, their distinguishing words and quotes (pinned first), a segment
+    comparison and drivers of a score where the metadata has them."""
+    options = options or ExportOptions()
+    coded = _coded_rows(scope)
+    prevalence = sel.prevalence(scope=scope)
+    info = sel.insights_source_info(scope=scope)
+    estimated = sum(1 for s in coded.label_source.values() if s == "model")
+    top = _top_themes(prevalence)
+    terms = {b["theme_id"]: b["terms"] for b in _terms_by_theme(scope, top, REPORT_TERMS)}
+    quotes = {b["theme"]: b for b in _quote_blocks(sel.quotes(scope=scope), [t["theme_id"] for t in top])}
+    for t in top:
+        block = quotes.get(t["theme"], {"pinned": [], "representative": []})
+        pinned = block["pinned"][:REPORT_PINNED]
+        t.update(terms=terms.get(t["theme_id"], []), pinned=pinned,
+                 representative=block["representative"][:max(0, REPORT_QUOTES - len(pinned))])
+    charted = {**prevalence, "themes": _top_themes(prevalence, REPORT_CHART_THEMES)}
     return {
-        "project": scope.project, "respondents": n, "responses": len(responses), "themes": top,
-        "filters": [f"{k} = {v}" for k, v in getattr(scope, "meta", ())],
-        "source": "resolved human labels", "model_version": model.number if model else None,
-        "chart_png": base64.b64encode(chart).decode("ascii") if chart else "",
+        "project": scope.project, "respondents": prevalence["respondents"], "responses": len(coded.responses),
+        "themes": top, "all_themes": prevalence["themes"] if len(prevalence["themes"]) > len(top) else [],
+        "chart_themes": len(charted["themes"]), "filters": _filters(scope),
+        "source": _source_text(scope, info, estimated), "model_source": scope.source == "model",
+        "model_version": info["model_version"], "model_f1": info["model_micro_f1"], "estimated": estimated,
+        "chart_png": _png(charts.prevalence_chart(charted)) if top else "",
+        "segment": _segment_section(scope, options.segment), "drivers": _drivers_section(scope, options.score),
         "generated": timezone.now(),
     }
 
 
-def report_html(scope: ExportScope) -> bytes:
-    """The client report as one standalone HTML file (styles inline, charts as PNG data URIs)."""
-    return render_to_string("labeling_app/report.html", report_context(scope)).encode("utf-8")
+def report_html(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
+    """The client report as one standalone HTML file (styles inline, charts as PNG data URIs, text escaped)."""
+    return render_to_string("labeling_app/report.html", report_context(scope, options)).encode("utf-8")
 
 
-def report_pdf(scope: ExportScope) -> bytes:
+def report_pdf(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
     """The report printed to PDF by headless Debian chromium (offline; the HTML needs nothing from the network)."""
     with tempfile.TemporaryDirectory() as tmp:
         page, pdf = os.path.join(tmp, "report.html"), os.path.join(tmp, "report.pdf")
         with open(page, "wb") as fh:
-            fh.write(report_html(scope))
+            fh.write(report_html(scope, options))
         subprocess.run(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
              f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf}", f"file://{page}"],
@@ -259,3 +470,18 @@ def report_pdf(scope: ExportScope) -> bytes:
         )
         with open(pdf, "rb") as fh:
             return fh.read()
+
+
+def export_render(*, scope: sel.InsightsScope, fmt: str, options: ExportOptions | None = None) -> bytes:
+    """The export in one of FORMATS; raises ValidationError for an unknown format or a bad view parameter."""
+    if fmt == "csv":
+        return export_long_csv(scope)
+    if fmt == "csv-wide":
+        return export_wide_csv(scope)
+    if fmt == "xlsx":
+        return export_xlsx(scope, options)
+    if fmt == "html":
+        return report_html(scope, options)
+    if fmt == "pdf":
+        return report_pdf(scope, options)
+    raise ValidationError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")

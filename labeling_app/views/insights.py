@@ -5,14 +5,12 @@ for chart specs, which charts.py builds from the same selectors with the same fi
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import ModuleType
-from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse, JsonResponse, QueryDict
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
@@ -39,34 +37,13 @@ def insights_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
         "project": project.pk,
         "api": f"/api/projects/{project.pk}/insights/",
         "charts": reverse("insights-charts", args=[project.pk, "VIEW"]).replace("VIEW/", ""),
+        # Chart files (PNG/SVG) and exports: the page appends "<view>.<png|svg>?<filters>" / "?format=..&<filters>".
+        "chart_files": reverse("api-insights-chart", args=[project.pk, "VIEW", "png"]).replace("VIEW.png", ""),
+        "export": reverse("api-export", args=[project.pk]),
         "columns": columns, "themes": themes,
     }
     context = {"project": project, "membership": membership, **role_flags(membership), "config": config}
     return render(request, "labeling_app/insights.html", context)
-
-
-def _views(sel: ModuleType, scope: Any, params: QueryDict) -> dict[str, Callable[[], dict]]:
-    """The chart builders by view name, each bound to the scope and its view-specific parameters."""
-    def theme_id() -> int:
-        try:
-            return int(params.get("theme", ""))
-        except ValueError:
-            raise ValidationError("Choose a theme.") from None
-
-    def trends() -> dict:
-        prev = sel.prevalence(scope=scope)
-        names = {t["theme_id"]: t["theme"] for t in prev["themes"]}
-        return charts.trends_chart(sel.trends(scope=scope, period=params.get("period") or "month"), names)
-
-    return {
-        "prevalence": lambda: charts.prevalence_chart(sel.prevalence(scope=scope)),
-        "segments": lambda: charts.segments_chart(sel.prevalence(scope=scope, segment=params.get("segment") or None)),
-        "terms": lambda: charts.terms_chart(sel.terms(scope=scope, theme_id=theme_id())),
-        "drivers": lambda: charts.drivers_chart(sel.drivers(scope=scope, score=params.get("score", ""))),
-        "cooccurrence": lambda: charts.cooccurrence_chart(sel.cooccurrence(scope=scope)),
-        "combinations": lambda: charts.combinations_chart(sel.cooccurrence(scope=scope)),
-        "trends": trends,
-    }
 
 
 @login_required
@@ -76,11 +53,10 @@ def insights_charts(request: AuthenticatedHttpRequest, project_id: int, view: st
     sel = _selectors()
     params = {k: request.GET.getlist(k) if k == "meta" else request.GET.get(k, "") for k in request.GET}
     try:
-        scope = sel.insights_scope_from_params(project=membership.project, params=params)
-        builders = _views(sel, scope, request.GET)
-        if view not in builders:
+        if view not in charts.CHART_VIEWS:
             raise Http404("No such view.")
-        spec = builders[view]()
+        scope = sel.insights_scope_from_params(project=membership.project, params=params)
+        spec = charts.insights_chart_spec(scope=scope, view=view, params=request.GET)
         info = sel.insights_source_info(scope=scope)
     except ValidationError as exc:
         return JsonResponse({"message": " ".join(exc.messages), "details": {}}, status=400)

@@ -43,18 +43,27 @@ def test_wide_and_xlsx_and_filters(coded):
     wide = client.get(_url(coded.project, format="csv-wide", meta="plan:Family"))
     rows = list(csv.DictReader(io.StringIO(wide.content.decode())))
     assert [(r["respondent_id"], r["Delivery"], r["Price"]) for r in rows] == [("X2", "1", "0")]
-    book = client.get(_url(coded.project, format="xlsx"))
+    book = client.get(_url(coded.project, format="xlsx", segment="plan"))
     assert book.status_code == 200
-    assert load_workbook(io.BytesIO(book.content)).sheetnames == ["responses", "labels", "themes"]
+    assert load_workbook(io.BytesIO(book.content)).sheetnames == [
+        "responses", "labels", "prevalence", "segments", "differences", "terms", "cooccurrence", "combinations",
+        "quotes", "about"]
+    # The insights filters: source=model without a model is human labels, marked as such; uncoded rows are blank.
+    model = client.get(_url(coded.project, format="csv-wide", source="model"))
+    marks = {r["respondent_id"]: r["label_source"] for r in csv.DictReader(io.StringIO(model.content.decode()))}
+    assert (marks.pop("X1"), marks.pop("X2"), set(marks.values())) == ("human", "human", {""})
 
 
 @pytest.mark.django_db
 def test_bad_parameters_are_400_with_the_error_shape(coded):
     client = coded.client("analyst")
-    for params in ({"format": "docx"}, {"format": "csv", "meta": "plan"}):
+    for params, message in (({"format": "docx"}, "unknown format 'docx'"), ({"format": "csv", "meta": "plan"}, "KEY:VALUE"),
+                            ({"format": "xlsx", "source": "guess"}, "source must be"),
+                            ({"format": "xlsx", "segment": "nope"}, "Unknown metadata column 'nope'"),
+                            ({"format": "xlsx", "period": "year"}, "period must be")):
         response = client.get(_url(coded.project, **params))
         assert response.status_code == 400, response.content
-        assert set(response.json()) == {"message", "details"}
+        assert set(response.json()) == {"message", "details"} and message in response.json()["message"]
     assert coded.client("outsider").get(_url(coded.project, format="csv")).status_code == 404
 
 

@@ -28,6 +28,8 @@ def _ids(pp):
         "response_id": project.responses.first().pk,
         "import_id": job.pk,
         "member_id": project.memberships.get(user=pp.analyst2).pk,
+        "view": "prevalence",
+        "fmt": "svg",
     }
 
 
@@ -121,6 +123,7 @@ CASES = [
     ("api-insights-cooccurrence", ["project_id"], "get", None, Role.ANALYST),
     ("api-insights-trends", ["project_id"], "get", {"date_field": "day"}, Role.ANALYST),
     ("api-insights-quotes", ["project_id"], "get", None, Role.ANALYST),
+    ("api-insights-chart", ["project_id", "view", "fmt"], "get", None, Role.ANALYST),
     ("api-insights-quote-pin", ["project_id"], "post",
      lambda ids: {"theme": ids["theme_id"], "response": ids["response_id"]}, Role.ANALYST),
     ("api-insights-quote-unpin", ["project_id"], "post",

@@ -1,6 +1,8 @@
 """The Insights dashboard on the NHS FFT project: charts draw under the page's CSP (no unsafe-eval), a metadata
 filter narrows every view, and clicking a distinguishing term lists its responses with the term highlighted."""
 
+import csv
+import io
 import re
 
 import pytest
@@ -24,6 +26,27 @@ def _drawn(page, view: str) -> None:
 def _respondents(page) -> int:
     title = page.locator('.chart[data-view="prevalence"] svg').first.text_content() or ""
     return int(re.search(r"Prevalence \((\d+) respondents\)", title).group(1))
+
+
+def _chart_files_and_exports_carry_the_filters(page, live_server, project) -> None:
+    """PNG/SVG links under the charts and the export links hold the page's filters, and download with its session."""
+    png = page.locator('.chart-files[data-files="prevalence"] a[data-fmt="png"]')
+    expect(png).to_be_visible()
+    href = png.get_attribute("href")
+    assert href.startswith(f"/api/projects/{project.pk}/insights/charts/prevalence.png?"), href
+    assert "meta=organisation%3ANEAS" in href and "date_field=date" in href
+    image = page.request.get(live_server.url + href)
+    assert image.status == 200 and image.body().startswith(b"\x89PNG\r\n\x1a\n")
+    svg = page.locator('.chart-files[data-files="segments"] a[data-fmt="svg"]').get_attribute("href")
+    assert "segment=service" in svg and "meta=organisation%3ANEAS" in svg
+    drawn = page.request.get(live_server.url + svg)
+    assert drawn.status == 200 and "<svg" in drawn.text()
+    wide = page.locator('#export-links a[data-format="csv-wide"]').get_attribute("href")
+    assert "meta=organisation%3ANEAS" in wide and "segment=service" in wide and "source=human" in wide
+    rows = list(csv.DictReader(io.StringIO(page.request.get(live_server.url + wide).text())))
+    assert rows and {r["organisation"] for r in rows} == {"NEAS"}
+    report = page.locator('#export-links a[data-format="pdf"]').get_attribute("href")
+    assert "format=pdf" in report and "meta=organisation%3ANEAS" in report
 
 
 def test_insights_dashboard_on_nhs(live_server, nhs_file, new_page, screenshots):
@@ -61,7 +84,8 @@ def test_insights_dashboard_on_nhs(live_server, nhs_file, new_page, screenshots)
 
     page.select_option("#segment-column", "service")
     _drawn(page, "segments")
-    for section in ["segments", "terms", "drivers", "cooccurrence", "trends", "quotes"]:
+    _chart_files_and_exports_carry_the_filters(page, live_server, project)
+    for section in ["segments", "terms", "drivers", "cooccurrence", "trends", "quotes", "export"]:
         page.locator(f"#view-{section}").screenshot(path=screenshots / f"insights-{section}.png")
     page.screenshot(path=screenshots / "insights-page.png", full_page=True)
 

@@ -37,8 +37,13 @@ def test_wide_xlsx_and_filters(tmp_path):
     rows = list(csv.DictReader(io.StringIO(wide.read_text())))
     assert [(r["respondent_id"], r["Price"], r["Delivery"]) for r in rows] == [("R2", "0", "1")]
     book = tmp_path / "book.xlsx"
-    call_command("export_responses", str(book), project="First", format="xlsx")
-    assert load_workbook(book).sheetnames == ["responses", "labels", "themes"]
+    call_command("export_responses", str(book), project="First", format="xlsx", segment="plan", source="model")
+    assert load_workbook(book).sheetnames == ["responses", "labels", "prevalence", "segments", "differences", "terms",
+                                              "cooccurrence", "combinations", "quotes", "about"]
+    assert load_workbook(book)["responses"]["F1"].value == "label_source"
+    report = tmp_path / "report.html"
+    call_command("export_responses", str(report), project="First", format="html", meta=["plan:Basic"])
+    assert "Too dear" in report.read_text() and "Late box" not in report.read_text()
     with pytest.raises(CommandError, match="no project named"):
         call_command("export_responses", str(book), project="Nope")
     with pytest.raises(CommandError, match="KEY:VALUE"):

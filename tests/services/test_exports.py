@@ -12,12 +12,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
 from labeling_app.models import ImportJob, Project
+from labeling_app.selectors.insights import InsightsScope, insights_scope_from_params
 from labeling_app.services.exports import (
     CHROMIUM,
-    BasicScope,
     export_long_csv,
     export_render,
-    export_scope_from_params,
     export_wide_csv,
     export_xlsx,
     report_pdf,
@@ -55,7 +54,7 @@ def _contents(project: Project) -> dict[str, tuple[str, dict, set[str]]]:
 
 
 def export_themes(project: Project, respondent_id: str) -> list[str]:
-    rows = csv.DictReader(io.StringIO(export_long_csv(BasicScope(project=project)).decode()))
+    rows = csv.DictReader(io.StringIO(export_long_csv(InsightsScope(project=project)).decode()))
     return [row["theme"] for row in rows if row["respondent_id"] == respondent_id and row["theme"]]
 
 
@@ -63,7 +62,7 @@ def export_themes(project: Project, respondent_id: str) -> list[str]:
 def test_long_csv_round_trip_gives_the_same_summary_and_texts():
     first, job = _import("Original", SOURCE.encode())
     assert job.summary == "imported 7 responses, 4 themes, 7 labels"
-    exported = export_long_csv(BasicScope(project=first))
+    exported = export_long_csv(InsightsScope(project=first))
     second, again = _import("Re-imported", exported)
     assert again.summary == job.summary
     texts = {r.respondent_id: r.text for r in second.responses.all()}
@@ -76,7 +75,7 @@ def test_long_csv_round_trip_gives_the_same_summary_and_texts():
 @pytest.mark.django_db
 def test_long_csv_neutralises_formula_cells_and_only_those():
     project, _ = _import("Original", SOURCE.encode())
-    rows = list(csv.reader(io.StringIO(export_long_csv(BasicScope(project=project)).decode())))
+    rows = list(csv.reader(io.StringIO(export_long_csv(InsightsScope(project=project)).decode())))
     assert rows[0] == ["respondent_id", "response", "theme", "plan"]
     cells = [cell for row in rows[1:] for cell in row]
     assert "'=SUM(A1:A9) is what I pay" in cells and "'+44 support line never answers" in cells
@@ -89,7 +88,7 @@ def test_long_csv_neutralises_formula_cells_and_only_those():
 @pytest.mark.django_db
 def test_wide_csv_has_a_zero_one_column_per_theme():
     project, _ = _import("Original", SOURCE.encode())
-    rows = list(csv.DictReader(io.StringIO(export_wide_csv(BasicScope(project=project)).decode())))
+    rows = list(csv.DictReader(io.StringIO(export_wide_csv(InsightsScope(project=project)).decode())))
     assert list(rows[0]) == ["respondent_id", "response", "plan", "Price", "Support", "Speed", "Value"]  # theme order
     by_id = {row["respondent_id"]: row for row in rows}
     assert (by_id["R1"]["Price"], by_id["R1"]["Value"], by_id["R1"]["Support"]) == ("1", "1", "0")
@@ -100,14 +99,18 @@ def test_wide_csv_has_a_zero_one_column_per_theme():
 @pytest.mark.django_db
 def test_xlsx_has_a_sheet_per_view_with_formulas_neutralised():
     project, _ = _import("Original", SOURCE.encode())
-    book = load_workbook(io.BytesIO(export_xlsx(BasicScope(project=project))))
-    assert book.sheetnames == ["responses", "labels", "themes"]
+    book = load_workbook(io.BytesIO(export_xlsx(InsightsScope(project=project))))
+    # No numeric or date column: no drivers or trends sheet; no segment asked for: no segments sheet.
+    assert book.sheetnames == ["responses", "labels", "prevalence", "terms", "cooccurrence", "combinations", "quotes",
+                               "about"]
     values = [c for row in book["labels"].iter_rows(values_only=True) for c in row]
     assert "'=SUM(A1:A9) is what I pay" in values and "=SUM(A1:A9) is what I pay" not in values
-    themes = {row[0]: row[1] for row in book["themes"].iter_rows(min_row=2, values_only=True)}
+    themes = {row[0]: row[1] for row in book["prevalence"].iter_rows(min_row=2, values_only=True)}
     assert themes == {"Price": 2, "Support": 2, "Value": 2, "Speed": 1}
     # The long sheet is the import format too: saved alone as a workbook, it re-imports to the same texts.
-    book.remove(book["responses"])
+    for name in book.sheetnames:
+        if name != "labels":
+            book.remove(book[name])
     buf = io.BytesIO()
     book.save(buf)
     again, job = _import("From XLSX", buf.getvalue(), "labels.xlsx")
@@ -118,11 +121,11 @@ def test_xlsx_has_a_sheet_per_view_with_formulas_neutralised():
 @pytest.mark.django_db
 def test_meta_filter_and_bad_parameters():
     project, _ = _import("Original", SOURCE.encode())
-    scope = export_scope_from_params(project=project, params={"meta": ["plan:Family"]})
+    scope = insights_scope_from_params(project=project, params={"meta": ["plan:Family"]})
     rows = list(csv.DictReader(io.StringIO(export_long_csv(scope).decode())))
     assert {row["respondent_id"] for row in rows} == {"R2", "R6"}
     with pytest.raises(ValidationError, match="KEY:VALUE"):
-        export_scope_from_params(project=project, params={"meta": "plan"})
+        insights_scope_from_params(project=project, params={"meta": "plan"})
     with pytest.raises(ValidationError, match="unknown format"):
         export_render(scope=scope, fmt="docx")
 
@@ -132,7 +135,7 @@ def test_html_report_states_source_and_shows_themes_with_intervals():
     project, _ = _import("Original", SOURCE.encode())
     project.question = "Why are you cancelling?"
     project.save()
-    page = export_render(scope=BasicScope(project=project), fmt="html").decode()
+    page = export_render(scope=InsightsScope(project=project), fmt="html").decode()
     assert "Why are you cancelling?" in page and "Label source: resolved human labels" in page
     assert "6 respondents with resolved themes, of 7 responses" in page
     assert "data:image/png;base64,iVBOR" in page  # the chart, rendered on the server
@@ -148,7 +151,7 @@ def test_pdf_report_pages_show_the_chart_and_the_quotes(tmp_path):
     project.question = "Why are you cancelling?"
     project.save()
     pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(report_pdf(BasicScope(project=project)))
+    pdf.write_bytes(report_pdf(InsightsScope(project=project)))
     assert pdf.read_bytes().startswith(b"%PDF")
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
                           text=True).stdout
@@ -164,6 +167,6 @@ def test_pdf_report_pages_show_the_chart_and_the_quotes(tmp_path):
     width, height = map(int, size.split())
     assert magic == b"P6" and depth == b"255"
     rgb = np.frombuffer(pixels, dtype=np.uint8)[: width * height * 3].reshape(-1, 3).astype(int)
-    # The bars of the prevalence chart are #4c78a8; the page's text and rules are grey or black.
-    bar_pixels = int((np.abs(rgb - [0x4C, 0x78, 0xA8]).max(axis=1) < 12).sum())
+    # The bars of the prevalence chart (charts.prevalence_chart) are #3b6ea8; the page's text and rules are grey.
+    bar_pixels = int((np.abs(rgb - [0x3B, 0x6E, 0xA8]).max(axis=1) < 12).sum())
     assert bar_pixels > 500, bar_pixels

@@ -5,25 +5,39 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from labeling_app.models import Project
-from labeling_app.services.exports import FORMATS, export_render, export_scope_from_params
+from labeling_app.selectors.insights import insights_scope_from_params
+from labeling_app.services.exports import FORMATS, export_options_from_params, export_render
 
 
 class Command(BaseCommand):
-    help = "Export a project's coded responses (resolved human labels) as CSV (long/wide) or XLSX."
+    help = ("Export a project's coded responses as CSV (long/wide), XLSX (a sheet per insights view) or the client "
+            "report (HTML/PDF), under the insights filters.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--project", required=True, help="project name")
         parser.add_argument("--format", default="csv", choices=list(FORMATS))
+        parser.add_argument("--source", default="human", choices=["human", "model"],
+                            help="human: resolved labels only; model: plus the current model's estimates")
         parser.add_argument("--meta", action="append", default=[], help="KEY:VALUE metadata filter (repeatable)")
+        parser.add_argument("--date-field", help="date column for --date-from/--date-to (and trends)")
+        parser.add_argument("--date-from", help="yyyy-mm-dd")
+        parser.add_argument("--date-to", help="yyyy-mm-dd")
+        parser.add_argument("--segment", help="metadata column to compare segments by (XLSX, report)")
+        parser.add_argument("--score", help="numeric column for drivers (default: every numeric column)")
+        parser.add_argument("--period", default="month", choices=["week", "month"], help="trends period (XLSX)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         project = Project.objects.filter(name=options["project"]).first()
         if project is None:
             raise CommandError(f"no project named {options['project']!r}")
+        params: dict[str, str | list[str]] = {"meta": options["meta"]}
+        for key in ("source", "date_field", "date_from", "date_to", "segment", "score", "period"):
+            if options.get(key):
+                params[key] = options[key]
         try:
-            scope = export_scope_from_params(project=project, params={"meta": options["meta"]})
-            data = export_render(scope=scope, fmt=options["format"])
+            scope = insights_scope_from_params(project=project, params=params)
+            data = export_render(scope=scope, fmt=options["format"], options=export_options_from_params(params))
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         path: Path = options["file"]

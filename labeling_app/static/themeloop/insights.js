@@ -62,7 +62,7 @@
     if (view === "trends") {
       const hasDate = !!document.getElementById("f-date-field").value;
       document.getElementById("trends-note").hidden = hasDate;
-      if (!hasDate) { div.textContent = ""; return Promise.resolve(); }
+      if (!hasDate) { div.textContent = ""; fileLinks(view, false); return Promise.resolve(); }
     }
     div.dataset.state = "loading";
     return getJSON(config.charts + view + "/?" + extra(view).toString()).then(function (body) {
@@ -70,10 +70,34 @@
       // ast + expr: Vega interprets expressions instead of compiling them with new Function (CSP-safe).
       return window.vegaEmbed(div, body.spec, {actions: false, ast: true, expr: window.vega.expressionInterpreter,
                                                renderer: "svg"});
-    }).then(function () { div.dataset.state = "drawn"; }, function (err) {
+    }).then(function () { div.dataset.state = "drawn"; fileLinks(view, true); }, function (err) {
+      fileLinks(view, false);
       div.dataset.state = "error";
       div.textContent = "";
       div.appendChild(el("p", err.message, "error small"));
+    });
+  }
+
+  // PNG and SVG of a drawn chart, drawn on the server under the same filters and view parameters.
+  function fileLinks(view, shown) {
+    const box = document.querySelector('.chart-files[data-files="' + view + '"]');
+    if (!box) return;
+    box.hidden = !shown;
+    box.querySelectorAll("a[data-fmt]").forEach(function (a) {
+      a.href = config.chart_files + view + "." + a.dataset.fmt + "?" + extra(view).toString();
+    });
+  }
+
+  // The export links carry the page's filters, and the segment and score columns chosen in their views.
+  function exportLinks() {
+    document.querySelectorAll("#export-links a[data-format]").forEach(function (a) {
+      const q = filters();
+      q.set("format", a.dataset.format);
+      const segment = document.getElementById("segment-column").value;
+      const score = document.getElementById("drivers-score").value;
+      if (segment) q.set("segment", segment);
+      if (score) q.set("score", score);
+      a.href = config.export + "?" + q.toString();
     });
   }
 
@@ -184,6 +208,7 @@
 
   function refresh() {
     showError(null);
+    exportLinks();
     const charts = Array.prototype.map.call(document.querySelectorAll(".chart[data-view]"), drawChart);
     return Promise.all(charts.concat([loadTerms(), loadQuotes()])).then(function () {
       document.body.dataset.insights = "ready";
@@ -196,8 +221,8 @@
     ((columns[metaKey.value] || {}).values || []).forEach(function (v) { metaValue.appendChild(el("option", v)).value = v; });
   });
   form.addEventListener("submit", function (e) { e.preventDefault(); document.body.dataset.insights = "loading"; refresh(); });
-  document.getElementById("segment-column").addEventListener("change", function () { drawChart(document.querySelector('[data-view="segments"]')); });
-  document.getElementById("drivers-score").addEventListener("change", function () { drawChart(document.querySelector('[data-view="drivers"]')); });
+  document.getElementById("segment-column").addEventListener("change", function () { exportLinks(); drawChart(document.querySelector('[data-view="segments"]')); });
+  document.getElementById("drivers-score").addEventListener("change", function () { exportLinks(); drawChart(document.querySelector('[data-view="drivers"]')); });
   document.getElementById("terms-theme").addEventListener("change", function () {
     document.getElementById("term-responses").textContent = "";
     drawChart(document.querySelector('[data-view="terms"]'));
