@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 
+from labeling_app.api.params import InvalidParam, required_id
 from labeling_app.selectors import insights as insights_selectors
 from labeling_app.services import charts
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
@@ -49,8 +50,8 @@ def _views(sel: ModuleType, scope: Any, params: QueryDict) -> dict[str, Callable
     """The chart builders by view name, each bound to the scope and its view-specific parameters."""
     def theme_id() -> int:
         try:
-            return int(params.get("theme", ""))
-        except ValueError:
+            return required_id(params, "theme")
+        except InvalidParam:
             raise ValidationError("Choose a theme.") from None
 
     def trends() -> dict:
