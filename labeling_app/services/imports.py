@@ -25,6 +25,11 @@ CHUNK = 1000
 STALE_AFTER = timedelta(minutes=25)  # longer than the import task's time limit
 
 
+def _max_length(model: type[Response] | type[Theme], field: str) -> int:
+    """A CharField's column limit, so the parser (which knows no models) checks what the database holds."""
+    return int(model._meta.get_field(field).max_length or 0)
+
+
 @dataclass
 class ImportCounts:
     responses: int = 0
@@ -101,7 +106,9 @@ def import_job_run(*, import_job_id: int, task_id: str = "") -> ImportJob | None
                            max_rows=settings.IMPORT_MAX_ROWS, max_columns=settings.IMPORT_MAX_COLUMNS,
                            max_uncompressed_bytes=settings.IMPORT_MAX_UNCOMPRESSED_BYTES)
         progress_set(kind="import", job_id=job.pk, percent=10)
-        parsed = parse_long_format(table, max_response_chars=settings.IMPORT_MAX_RESPONSE_CHARS)
+        parsed = parse_long_format(
+            table, max_response_chars=settings.IMPORT_MAX_RESPONSE_CHARS,
+            max_respondent_id_chars=_max_length(Response, "respondent_id"), max_theme_chars=_max_length(Theme, "name"))
         progress_set(kind="import", job_id=job.pk, percent=20)
         counts = _write(job, parsed)
     except ImportFileError as exc:
