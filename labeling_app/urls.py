@@ -43,6 +43,7 @@ urlpatterns = [
 ]
 
 
-# Pages get 403/404 in the site's layout; paths under /api/ keep the JSON error shape.
+# Pages get 400/403/404 in the site's layout; paths under /api/ keep the JSON error shape.
+handler400 = "labeling_app.views.errors.bad_request"
 handler403 = "labeling_app.views.errors.permission_denied"
 handler404 = "labeling_app.views.errors.page_not_found"
