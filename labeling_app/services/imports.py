@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files import File
 from django.db import transaction
+from django.db.models import CharField
 from django.utils import timezone
 
 from labeling_app.importing.errors import ImportFileError, RowError
@@ -27,7 +28,9 @@ STALE_AFTER = timedelta(minutes=25)  # longer than the import task's time limit
 
 def _max_length(model: type[Response] | type[Theme], field: str) -> int:
     """A CharField's column limit, so the parser (which knows no models) checks what the database holds."""
-    return int(model._meta.get_field(field).max_length or 0)
+    column = model._meta.get_field(field)
+    assert isinstance(column, CharField)
+    return int(column.max_length or 0)
 
 
 @dataclass
