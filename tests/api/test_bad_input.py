@@ -155,3 +155,10 @@ def test_a_run_that_is_not_a_number_is_a_400(api):
     body = _is_400(client.get(root + "clusters/", {"run": "abc"}))
     assert "run" in body["details"]
     _is_400(client.post(root + "clusters/undo/", {"run": "abc"}, format="json"))
+
+
+@pytest.mark.django_db
+def test_a_json_number_over_4300_digits_is_a_400(api):
+    client, root, _ = api
+    document = '{"response": ' + OVER_INT_LIMIT + ', "themes": []}'
+    _is_400(client.generic("POST", root + "annotations/", document, content_type="application/json"))
