@@ -5,3 +5,11 @@ class LabelingAppConfig(AppConfig):
     name = "labeling_app"
     verbose_name = "ThemeLoop"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Register `<id:…>` before any URLconf is read: ids past 64 bits are a 404, not an OverflowError."""
+        from django.urls import register_converter
+
+        from labeling_app.api.params import IdConverter
+
+        register_converter(IdConverter, "id")

@@ -18,7 +18,7 @@ from labeling_app.views import (
 from labeling_app.views import model as model_views
 from labeling_app.views.events import project_events
 
-P = "projects/<int:project_id>/"
+P = "projects/<id:project_id>/"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="project-list"), name="home"),
@@ -33,7 +33,7 @@ urlpatterns = [
     path(P + "responses/", responses.response_browser, name="response-browser"),
     path(P + "members/", members.member_list, name="member-list"),
     path(P + "imports/", imports.import_upload, name="import-upload"),
-    path(P + "imports/<int:import_id>/progress/", imports.import_progress, name="import-progress"),
+    path(P + "imports/<id:import_id>/progress/", imports.import_progress, name="import-progress"),
     path(P + "embeddings/progress/", imports.embedding_progress, name="embedding-progress"),
     path(P + "label/", labeling.labeling_page, name="labeling"),
     path(P + "suggestions/", labeling.suggestions_page, name="suggestions"),
@@ -44,7 +44,7 @@ urlpatterns = [
     path(P + "events/", project_events, name="project-events"),
     path(P + "clusters/", discovery.clusters_page, name="clusters"),
     path(P + "clusters/status/", discovery.discovery_status, name="discovery-status"),
-    path(P + "clusters/<int:cluster_id>/", discovery.cluster_page, name="cluster"),
+    path(P + "clusters/<id:cluster_id>/", discovery.cluster_page, name="cluster"),
     path(P + "map/", discovery.map_page, name="map"),
     path(P + "map/points/", discovery.map_data, name="map-data"),
     path(P + "map/label/", discovery.map_label, name="map-label"),
@@ -55,6 +55,7 @@ urlpatterns = [
 ]
 
 
-# Pages get 403/404 in the site's layout; paths under /api/ keep the JSON error shape.
+# Pages get 400/403/404 in the site's layout; paths under /api/ keep the JSON error shape.
+handler400 = "labeling_app.views.errors.bad_request"
 handler403 = "labeling_app.views.errors.permission_denied"
 handler404 = "labeling_app.views.errors.page_not_found"

@@ -10,6 +10,15 @@ from rest_framework.views import APIView
 
 from labeling_app.api.access import ProjectScopedMixin
 from labeling_app.api.auth import ThrottledCreateMixin
+from labeling_app.api.params import (
+    MAX_CLUSTERS,
+    MAX_MIN_CLUSTER_SIZE,
+    IdField,
+    IdListField,
+    bool_param,
+    clamped_int,
+    id_param,
+)
 from labeling_app.api.responses import ResponseSerializer
 from labeling_app.api.users import request_user
 from labeling_app.models import Cluster, ClusterAction, DiscoveryRun, Response, Role
@@ -33,6 +42,10 @@ from labeling_app.services.progress import progress_get
 
 
 class DiscoveryRunSerializer(serializers.ModelSerializer):
+    # Explicit bounds: the same on every database (the model's PositiveIntegerField range depends on it).
+    n_clusters = serializers.IntegerField(min_value=2, max_value=MAX_CLUSTERS, required=False, allow_null=True)
+    min_cluster_size = serializers.IntegerField(min_value=1, max_value=MAX_MIN_CLUSTER_SIZE, required=False,
+                                                allow_null=True)
     progress = serializers.SerializerMethodField()
     cluster_count = serializers.SerializerMethodField()
 
@@ -96,7 +109,7 @@ class ClusterSerializer(serializers.ModelSerializer):
 
 def _run(view: ProjectScopedMixin, request: Request) -> DiscoveryRun:
     body = request.data if isinstance(request.data, dict) else {}
-    run_id = request.query_params.get("run") or body.get("run")
+    run_id = id_param(request.query_params, "run") or id_param(body, "run")
     if run_id:
         runs = DiscoveryRun.objects.filter(project=view.project, status=DiscoveryRun.Status.SUCCEEDED)
         return get_object_or_404(runs, pk=run_id)
@@ -149,7 +162,7 @@ class ClusterMembersView(ProjectScopedMixin, generics.ListAPIView):
 
 
 class MergeSerializer(serializers.Serializer):
-    clusters = serializers.ListField(child=serializers.IntegerField(), min_length=2)
+    clusters = IdListField(min_length=2)
     name = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -160,12 +173,12 @@ class SplitSerializer(serializers.Serializer):
 class MakeThemeSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    responses = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)
+    responses = IdListField(allow_empty=True)
 
 
 class MoveSerializer(serializers.Serializer):
-    responses = serializers.ListField(child=serializers.IntegerField(), min_length=1)
-    to = serializers.IntegerField()
+    responses = IdListField(min_length=1)
+    to = IdField()
 
 
 class _ClusterActionView(ProjectScopedMixin, APIView):
@@ -252,7 +265,7 @@ class SimilarResponsesView(ProjectScopedMixin, generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Response.objects.none()
         response = get_object_or_404(self.project.responses, pk=self.kwargs["response_id"])
-        k = self.request.query_params.get("k", "20")
+        params = self.request.query_params
         return responses_similar(project=self.project, response_ids=[response.pk],
-                                 k=min(int(k), 200) if k.isdigit() else 20,
-                                 unlabelled_only=self.request.query_params.get("unlabelled", "true") != "false")
+                                 k=clamped_int(params, "k", default=20, low=1, high=200),
+                                 unlabelled_only=bool_param(params, "unlabelled", default=True))

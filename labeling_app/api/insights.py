@@ -11,6 +11,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from labeling_app.api.access import ProjectScopedMixin
+from labeling_app.api.params import MAX_ID, IdField, int_param
 from labeling_app.api.users import request_user
 from labeling_app.models import Role
 from labeling_app.selectors import insights as sel
@@ -24,20 +25,11 @@ FILTERS = [
     OpenApiParameter("date_from", OpenApiTypes.DATE),
     OpenApiParameter("date_to", OpenApiTypes.DATE),
 ]
-_ID = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
 
 
-def _int(request: Request, key: str, *, required: bool, default: int | None = None, max_value: int = 2**63 - 1,
+def _int(request: Request, key: str, *, required: bool, default: int | None = None, max_value: int = MAX_ID,
          ) -> int | None:
-    if key not in request.query_params:
-        if required:
-            raise serializers.ValidationError({key: ["This parameter is required."]})
-        return default
-    field = serializers.IntegerField(min_value=1, max_value=max_value)
-    try:
-        return field.run_validation(request.query_params[key])
-    except serializers.ValidationError as exc:
-        raise serializers.ValidationError({key: exc.detail}) from None
+    return int_param(request.query_params, key, required=required, default=default, max_value=max_value)
 
 
 class _InsightsView(ProjectScopedMixin, APIView):
@@ -156,8 +148,8 @@ class ChartFileView(_InsightsView):
 
 
 class PinSerializer(serializers.Serializer):
-    theme = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    response = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    theme = IdField()
+    response = IdField()
 
 
 class QuotePinView(_InsightsView):

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from labeling_app.api.access import ProjectScopedMixin
 from labeling_app.api.pagination import Pagination
+from labeling_app.api.params import IdField, IdListField, clamped_int, float_param, id_csv, id_param
 from labeling_app.api.users import request_user
 from labeling_app.models import Role
 from labeling_app.selectors.consensus import overlap_open_ids
@@ -48,10 +49,9 @@ class QueueView(ProjectScopedMixin, APIView):
         responses=QueueItemSerializer(many=True),
     )
     def get(self, request: Request, project_id: int) -> ApiResponse:
-        reopen = request.query_params.get("response", "")
+        reopen = id_param(request.query_params, "response")
         if reopen:
-            coding = response_coding(project=self.project, user=request_user(request),
-                                     response_id=int(reopen) if reopen.isdigit() else 0)
+            coding = response_coding(project=self.project, user=request_user(request), response_id=reopen)
             if coding is None:
                 raise NotFound("No such response in this project.")
             r = coding.response
@@ -61,9 +61,8 @@ class QueueView(ProjectScopedMixin, APIView):
                      "suggestions": [] if is_blind else suggestions[r.pk], "blind": is_blind,
                      "themes": coding.theme_ids, "flagged": coding.flagged}]
             return ApiResponse(QueueItemSerializer(data, many=True).data)
-        size_param = request.query_params.get("size", "")
-        size = int(size_param) if size_param.isdigit() else self.project.labeling_batch_size
-        responses = queue_batch_lease(project=self.project, user=request_user(request), size=max(1, min(size, 200)))
+        size = clamped_int(request.query_params, "size", default=self.project.labeling_batch_size, low=1, high=200)
+        responses = queue_batch_lease(project=self.project, user=request_user(request), size=size)
         suggestions = suggestions_for_responses(project=self.project, response_ids=[r.pk for r in responses])
         # Blind double coding: no suggestions for an overlap item until it is resolved.
         blind = overlap_open_ids(project=self.project, response_ids=[r.pk for r in responses])
@@ -74,8 +73,8 @@ class QueueView(ProjectScopedMixin, APIView):
 
 
 class AnnotationInSerializer(serializers.Serializer):
-    response = serializers.IntegerField()
-    themes = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)
+    response = IdField()
+    themes = IdListField(allow_empty=True)
     flagged = serializers.BooleanField(default=False)
     skipped = serializers.BooleanField(default=False)
     note = serializers.CharField(default="", allow_blank=True, max_length=2000)
@@ -139,16 +138,8 @@ class SuggestionSerializer(serializers.Serializer):
 
 def _band_params(request: Request) -> tuple[float | None, float]:
     """The band's bounds; no min_probability (or an empty one) means each theme's own threshold."""
-    def number(name: str) -> float | None:
-        raw = request.query_params.get(name, "")
-        if raw == "":
-            return None
-        try:
-            return min(1.0, max(0.0, float(raw)))
-        except ValueError:
-            raise serializers.ValidationError({name: "must be a number between 0 and 1"}) from None
-    high = number("max_probability")
-    return number("min_probability"), 1.0 if high is None else high
+    high = float_param(request.query_params, "max_probability", low=0.0, high=1.0)
+    return float_param(request.query_params, "min_probability", low=0.0, high=1.0), 1.0 if high is None else high
 
 
 class SuggestionListView(ProjectScopedMixin, APIView):
@@ -168,15 +159,14 @@ class SuggestionListView(ProjectScopedMixin, APIView):
     def get(self, request: Request, project_id: int) -> ApiResponse:
         params = request.query_params
         if "responses" in params:
-            ids = [int(i) for i in params["responses"].split(",") if i.strip().isdigit()]
+            ids = id_csv(params, "responses")
             blind = overlap_open_ids(project=self.project, response_ids=ids)
             rows = [{"response": r, **s} for r, found in
                     suggestions_for_responses(project=self.project, response_ids=ids).items() for s in found
                     if r not in blind]
         else:
             low, high = _band_params(request)
-            theme = params.get("theme", "")
-            rows = suggestions_band(project=self.project, theme_id=int(theme) if theme.isdigit() else None,
+            rows = suggestions_band(project=self.project, theme_id=id_param(params, "theme"),
                                     min_probability=low, max_probability=high,
                                     exclude_rejected_by=request_user(request).pk)
         paginator = Pagination()
@@ -188,7 +178,7 @@ class SuggestionListView(ProjectScopedMixin, APIView):
 
 
 class BulkDecisionSerializer(serializers.Serializer):
-    theme = serializers.IntegerField()
+    theme = IdField()
     # null or left out: from the theme's own threshold, i.e. exactly what the model suggests
     min_probability = serializers.FloatField(min_value=0, max_value=1, allow_null=True, default=None)
     max_probability = serializers.FloatField(min_value=0, max_value=1, default=1.0)

@@ -22,6 +22,7 @@ class MemberRoleSerializer(serializers.ModelSerializer):
         model = Membership
         fields = ["id", "username", "role", "created_at"]
         read_only_fields = ["id", "username", "created_at"]
+        extra_kwargs = {"role": {"required": True}}  # a PUT without it would change nothing (it was a 500)
 
 
 class MemberListCreateView(ProjectScopedMixin, generics.ListCreateAPIView):
@@ -49,8 +50,9 @@ class MemberDetailView(ProjectScopedMixin, generics.RetrieveUpdateDestroyAPIView
         return self.project.memberships.select_related("user")
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = member_change_role(
-            membership=self.get_object(), role=serializer.validated_data["role"]
+        membership = self.get_object()
+        serializer.instance = member_change_role(  # a PATCH may leave the role out: it stays as it is
+            membership=membership, role=serializer.validated_data.get("role", membership.role)
         )
 
     def perform_destroy(self, instance: Membership) -> None:

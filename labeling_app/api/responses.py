@@ -4,6 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import generics, serializers
 
 from labeling_app.api.access import ProjectScopedMixin
+from labeling_app.api.params import bool_param, id_param, meta_filters
 from labeling_app.models import Response, Role
 from labeling_app.selectors.responses import (
     response_theme_list,
@@ -55,15 +56,13 @@ class ResponseListView(_BlindMixin, generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Response]:
         params = self.request.query_params
-        theme = params.get("theme")
-        metadata = dict(m.split(":", 1) for m in params.getlist("meta") if ":" in m)
         return responses_with_themes(
             responses_filter(
                 project=self.project,
                 search=params.get("search", "").strip(),
-                theme_id=int(theme) if theme and theme.isdigit() else None,
-                uncoded=params.get("uncoded") in ("1", "true"),
-                metadata=metadata,
+                theme_id=id_param(params, "theme"),
+                uncoded=bool_param(params, "uncoded", default=False),
+                metadata=meta_filters(params.getlist("meta")),
             )
         )
 

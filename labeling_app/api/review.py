@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from labeling_app.api.access import ProjectScopedMixin
 from labeling_app.api.pagination import Pagination
+from labeling_app.api.params import IdListField, id_param
 from labeling_app.api.users import request_user
 from labeling_app.models import Role
 from labeling_app.selectors.agreement import agreement_report
@@ -43,8 +44,7 @@ class DisagreementListView(_LeadView):
     @extend_schema(parameters=[OpenApiParameter("theme", OpenApiTypes.INT, description="only where coders differ "
                                                 "on this theme")], responses=DisagreementSerializer(many=True))
     def get(self, request: Request, project_id: int) -> ApiResponse:
-        theme = serializers.IntegerField(min_value=1, required=False, max_value=2**63 - 1)
-        theme_id = theme.run_validation(request.query_params["theme"]) if "theme" in request.query_params else None
+        theme_id = id_param(request.query_params, "theme")
         rows = disagreements_list(project=self.project, theme_id=theme_id)
         paginator = Pagination()
         page = paginator.paginate_queryset(rows, request, view=self) or []  # type: ignore[arg-type]
@@ -52,8 +52,7 @@ class DisagreementListView(_LeadView):
 
 
 class ResolveSerializer(serializers.Serializer):
-    themes = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
-                                   required=False, allow_empty=True)
+    themes = IdListField(required=False, allow_empty=True)
     send_back = serializers.BooleanField(default=False)
     comment = serializers.CharField(default="", allow_blank=True, max_length=2000)
 

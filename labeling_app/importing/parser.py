@@ -10,11 +10,13 @@ THEME_COLUMN = "theme"
 # Optional: who coded the row. Each value becomes a coder of the project (for agreement), not a login.
 CODER_COLUMN = "coder"
 MAX_ERRORS = 50
-# Markup that could run in a browser. Plain angle brackets ("<3", "a < b") are fine.
-ACTIVE_MARKUP = re.compile(
-    r"<\s*/?\s*(script|iframe|object|embed|svg|style|link|meta|base|form)\b|javascript\s*:|<[^>]*\son[a-z]+\s*=",
-    re.IGNORECASE,
-)
+# The database columns' limits (Response.respondent_id, Theme.name); services pass the models' own values.
+MAX_RESPONDENT_ID_CHARS = 255
+MAX_THEME_CHARS = 120
+# Markup: anything a browser's tokenizer would open a tag, end tag, comment or declaration at, i.e. `<`
+# followed by a letter, `/`, `!` or `?` (so `<img/src=x/onerror=…>` without spaces is caught too), and
+# `javascript:` URLs. Plain angle brackets ("I <3 it", "a < b", "<= 5") are fine.
+ACTIVE_MARKUP = re.compile(r"<[a-z/!?]|javascript\s*:", re.IGNORECASE)
 # Undoes exactly what ThemeLoop's exporter adds (labeling_app.services.exports): one apostrophe in front of
 # apostrophes-then-a-formula-start (= + - @ tab CR). Any other leading apostrophe is the respondent's own.
 NEUTRALISED = re.compile(r"^''*[=+\-@\t\r]")
@@ -48,8 +50,12 @@ class ParsedImport:
         return list(dict.fromkeys(name for r in self.respondents for name in r.coders))
 
 
-def parse_long_format(table: Table, *, max_response_chars: int) -> ParsedImport:
-    """Check every row and group rows by respondent; raise ImportFileError listing each problem."""
+def parse_long_format(table: Table, *, max_response_chars: int, max_respondent_id_chars: int = MAX_RESPONDENT_ID_CHARS,
+                      max_theme_chars: int = MAX_THEME_CHARS) -> ParsedImport:
+    """Check every row and group rows by respondent; raise ImportFileError listing each problem.
+
+    Respondent ids and theme names longer than their database columns are row errors: stored, they would
+    be cut (PostgreSQL refuses them) or left past a limit that every later edit of the theme checks."""
     columns = {name.strip().lower(): i for i, name in enumerate(table.header)}
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
@@ -74,7 +80,9 @@ def parse_long_format(table: Table, *, max_response_chars: int) -> ParsedImport:
         row = [cell_unneutralise(cell) for cell in raw]
         respondent_id = row[id_col].strip()
         text = row[text_col].strip()
-        problem = _row_problem(respondent_id, text, max_response_chars)
+        theme = " ".join(row[theme_col].split()) if theme_col is not None else ""
+        problem = _row_problem(respondent_id, text, max_response_chars) or _length_problem(
+            respondent_id, theme, max_respondent_id_chars, max_theme_chars)
         first = first_text.setdefault(respondent_id, (text, number)) if respondent_id and text else None
         if problem is None and first is not None and first[0] != text:
             problem = f"respondent {respondent_id!r} appears with two different responses (first on row {first[1]})"
@@ -89,7 +97,6 @@ def parse_long_format(table: Table, *, max_response_chars: int) -> ParsedImport:
                 respondent_id, text, {name: row[i].strip() for i, name in meta_cols}, row=number
             ),
         )
-        theme = " ".join(row[theme_col].split()) if theme_col is not None else ""
         coder = " ".join(row[coder_col].split())[:150] if coder_col is not None else ""
         # In a file with a coder column, a row with no coder is the file's own (the `imported` coder).
         coded = respondent.coders.setdefault(coder, []) if coder_col is not None and (coder or theme) else None
@@ -109,6 +116,14 @@ def parse_long_format(table: Table, *, max_response_chars: int) -> ParsedImport:
 def cell_unneutralise(cell: str) -> str:
     """Strip the apostrophe a ThemeLoop export put before a formula-like cell ("'=x" -> "=x", "'abc" kept)."""
     return cell[1:] if NEUTRALISED.match(cell) else cell
+
+
+def _length_problem(respondent_id: str, theme: str, max_id_chars: int, max_theme_chars: int) -> str | None:
+    if len(respondent_id) > max_id_chars:
+        return f"respondent_id of {len(respondent_id):,} characters; the limit is {max_id_chars:,}"
+    if len(theme) > max_theme_chars:
+        return f"theme name of {len(theme):,} characters; the limit is {max_theme_chars:,}"
+    return None
 
 
 def _row_problem(respondent_id: str, text: str, max_chars: int) -> str | None:

@@ -1,7 +1,9 @@
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from labeling_app.models import Annotation, Project, Response, Theme
 
@@ -29,10 +31,11 @@ def responses_filter(
         qs = qs.exclude(Exists(current.filter(themes__isnull=False)))
     if flagged:
         qs = qs.filter(Exists(current.filter(flagged=True)))
-    for key, value in (metadata or {}).items():
-        if "__" in key or not key.strip():
-            continue  # a key with "__" would be read as a lookup, not a column name
-        qs = qs.filter(**{f"metadata__{key}": value})
+    for n, (key, value) in enumerate((metadata or {}).items()):
+        # The key is a literal JSON key, never part of a lookup path (`metadata__contains` would be a lookup).
+        # Cast: a bare KeyTextTransform keeps JSONField's key lookups, which would read `value` as JSON.
+        as_text = Cast(KeyTextTransform(key, "metadata"), output_field=TextField())
+        qs = qs.alias(**{f"_meta_{n}": as_text}).filter(**{f"_meta_{n}": value})
     return qs.order_by("id")
 
 

@@ -248,10 +248,11 @@ def insights_dated_scope(scope: sel.InsightsScope) -> sel.InsightsScope:
 
 
 def _theme_param(params: Mapping[str, str]) -> int:
-    try:
-        return int(params.get("theme") or "")
-    except ValueError:
-        raise ValidationError("Choose a theme: theme=<theme id> is required for the terms chart.") from None
+    raw = params.get("theme") or ""
+    # ASCII digits within a database id only: "²" passes isdigit() but not int(), 20 digits overflow a bigint.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19 and 0 < int(raw) < 2**63):
+        raise ValidationError("Choose a theme: theme=<theme id> is required for the terms chart.")
+    return int(raw)
 
 
 def insights_chart_spec(*, scope: sel.InsightsScope, view: str, params: Mapping[str, str]) -> dict:

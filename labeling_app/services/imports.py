@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files import File
 from django.db import transaction
+from django.db.models import CharField
 from django.utils import timezone
 
 from labeling_app.importing.errors import ImportFileError, RowError
@@ -24,6 +25,13 @@ from labeling_app.services.users import file_coder_get, imported_coder_get
 logger = logging.getLogger(__name__)
 CHUNK = 1000
 STALE_AFTER = timedelta(minutes=25)  # longer than the import task's time limit
+
+
+def _max_length(model: type[Response] | type[Theme], field: str) -> int:
+    """A CharField's column limit, so the parser (which knows no models) checks what the database holds."""
+    column = model._meta.get_field(field)
+    assert isinstance(column, CharField)
+    return int(column.max_length or 0)
 
 
 @dataclass
@@ -102,7 +110,9 @@ def import_job_run(*, import_job_id: int, task_id: str = "") -> ImportJob | None
                            max_rows=settings.IMPORT_MAX_ROWS, max_columns=settings.IMPORT_MAX_COLUMNS,
                            max_uncompressed_bytes=settings.IMPORT_MAX_UNCOMPRESSED_BYTES)
         progress_set(kind="import", job_id=job.pk, percent=10)
-        parsed = parse_long_format(table, max_response_chars=settings.IMPORT_MAX_RESPONSE_CHARS)
+        parsed = parse_long_format(
+            table, max_response_chars=settings.IMPORT_MAX_RESPONSE_CHARS,
+            max_respondent_id_chars=_max_length(Response, "respondent_id"), max_theme_chars=_max_length(Theme, "name"))
         progress_set(kind="import", job_id=job.pk, percent=20)
         counts = _write(job, parsed)
     except ImportFileError as exc:

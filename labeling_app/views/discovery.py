@@ -5,6 +5,17 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from labeling_app.api.params import (
+    MAX_CLUSTERS,
+    MAX_MIN_CLUSTER_SIZE,
+    InvalidParam,
+    clamped_int,
+    id_list,
+    id_param,
+    int_param,
+    json_object,
+    required_id,
+)
 from labeling_app.models import Cluster, DiscoveryRun, Role
 from labeling_app.selectors.discovery import (
     cluster_members,
@@ -29,10 +40,6 @@ from labeling_app.services.progress import progress_get
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
-def _int(value: str | None, default: int | None = None) -> int | None:
-    return int(value) if value and value.strip().isdigit() else default
-
-
 def _errors(request: AuthenticatedHttpRequest, exc: ValidationError) -> None:
     for message in exc.messages:
         messages.error(request, message)
@@ -44,7 +51,7 @@ def clusters_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
     membership = page_membership(request, project_id)
     project = membership.project
     runs = list(DiscoveryRun.objects.filter(project=project)[:20])
-    run_id = _int(request.GET.get("run"))
+    run_id = id_param(request.GET, "run")
     run = (next((r for r in runs if r.pk == run_id and r.status == "succeeded"), None) if run_id
            else discovery_run_latest(project=project))
     if request.method == "POST":
@@ -52,21 +59,23 @@ def clusters_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
         try:
             if action == "start":
                 discovery_run_request(project=project, user=request.user,
-                                      n_clusters=_int(request.POST.get("n_clusters")),
-                                      min_cluster_size=_int(request.POST.get("min_cluster_size")))
+                                      n_clusters=int_param(request.POST, "n_clusters", min_value=2,
+                                                           max_value=MAX_CLUSTERS),
+                                      min_cluster_size=int_param(request.POST, "min_cluster_size",
+                                                                 max_value=MAX_MIN_CLUSTER_SIZE))
                 messages.success(request, "Discovery started: the clusters appear here when it is done.")
             elif run is None:
                 raise ValidationError("there is no finished run to act on")
             elif action == "merge":
                 merged = clusters_merge(run=run, user=request.user,
-                                        cluster_ids=[int(c) for c in request.POST.getlist("cluster")])
+                                        cluster_ids=id_list(request.POST.getlist("cluster"), "cluster"))
                 messages.success(request, f"Merged into “{merged.name}”.")
             elif action == "split":
-                parts = cluster_split(run=run, user=request.user, cluster_id=int(request.POST["cluster_id"]),
-                                      k=_int(request.POST.get("k"), 2) or 2)
+                parts = cluster_split(run=run, user=request.user, cluster_id=required_id(request.POST, "cluster_id"),
+                                      k=int_param(request.POST, "k", default=2) or 2)
                 messages.success(request, f"Split into {len(parts)} clusters.")
             elif action in ("rename", "dismiss", "restore"):
-                cluster_update(run=run, user=request.user, cluster_id=int(request.POST["cluster_id"]),
+                cluster_update(run=run, user=request.user, cluster_id=required_id(request.POST, "cluster_id"),
                                name=request.POST.get("name") if action == "rename" else None,
                                dismissed={"dismiss": True, "restore": False}.get(action))
             elif action == "undo":
@@ -113,7 +122,7 @@ def cluster_page(request: AuthenticatedHttpRequest, project_id: int, cluster_id:
     project = membership.project
     cluster = get_object_or_404(Cluster.objects.select_related("run", "theme"), pk=cluster_id, run__project=project)
     if request.method == "POST":
-        ticked = [int(r) for r in request.POST.getlist("response")]
+        ticked = id_list(request.POST.getlist("response"), "response")
         try:
             if request.POST.get("action") == "make_theme":
                 theme = cluster_make_theme(run=cluster.run, user=request.user, cluster_id=cluster.pk,
@@ -121,7 +130,7 @@ def cluster_page(request: AuthenticatedHttpRequest, project_id: int, cluster_id:
                 messages.success(request, f"Theme “{theme.name}” labels {len(ticked)} responses.")
             elif request.POST.get("action") == "move":
                 target = responses_move(run=cluster.run, user=request.user, response_ids=ticked,
-                                        cluster_id=int(request.POST["to"]))
+                                        cluster_id=required_id(request.POST, "to"))
                 messages.success(request, f"Moved {len(ticked)} responses to “{target.name}”.")
             return redirect("clusters", project_id=project.pk)
         except (ValidationError, KeyError, ValueError) as exc:
@@ -159,20 +168,21 @@ def similar_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
     """"More like this": from one response (?response=) or a theme's labelled responses (?theme=)."""
     membership = page_membership(request, project_id)
     project = membership.project
-    response_id, theme_id = _int(request.GET.get("response")), _int(request.GET.get("theme"))
+    response_id, theme_id = id_param(request.GET, "response"), id_param(request.GET, "theme")
     anchor = project.responses.filter(pk=response_id).first() if response_id else None
     anchor_theme = project.themes.filter(pk=theme_id).first() if theme_id else None
     anchors = [anchor.pk] if anchor else theme_response_ids(project=project, theme_id=theme_id) if theme_id else []
     if request.method == "POST":
-        ticked = [int(r) for r in request.POST.getlist("response")]
-        theme = get_object_or_404(project.themes.filter(archived=False), pk=_int(request.POST.get("theme")))
+        ticked = id_list(request.POST.getlist("response"), "response")
+        theme = get_object_or_404(project.themes.filter(archived=False), pk=required_id(request.POST, "theme"))
         try:
             annotations_add_theme(project=project, user=request.user, response_ids=ticked, theme_id=theme.pk)
             messages.success(request, f"Labelled {len(ticked)} responses with “{theme.name}”.")
         except ValidationError as exc:
             _errors(request, exc)
         return redirect(request.get_full_path())
-    similar = responses_similar(project=project, response_ids=anchors, k=_int(request.GET.get("k"), 25) or 25)
+    k = clamped_int(request.GET, "k", default=25, low=1, high=200)
+    similar = responses_similar(project=project, response_ids=anchors, k=k)
     context = {"project": project, "membership": membership, "anchor": anchor, "anchor_theme": anchor_theme,
                "similar": similar, "themes": project.themes.filter(archived=False), **role_flags(membership)}
     return render(request, "labeling_app/similar.html", context)
@@ -181,12 +191,13 @@ def similar_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
 @login_required
 def map_label(request: AuthenticatedHttpRequest, project_id: int) -> JsonResponse:
     """Label the responses selected on the map with one theme."""
-    import json
-
     membership = page_membership(request, project_id, Role.ANALYST)
-    body = json.loads(request.body or b"{}")
-    theme = get_object_or_404(membership.project.themes.filter(archived=False), pk=body.get("theme"))
-    ids = [int(i) for i in body.get("responses", [])]
+    try:
+        body = json_object(request.body)
+        theme_id, ids = required_id(body, "theme"), id_list(body.get("responses", []), "responses")
+    except InvalidParam as exc:  # this endpoint speaks JSON: the error in the API's shape, not a 400 page
+        return JsonResponse({"message": str(exc), "details": exc.detail}, status=400)
+    theme = get_object_or_404(membership.project.themes.filter(archived=False), pk=theme_id)
     try:
         annotations_add_theme(project=membership.project, user=request.user, response_ids=ids,
                               theme_id=theme.pk)

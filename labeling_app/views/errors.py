@@ -1,7 +1,8 @@
-"""403 and 404 for pages in the site's layout; under /api/ the API's one JSON error shape instead."""
+"""400, 403 and 404 for pages in the site's layout; under /api/ the API's one JSON error shape instead."""
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from labeling_app.api.params import InvalidParam
 from labeling_app.models import Role
 from labeling_app.selectors.projects import project_get_for_role
 from labeling_app.views.access import role_flags
@@ -9,6 +10,14 @@ from labeling_app.views.access import role_flags
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler400: a parameter a page could not read (labeling_app.api.params.InvalidParam), said plainly."""
+    reason = str(exception) if isinstance(exception, InvalidParam) else ""
+    if _is_api(request):
+        return JsonResponse({"message": reason or "Bad request.", "details": None}, status=400)
+    return render(request, "400.html", {"reason": reason}, status=400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

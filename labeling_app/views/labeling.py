@@ -3,6 +3,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from labeling_app.api.params import id_param
 from labeling_app.models import Project
 from labeling_app.selectors.predictions import theme_thresholds
 from labeling_app.services.events import model_version_payload
@@ -38,9 +39,10 @@ def labeling_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
 
     `?response=<id>` re-opens that response with the analyst's current themes, to correct it.
     """
-    reopen = request.GET.get("response", "")
+    page_membership(request, project_id)  # outsiders get 404 before their parameters are read
+    reopen = id_param(request.GET, "response")
     return _live_page(request, project_id, "labeling_app/labeling.html",
-                      config_extra={"reopen": int(reopen) if reopen.isdigit() else None,
+                      config_extra={"reopen": reopen,
                                     "responsesUrl": reverse("response-browser", args=[project_id])})
 
 

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from labeling_app.api.params import required_id
 from labeling_app.forms import MemberForm
 from labeling_app.models import Role
 from labeling_app.services.members import member_add, member_change_role, member_remove
@@ -24,7 +25,7 @@ def member_list(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespo
                     messages.success(request, f"Added {form.cleaned_data['username']}.")
                     return redirect("member-list", project_id=project.pk)
             else:
-                member = get_object_or_404(project.memberships, pk=request.POST.get("member_id"))
+                member = get_object_or_404(project.memberships, pk=required_id(request.POST, "member_id"))
                 if request.POST.get("action") == "remove":
                     member_remove(membership=member)
                 else:

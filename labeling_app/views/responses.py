@@ -3,6 +3,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from labeling_app.api.params import id_param
 from labeling_app.models import Role
 from labeling_app.selectors.responses import (
     metadata_keys,
@@ -24,12 +25,11 @@ def response_browser(request: AuthenticatedHttpRequest, project_id: int) -> Http
     project = membership.project
     params = request.GET
     keys = metadata_keys(project=project)
-    theme = params.get("theme", "")
     metadata = {k: params[f"meta_{k}"] for k in keys if params.get(f"meta_{k}")}
     qs = responses_filter(
         project=project,
         search=params.get("q", "").strip(),
-        theme_id=int(theme) if theme.isdigit() else None,
+        theme_id=id_param(params, "theme"),
         uncoded=params.get("uncoded") == "1",
         flagged=params.get("flagged") == "1",
         metadata=metadata,

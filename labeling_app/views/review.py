@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from labeling_app.api.params import id_list, id_param, required_id
 from labeling_app.models import Role
 from labeling_app.selectors.agreement import agreement_report
 from labeling_app.selectors.consensus import disagreements_list
@@ -14,10 +15,6 @@ from labeling_app.services.themes import theme_update
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 19 else None
-
-
 @login_required
 def agreement_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     """Themes by alpha (lowest first), the coder x coder kappa matrix, alpha over time, the model as a coder.
@@ -25,7 +22,7 @@ def agreement_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRe
     membership = page_membership(request, project_id, Role.LEAD)
     project = membership.project
     if request.method == "POST":
-        theme = get_object_or_404(project.themes, pk=_int(request.POST.get("theme")))
+        theme = get_object_or_404(project.themes, pk=required_id(request.POST, "theme"))
         try:
             theme_update(theme=theme, description=request.POST.get("description", "").strip()[:2000])
             messages.success(request, f"Description of “{theme.name}” saved.")
@@ -64,7 +61,7 @@ def disagreements_page(request: AuthenticatedHttpRequest, project_id: int) -> Ht
     membership = page_membership(request, project_id, Role.LEAD)
     project = membership.project
     if request.method == "POST":
-        response_id = _int(request.POST.get("response"))
+        response_id = id_param(request.POST, "response")
         comment = request.POST.get("comment", "")[:2000]
         try:
             if response_id is None:
@@ -73,14 +70,14 @@ def disagreements_page(request: AuthenticatedHttpRequest, project_id: int) -> Ht
                 disagreement_send_back(project=project, lead=request.user, response_id=response_id, comment=comment)
                 messages.success(request, "Sent back to its coders.")
             else:
-                theme_ids = [t for t in map(_int, request.POST.getlist("theme")) if t is not None]
+                theme_ids = id_list([t for t in request.POST.getlist("theme") if t.strip()], "theme")
                 disagreement_resolve(project=project, lead=request.user, response_id=response_id,
                                      theme_ids=theme_ids, comment=comment)
                 messages.success(request, "Resolved: the model will learn the final themes.")
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
         return redirect(request.get_full_path())
-    theme_id = _int(request.GET.get("theme"))
+    theme_id = id_param(request.GET, "theme")
     themes = list(project.themes.filter(archived=False).order_by("order", "pk"))
     names = {t.pk: t for t in project.themes.all()}
     rows = disagreements_list(project=project, theme_id=theme_id)

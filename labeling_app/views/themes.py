@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from labeling_app.api.params import required_id
 from labeling_app.forms import ThemeForm
 from labeling_app.models import Role
 from labeling_app.selectors.projects import projects_for_user
@@ -21,20 +22,20 @@ def theme_editor(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
         action = request.POST.get("action")
         try:
             if action == "merge":
-                source = get_object_or_404(project.themes, pk=request.POST.get("source"))
-                target = get_object_or_404(project.themes, pk=request.POST.get("target"))
+                source = get_object_or_404(project.themes, pk=required_id(request.POST, "source"))
+                target = get_object_or_404(project.themes, pk=required_id(request.POST, "target"))
                 themes_merge(project=project, source=source, target=target, user=request.user)
                 messages.success(request, f"Merged “{source.name}” into “{target.name}”.")
                 return redirect("theme-editor", project_id=project.pk)
             if action == "split":
-                theme = get_object_or_404(project.themes, pk=request.POST.get("theme"))
+                theme = get_object_or_404(project.themes, pk=required_id(request.POST, "theme"))
                 made = theme_split(project=project, theme=theme, names=request.POST.get("names", "").split(","),
                                    user=request.user)
                 messages.success(request, f"Split “{theme.name}” into {', '.join(t.name for t in made)}; "
                                           "its responses are first in the labeling queue.")
                 return redirect("theme-editor", project_id=project.pk)
             if action == "copy":
-                source_project = page_membership(request, int(request.POST.get("from_project", 0))).project
+                source_project = page_membership(request, required_id(request.POST, "from_project")).project
                 made = theme_set_copy(source=source_project, target=project)
                 messages.success(request, f"Copied {len(made)} themes from “{source_project.name}”.")
                 return redirect("theme-editor", project_id=project.pk)
@@ -46,7 +47,7 @@ def theme_editor(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
                     messages.success(request, f"Added theme “{theme.name}”.")
                     return redirect("theme-editor", project_id=project.pk)
             else:
-                theme = get_object_or_404(project.themes, pk=request.POST.get("theme_id"))
+                theme = get_object_or_404(project.themes, pk=required_id(request.POST, "theme_id"))
                 if action in ("archive", "restore"):
                     theme_update(theme=theme, archived=action == "archive")
                     messages.success(request, f"{action.capitalize()}d “{theme.name}”.")

@@ -88,4 +88,4 @@ def test_queue_reopens_one_response_with_your_current_labels(scored):
     # A response of another project is not found, whoever asks.
     foreign = ResponseFactory()
     assert client.get(base + "queue/", {"response": foreign.pk}).status_code == 404
-    assert client.get(base + "queue/", {"response": "abc"}).status_code == 404
+    assert client.get(base + "queue/", {"response": "abc"}).status_code == 400  # not an id: a bad request

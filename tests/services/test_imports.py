@@ -41,6 +41,19 @@ BAD_FILES = {
         b"respondent_id,response\nR1,ok\nR2,<script>alert(1)</script>\n", "f.csv", "row 3: response contains HTML/script"),
     "event-handler html in a response": (
         b'respondent_id,response\nR1,<img src=x onerror="alert(1)">\n', "f.csv", "row 2: response contains HTML/script"),
+    "slash-separated attributes": (
+        b"respondent_id,response\nR1,<img/src=x/onerror=alert(1)>\n", "f.csv", "row 2: response contains HTML/script"),
+    "svg with slash and onload": (
+        b"respondent_id,response\nR1,hi <svg/onload=alert(1)>\n", "f.csv", "row 2: response contains HTML/script"),
+    "any tag, an end tag, a comment": (
+        b"respondent_id,response\nR1,<a href=//x>y</a>\nR2,</textarea>\nR3,<!--x-->\n", "f.csv",
+        "row 2: response contains HTML/script"),
+    "respondent id longer than its column": (
+        b"respondent_id,response\nR1,ok\n" + b"R" * 256 + b",fine\n", "f.csv",
+        "row 3: respondent_id of 256 characters; the limit is 255"),
+    "theme name longer than its column": (
+        b"respondent_id,response,theme\nR1,ok,Price\nR2,fine," + b"t" * 500 + b"\n", "f.csv",
+        "row 3: theme name of 500 characters; the limit is 120"),
     "errors in an xlsx": (xlsx_bytes([["respondent_id", "response"], ["R1", None]]), "f.xlsx", "row 2: empty response"),
 }
 
@@ -56,6 +69,15 @@ def test_bad_file_changes_nothing_and_says_why(case, prepare_project):
     assert expected in job.message
     assert job.errors and all("message" in e for e in job.errors)
     assert (Response.objects.count(), Theme.objects.count(), Annotation.objects.count()) == before
+
+
+@pytest.mark.django_db
+def test_plain_angle_brackets_and_names_at_the_limit_are_imported(prepare_project):
+    csv = ("respondent_id,response,theme\n" + "R" * 255 + ",I <3 it,Love\nR2,a < b and <= 5 but > 2," + "t" * 120
+           + "\n")
+    job = import_file_run(project=prepare_project.project, user=None, upload=SimpleUploadedFile("f.csv", csv.encode()))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    assert Theme.objects.filter(name="t" * 120).exists() and Response.objects.filter(respondent_id="R" * 255).exists()
 
 
 @pytest.mark.django_db
