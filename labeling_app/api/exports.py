@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from labeling_app.api.access import ProjectScopedMixin
+from labeling_app.api.auth import UserScopedThrottle
 from labeling_app.api.insights import FILTERS
 from labeling_app.models import Role
 from labeling_app.selectors.insights import insights_scope_from_params
@@ -20,6 +21,9 @@ class ExportView(ProjectScopedMixin, APIView):
 
     read_role = Role.ANALYST
     write_role = Role.ADMIN
+    # A report or workbook costs seconds of a worker: per-user rate (settings THROTTLE_EXPORTS), 429 past it.
+    throttle_classes = [UserScopedThrottle]
+    throttle_scope = "exports"
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # `format` here names the file, not a DRF renderer; errors still render as JSON.

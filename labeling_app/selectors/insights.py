@@ -137,6 +137,21 @@ def _scope_mask(scope: InsightsScope, table: ResponseTable) -> np.ndarray:
     return mask
 
 
+def scope_response_ids(*, scope: InsightsScope) -> set[int]:
+    """Every response the scope's filters (metadata values, date range) let through, labelled or not."""
+    table = response_table(project=scope.project)
+    return set(table.ids[_scope_mask(scope, table)].tolist())
+
+
+def model_estimates(*, project: Project) -> dict[int, frozenset[int]]:
+    """The current model's live themes for each response no human resolved: what source="model" counts."""
+    theme_ids = list(project.themes.filter(archived=False).order_by("order", "id").values_list("id", flat=True))
+    labels = label_table(project=project, source="model", theme_ids=theme_ids)
+    ids = response_table(project=project).ids
+    return {int(ids[i]): frozenset(theme_ids[j] for j in np.flatnonzero(labels.labels[i]))
+            for i in np.flatnonzero(labels.estimated)}
+
+
 def _data(scope: InsightsScope) -> _Data:
     project = scope.project
     themes = list(project.themes.filter(archived=False).order_by("order", "id").values_list("id", "name"))

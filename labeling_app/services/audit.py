@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.signals import request_finished, request_started
 
 from labeling_app.models import AuditEvent, Project
 
@@ -22,6 +23,15 @@ def audit_actor_set(user: AbstractBaseUser | AnonymousUser | None) -> None:
     """Who the changes made from here on in this request (context) are attributed to (a lazy user is fine: it
     is only looked at when a change is recorded)."""
     _actor.set(user)  # type: ignore[arg-type]
+
+
+def _forget_actor(**_: Any) -> None:
+    # A thread that serves one request after another (WSGI) must not lend one request's user to the next.
+    _actor.set(None)
+
+
+request_started.connect(_forget_actor, dispatch_uid="themeloop-audit-request-started")
+request_finished.connect(_forget_actor, dispatch_uid="themeloop-audit-request-finished")
 
 
 @contextmanager

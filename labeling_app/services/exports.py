@@ -33,19 +33,16 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 
-import numpy as np
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from labeling_app.models import Project, Response, Theme
+from labeling_app.models import Response, Theme
 from labeling_app.selectors import insights as sel
 from labeling_app.selectors.consensus import consensus_for_project
-from labeling_app.selectors.predictions import predictions_current
 from labeling_app.services import charts
 
 # A spreadsheet runs a cell starting with = + - @ (and tab/CR variants) as a formula.
@@ -118,32 +115,18 @@ class _Coded:
     keys: list[str]
 
 
-def _in_scope(scope: sel.InsightsScope, metadata: dict) -> bool:
-    # The rule of the insights selectors' respondent filter (meta equality, then a parseable date in range),
-    # applied to every response: the files list uncoded responses too, which the selectors never count.
-    if any(str(metadata.get(k, "")) != v for k, v in scope.meta):
-        return False
-    if scope.date_field:
-        try:
-            day = date.fromisoformat(str(metadata.get(scope.date_field, ""))[:10])
-        except ValueError:
-            return False
-        if (scope.date_from and day < scope.date_from) or (scope.date_to and day > scope.date_to):
-            return False
-    return True
-
-
 def _coded_rows(scope: sel.InsightsScope) -> _Coded:
     project = scope.project
-    responses = [r for r in Response.objects.filter(project=project).order_by("id")
-                 if _in_scope(scope, r.metadata or {})]
+    # Uncoded responses too (the long CSV re-imports them), through the dashboard's own filter.
+    wanted = sel.scope_response_ids(scope=scope)
+    responses = [r for r in Response.objects.filter(project=project).order_by("id") if r.pk in wanted]
     themes = list(Theme.objects.filter(project=project).order_by("order", "id"))
     name_of = {t.pk: t.name for t in themes}
     order_of = {t.pk: i for i, t in enumerate(themes)}
     labels: dict[int, frozenset[int]] = dict(consensus_for_project(project=project).resolved)
     source = dict.fromkeys(labels, "human")
     if scope.source == "model":
-        labels.update(_estimates(project, exclude=labels))
+        labels.update({pk: themes for pk, themes in sel.model_estimates(project=project).items() if pk not in labels})
         source.update({pk: "model" for pk in labels if pk not in source})
     names = {r.pk: [name_of[t] for t in sorted(labels.get(r.pk, ()), key=order_of.__getitem__) if t in name_of]
              for r in responses}
@@ -154,21 +137,6 @@ def _coded_rows(scope: sel.InsightsScope) -> _Coded:
     # Every live theme is a column, so filtered exports of one project line up; archived ones only where used.
     return _Coded(responses, names, {r.pk: source.get(r.pk, "") for r in responses},
                   [t.name for t in themes if not t.archived or t.name in used], list(keys))
-
-
-def _estimates(project: Project, *, exclude: dict[int, frozenset[int]]) -> dict[int, frozenset[int]]:
-    """The current model's themes (probability at or above the theme's threshold, live themes only) for every
-    predicted response not in `exclude`: the rule the insights selectors count with source="model"."""
-    preds = predictions_current(project=project)
-    if preds is None:
-        return {}
-    live = set(project.themes.filter(archived=False).values_list("pk", flat=True))
-    above = preds.probabilities >= preds.thresholds[None, :]
-    out = {}
-    for i, pk in enumerate(preds.response_ids.tolist()):
-        if pk not in exclude:
-            out[pk] = frozenset(t for j in np.flatnonzero(above[i]) if (t := preds.theme_ids[j]) in live)
-    return out
 
 
 def _csv(rows: Sequence[Sequence[object]]) -> bytes:

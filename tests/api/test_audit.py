@@ -85,3 +85,13 @@ def test_an_import_run_by_the_worker_is_the_uploader_s(prepare_project):
     import_file_run(project=p.project, user=p.admin, upload=SimpleUploadedFile("more.csv", rows.encode()))
     event = AuditEvent.objects.get(project=p.project, action="import")
     assert event.actor_name == "alice-admin" and event.after["labels"] == 1 and "more.csv" in event.summary
+
+
+def test_one_request_s_user_is_not_lent_to_later_changes(prepare_project):
+    from labeling_app.services.themes import theme_create
+
+    p = prepare_project
+    assert p.client("admin").get(f"/api/projects/{p.project.pk}/themes/").status_code == 200
+    theme_create(project=p.project, name="Made by a command")  # no request: the system's change
+    event = AuditEvent.objects.get(project=p.project, action="theme.create")
+    assert event.actor_id is None and event.actor_name == ""
