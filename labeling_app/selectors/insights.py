@@ -14,8 +14,8 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 from django.core.exceptions import ValidationError
+from scipy import sparse
 
 from labeling_app.models import Project, QuotePin, Response, ResponseEmbedding
 from labeling_app.selectors.insights_data import (
