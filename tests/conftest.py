@@ -117,9 +117,8 @@ def _database_url(settings_dict: dict) -> str:
     return f"postgres://{auth}{host}{port}/{settings_dict['NAME']}"
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db, settings):
-    """A real `celery worker` process on the test database and the test Redis; stopped after the test."""
+def worker_start(settings, *, queues: str, name: str, log_level: str = "warning", stdout=None) -> subprocess.Popen:
+    """A real `celery worker` process on the test database and the test Redis, answering pings when returned."""
     from django.db import connection
 
     env = dict(os.environ)
@@ -129,25 +128,35 @@ def celery_worker_process(transactional_db, settings):
     # The test database's name differs from the one settings were built from: share this process's queues.
     env["THEMELOOP_INSTANCE"] = settings.THEMELOOP_INSTANCE
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "labeling_app", "worker", "-l", "warning", "-c", "1",
-         "-P", "prefork", "-Q", "default,imports,embeddings,training", "--purge", "-n", f"test-{os.getpid()}@%h"],
-        cwd=ROOT, env=env,
+        [sys.executable, "-m", "celery", "-A", "labeling_app", "worker", "-l", log_level, "-c", "1",
+         "-P", "prefork", "-Q", queues, "--purge", "-n", f"{name}@%h"],
+        cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.STDOUT if stdout else None,
     )
     deadline = time.monotonic() + 60
     from labeling_app.celery import app
 
     while time.monotonic() < deadline:
         replies = app.control.ping(timeout=0.5) or []
-        if any(f"test-{os.getpid()}@" in name for reply in replies for name in reply):
-            break
+        if any(f"{name}@" in n for reply in replies for n in reply):
+            return proc
         if proc.poll() is not None:
             pytest.fail("the Celery worker exited at start")
-    else:
-        proc.kill()
-        pytest.fail("the Celery worker did not answer within 60 s")
-    yield proc
+    proc.kill()
+    pytest.fail("the Celery worker did not answer within 60 s")
+
+
+def worker_stop(proc: subprocess.Popen) -> None:
+    """Stop a worker from `worker_start` (warm shutdown, then kill)."""
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, settings):
+    """A real `celery worker` process on the test database and the test Redis, every queue; stopped after."""
+    proc = worker_start(settings, queues="default,imports,embeddings,training", name=f"test-{os.getpid()}")
+    yield proc
+    worker_stop(proc)
