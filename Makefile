@@ -33,6 +33,7 @@ bench: install
 	$(PY) bench/retrain_latency.py
 	$(PY) bench/discovery_quality.py
 	$(PY) bench/dashboard_latency.py
+	$(PY) bench/load.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
