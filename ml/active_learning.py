@@ -269,3 +269,122 @@ def rank_pool(
     is_first = np.zeros(len(order), dtype=bool)
     is_first[first] = True
     return [int(i) for i in np.concatenate([order[is_first], order[~is_first]])]
+
+
+#: Share of the queue served as uniform random exploration (every ``1 / EXPLORE_SHARE``-th position, so any
+#: run of 10 consecutive items holds 3): the model also sees typical rows, and the randomly explored labels
+#: give the Model page an unbiased quality estimate (see :func:`explored_mask`).
+EXPLORE_SHARE = 0.3
+#: The first ``HEAD`` strategy picks of a queue are screened for near-duplicates of each other.
+HEAD = 200
+#: A queue with no model yet starts with the medoids of this many k-means clusters (see :func:`cold_start_batch`).
+COLD_START_SIZE = 200
+#: :func:`explored_mask` tolerates this share of unlabelled rows (skipped or still leased) in its prefix.
+EXPLORE_GAPS = 0.02
+
+
+def explore_rank(keys: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A fixed pseudo-random rank per row from a stable integer key (e.g. a response id) and ``seed``.
+
+    The exploration stream serves unlabelled rows in this order. Keyed, not positional, so a row keeps its
+    rank when other rows are imported or deleted (splitmix64 of ``key ^ seed``).
+    """
+    with np.errstate(over="ignore"):
+        z = np.asarray(keys, dtype=np.uint64) ^ np.uint64(seed & 0xFFFFFFFFFFFFFFFF)
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return np.asarray(z ^ (z >> np.uint64(31)))
+
+
+def explored_mask(
+    labelled_mask: np.ndarray, *, keys: np.ndarray | None = None, seed: int = 0, candidates: np.ndarray | None = None
+) -> np.ndarray:
+    """Labelled rows that form a uniform random sample of the pool: for an unbiased quality estimate.
+
+    The rows of the pool (``candidates``, default all) taken in :func:`explore_rank` order are a random
+    permutation, whatever labelled them (exploration, the strategy, an import); the longest prefix of it that
+    is labelled, but for :data:`EXPLORE_GAPS` of rows skipped or still leased, is a simple random sample. Pass
+    its mask (n,) to ``fit_classifier(eval_mask=...)``.
+    """
+    labelled = np.asarray(labelled_mask, dtype=bool)
+    pool = np.arange(len(labelled)) if candidates is None else np.asarray(candidates, dtype=int)
+    key = np.arange(len(labelled)) if keys is None else np.asarray(keys)
+    order = pool[np.argsort(explore_rank(key[pool], seed), kind="stable")]
+    gaps = np.cumsum(~labelled[order])
+    ok = gaps <= np.floor(EXPLORE_GAPS * np.arange(1, len(order) + 1))
+    end = len(order) if ok.all() else int(np.argmin(ok))
+    out = np.zeros(len(labelled), dtype=bool)
+    out[order[:end]] = True
+    return out & labelled
+
+
+def plan_queue(
+    X: np.ndarray,
+    scores: np.ndarray | None,
+    labelled_mask: np.ndarray,
+    *,
+    strategy: str = DEFAULT_STRATEGY,
+    seed: int = 0,
+    theme_support: np.ndarray | None = None,
+    thresholds: np.ndarray | None = None,
+    keys: np.ndarray | None = None,
+    candidates: np.ndarray | None = None,
+    explore: float = EXPLORE_SHARE,
+) -> list[int]:
+    """The labelling queue: every unlabelled row (of ``candidates``), in the order it should be served.
+
+    The one selector: the app stores this order and serves batches from its head; the label-efficiency
+    benchmark labels its first ``batch`` rows. Positions ``p`` with ``floor((p + 1) * explore) >
+    floor(p * explore)`` take the next row of the exploration stream (unlabelled rows in
+    :func:`explore_rank` order of ``keys``, default the row numbers); the others the next row of the strategy
+    stream: the :data:`HEAD` best rows by ``strategy`` without near-duplicates (as :func:`select_batch`),
+    then the rest by utility. ``scores`` (n, k) are the model's raw scores with ``thresholds`` in their
+    scale; with no model (``scores`` None or nothing labelled) the queue opens with the medoids of a
+    k-means (:func:`cold_start_batch`) and continues with the exploration stream. Deterministic.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    labelled = np.asarray(labelled_mask, dtype=bool)
+    allowed = ~labelled
+    if candidates is not None:
+        allowed &= np.isin(np.arange(len(X)), candidates)
+    unl = np.flatnonzero(allowed)
+    if len(unl) == 0:
+        return []
+    key = np.arange(len(X)) if keys is None else np.asarray(keys)
+    stream_explore = unl[np.argsort(explore_rank(key[unl], seed), kind="stable")]
+    if scores is None or not labelled.any():
+        head = cold_start_batch(X, min(COLD_START_SIZE, len(unl)), seed=seed, candidates=unl)
+        first = set(head)
+        return head + [int(i) for i in stream_explore if i not in first]
+    head = _select(X, scores, labelled, min(HEAD, len(unl)), strategy=strategy, seed=seed,
+                   theme_support=theme_support, thresholds=thresholds, candidates=candidates)
+    if theme_support is None:
+        theme_support = np.zeros(np.asarray(scores).shape[1])
+    u = utility(np.asarray(scores)[unl], strategy=strategy, theme_support=theme_support,
+                thresholds=thresholds, seed=seed)
+    if strategy in DENSITY_WEIGHTED:
+        u = u * local_density(X, unl, reference=candidates)  # as in _select: the same densities
+    in_head = np.zeros(len(X), dtype=bool)
+    in_head[head] = True
+    by_utility = unl[np.lexsort((unl, -u))]
+    stream_strategy = np.concatenate([np.array(head, dtype=int), by_utility[~in_head[by_utility]]])
+    taken = np.zeros(len(X), dtype=bool)
+    out: list[int] = []
+    ends = {True: 0, False: 0}
+    streams = {True: stream_explore, False: stream_strategy}
+    for p in range(len(unl)):
+        explored = explore > 0 and int((p + 1) * explore) > int(p * explore)
+        stream = streams[explored]
+        i = ends[explored]
+        while i < len(stream) and taken[stream[i]]:
+            i += 1
+        if i == len(stream):  # this stream is used up: the other one holds every row left
+            explored = not explored
+            stream, i = streams[explored], ends[explored]
+            while taken[stream[i]]:
+                i += 1
+        taken[stream[i]] = True
+        out.append(int(stream[i]))
+        ends[explored] = i + 1
+    return out

@@ -187,16 +187,21 @@ def _training_run(*, project_id: int, task_id: str) -> ModelVersion | None:
         if not snap.labelled.any():
             raise ValueError("there are no labelled responses to learn from yet")
         L = snap.labelled
+        keys = np.asarray(snap.response_ids, dtype=np.int64)
+        # The quality estimate is judged on labels that form a random sample of the responses (mostly the
+        # queue's random exploration share): actively chosen rows are harder than typical ones.
+        explored = active_learning.explored_mask(L, keys=keys, seed=SEED)
         clf = classifier.fit_classifier(
             snap.X[L], snap.Y[L], texts=[t for t, keep in zip(snap.texts, L, strict=True) if keep],
-            seed=SEED, theme_ids=[t.pk for t in snap.themes], evaluate_mask=snap.human[L],
+            seed=SEED, theme_ids=[t.pk for t in snap.themes], evaluate_mask=snap.human[L], eval_mask=explored[L],
         )
         scores = classifier.predict_scores(clf, snap.X, snap.texts)
         probas = classifier.calibrate_scores(clf, scores)  # what analysts see, as percentages
         # Active learning ranks on the raw scores it was tuned on (calibration would flatten rare themes).
-        order = active_learning.rank_pool(
-            snap.X, scores, snap.labelled, strategy=project.active_learning_strategy, seed=SEED,
-            theme_support=snap.Y[L].sum(axis=0), thresholds=clf.score_thresholds,
+        # The same call as bench/label_efficiency.py makes: what is measured there is what is served here.
+        order = active_learning.plan_queue(
+            snap.X, scores, L, strategy=project.active_learning_strategy, seed=SEED,
+            theme_support=snap.Y[L].sum(axis=0), thresholds=clf.score_thresholds, keys=keys,
         )
         artifact = _artifact_save(project, version, clf)
     except Exception as exc:
@@ -286,16 +291,15 @@ def _promote(version: ModelVersion, *, queue: list[int], fields: dict) -> None:
             training_request(project=project)  # labels arrived during this run
 
 
-def cold_start_queue_build(*, project: Project, size: int = 200) -> LabelQueue | None:
-    """Before any model exists: a diverse first queue (k-means medoids over the embeddings)."""
+def cold_start_queue_build(*, project: Project) -> LabelQueue | None:
+    """Before any model exists: a diverse first queue (k-means medoids, then the random exploration order)."""
     response_ids, X = embedding_matrix(project=project)
     if not response_ids:
         return None
-    picks = active_learning.cold_start_batch(X, min(size, len(response_ids)), seed=SEED)
-    first = {response_ids[i] for i in picks}
-    rest = [pk for pk in response_ids if pk not in first]
+    order = active_learning.plan_queue(X, None, np.zeros(len(response_ids), dtype=bool), seed=SEED,
+                                       keys=np.asarray(response_ids, dtype=np.int64))
     queue, _ = LabelQueue.objects.update_or_create(
-        project=project, defaults={"response_ids": [response_ids[i] for i in picks] + rest,
+        project=project, defaults={"response_ids": [response_ids[i] for i in order],
                                    "model_version": None, "strategy": "cold_start"},
     )
     return queue

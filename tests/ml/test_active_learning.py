@@ -141,3 +141,31 @@ def test_nhs_cold_start_batch_is_varied(nhs_sample: dict[str, Any]) -> None:
     # more distinct themes than a run of the same size from the data's most common theme
     Y = nhs_sample["Y"]
     assert Y[batch].any(0).sum() >= 5
+
+
+def test_plan_queue_interleaves_exploration_and_explored_mask_is_a_random_prefix() -> None:
+    from ml.active_learning import explore_rank, explored_mask, plan_queue
+
+    X = _with_duplicates(_blobs()[0])
+    probas = np.random.default_rng(0).random((len(X), 3))
+    labelled = np.zeros(len(X), dtype=bool)
+    labelled[:30] = True
+    keys = np.arange(len(X)) * 7 + 1000  # stable ids, not row numbers
+    order = plan_queue(X, probas, labelled, strategy="entropy", seed=3, keys=keys)
+    assert sorted(order) == list(np.flatnonzero(~labelled))
+    assert order == plan_queue(X, probas, labelled, strategy="entropy", seed=3, keys=keys)
+    # 3 of every 10 positions come from the exploration stream, in its fixed random order
+    stream = [i for i in np.argsort(explore_rank(keys, 3), kind="stable") if not labelled[i]]
+    explored = [order[p] for p in range(len(order)) if int((p + 1) * 0.3) > int(p * 0.3)]
+    assert len(explored[:15]) == 15 and all(i in stream for i in explored)
+    # the strategy picks at the head are select_batch's (70% of the batch), without near-duplicates
+    head = [order[p] for p in range(50) if not int((p + 1) * 0.3) > int(p * 0.3)]
+    assert head[:20] == select_batch(X, probas, labelled, 20, strategy="entropy", seed=3)
+    # once the first rows of the exploration order are labelled, exactly they are the explored sample
+    done = np.zeros(len(X), dtype=bool)
+    first = np.argsort(explore_rank(keys, 3), kind="stable")[:40]
+    done[first] = True
+    done[np.flatnonzero(~done)[:5]] = True  # a few strategy picks beyond the prefix
+    mask = explored_mask(done, keys=keys, seed=3)
+    assert set(np.flatnonzero(mask)) >= set(first) and not (mask & ~done).any()
+    assert mask.sum() < done.sum()

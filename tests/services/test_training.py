@@ -261,3 +261,30 @@ def test_stored_probabilities_are_calibrated_and_thresholds_in_their_scale(demo)
     trained = thresholds <= 1
     assert trained.any() and (thresholds[trained] > 0).all()
     assert {row["threshold"] for row in version.per_theme if row["threshold"] is not None} <= set(thresholds)
+
+
+def test_the_app_serves_and_estimates_exactly_what_the_label_efficiency_bench_measures(demo, analyst, settings):
+    """Selector parity: for the same state and seed the bench's batch is the head of the app's queue, the first
+    batch an analyst is served, and the bench's Model-page estimate is the one the app stores."""
+    from pathlib import Path
+
+    import joblib
+
+    from bench.label_efficiency import app_fit, next_batch
+    from labeling_app.services.training import SEED, _snapshot
+    from ml.classifier import predict_scores
+
+    version = training_run(project_id=demo.pk, task_id="t1")
+    assert version.status == ModelVersion.Status.READY, version.error
+    snap = _snapshot(demo, version.labels_revision)
+    clf = joblib.load(Path(settings.MEDIA_ROOT) / version.artifact)
+    keys = np.asarray(snap.response_ids)
+    everyone = np.arange(len(keys))
+    batch = next_batch(snap.X, snap.Y, clf, predict_scores(clf, snap.X, snap.texts), snap.labelled, everyone, 50,
+                       strategy=demo.active_learning_strategy, seed=SEED, keys=keys)
+    queue = LabelQueue.objects.get(project=demo).response_ids
+    assert [snap.response_ids[i] for i in batch] == queue[:50]
+    served = queue_batch_lease(project=demo, user=analyst, size=10)
+    assert [r.pk for r in served] == queue[:10]
+    bench = app_fit(snap.X, snap.Y, snap.texts, snap.labelled, everyone, SEED, keys=keys).quality
+    assert (bench.micro_f1, bench.macro_f1) == (version.micro_f1, version.macro_f1)
