@@ -11,7 +11,7 @@ from sklearn.cluster import KMeans
 
 #: Valid strategy names, for a per-project setting. "rare_entropy" is the default: binary entropy summed
 #: over themes, each theme weighted up when it has few labelled examples so rare themes get found, and
-#: (when rows are chosen by :func:`select_batch` or :func:`rank_pool`) times the row's local density, so
+#: (when rows are chosen by :func:`select_batch` or :func:`plan_queue`) times the row's local density, so
 #: typical responses come before outliers of equal uncertainty (information density, Settles & Craven 2008).
 STRATEGIES: tuple[str, ...] = ("rare_entropy", "entropy", "margin", "min_confidence", "ranked_batch", "random")
 DEFAULT_STRATEGY = "rare_entropy"
@@ -143,49 +143,15 @@ def select_batch(
     theme_support: np.ndarray | None = None,
     thresholds: np.ndarray | None = None,
     candidates: np.ndarray | None = None,
-    explore: float = 0.0,
 ) -> list[int]:
-    """Next ``size`` unlabelled rows of ``X`` to label, most useful first, without near-duplicates.
+    """Next ``size`` unlabelled rows of ``X`` by the strategy alone, most useful first, without near-duplicates
+    (the strategy stream of :func:`plan_queue`, which is what the app and the benchmark serve).
 
     ``probas`` (n, k) are the current model's probabilities for all rows (None = no model yet: cold start).
-    ``candidates`` optionally restricts which rows may be chosen. ``explore`` is the fraction of the batch
-    drawn uniformly at random (see :func:`select_batch_detailed`). Deterministic for a given ``seed``.
+    ``candidates`` optionally restricts which rows may be chosen. Deterministic for a given ``seed``.
     """
-    return select_batch_detailed(
-        X, probas, labelled_mask, size, strategy=strategy, seed=seed, theme_support=theme_support,
-        thresholds=thresholds, candidates=candidates, explore=explore,
-    )[0]
-
-
-def select_batch_detailed(
-    X: np.ndarray,
-    probas: np.ndarray | None,
-    labelled_mask: np.ndarray,
-    size: int,
-    *,
-    strategy: str = DEFAULT_STRATEGY,
-    seed: int = 0,
-    theme_support: np.ndarray | None = None,
-    thresholds: np.ndarray | None = None,
-    candidates: np.ndarray | None = None,
-    explore: float = 0.2,
-) -> tuple[list[int], list[bool]]:
-    """Like :func:`select_batch`, also saying which picks were random exploration (True) vs strategy.
-
-    Random picks keep the model from only ever seeing "hard" cases, and because they are a representative
-    sample the app can pass them to ``fit_classifier(eval_mask=...)`` for an unbiased quality estimate.
-    """
-    picks = _select(X, probas, labelled_mask, size - round(explore * size), strategy=strategy, seed=seed,
-                    theme_support=theme_support, thresholds=thresholds, candidates=candidates)
-    if len(picks) == size or probas is None or not np.asarray(labelled_mask).any():
-        return picks, [False] * len(picks)
-    labelled = np.asarray(labelled_mask, dtype=bool).copy()
-    labelled[picks] = True
-    allowed = ~labelled if candidates is None else (~labelled & np.isin(np.arange(len(X)), candidates))
-    rand = np.random.default_rng(seed).permutation(np.flatnonzero(allowed))
-    both = _pick_diverse(np.asarray(X, dtype=np.float32), np.concatenate([np.array(picks, dtype=int), rand]),
-                         size, NEAR_DUPLICATE_COSINE)
-    return both, [i not in set(picks) for i in both]
+    return _select(X, probas, labelled_mask, size, strategy=strategy, seed=seed, theme_support=theme_support,
+                   thresholds=thresholds, candidates=candidates)
 
 
 def _select(
@@ -234,41 +200,6 @@ def _select(
         rest = rest[np.argsort(-u[np.searchsorted(unl, rest)], kind="stable")]
         chosen = _pick_diverse(X, np.concatenate([np.array(chosen, dtype=int), rest]), size, NEAR_DUPLICATE_COSINE)
     return chosen
-
-
-def rank_pool(
-    X: np.ndarray,
-    probas: np.ndarray | None,
-    labelled_mask: np.ndarray,
-    *,
-    strategy: str = DEFAULT_STRATEGY,
-    seed: int = 0,
-    theme_support: np.ndarray | None = None,
-    thresholds: np.ndarray | None = None,
-) -> list[int]:
-    """Order the whole unlabelled pool once, most useful first (a queue the app can store).
-
-    Exact duplicates of an earlier item (identical vectors) go to the end, so the queue head stays varied.
-    """
-    X = np.asarray(X, dtype=np.float32)
-    labelled = np.asarray(labelled_mask, dtype=bool)
-    unl = np.flatnonzero(~labelled)
-    if len(unl) == 0:
-        return []
-    if probas is None or not labelled.any():
-        head = cold_start_batch(X, min(50, len(unl)), seed=seed, candidates=unl)
-        rest = np.setdiff1d(unl, head)
-        order = np.concatenate([np.array(head, dtype=int), np.random.default_rng(seed).permutation(rest)])
-    else:
-        u = utility(np.asarray(probas)[unl], strategy=strategy, theme_support=theme_support,
-                    thresholds=thresholds, seed=seed)
-        if strategy in DENSITY_WEIGHTED:
-            u = u * local_density(X, unl)
-        order = unl[np.lexsort((unl, -u))]
-    _, first = np.unique(X[order].round(5), axis=0, return_index=True)
-    is_first = np.zeros(len(order), dtype=bool)
-    is_first[first] = True
-    return [int(i) for i in np.concatenate([order[is_first], order[~is_first]])]
 
 
 #: Share of the queue served as uniform random exploration (every ``1 / EXPLORE_SHARE``-th position, so any

@@ -9,9 +9,8 @@ from ml.active_learning import (
     STRATEGIES,
     cold_start_batch,
     local_density,
-    rank_pool,
+    plan_queue,
     select_batch,
-    select_batch_detailed,
     utility,
 )
 
@@ -95,7 +94,7 @@ def test_rare_entropy_prefers_typical_rows_over_outliers() -> None:
     probas[-5:] = 0.5  # outliers, equally uncertain
     labelled = np.zeros(len(X), dtype=bool)
     labelled[0] = True
-    for pick in (select_batch(X, probas, labelled, 5), rank_pool(X, probas, labelled)[:5]):
+    for pick in (select_batch(X, probas, labelled, 5), plan_queue(X, probas, labelled, explore=0)[:5]):
         assert set(pick) == {3, 43, 83, 123, 163}
     assert set(select_batch(X, probas, labelled, 10, strategy="entropy")) >= set(range(len(X) - 5, len(X)))
 
@@ -111,26 +110,27 @@ def test_no_labels_means_cold_start() -> None:
     assert len(set(cluster[batch])) == 8
 
 
-def test_exploration_share_and_flags() -> None:
+def test_exploration_takes_its_share_of_every_batch() -> None:
     X, _ = _blobs()
     probas = np.random.default_rng(0).random((len(X), 3))
     labelled = np.zeros(len(X), dtype=bool)
     labelled[:10] = True
-    batch, rand = select_batch_detailed(X, probas, labelled, 10, explore=0.3, seed=0)
-    assert len(batch) == 10 and sum(rand) == 3
-    assert not labelled[batch].any()
+    queue = plan_queue(X, probas, labelled, explore=0.3, seed=0)
+    greedy = plan_queue(X, probas, labelled, explore=0.0, seed=0)
+    assert len(queue) == len(set(queue)) and not labelled[queue].any()
+    assert len(set(queue[:10]) - set(greedy[:10])) >= 3  # 3 of every 10 positions come from exploration
 
 
-def test_rank_pool_orders_every_unlabelled_item_once() -> None:
+def test_the_queue_orders_every_unlabelled_item_once() -> None:
     X = _with_duplicates(_blobs()[0])
     probas = np.random.default_rng(0).random((len(X), 3))
     labelled = np.zeros(len(X), dtype=bool)
     labelled[:30] = True
-    order = rank_pool(X, probas, labelled, strategy="entropy")
+    order = plan_queue(X, probas, labelled, strategy="entropy", explore=0)
     assert sorted(order) == list(np.flatnonzero(~labelled))
     u = utility(probas[order[:50]], strategy="entropy")
     assert (np.diff(u) <= 1e-12).all()  # head is sorted by utility (no exact duplicates in the head)
-    cold = rank_pool(X, None, np.zeros(len(X), dtype=bool))
+    cold = plan_queue(X, None, np.zeros(len(X), dtype=bool))
     assert sorted(cold) == list(range(len(X)))
 
 
