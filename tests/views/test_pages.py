@@ -14,6 +14,7 @@ PAGES = [  # (url name, lowest role)
     ("theme-editor", Role.ADMIN),
     ("member-list", Role.ADMIN),
     ("project-settings", Role.ADMIN),
+    ("audit", Role.ADMIN),
     ("labeling", Role.ANALYST),
     ("suggestions", Role.ANALYST),
     ("model", Role.ANALYST),
