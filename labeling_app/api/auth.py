@@ -45,7 +45,9 @@ class TokenView(APIView):
     def post(self, request: Request) -> HttpResponse:
         # django-axes' middleware cannot see a lockout decided under DRF's request wrapper: ask it directly.
         data = request.data if isinstance(request.data, dict) else {}
-        credentials = {"username": str(data.get("username", ""))}
+        # The username's own checks first (a NUL byte cannot even be looked up in PostgreSQL).
+        username = serializers.CharField(trim_whitespace=False).run_validation(data.get("username", ""))
+        credentials = {"username": username}
         if AxesProxyHandler.is_locked(request._request, credentials):
             return lockout_response(request._request, None, credentials)
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})

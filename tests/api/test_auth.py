@@ -78,3 +78,8 @@ def test_starting_discovery_runs_is_throttled_per_user(prepare_project, settings
     assert analyst.get(url).status_code == 200  # reading is not throttled
     # Another analyst has their own allowance.
     assert prepare_project.client("analyst2").post(url, {}, format="json").status_code in (201, 202)
+
+
+def test_a_username_with_a_nul_byte_is_a_400():
+    answer = APIClient().post("/api/auth/token/", {"username": "a\x00b", "password": "x"}, format="json")
+    assert answer.status_code == 400
