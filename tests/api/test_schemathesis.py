@@ -29,7 +29,6 @@ MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 @pytest.fixture
 def api(prepare_project, settings):
     """The schema as served to the fixture project's admin, with the ids of rows every path can point at."""
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # a generated import or retrain must not run inline
     ids = _ids(prepare_project)
     token = Token.objects.create(user=prepare_project.admin)
     headers = {"Authorization": f"Token {token.key}"}
