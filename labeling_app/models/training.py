@@ -24,6 +24,8 @@ class ModelVersion(models.Model):
     labels_used = models.PositiveIntegerField(default=0)
     micro_f1 = models.FloatField(null=True, blank=True)
     macro_f1 = models.FloatField(null=True, blank=True)
+    # The estimate's uncertainty: {"micro": [low, high], "macro": [low, high], "level": 0.9, "rows": n}.
+    quality_interval = models.JSONField(default=dict, blank=True)
     per_theme = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     artifact = models.CharField(max_length=500, blank=True)

@@ -221,12 +221,20 @@ def _training_run(*, project_id: int, task_id: str) -> ModelVersion | None:
             "labels_used": int(snap.Y.sum()),
             "micro_f1": quality.micro_f1 if quality else None,
             "macro_f1": quality.macro_f1 if quality else None,
+            "quality_interval": _interval(quality),
             "per_theme": _per_theme(quality, snap.themes),
             "artifact": artifact,
             "train_seconds": round(time.monotonic() - started, 3),
         },
     )
     return version
+
+
+def _interval(quality: classifier.QualityReport | None) -> dict:
+    if quality is None or quality.micro_ci is None or quality.macro_ci is None:
+        return {}
+    return {"micro": [round(v, 4) for v in quality.micro_ci], "macro": [round(v, 4) for v in quality.macro_ci],
+            "level": classifier.QUALITY_LEVEL, "rows": quality.n_scored}
 
 
 def _per_theme(quality: classifier.QualityReport | None, themes: list[Theme]) -> list[dict]:

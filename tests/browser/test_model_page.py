@@ -35,6 +35,8 @@ def many_versions(prepare_project):
         version = ModelVersion.objects.create(
             project=project, number=number, status=ModelVersion.Status.READY, labelled_responses=count,
             labels_used=int(count * 1.4), micro_f1=0.35 + 0.07 * number, macro_f1=0.12 + 0.08 * number,
+            quality_interval={"micro": [0.31 + 0.07 * number, 0.39 + 0.07 * number],
+                              "macro": [0.05 + 0.08 * number, 0.2 + 0.08 * number], "level": 0.9, "rows": 40 * number},
             per_theme=_per_theme(themes, count / LABEL_COUNTS[-1]), finished_at=now, made_current_at=now)
     project.current_model = version
     project.save(update_fields=["current_model"])
@@ -63,6 +65,16 @@ def test_model_page_axes_sortable_table_and_flags(live_server, prepare_project, 
     assert circles.count() == 2 * len(LABEL_COUNTS)
     assert float(circles.first.get_attribute("cx")) == pytest.approx(float(axis.get_attribute("x1")), abs=0.2)
     assert float(circles.last.get_attribute("cx")) == pytest.approx(float(axis.get_attribute("x2")), abs=0.2)
+
+    # Each version's F1 with its interval; the note names the current version's scored rows.
+    last = page.locator(f"#versions tr[data-version='{current.number}']")
+    number = current.number
+    expect(last.locator("td").nth(3)).to_have_text(
+        f"{current.micro_f1:.3f} ({0.31 + 0.07 * number:.2f}–{0.39 + 0.07 * number:.2f})")
+    expect(last.locator("td").nth(4)).to_have_text(
+        f"{current.macro_f1:.3f} ({0.05 + 0.08 * number:.2f}–{0.2 + 0.08 * number:.2f})")
+    expect(page.locator("#versions + p")).to_contain_text(f"90% interval")
+    expect(page.locator("#versions + p")).to_contain_text(f"({40 * number} for v{number})")
 
     rows = page.locator("#per-theme tbody tr")
     expect(rows).to_have_count(54)

@@ -12,8 +12,13 @@ from ml.classifier import (
     F1_FLOOR,
     MIN_EXAMPLES,
     TRUSTED_SUPPORT,
+    FOLDS_LARGE,
+    FOLDS_SMALL,
+    SMALL_LABEL_SET,
     best_threshold,
+    default_folds,
     evaluate_cv,
+    f1_intervals,
     fit_classifier,
     needs_more_examples,
     predict_labels,
@@ -184,3 +189,39 @@ def test_evaluate_mask_keeps_accepted_suggestions_out_of_the_quality_estimate() 
     np.testing.assert_array_equal(judged.thresholds, everything.thresholds)
     with pytest.raises(ValueError):
         fit_classifier(X_all, Y_all, use_tfidf=False, evaluate_mask=human[:10])
+
+
+def test_f1_intervals_cover_the_estimate_and_narrow_with_more_rows() -> None:
+    rng = np.random.default_rng(0)
+
+    def decisions(n: int) -> tuple[np.ndarray, np.ndarray]:
+        Y = rng.random((n, 4)) < 0.3
+        pred = Y ^ (rng.random((n, 4)) < 0.2)  # 20% of the decisions wrong
+        return pred, Y
+
+    pred, Y = decisions(200)
+    (mi_lo, mi_hi), (ma_lo, ma_hi) = f1_intervals(pred, Y, seed=1)
+    micro = f1_score(Y, pred, average="micro")
+    macro = f1_score(Y, pred, average="macro")
+    assert mi_lo < micro < mi_hi and ma_lo < macro < ma_hi
+    assert f1_intervals(pred, Y, seed=1) == ((mi_lo, mi_hi), (ma_lo, ma_hi))  # seeded
+    big_pred, big_Y = decisions(5000)
+    (b_lo, b_hi), _ = f1_intervals(big_pred, big_Y, seed=1)
+    assert b_hi - b_lo < (mi_hi - mi_lo) / 3  # about 1/sqrt(25) as wide
+    # perfect decisions: no uncertainty left to show
+    assert f1_intervals(Y, Y, seed=1) == ((1.0, 1.0), (1.0, 1.0))
+    assert f1_intervals(Y[:1], Y[:1]) == (None, None)
+
+
+def test_quality_report_carries_its_interval_and_folds_follow_the_label_count() -> None:
+    X, Y = _synthetic(n=300)
+    q = fit_classifier(X, Y, use_tfidf=False).quality
+    assert q is not None and q.folds == FOLDS_SMALL == default_folds(300)
+    assert q.micro_ci is not None and q.micro_ci[0] <= q.micro_f1 <= q.micro_ci[1]
+    assert q.macro_ci is not None and q.macro_ci[0] <= q.macro_f1 <= q.macro_ci[1]
+    assert q.n_scored == 300
+    assert default_folds(SMALL_LABEL_SET) == FOLDS_LARGE < FOLDS_SMALL
+    X2, Y2 = _synthetic(n=SMALL_LABEL_SET, seed=1)
+    q2 = fit_classifier(X2, Y2, use_tfidf=False).quality
+    assert q2 is not None and q2.folds == FOLDS_LARGE
+    assert q2.micro_ci is not None and q2.micro_ci[1] - q2.micro_ci[0] < q.micro_ci[1] - q.micro_ci[0]

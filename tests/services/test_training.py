@@ -28,6 +28,11 @@ def test_a_retrain_makes_a_current_version_with_suggestions_and_a_queue(demo):
     assert demo.current_model == version and version.number == 1
     assert version.labelled_responses == 120
     assert 0 < version.micro_f1 <= 1 and 0 <= version.macro_f1 <= 1
+    # the estimate comes with its interval, around it, on the rows it was scored on
+    interval = version.quality_interval
+    assert interval["micro"][0] <= version.micro_f1 <= interval["micro"][1]
+    assert interval["macro"][0] <= version.macro_f1 <= interval["macro"][1]
+    assert interval["micro"][0] < interval["micro"][1] and 0 < interval["rows"] <= 120
     assert {row["theme_name"] for row in version.per_theme} == set(demo.themes.values_list("name", flat=True))
     predictions = predictions_of(version=version)
     assert predictions.probabilities.shape == (demo.responses.count(), demo.themes.count())
