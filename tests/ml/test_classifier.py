@@ -10,11 +10,11 @@ from sklearn.metrics import f1_score
 
 from ml.classifier import (
     F1_FLOOR,
-    MIN_EXAMPLES,
-    TRUSTED_SUPPORT,
     FOLDS_LARGE,
     FOLDS_SMALL,
+    MIN_EXAMPLES,
     SMALL_LABEL_SET,
+    TRUSTED_SUPPORT,
     best_threshold,
     default_folds,
     evaluate_cv,
