@@ -149,23 +149,36 @@ def drivers_chart(drivers: dict) -> dict:
     return _spec(chart)
 
 
+COOCCURRENCE_THEMES = 20  # rows and columns of the heatmap: the commonest themes (the table and API hold all)
+
+
 def cooccurrence_chart(cooccurrence: dict) -> dict:
-    """Heatmap of theme pairs coloured by lift (1 = independent), counts in the tooltip."""
-    names = {t["theme_id"]: t["theme"] for t in cooccurrence.get("themes", [])}
+    """Heatmap of the commonest themes' pairs coloured by lift (1 = independent), counts in the tooltip.
+
+    Pairs never seen together are left blank: their lift of 0 would otherwise be the darkest cell and draw
+    the eye to what is absent.
+    """
+    themes = sorted(cooccurrence.get("themes", []), key=lambda t: -t["count"])[:COOCCURRENCE_THEMES]
+    names = {t["theme_id"]: t["theme"] for t in themes}
     rows = []
     for p in cooccurrence.get("pairs", []):
-        a, b = names.get(p["a"], str(p["a"])), names.get(p["b"], str(p["b"]))
+        if p["count"] == 0 or p["a"] not in names or p["b"] not in names:
+            continue
+        a, b = names[p["a"]], names[p["b"]]
         # Both halves of the matrix, so the heatmap reads the same from either axis.
         rows.append({"a": a, "b": b, "count": p["count"], "lift": p["lift"]})
         rows.append({"a": b, "b": a, "count": p["count"], "lift": p["lift"]})
-    order = [t["theme"] for t in cooccurrence.get("themes", [])]
+    order = [t["theme"] for t in themes]
+    shown = f"{len(themes)} commonest themes" if len(cooccurrence.get("themes", [])) > len(themes) else "themes"
     chart = alt.Chart(alt.Data(values=rows)).mark_rect().encode(
-        x=alt.X("a:N", sort=order, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=140)),
-        y=alt.Y("b:N", sort=order, title=None, axis=alt.Axis(labelLimit=160)),
+        x=alt.X("a:N", sort=order, scale=alt.Scale(domain=order), title=None,
+                axis=alt.Axis(labelAngle=-40, labelLimit=140)),
+        y=alt.Y("b:N", sort=order, scale=alt.Scale(domain=order), title=None, axis=alt.Axis(labelLimit=160)),
         color=alt.Color("lift:Q", scale=alt.Scale(scheme="redblue", domainMid=1, reverse=True), title="Lift"),
         tooltip=[alt.Tooltip("a:N", title="Theme"), alt.Tooltip("b:N", title="With"),
                  alt.Tooltip("count:Q", title="Both"), alt.Tooltip("lift:Q", format=".2f", title="Lift")],
-    ).properties(width=alt.Step(22), height=alt.Step(22), title="Co-occurrence (lift)")
+    ).properties(width=alt.Step(22), height=alt.Step(22),
+                 title=f"Co-occurrence (lift), {shown}; blank: never together")
     return _spec(chart)
 
 

@@ -152,6 +152,20 @@ def test_cooccurrence_heatmap_is_symmetric_and_uses_lift():
     assert spec["encoding"]["color"]["field"] == "lift"
 
 
+def test_cooccurrence_heatmap_keeps_to_the_commonest_themes_and_leaves_unseen_pairs_blank():
+    themes = [{"theme_id": i, "theme": f"Theme {i:02d}", "count": 100 - i} for i in range(45)]
+    pairs = [{"a": i, "b": j, "count": (i + j) % 3, "lift": 0.0 if (i + j) % 3 == 0 else 1.5}
+             for i in range(45) for j in range(i + 1, 45)]
+    spec = charts.cooccurrence_chart({"themes": themes, "pairs": pairs, "combinations": []})
+    rows = _datasets(spec)
+    shown = {r["a"] for r in rows} | {r["b"] for r in rows}
+    commonest = {f"Theme {i:02d}" for i in range(charts.COOCCURRENCE_THEMES)}
+    assert shown == commonest
+    assert spec["encoding"]["x"]["scale"]["domain"] == sorted(commonest)  # every commonest theme has a column
+    assert rows and all(r["count"] > 0 and r["lift"] > 0 for r in rows)  # never-together pairs: no cell
+    assert "20 commonest themes" in str(spec["title"])
+
+
 def test_combinations_chart_has_a_bar_per_set_and_a_membership_matrix():
     rows = _datasets(charts.combinations_chart(COOCCURRENCE))
     bars = [r for r in rows if "count" in r]
