@@ -358,18 +358,23 @@ def _oof_predictions(
 
 def _report(
     oof: np.ndarray, Y: np.ndarray, trainable: np.ndarray, splits: list[np.ndarray],
-    thresholds: np.ndarray, theme_ids: list[Any],
+    thresholds: np.ndarray, theme_ids: list[Any], rows: np.ndarray | None = None,
 ) -> QualityReport:
     """Quality from OOF probabilities, with each fold judged by thresholds tuned on the *other* folds.
 
     Tuning and scoring thresholds on the same predictions would flatter the model; cross-fitting them
-    costs no extra model fits and keeps the estimate honest.
+    costs no extra model fits and keeps the estimate honest. The thresholds are tuned on every labelled row
+    of the other folds, as the served model's are; only ``rows`` (default all) are scored. Tuning them on
+    the scored rows alone (a few hundred random ones) left rare themes without a positive to tune on, never
+    predicted, and read macro F1 0.03-0.08 low at 500-1,000 labels.
     """
     pred = np.zeros(Y.shape, dtype=bool)
     for va in splits:
         rest = np.setdiff1d(np.arange(len(Y)), va)
         th = _tune_thresholds(oof[rest], Y[rest], trainable & (Y[rest].sum(0) >= 1))
         pred[va] = oof[va] >= th
+    if rows is not None:
+        pred, Y = pred[rows], Y[rows]
     p, r, f, s = precision_recall_fscore_support(Y, pred, average=None, zero_division=0)
     # The out-of-fold decisions against the labels as a 2x2 table per theme: the model as one more coder.
     tp, fp = (pred & Y).sum(0), (pred & ~Y).sum(0)
@@ -486,11 +491,8 @@ def fit_classifier(
         rows = np.flatnonzero(judged)
         if eval_mask is not None and (np.asarray(eval_mask, dtype=bool) & judged).sum() >= MIN_EVAL_ROWS:
             rows = np.flatnonzero(np.asarray(eval_mask, dtype=bool) & judged)
-        pos_of = np.full(len(Y), -1)
-        pos_of[rows] = np.arange(len(rows))
-        sub_splits = [pos_of[va][pos_of[va] >= 0] for va in splits]
         # Scored on raw OOF scores with raw thresholds: the same decisions as calibrated ones.
-        quality = _report(oof[rows], Y[rows], trainable, sub_splits, score_th, ids)
+        quality = _report(oof, Y, trainable, splits, score_th, ids, rows=rows)
         quality.n_labelled = len(Y)
     elif trainable.any():
         score_th = np.where(trainable, 0.5, 2.0)
