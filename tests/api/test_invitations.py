@@ -167,3 +167,15 @@ def test_signing_in_does_not_tell_unknown_or_inactive_usernames_apart():
         assert page.status_code == 200
         errors.add(page.content.decode().split('class="error" role="alert">')[1].split("</p>")[0])
     assert errors == {"Your username and password didn't match. Please try again."}
+
+
+def test_an_unknown_username_is_locked_out_like_a_known_one(settings):
+    UserFactory(username="known")
+    answers = {}
+    for username in ("known", "nobody-here"):
+        client = APIClient()
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            client.post("/api/auth/token/", {"username": username, "password": "wrong"}, format="json")
+        answers[username] = client.post("/api/auth/token/", {"username": username, "password": "wrong"},
+                                        format="json")
+    assert {(a.status_code, a.content) for a in answers.values()} == {(429, answers["known"].content)}
