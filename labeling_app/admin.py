@@ -12,7 +12,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "question", "created_at"]
+    list_display = ["name", "created_by", "question", "created_at"]  # names are unique per owner only
     search_fields = ["name", "question"]
     inlines = [MembershipInline]
 

@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 
 from labeling_app.models import Project, Role, Theme
@@ -56,8 +57,8 @@ class ThemeForm(forms.ModelForm):
         return data
 
 
-class MemberForm(forms.Form):
-    username = forms.CharField(max_length=150)
+class InvitationForm(forms.Form):
+    username = forms.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
     role = forms.ChoiceField(choices=Role.choices, initial=Role.ANALYST)
 
 

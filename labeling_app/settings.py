@@ -184,6 +184,11 @@ CELERY_TASK_ROUTES = {
     "labeling_app.tasks.discovery.*": {"queue": "embeddings"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# `celery beat` (docker-compose's `beat`; `make run`'s worker embeds it) sends these. Uploads are pruned after
+# every import too; the hourly run makes them expire when nobody imports.
+CELERY_BEAT_SCHEDULE = {
+    "import-uploads-purge": {"task": "labeling_app.tasks.imports.import_uploads_purge", "schedule": 60 * 60},
+}
 # Late ack + reject_on_worker_lost redeliver a task whose worker died; a job that kills its worker every
 # time would come back forever. Each job counts its deliveries and fails, saying why, past this many.
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 3))

@@ -27,6 +27,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("labeling_app.api.urls")),
     path("projects/", projects.project_list, name="project-list"),
+    path("invitations/<id:invitation_id>/", members.invitation_respond, name="invitation-respond"),
     path(P, projects.project_overview, name="project-overview"),
     path(P + "themes/", themes.theme_editor, name="theme-editor"),
     path(P + "settings/", projects.project_settings, name="project-settings"),

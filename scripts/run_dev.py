@@ -24,7 +24,9 @@ def main() -> int:
     subprocess.run([*manage, "load_demo"], env=env, check=True, cwd=ROOT)
     procs = [p for p in [redis_child] if p is not None] + [
         subprocess.Popen([PY, "-m", "celery", "-A", "labeling_app", "worker", "-l", "info", "-c", "2",
-                          "-Q", "default,imports,embeddings,training"], env=env, cwd=ROOT),
+                          "-Q", "default,imports,embeddings,training",
+                          # Periodic tasks (expired uploads): one embedded beat is enough for one dev worker.
+                          "-B", "-s", str(ROOT / "var" / "celerybeat-schedule")], env=env, cwd=ROOT),
         subprocess.Popen([*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env=env, cwd=ROOT),
     ]
     print(f"\nThemeLoop is running at http://127.0.0.1:{port}/ (Redis: {env['REDIS_URL']}). Ctrl-C stops it.\n",

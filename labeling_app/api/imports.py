@@ -18,7 +18,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         model = ImportJob
         fields = ["id", "file", "original_name", "status", "progress", "message", "errors",
                   "responses_created", "themes_created", "themes_in_file", "labels_created",
-                  "created_at", "started_at", "finished_at"]
+                  "created_at", "started_at", "finished_at", "file_purged_at"]
         read_only_fields = [f for f in fields if f != "file"]
 
     def get_progress(self, job: ImportJob) -> int:

@@ -2,17 +2,17 @@ from django.db.models import QuerySet
 from rest_framework import generics, serializers
 
 from labeling_app.api.access import ProjectScopedMixin
-from labeling_app.models import Membership, Role
-from labeling_app.services.members import member_add, member_change_role, member_remove
+from labeling_app.models import Membership
+from labeling_app.services.members import member_change_role, member_remove
 
 
 class MemberSerializer(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username")
+    username = serializers.CharField(source="user.username", read_only=True)
 
     class Meta:
         model = Membership
         fields = ["id", "username", "role", "created_at"]
-        read_only_fields = ["id", "created_at"]
+        read_only_fields = fields
 
 
 class MemberRoleSerializer(serializers.ModelSerializer):
@@ -25,19 +25,13 @@ class MemberRoleSerializer(serializers.ModelSerializer):
         extra_kwargs = {"role": {"required": True}}  # a PUT without it would change nothing (it was a 500)
 
 
-class MemberListCreateView(ProjectScopedMixin, generics.ListCreateAPIView):
-    """The project's members; admins add users by username with a role."""
+class MemberListView(ProjectScopedMixin, generics.ListAPIView):
+    """The project's members. Admins add people by invitation (`…/invitations/`): nobody joins unasked."""
 
     serializer_class = MemberSerializer
 
     def get_queryset(self) -> QuerySet[Membership]:
         return self.project.memberships.select_related("user")
-
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        data = serializer.validated_data
-        serializer.instance = member_add(
-            project=self.project, username=data["user"]["username"], role=data.get("role", Role.ANALYST)
-        )
 
 
 class MemberDetailView(ProjectScopedMixin, generics.RetrieveUpdateDestroyAPIView):

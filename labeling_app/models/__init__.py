@@ -5,6 +5,7 @@ from labeling_app.models.discovery import Cluster, ClusterAction, ClusterAssignm
 from labeling_app.models.embeddings import EmbeddingRun, ResponseEmbedding
 from labeling_app.models.imports import ImportJob
 from labeling_app.models.insights import QuotePin
+from labeling_app.models.invitations import Invitation
 from labeling_app.models.projects import Membership, Project, Role
 from labeling_app.models.responses import Response
 from labeling_app.models.themes import Theme
@@ -13,7 +14,7 @@ from labeling_app.models.training import LabelQueue, ModelVersion, QueueLease, S
 __all__ = [
     "Adjudication", "Annotation", "AuditEvent",
     "Cluster", "ClusterAction", "ClusterAssignment", "DiscoveryRun", "EmbeddingRun",
-    "ImportJob",
+    "ImportJob", "Invitation",
     "LabelQueue", "Membership", "ModelVersion", "Project", "QueueLease", "QuotePin", "Response",
     "ResponseEmbedding", "Role",
     "SuggestionRejection", "Theme",

@@ -18,6 +18,8 @@ class ImportJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     file = models.FileField(upload_to="imports/%Y/%m/")
+    # When the uploaded file was deleted for good (IMPORT_UPLOAD_RETENTION_HOURS); the job's counts stay.
+    file_purged_at = models.DateTimeField(null=True, blank=True)
     original_name = models.CharField(max_length=255)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     task_id = models.CharField(max_length=255, blank=True)

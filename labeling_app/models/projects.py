@@ -19,7 +19,9 @@ class Role(models.TextChoices):
 class Project(models.Model):
     """One survey question, its responses and its own theme set."""
 
-    name = models.CharField(max_length=200, unique=True)
+    # Unique per owner (see Meta), not globally: a global rule would tell anyone creating a project which names
+    # other teams use.
+    name = models.CharField(max_length=200)
     question = models.TextField(blank=True)
     labeling_batch_size = models.PositiveSmallIntegerField(default=10)
     active_learning_strategy = models.CharField(
@@ -34,12 +36,16 @@ class Project(models.Model):
         "labeling_app.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The owner: the user who created it (None for projects made by commands and the demo).
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["created_by", "name"], name="project_name_unique_per_owner"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -23,6 +23,18 @@ def project_list_with_counts(*, user: User) -> QuerySet[Project]:
     )
 
 
+def project_find_by_name(*, name: str) -> Project | None:
+    """The project of this name, for commands (they act for the operator, across owners); None if none.
+
+    Names are unique per owner only: when several owners use the name, ValueError says so rather than
+    picking one.
+    """
+    found = list(Project.objects.filter(name=name)[:2])
+    if len(found) > 1:
+        raise ValueError(f"several projects are named {name!r} (of different owners); rename one to pick it")
+    return found[0] if found else None
+
+
 def membership_get(*, user: User | AnonymousUser, project_id: int) -> Membership:
     """The user's membership of a project; 404 (never 403) when they are not a member."""
     if not user.is_authenticated:

@@ -25,6 +25,12 @@ def audit_actor_set(user: AbstractBaseUser | AnonymousUser | None) -> None:
     _actor.set(user)  # type: ignore[arg-type]
 
 
+def audit_actor_get() -> AbstractBaseUser | None:
+    """The signed-in user changes are attributed to now (None: the system, or an anonymous request)."""
+    actor = _actor.get()
+    return actor if actor is not None and actor.is_authenticated else None
+
+
 def _forget_actor(**_: Any) -> None:
     # A thread that serves one request after another (WSGI) must not lend one request's user to the next.
     _actor.set(None)

@@ -11,8 +11,9 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from labeling_app.models import ImportJob, Membership, Project, Role
+from labeling_app.models import ImportJob, Project, Role
 from labeling_app.services.imports import import_file_run
+from labeling_app.services.members import member_add_without_invitation, member_change_role
 from labeling_app.services.themes import theme_create
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
@@ -47,7 +48,9 @@ def _project_load(*, name: str, question: str, upload: Callable[[], File],
                   theme_names: Callable[[], list[str]] | None = None) -> tuple[Project, ImportJob | None]:
     # Idempotent: a project that already has responses is left as it is; only memberships are ensured.
     demo_users_ensure()
-    project, created = Project.objects.get_or_create(name=name, defaults={"question": question})
+    # The demo's projects have no owner (names are unique per owner: a user's own project of the same name is
+    # another project).
+    project, created = Project.objects.get_or_create(name=name, created_by=None, defaults={"question": question})
     job = None
     if created or not project.responses.exists():
         existing = {t.name.casefold() for t in project.themes.all()}
@@ -59,9 +62,13 @@ def _project_load(*, name: str, question: str, upload: Callable[[], File],
             raise RuntimeError(f"demo import failed: {job.message}")
     user_model = get_user_model()
     for username, (role, _) in DEMO_USERS.items():
-        Membership.objects.update_or_create(
-            project=project, user=user_model.objects.get(username=username), defaults={"role": role}
-        )
+        # The operator's doing, so no invitation; recorded in the audit trail like any change of membership.
+        user = user_model.objects.get(username=username)
+        membership = project.memberships.filter(user=user).first()
+        if membership is None:
+            member_add_without_invitation(project=project, user=user, role=role)
+        elif membership.role != role:
+            member_change_role(membership=membership, role=role)
     return project, job
 
 

@@ -151,15 +151,22 @@ def _finish(job: ImportJob, status: str, *, message: str, errors: list | None = 
 
 
 def import_uploads_prune() -> int:
-    """Delete the uploaded files of imports finished longer ago than IMPORT_UPLOAD_RETENTION_HOURS (the jobs,
-    with their counts and errors, stay); returns how many files went. Runs after every import."""
+    """Delete the uploaded files of imports, succeeded or failed, finished longer ago than
+    IMPORT_UPLOAD_RETENTION_HOURS; the jobs stay, with their counts, errors and `file_purged_at`.
+
+    Returns how many files went. Runs after every import and periodically (the `import_uploads_purge` task,
+    the `purge_uploads` command), so files expire even when nobody imports. Safe to run twice or at once:
+    a job already purged is skipped, and a file already gone is no error.
+    """
     cutoff = timezone.now() - timedelta(hours=settings.IMPORT_UPLOAD_RETENTION_HOURS)
-    done = ImportJob.objects.filter(finished_at__lte=cutoff).exclude(file="")
+    done = ImportJob.objects.filter(finished_at__lte=cutoff).exclude(file="").only("pk", "file")
     pruned = 0
-    for job in done:
+    for job in done.iterator():
         job.file.delete(save=False)
-        ImportJob.objects.filter(pk=job.pk).update(file="")
-        pruned += 1
+        # Only the run that clears the name records the purge (two runs at once delete the file once).
+        pruned += ImportJob.objects.filter(pk=job.pk).exclude(file="").update(file="", file_purged_at=timezone.now())
+    if pruned:
+        logger.info("deleted %s expired import upload(s)", pruned)
     return pruned
 
 

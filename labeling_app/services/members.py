@@ -1,4 +1,4 @@
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -14,16 +14,21 @@ def _check_admin_remains(*, project: Project, excluding: Membership) -> None:
 
 
 @transaction.atomic
-def member_add(*, project: Project, username: str, role: str) -> Membership:
-    """Add an existing user to a project with a role."""
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise ValidationError(f"no active user named {username!r}")
+def member_add_without_invitation(*, project: Project, user: User, role: str,
+                                  invited_by: str = "") -> Membership:
+    """Make `user` a member straight away, without asking them.
+
+    Only for a user's own consent or the operator's: the creator of a project, an accepted invitation
+    (`invited_by` names the inviter in the audit trail), the demo, commands and test fixtures. Admins
+    invite through `services.invitations`.
+    """
     if project.memberships.filter(user=user).exists():
-        raise ValidationError(f"{username} is already a member")
+        raise ValidationError(f"{user.get_username()} is already a member")
     membership = Membership.objects.create(project=project, user=user, role=Role(role))
-    audit_record(project=project, action="member.add", target_type="member", target_id=user.pk,
-                 summary=f"{username} as {membership.role}", after={"user": username, "role": membership.role})
+    name = user.get_username()
+    summary = f"{name} as {membership.role}" + (f", invited by {invited_by}" if invited_by else "")
+    audit_record(project=project, action="member.add", target_type="member", target_id=user.pk, summary=summary,
+                 after={"user": name, "role": membership.role, **({"invited_by": invited_by} if invited_by else {})})
     return membership
 
 

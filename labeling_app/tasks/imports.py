@@ -1,6 +1,6 @@
 from celery import Task, shared_task
 
-from labeling_app.services.imports import import_job_run
+from labeling_app.services.imports import import_job_run, import_uploads_prune
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, time_limit=20 * 60)
@@ -8,3 +8,9 @@ def import_run(self: Task, *, import_job_id: int) -> str:
     """Import one uploaded file; safe to deliver twice (see import_job_run)."""
     job = import_job_run(import_job_id=import_job_id, task_id=self.request.id or "")
     return job.status if job else "skipped"
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=10 * 60)
+def import_uploads_purge() -> int:
+    """Delete expired import uploads (CELERY_BEAT_SCHEDULE runs it hourly); idempotent, takes nothing."""
+    return import_uploads_prune()

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 
 from labeling_app.forms import ImportForm, OverlapForm, ProjectForm, ProjectSettingsForm
 from labeling_app.models import Role
+from labeling_app.selectors.invitations import invitations_pending_for_user
 from labeling_app.selectors.projects import project_counts, project_list_with_counts
 from labeling_app.services.projects import project_create, project_update
 from labeling_app.services.review import overlap_configure
@@ -23,7 +24,9 @@ def project_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             return redirect("project-overview", project_id=project.pk)
     projects = project_list_with_counts(user=request.user).order_by("name")
-    return render(request, "labeling_app/project_list.html", {"projects": projects, "form": form})
+    invitations = invitations_pending_for_user(user=request.user)
+    return render(request, "labeling_app/project_list.html",
+                  {"projects": projects, "invitations": invitations, "form": form})
 
 
 @login_required
@@ -63,9 +66,13 @@ def project_settings(request: AuthenticatedHttpRequest, project_id: int) -> Http
         messages.success(request, f"{count} responses are coded blind by {project.overlap_coders} analysts each.")
         return redirect("project-settings", project_id=project.pk)
     if posted and "overlap" not in posted and form.is_valid():
-        project_update(project=project, **{f: form.cleaned_data[f] for f in form.changed_data})
-        messages.success(request, "Settings saved.")
-        return redirect("project-settings", project_id=project.pk)
+        try:
+            project_update(project=project, **{f: form.cleaned_data[f] for f in form.changed_data})
+        except ValidationError as exc:  # a name its owner already uses
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("project-settings", project_id=project.pk)
     overlap_items = project.responses.filter(is_overlap=True).count()
     return render(request, "labeling_app/settings.html",
                   {"project": project, "membership": membership, "form": form, "overlap": overlap,

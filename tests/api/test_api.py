@@ -17,6 +17,24 @@ def test_creating_a_project_makes_you_its_admin(prepare_project):
 
 
 @pytest.mark.django_db
+def test_a_project_name_used_by_another_team_is_yours_to_use_and_yours_only_once(prepare_project):
+    # "Other project" belongs to nobody the analyst knows: creating one of that name must not reveal it exists.
+    client = prepare_project.client("analyst")
+    mine = client.post("/api/projects/", {"name": "Other project"}, format="json")
+    assert mine.status_code == 201, mine.content
+    again = client.post("/api/projects/", {"name": "Other project"}, format="json")
+    assert again.status_code == 400
+    assert again.json()["message"] == "name: you already have a project named 'Other project'"
+    # The page says the same.
+    from django.test import Client
+
+    page = Client()
+    page.force_login(prepare_project.analyst)
+    answer = page.post("/projects/", {"name": "Other project", "question": "", "labeling_batch_size": 10})
+    assert answer.status_code == 200 and b"you already have a project named" in answer.content
+
+
+@pytest.mark.django_db
 def test_response_filters(prepare_project):
     project = prepare_project.project
     csv = ("respondent_id,response,theme,plan\nF1,Far too expensive,Price,Basic\nF2,Late delivery,Delivery,Family\n"

@@ -3,6 +3,7 @@ after, and only admins see them."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from rest_framework.test import APIClient
 
 from labeling_app.models import AuditEvent
 from labeling_app.services.imports import import_file_run
@@ -30,9 +31,12 @@ def test_changes_through_the_api_are_recorded_with_their_author(prepare_project)
                         format="json").status_code == 201
     admin = p.client("admin")
     assert admin.patch(base + f"themes/{price.pk}/", {"name": "Too expensive"}, format="json").status_code == 200
-    UserFactory(username="newcomer")
-    assert admin.post(base + "members/", {"username": "newcomer", "role": "lead"},
-                      format="json").status_code == 201
+    newcomer = UserFactory(username="newcomer")
+    invited = admin.post(base + "invitations/", {"username": "newcomer", "role": "lead"}, format="json")
+    assert invited.status_code == 202
+    newcomer_client = APIClient()
+    newcomer_client.force_authenticate(newcomer)
+    assert newcomer_client.post(f"/api/invitations/{invited.json()['invitation']['id']}/accept/").status_code == 200
     assert admin.patch(base, {"labeling_batch_size": 25}, format="json").status_code == 200
 
     events = _events(p)
@@ -46,7 +50,10 @@ def test_changes_through_the_api_are_recorded_with_their_author(prepare_project)
     rename = by_action["theme.update"][0]
     assert rename["actor"] == "alice-admin"
     assert rename["before"] == {"name": "Price"} and rename["after"] == {"name": "Too expensive"}
-    assert by_action["member.add"][0]["after"] == {"user": "newcomer", "role": "lead"}
+    assert by_action["invitation.create"][0]["actor"] == "alice-admin"
+    joined = by_action["member.add"][0]
+    assert joined["actor"] == "newcomer"  # accepting is the invitee's own act
+    assert joined["after"] == {"user": "newcomer", "role": "lead", "invited_by": "alice-admin"}
     settings = by_action["project.settings"][0]
     assert settings["before"]["labeling_batch_size"] != 25 and settings["after"] == {"labeling_batch_size": 25}
     assert all(e["created_at"] for e in events)

@@ -4,7 +4,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from labeling_app.models import ImportJob, Role
+from labeling_app.models import ImportJob, Invitation, Role
 
 ROLES = [Role.ANALYST, Role.LEAD, Role.ADMIN]
 PUBLIC = {"api-token", "api-schema", "api-docs"}  # checked separately below
@@ -13,6 +13,9 @@ PUBLIC = {"api-token", "api-schema", "api-docs"}  # checked separately below
 def _ids(pp):
     project = pp.project
     job = ImportJob.objects.create(project=project, original_name="x.csv", file=SimpleUploadedFile("x.csv", b"a"))
+    # The outsider is invited but has not answered: every project URL must still be a 404 to them.
+    invitation = Invitation.objects.create(project=project, username=pp.outsider.username, invitee=pp.outsider,
+                                           role=Role.ANALYST, invited_by=pp.admin)
     run, clusters = _discovery_fixture(project)
     _disagreement(pp)
     # A numeric and a date column so the insights drivers and trends views have something to read.
@@ -27,6 +30,7 @@ def _ids(pp):
         "theme_id": pp.themes[0].pk,
         "response_id": project.responses.first().pk,
         "import_id": job.pk,
+        "invitation_id": invitation.pk,
         "member_id": project.memberships.get(user=pp.analyst2).pk,
         "view": "prevalence",
         "fmt": "svg",
@@ -84,7 +88,10 @@ CASES = [
     ("api-imports", ["project_id"], "post", "upload", Role.ADMIN),
     ("api-import", ["project_id", "import_id"], "get", None, Role.ANALYST),
     ("api-members", ["project_id"], "get", None, Role.ANALYST),
-    ("api-members", ["project_id"], "post", {"username": "oscar-outsider", "role": "analyst"}, Role.ADMIN),
+    ("api-project-invitations", ["project_id"], "get", None, Role.ADMIN),
+    ("api-project-invitations", ["project_id"], "post", {"username": "newcomer", "role": "analyst"}, Role.ADMIN),
+    ("api-project-invitation", ["project_id", "invitation_id"], "get", None, Role.ADMIN),
+    ("api-project-invitation", ["project_id", "invitation_id"], "delete", None, Role.ADMIN),
     ("api-member", ["project_id", "member_id"], "get", None, Role.ANALYST),
     ("api-member", ["project_id", "member_id"], "patch", {"role": "lead"}, Role.ADMIN),
     ("api-member", ["project_id", "member_id"], "delete", None, Role.ADMIN),
@@ -165,7 +172,38 @@ def test_endpoint_access(case, who, prepare_project, django_capture_on_commit_ca
         assert response.status_code == 403, text
         assert set(response.json()) == {"message", "details"}
     else:
-        assert response.status_code in (200, 201, 204), text
+        assert response.status_code in (200, 201, 202, 204), text
+
+
+# Not project-scoped: a user's own invitations. Only the invitee (the fixture's outsider) may answer; for anyone
+# else the invitation does not exist (404), and the list holds only their own.
+INVITEE_CASES = [
+    ("api-invitations", "get"),
+    ("api-invitation-accept", "post"),
+    ("api-invitation-decline", "post"),
+]
+
+
+@pytest.mark.django_db(transaction=False)
+@pytest.mark.parametrize("case", INVITEE_CASES, ids=[f"{c[1]} {c[0]}" for c in INVITEE_CASES])
+@pytest.mark.parametrize("who", [*ROLES, "outsider", "anonymous"])
+def test_invitee_endpoint_access(case, who, prepare_project):
+    name, method = case
+    ids = _ids(prepare_project)
+    client = APIClient() if who == "anonymous" else prepare_project.client(
+        who if who == "outsider" else {"analyst": "analyst", "lead": "lead", "admin": "admin"}[who])
+    url = reverse(name) if name == "api-invitations" else reverse(name, kwargs={"invitation_id": ids["invitation_id"]})
+    response = getattr(client, method)(url)
+    if who == "anonymous":
+        assert response.status_code in (401, 403)
+        assert b"Cancellations" not in response.content
+    elif name == "api-invitations":
+        assert response.status_code == 200
+        assert [i["id"] for i in response.json()["results"]] == ([ids["invitation_id"]] if who == "outsider" else [])
+    elif who == "outsider":
+        assert response.status_code in (200, 204), response.content
+    else:
+        assert response.status_code == 404, response.content
 
 
 def _api_route_names(resolver=None, prefix=""):
@@ -178,7 +216,7 @@ def _api_route_names(resolver=None, prefix=""):
 
 
 def test_every_api_endpoint_has_a_permission_case():
-    covered = {c[0] for c in CASES} | PUBLIC
+    covered = {c[0] for c in CASES} | {c[0] for c in INVITEE_CASES} | PUBLIC
     missing = sorted(set(_api_route_names()) - covered)
     assert not missing, f"API endpoints without a permission test: {missing}"
 

@@ -38,3 +38,20 @@ def test_load_demo_creates_project_and_role_users(capsys):
     assert "demo-analyst" in out and "password" in out
     call_command("load_demo", "--no-nhs")  # idempotent
     assert Project.objects.filter(name="Why are you cancelling?").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_name_two_owners_use_is_refused_as_ambiguous_and_one_owners_is_found(tmp_path, capsys):
+    from tests.factories import ProjectFactory, UserFactory
+
+    first, second = UserFactory(username="first"), UserFactory(username="second")
+    ProjectFactory(name="Shared", created_by=first)
+    ProjectFactory(name="Shared", created_by=second)
+    owned = ProjectFactory(name="Only mine", created_by=first)
+    good = tmp_path / "ok.csv"
+    good.write_text("respondent_id,response\nR1,hello\n")
+    with pytest.raises(CommandError, match="several projects are named 'Shared'"):
+        call_command("import_responses", str(good), project="Shared")
+    call_command("import_responses", str(good), project="Only mine")
+    assert owned.responses.count() == 1
+    assert Project.objects.filter(name="Only mine").count() == 1

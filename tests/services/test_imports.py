@@ -221,7 +221,43 @@ def test_uploads_are_deleted_once_their_retention_has_passed(settings, prepare_p
     assert not paths[bad.pk].exists() and paths[good.pk].is_file()
     bad.refresh_from_db()
     assert not bad.file and bad.status == "failed" and bad.errors  # the record and its errors stay
+    assert bad.file_purged_at is not None  # and it says when the file went
+    assert import_uploads_prune() == 0  # idempotent: nothing left to purge
     settings.IMPORT_UPLOAD_RETENTION_HOURS = 0  # keep nothing: gone as soon as the import finishes
     again = import_file_run(project=project, user=None,
                             upload=SimpleUploadedFile("now.csv", b"respondent_id,response\nK2,gone at once\n"))
     assert not again.file and not paths[good.pk].exists()
+
+
+@pytest.mark.django_db
+def test_the_periodic_task_and_the_command_purge_expired_uploads_when_nobody_imports(settings, prepare_project):
+    from datetime import timedelta
+    from io import StringIO
+    from pathlib import Path
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from labeling_app.tasks.imports import import_uploads_purge
+
+    settings.IMPORT_UPLOAD_RETENTION_HOURS = 24
+    project = prepare_project.project
+    jobs = [import_file_run(project=project, user=None,
+                            upload=SimpleUploadedFile(f"{k}.csv", f"respondent_id,response\nP{k},text {k}\n".encode()))
+            for k in range(3)]
+    paths = [Path(j.file.path) for j in jobs]
+    old = timezone.now() - timedelta(hours=25)
+    ImportJob.objects.filter(pk__in=[jobs[0].pk, jobs[1].pk]).update(finished_at=old)
+    # The task takes no arguments (beat sends none) and returns how many files went; a second run finds nothing.
+    assert import_uploads_purge.apply().get() == 2
+    assert import_uploads_purge.apply().get() == 0
+    assert not paths[0].exists() and not paths[1].exists() and paths[2].is_file()
+    assert ImportJob.objects.filter(file="", file_purged_at__isnull=False).count() == 2
+    ImportJob.objects.filter(pk=jobs[2].pk).update(finished_at=old)
+    out = StringIO()
+    call_command("purge_uploads", stdout=out)
+    assert out.getvalue().strip() == "purged 1 upload(s) kept longer than 24 h"
+    assert not paths[2].exists()
+    assert ImportJob.objects.filter(project=project).count() == 3  # the jobs themselves stay
+    # Beat sends the task hourly, by its registered name.
+    assert settings.CELERY_BEAT_SCHEDULE["import-uploads-purge"]["task"] == import_uploads_purge.name

@@ -1,23 +1,24 @@
-"""Members: adding, changing roles and removing, with a project never left without an admin."""
+"""Members: direct adds (for the creator, commands and fixtures), role changes and removal, with a project
+never left without an admin."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling_app.models import Role
-from labeling_app.services.members import member_add, member_change_role, member_remove
+from labeling_app.models import AuditEvent, Role
+from labeling_app.services.members import member_add_without_invitation, member_change_role, member_remove
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_add_an_active_user_once(prepare_project):
+def test_a_direct_add_happens_once_and_is_audited(prepare_project):
     project = prepare_project.project
-    UserFactory(username="newcomer")
-    made = member_add(project=project, username="newcomer", role=Role.LEAD)
+    newcomer = UserFactory(username="newcomer")
+    made = member_add_without_invitation(project=project, user=newcomer, role=Role.LEAD)
     assert made.role == Role.LEAD
     with pytest.raises(ValidationError, match="already a member"):
-        member_add(project=project, username="newcomer", role=Role.ANALYST)
-    with pytest.raises(ValidationError, match="no active user"):
-        member_add(project=project, username="nobody-here", role=Role.ANALYST)
+        member_add_without_invitation(project=project, user=newcomer, role=Role.ANALYST)
+    event = AuditEvent.objects.get(project=project, action="member.add")
+    assert event.after == {"user": "newcomer", "role": "lead"}
 
 
 def test_the_last_admin_can_neither_step_down_nor_leave(prepare_project):

@@ -1,8 +1,9 @@
-"""Projects: the creator becomes the first admin; settings are validated and trimmed."""
+"""Projects: the creator becomes the first admin; names are unique per owner; settings are validated and trimmed."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling_app.models import Role
+from labeling_app.models import AuditEvent, Role
+from labeling_app.services.audit import acting_as
 from labeling_app.services.projects import project_create, project_update
 from tests.factories import UserFactory
 
@@ -24,3 +25,26 @@ def test_an_unknown_strategy_is_refused(prepare_project):
     project_update(project=prepare_project.project, labeling_batch_size=25)
     prepare_project.project.refresh_from_db()
     assert prepare_project.project.labeling_batch_size == 25
+
+
+def test_names_are_unique_per_owner_and_the_error_speaks_only_of_your_own():
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    project_create(user=alice, name="Churn")
+    theirs = project_create(user=bob, name="Churn")  # another owner: allowed, and nothing said about Alice's
+    assert theirs.created_by == bob
+    with pytest.raises(ValidationError) as refused:
+        project_create(user=bob, name=" Churn ")
+    assert refused.value.message_dict == {"name": ["you already have a project named 'Churn'"]}
+    other = project_create(user=bob, name="Exit survey")
+    with pytest.raises(ValidationError, match="already have a project named 'Churn'"), acting_as(bob):
+        project_update(project=other, name="Churn")
+    project_update(project=other, name="Churn 2")
+    other.refresh_from_db()
+    assert other.name == "Churn 2"
+
+
+def test_the_creator_joins_by_a_recorded_direct_add():
+    owner = UserFactory(username="owner")
+    project = project_create(user=owner, name="Audited")
+    assert list(AuditEvent.objects.filter(project=project).order_by("id").values_list("action", "actor")) == [
+        ("project.create", owner.pk), ("member.add", owner.pk)]

@@ -75,6 +75,7 @@ def test_cluster_member_actions_with_bad_ids_are_a_400(pages, form):
     ("theme-editor", {"action": "archive", "theme_id": "²"}),
     ("theme-editor", {"action": "copy", "from_project": "abc"}),
     ("member-list", {"action": "remove", "member_id": "abc"}),
+    ("member-list", {"action": "revoke", "invitation_id": "²"}),
     ("agreement", {"theme": "²", "description": "x"}),
     ("disagreements", {"response": "²", "action": "send_back"}),
     ("disagreements", {"response": "1", "theme": ["abc"]}),

@@ -110,6 +110,7 @@ def test_every_page_has_an_access_test():
 
     names = {p.name for p in get_resolver().url_patterns if getattr(p, "name", None)}
     checked = {n for n, _ in PAGES} | {"project-events", "import-upload", "import-progress", "project-list",
+                                       "invitation-respond",  # test_invitation_answers_are_the_invitees_only
                                        "embedding-progress", "cluster", "map-label", "agreement-download",
                                        "insights-charts",  # tests/views/test_insights.py
                                        "login", "logout", "home"}
@@ -152,3 +153,45 @@ def test_admin_changes_settings_and_a_bad_batch_size_is_refused(prepare_project)
     assert response.status_code == 200 and b"between 1 and 200" in response.content
     prepare_project.project.refresh_from_db()
     assert prepare_project.project.labeling_batch_size == 25
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["analyst", "lead", "admin", "outsider", "anonymous"])
+def test_invitation_answers_are_the_invitees_only(who, prepare_project):
+    from labeling_app.models import Invitation
+
+    invitation = Invitation.objects.create(project=prepare_project.project, username="oscar-outsider",
+                                           invitee=prepare_project.outsider, role=Role.LEAD,
+                                           invited_by=prepare_project.admin)
+    client = Client()
+    if who != "anonymous":
+        client.force_login(prepare_project.user(who))
+    response = client.post(reverse("invitation-respond", kwargs={"invitation_id": invitation.pk}),
+                           {"action": "accept"})
+    if who == "anonymous":
+        assert response.status_code == 302 and response["Location"].startswith("/login/")
+    elif who == "outsider":  # the invitee
+        assert response.status_code == 302
+        assert prepare_project.project.memberships.get(user=prepare_project.outsider).role == Role.LEAD
+    else:
+        assert response.status_code == 404
+        invitation.refresh_from_db()
+        assert invitation.status == Invitation.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_renaming_to_a_name_the_owner_already_uses_is_refused_on_the_page():
+    from labeling_app.services.projects import project_create
+    from tests.factories import UserFactory
+
+    owner = UserFactory(username="owner")
+    project_create(user=owner, name="Churn")
+    other = project_create(user=owner, name="Exit survey")
+    client = Client()
+    client.force_login(owner)
+    response = client.post(reverse("project-settings", kwargs={"project_id": other.pk}),
+                           {"name": "Churn", "question": "", "labeling_batch_size": 10,
+                            "active_learning_strategy": other.active_learning_strategy})
+    assert response.status_code == 200 and b"you already have a project named" in response.content
+    other.refresh_from_db()
+    assert other.name == "Exit survey"

@@ -3,8 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from labeling_app.models import Project
 from labeling_app.selectors.agreement import agreement_report
+from labeling_app.selectors.projects import project_find_by_name
 from labeling_app.services.agreement_export import agreement_csv
 
 
@@ -20,7 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--csv", type=Path, default=None, help="also write the figures and pair kappas here")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        project = Project.objects.filter(name=options["project"]).first()
+        try:
+            project = project_find_by_name(name=options["project"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         if project is None:
             raise CommandError(f"no project named {options['project']!r}")
         report = agreement_report(project=project)

@@ -4,8 +4,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from labeling_app.models import Project
 from labeling_app.selectors.insights import insights_scope_from_params
+from labeling_app.selectors.projects import project_find_by_name
 from labeling_app.services.exports import FORMATS, export_options_from_params, export_render
 
 
@@ -28,7 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("--period", default="month", choices=["week", "month"], help="trends period (XLSX)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        project = Project.objects.filter(name=options["project"]).first()
+        try:
+            project = project_find_by_name(name=options["project"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         if project is None:
             raise CommandError(f"no project named {options['project']!r}")
         params: dict[str, str | list[str]] = {"meta": options["meta"]}

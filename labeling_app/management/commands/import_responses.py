@@ -5,6 +5,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from labeling_app.models import ImportJob, Project
+from labeling_app.selectors.projects import project_find_by_name
 from labeling_app.services.imports import import_file_run
 
 
@@ -20,9 +21,13 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
-        project, created = Project.objects.get_or_create(
-            name=options["project"], defaults={"question": options["question"] or ""}
-        )
+        try:
+            project = project_find_by_name(name=options["project"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        created = project is None
+        if project is None:  # made by the operator: no owner, and no members until someone is added
+            project = Project.objects.create(name=options["project"], question=options["question"] or "")
         if not created and options["question"] and not project.question:
             project.question = options["question"]
             project.save(update_fields=["question"])
