@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labeling_app', '0009_audit'),
+        ('labeling_app', '0012_importjob_file_purged_at'),
     ]
 
     operations = [
