@@ -17,6 +17,10 @@ from labeling_app.selectors.consensus import Codings, codings_read
 
 LEASE = timedelta(minutes=30)
 SCAN = 500
+#: Candidates read before the lock: enough that analysts asking at the same moment (same snapshot) each find
+#: a batch among them after those ahead took theirs.
+CANDIDATES_PER_ITEM = 10
+CANDIDATES_EXTRA = 100
 # Advisory lock keys are one bigint: this namespace in the high bits, the project id in the low 40.
 _LOCK_NAMESPACE = 0x7451 << 40
 
@@ -44,21 +48,27 @@ class _Servable:
     resolved.
     """
 
-    def __init__(self, project: Project, user: User, now: datetime) -> None:
+    def __init__(self, project: Project, user: User, now: datetime, only: list[int] | None = None) -> None:
+        """What decides servability now; with ``only``, read for those responses alone (a short check)."""
         self.project, self.user = project, user
         active = QueueLease.objects.filter(project=project, expires_at__gt=now)
+        responses = project.responses.all()
+        coded = Annotation.objects.filter(response__project=project, is_current=True, needs_recoding=False,
+                                          is_complete=True)
+        if only is not None:
+            active = active.filter(response_id__in=only)
+            responses = responses.filter(pk__in=only)
+            coded = coded.filter(response_id__in=only)
         self.held_by_others: dict[int, set[int]] = defaultdict(set)
         for response_id, user_id in active.filter(skipped=False).exclude(user=user).values_list(
                 "response_id", "user_id"):
             self.held_by_others[response_id].add(user_id)
         self.skipped = set(active.filter(user=user, skipped=True).values_list("response_id", flat=True))
-        self.overlap = set(project.responses.filter(is_overlap=True).values_list("pk", flat=True))
+        self.overlap = set(responses.filter(is_overlap=True).values_list("pk", flat=True))
         self.takes_part = Membership.objects.filter(project=project, user=user, codes_overlap=True).exists()
         # Responses someone has coded whole: the queue's head fills with them between retrains, and reading
         # their codings chunk by chunk under the lock made every analyst wait (seconds with 50 analysts).
-        self.coded = set(Annotation.objects.filter(
-            response__project=project, is_current=True, needs_recoding=False, is_complete=True,
-        ).values_list("response_id", flat=True))
+        self.coded = set(coded.values_list("response_id", flat=True))
 
     def maybe(self, response_id: int) -> bool:
         """False for a response `filter` would certainly refuse, known without reading codings (a fast scan)."""
@@ -82,30 +92,54 @@ class _Servable:
         return len(coders | self.held_by_others[response_id]) < self.project.overlap_coders
 
 
+def _candidates(project: Project, user: User, now: datetime, want: int) -> list[int]:
+    """Up to ``want`` responses likely servable to ``user``, in queue order, read without the lock.
+
+    A snapshot: others may lease some of them before this analyst takes the lock, so the lease checks
+    them again under it. Reading the whole queue state under the lock made 50 analysts wait on each other.
+    """
+    servable = _Servable(project, user, now)
+    held = set(QueueLease.objects.filter(project=project, user=user, skipped=False, expires_at__gt=now)
+               .values_list("response_id", flat=True))
+    out: list[int] = []
+    for pk in _order(project):
+        if pk not in held and servable.maybe(pk):
+            out.append(pk)
+            if len(out) >= want:
+                break
+    return out
+
+
 def queue_batch_lease(*, project: Project, user: User, size: int) -> list[Response]:
     """The user's next `size` responses, most useful first, leased to them so no one else gets them.
 
     Responses this user holds already come first (a reload shows the same batch); responses that are
     coded, held by someone else or skipped by this user are left out; no response appears twice.
+    Candidates are picked from a snapshot before the lock (:func:`_candidates`) and checked under it; only
+    when too few of them are still free does the lease scan the whole queue under the lock.
     """
     now = timezone.now()
+    hint = _candidates(project, user, now, want=CANDIDATES_PER_ITEM * size + CANDIDATES_EXTRA)
     with transaction.atomic():
         _queue_lock(project.pk)
-        servable = _Servable(project, user, now)
         mine = list(
             QueueLease.objects.filter(project=project, user=user, skipped=False, expires_at__gt=now)
             .order_by("created_at", "pk").values_list("response_id", flat=True)
         )
+        held = set(mine)  # held ones are considered first, servable or not
+        servable = _Servable(project, user, now, only=mine + [pk for pk in hint if pk not in held])
         picked = servable.filter(mine)[:size]
-        held = set(mine)  # held ones were considered above, servable or not
-        order = _order(project)
-        for start in range(0, len(order), SCAN):
-            if len(picked) >= size:
-                break
-            chunk = [pk for pk in order[start:start + SCAN] if pk not in held and servable.maybe(pk)]
-            if not chunk:
-                continue
-            picked += servable.filter(chunk)[: size - len(picked)]
+        picked += servable.filter([pk for pk in hint if pk not in held and servable.maybe(pk)])[: size - len(picked)]
+        if len(picked) < size:
+            servable = _Servable(project, user, now)
+            seen = held | set(picked)
+            order = _order(project)
+            for start in range(0, len(order), SCAN):
+                if len(picked) >= size:
+                    break
+                chunk = [pk for pk in order[start:start + SCAN] if pk not in seen and servable.maybe(pk)]
+                if chunk:
+                    picked += servable.filter(chunk)[: size - len(picked)]
         new = [pk for pk in picked if pk not in held]
         # This user's old leases of them (expired or skipped long ago) and anyone's expired ones make way.
         QueueLease.objects.filter(Q(user=user) | Q(expires_at__lte=now), project=project, response_id__in=new).delete()

@@ -6,6 +6,7 @@ import pytest
 from django.db import connections
 
 from labeling_app.models import Annotation, LabelQueue, QueueLease, Response, Role
+from labeling_app.services import queue
 from labeling_app.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
 from labeling_app.services.queue import queue_batch_lease, queue_skip
 from tests.factories import MembershipFactory, ProjectFactory, ThemeFactory, UserFactory
@@ -33,6 +34,30 @@ def test_a_batch_after_a_partial_submit_holds_no_response_twice(analyst):
     assert not set(again) & set(first[:3])
     # A reload (same request again) gives the same batch, still without repeats.
     assert [r.pk for r in queue_batch_lease(project=project, user=analyst, size=10)] == again
+
+
+@pytest.mark.django_db
+def test_candidates_taken_by_another_analyst_before_the_lock_are_not_served_twice(analyst, monkeypatch):
+    """Candidates are read before the lock; another analyst may lease them all in between."""
+    other = UserFactory(username="quick-other")
+    project = _project(60, analyst, other)
+    real = queue._candidates
+    taken: list[int] = []
+
+    def candidates_then_someone_is_quicker(project, user, now, want):
+        found = real(project, user, now, want)
+        if user == analyst and not taken:  # the other analyst takes this snapshot's head and more
+            taken.extend(r.pk for r in queue_batch_lease(project=project, user=other, size=len(found)))
+        return found
+
+    monkeypatch.setattr(queue, "_candidates", candidates_then_someone_is_quicker)
+    monkeypatch.setattr(queue, "CANDIDATES_PER_ITEM", 1)
+    monkeypatch.setattr(queue, "CANDIDATES_EXTRA", 5)
+    batch = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=10)]
+    assert len(taken) == 15
+    assert len(batch) == len(set(batch)) == 10  # a full batch from the rest of the queue
+    assert not set(batch) & set(taken)
+    assert QueueLease.objects.filter(project=project, response_id__in=batch).count() == 10
 
 
 @pytest.mark.django_db
