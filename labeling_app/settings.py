@@ -187,6 +187,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Late ack + reject_on_worker_lost redeliver a task whose worker died; a job that kills its worker every
 # time would come back forever. Each job counts its deliveries and fails, saying why, past this many.
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 3))
+# Jobs asked for while Redis was down wait in the outbox (services.jobs); each worker sweeps it this often,
+# sending rows whose send failed and rows older than the grace period (their web process died before sending).
+JOBS_SWEEP_SECONDS = float(os.environ.get("JOBS_SWEEP_SECONDS", 10))
+JOBS_SEND_GRACE_SECONDS = float(os.environ.get("JOBS_SEND_GRACE_SECONDS", 60))
 # A retrain refreshes its heartbeat while it works; one silent this long is a dead run another may replace.
 TRAINING_STALE_AFTER_SECONDS = float(os.environ.get("TRAINING_STALE_AFTER_SECONDS", 10 * 60))
 
