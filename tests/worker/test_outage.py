@@ -198,16 +198,19 @@ def test_work_asked_for_during_an_outage_is_saved_answered_and_run_once_when_red
     # A duplicate delivery (a sweep racing a worker start's resend) is harmless: the claim guards skip it.
     from labeling_app.tasks.discovery import discovery_compute
     from labeling_app.tasks.imports import import_run
+    from labeling_app.tasks.training import retrain
 
+    versions = project.model_versions.count()
     import_run.apply_async(kwargs={"import_job_id": job.pk})
     discovery_compute.apply_async(kwargs={"discovery_run_id": discovery.pk})
-    _wait("the duplicates to be handled", lambda: log.read_text().count("succeeded in") >= 2 and (
-        "'skipped'" in log.read_text()), timeout=60)
-    time.sleep(2)
+    retrain.apply_async(kwargs={"project_id": project.pk})
+    _wait("the duplicates to be handled", lambda: log.read_text().count("'skipped'") >= 2 and (
+        "'coalesced'" in log.read_text()), timeout=60)
     job.refresh_from_db()
     discovery.refresh_from_db()
     assert job.attempts == 1 and discovery.attempts == 1
     assert project.responses.filter(respondent_id__startswith="OUT").count() == 3
+    assert project.model_versions.count() == versions  # the model already had every label: no new version
 
 
 def test_the_sweep_keeps_jobs_while_the_broker_is_down_and_sends_each_once_when_it_is_back(
