@@ -72,8 +72,14 @@ def jobs_outbox_send(*, grace_seconds: float | None = None) -> int:
     jobs: dict[str, tuple[str, dict[str, Any]]] = {}
     for key, task_name, kwargs in due.order_by("pk").values_list("key", "task", "kwargs"):
         jobs.setdefault(key, (task_name, kwargs))
+    from labeling_app.celery import app
+
     sent = 0
     for key, (task_name, kwargs) in jobs.items():
+        if task_name not in app.tasks:  # left by a version whose task was renamed: dropped, never blocking the rest
+            logger.error("outbox: no task %s any more; %s(%s) is dropped", task_name, task_name, kwargs)
+            OutboxJob.objects.filter(key=key).delete()
+            continue
         with transaction.atomic():
             deleted, _ = OutboxJob.objects.filter(key=key).delete()
             if not deleted:
