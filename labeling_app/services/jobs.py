@@ -66,14 +66,14 @@ def jobs_outbox_send(*, grace_seconds: float | None = None) -> int:
     A duplicate delivery from elsewhere (a worker start's `jobs_resume_pending`) is harmless: every task
     claims its job row in the database first and skips a job that is running or finished.
     """
+    from labeling_app.celery import app
+
     grace = settings.JOBS_SEND_GRACE_SECONDS if grace_seconds is None else grace_seconds
     due = OutboxJob.objects.filter(
         Q(send_failed_at__isnull=False) | Q(created_at__lte=timezone.now() - timedelta(seconds=grace)))
     jobs: dict[str, tuple[str, dict[str, Any]]] = {}
     for key, task_name, kwargs in due.order_by("pk").values_list("key", "task", "kwargs"):
         jobs.setdefault(key, (task_name, kwargs))
-    from labeling_app.celery import app
-
     sent = 0
     for key, (task_name, kwargs) in jobs.items():
         if task_name not in app.tasks:  # left by a version whose task was renamed: dropped, never blocking the rest
