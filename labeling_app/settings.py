@@ -97,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "labeling_app.context_processors.redis_notice",
             ],
         },
     },
@@ -159,9 +160,11 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # RedisCache that answers a miss while Redis is down (labeling_app.cache): pages degrade, never 500.
+        "BACKEND": "labeling_app.cache.TolerantRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX.rstrip(":"),
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }
 }
 
@@ -192,6 +195,10 @@ CELERY_BEAT_SCHEDULE = {
 # Late ack + reject_on_worker_lost redeliver a task whose worker died; a job that kills its worker every
 # time would come back forever. Each job counts its deliveries and fails, saying why, past this many.
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 3))
+# Jobs asked for while Redis was down wait in the outbox (services.jobs); each worker sweeps it this often,
+# sending rows whose send failed and rows older than the grace period (their web process died before sending).
+JOBS_SWEEP_SECONDS = float(os.environ.get("JOBS_SWEEP_SECONDS", 10))
+JOBS_SEND_GRACE_SECONDS = float(os.environ.get("JOBS_SEND_GRACE_SECONDS", 60))
 # A retrain refreshes its heartbeat while it works; one silent this long is a dead run another may replace.
 TRAINING_STALE_AFTER_SECONDS = float(os.environ.get("TRAINING_STALE_AFTER_SECONDS", 10 * 60))
 

@@ -117,10 +117,14 @@ def _database_url(settings_dict: dict) -> str:
     return f"postgres://{auth}{host}{port}/{settings_dict['NAME']}"
 
 
-def worker_start(settings, *, queues: str, name: str, log_level: str = "warning", stdout=None) -> subprocess.Popen:
-    """A real `celery worker` process on the test database and the test Redis, answering pings when returned."""
+def worker_start(settings, *, queues: str, name: str, log_level: str = "warning", stdout=None,
+                 env: dict[str, str] | None = None) -> subprocess.Popen:
+    """A real `celery worker` process on the test database and the test Redis, answering pings when returned.
+
+    `env` adds to (or overrides) the worker's environment, e.g. REDIS_URL for a Redis of the test's own."""
     from django.db import connection
 
+    extra = env or {}
     env = dict(os.environ)
     env["DATABASE_URL"] = _database_url(connection.settings_dict)
     env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
@@ -130,7 +134,7 @@ def worker_start(settings, *, queues: str, name: str, log_level: str = "warning"
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "labeling_app", "worker", "-l", log_level, "-c", "1",
          "-P", "prefork", "-Q", queues, "--purge", "-n", f"{name}@%h"],
-        cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.STDOUT if stdout else None,
+        cwd=ROOT, env={**env, **extra}, stdout=stdout, stderr=subprocess.STDOUT if stdout else None,
     )
     deadline = time.monotonic() + 60
     from labeling_app.celery import app

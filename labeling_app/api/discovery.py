@@ -2,7 +2,7 @@
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
@@ -28,6 +28,7 @@ from labeling_app.selectors.discovery import (
     discovery_run_latest,
     responses_similar,
 )
+from labeling_app.selectors.jobs import job_waiting_for_broker
 from labeling_app.selectors.responses import responses_with_themes
 from labeling_app.services.discovery import (
     action_undo,
@@ -72,6 +73,20 @@ class DiscoveryRunListCreateView(ThrottledCreateMixin, ProjectScopedMixin, gener
 
     def get_queryset(self) -> QuerySet[DiscoveryRun]:
         return DiscoveryRun.objects.filter(project=self.project).all()
+
+    @extend_schema(responses={
+        201: DiscoveryRunSerializer,
+        202: OpenApiResponse(DiscoveryRunSerializer, description="Saved, but the job queue is unavailable: the run "
+                                                                 "starts by itself once it is back (do not resend)."),
+    })
+    def post(self, request: Request, *args: object, **kwargs: object) -> ApiResponse:
+        from labeling_app.tasks.discovery import discovery_compute
+
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == status.HTTP_201_CREATED and job_waiting_for_broker(
+                task_name=discovery_compute.name, discovery_run_id=response.data["id"]):
+            response.status_code = status.HTTP_202_ACCEPTED
+        return response
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data

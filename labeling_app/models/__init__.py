@@ -6,6 +6,7 @@ from labeling_app.models.embeddings import EmbeddingRun, ResponseEmbedding
 from labeling_app.models.imports import ImportJob
 from labeling_app.models.insights import QuotePin
 from labeling_app.models.invitations import Invitation
+from labeling_app.models.outbox import OutboxJob
 from labeling_app.models.projects import Membership, Project, Role
 from labeling_app.models.responses import Response
 from labeling_app.models.themes import Theme
@@ -15,7 +16,7 @@ __all__ = [
     "Adjudication", "Annotation", "AuditEvent",
     "Cluster", "ClusterAction", "ClusterAssignment", "DiscoveryRun", "EmbeddingRun",
     "ImportJob", "Invitation",
-    "LabelQueue", "Membership", "ModelVersion", "Project", "QueueLease", "QuotePin", "Response",
+    "LabelQueue", "Membership", "ModelVersion", "OutboxJob", "Project", "QueueLease", "QuotePin", "Response",
     "ResponseEmbedding", "Role",
     "SuggestionRejection", "Theme",
 ]

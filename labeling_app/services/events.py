@@ -1,6 +1,7 @@
 """Live updates: model events published on a Redis channel per project, read by the pages' event stream."""
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncGenerator, Iterator
 from typing import Any
@@ -13,6 +14,11 @@ from django.db import connection
 
 from labeling_app.models import ModelVersion, Project
 
+logger = logging.getLogger(__name__)
+UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# What an open stream is told when Redis goes away (or is away when it opens): it ends, and the page retries.
+UNAVAILABLE_EVENT = {"type": "unavailable", "message": "live updates are paused until the server's Redis is back"}
+
 
 def channel(project_id: int) -> str:
     # Pub/sub channels are shared by all Redis databases: the installation's prefix keeps two setups apart.
@@ -20,7 +26,16 @@ def channel(project_id: int) -> str:
 
 
 def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1)
+
+
+def _publish(project_id: int, message: dict[str, Any]) -> None:
+    """Publish to the project's open pages; while Redis is down the event is dropped (pages catch up on
+    reconnecting: a stream starts with the current model)."""
+    try:
+        _client().publish(channel(project_id), json.dumps(message))
+    except UNAVAILABLE as exc:
+        logger.warning("event for project %s not published, Redis unavailable: %s", project_id, exc)
 
 
 def model_version_payload(version: ModelVersion | None) -> dict[str, Any] | None:
@@ -60,8 +75,7 @@ def _model_event_on_connect(*, project_id: int) -> dict[str, Any]:
 
 def member_removed_publish(*, project_id: int, user_id: int) -> None:
     """Tell the project's open streams that `user_id` is no longer a member: that user's streams end."""
-    _client().publish(channel(project_id), json.dumps({"type": "member_removed", "project": project_id,
-                                                       "user": user_id}))
+    _publish(project_id, {"type": "member_removed", "project": project_id, "user": user_id})
 
 
 def stream_event_for(event: dict[str, Any] | None, *, user_id: int) -> str:
@@ -77,23 +91,32 @@ def stream_event_for(event: dict[str, Any] | None, *, user_id: int) -> str:
 def model_event_publish(*, version: ModelVersion) -> None:
     """Tell every open page of the project that `version` is now current."""
     message = {"type": "model", "project": version.project_id, "model": model_version_payload(version)}
-    _client().publish(channel(version.project_id), json.dumps(message))
+    _publish(version.project_id, message)
 
 
 def events_listen(*, project_id: int, timeout: float = 15.0) -> Iterator[dict[str, Any] | None]:
     """The current model event, then the project's events as they come; None after `timeout` s of quiet.
 
     Blocking: for WSGI servers (the dev server, live-server tests). ASGI serving uses events_listen_async.
+    While Redis is down (or when it goes away) the last event is UNAVAILABLE_EVENT and the stream ends.
     """
     pubsub = _client().pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(channel(project_id))
     try:
+        try:
+            pubsub.subscribe(channel(project_id))
+        except UNAVAILABLE:
+            yield UNAVAILABLE_EVENT
+            return
         # Read the current model only once subscribed, so a version made current in between is not missed.
         yield _model_event_on_connect(project_id=project_id)
         quiet_until = time.monotonic() + timeout
         while True:
             # get_message returns None early for the subscribe confirmation: only real quiet earns a keep-alive.
-            message = pubsub.get_message(timeout=max(0.0, quiet_until - time.monotonic()))
+            try:
+                message = pubsub.get_message(timeout=max(0.0, quiet_until - time.monotonic()))
+            except UNAVAILABLE:
+                yield UNAVAILABLE_EVENT
+                return
             if message is not None:
                 yield json.loads(message["data"])
             elif time.monotonic() < quiet_until:
@@ -110,15 +133,23 @@ async def events_listen_async(*, project_id: int, timeout: float = 15.0) -> Asyn
 
     Closing the generator (a client that went away cancels it) unsubscribes and closes its Redis connection.
     """
-    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     loop = asyncio.get_running_loop()
     try:
-        await pubsub.subscribe(channel(project_id))
+        try:
+            await pubsub.subscribe(channel(project_id))
+        except UNAVAILABLE:
+            yield UNAVAILABLE_EVENT
+            return
         yield await sync_to_async(_model_event_on_connect)(project_id=project_id)
         quiet_until = loop.time() + timeout
         while True:  # as in events_listen
-            message = await pubsub.get_message(timeout=max(0.0, quiet_until - loop.time()))
+            try:
+                message = await pubsub.get_message(timeout=max(0.0, quiet_until - loop.time()))
+            except UNAVAILABLE:
+                yield UNAVAILABLE_EVENT
+                return
             if message is not None:
                 yield json.loads(message["data"])
             elif loop.time() < quiet_until:

@@ -1,4 +1,9 @@
-"""Background jobs: sent after commit, counted per delivery, and sent again when a worker starts.
+"""Background jobs: kept in an outbox until the broker has them, counted per delivery, and sent again.
+
+Asking for a job writes an outbox row (OutboxJob) in the transaction that asks; after commit the message is
+sent and the row deleted. While Redis is down the send fails and the row stays: every worker runs a sweep
+(`jobs_sweep_start`) that sends what is left once the broker answers again, so nothing asked for during an
+outage is lost, and a web process never runs the job itself.
 
 Long tasks are acknowledged late and rejected back to the queue when their worker dies, so a lost worker
 never loses a job. The other side of that: a job that kills its worker (out of memory, a hostile file) is
@@ -6,32 +11,108 @@ delivered again and again. Each job row counts its deliveries (`attempts`, bumpe
 and a delivery past JOB_MAX_ATTEMPTS fails the job with `job_attempts_exhausted`'s reason instead of running.
 """
 import logging
+import threading
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
+
+from labeling_app.models import OutboxJob
 
 logger = logging.getLogger(__name__)
 
 
-def enqueue_on_commit(task: Any, **ids: int) -> None:
-    """Send `task` with keyword ids once the current transaction commits (at once outside one).
+def _send(task_name: str, ids: dict[str, Any]) -> bool:
+    """Hand one message to the broker; False when it is unreachable (the caller keeps the outbox row)."""
+    from labeling_app.celery import app
 
-    When the broker is down the work is already recorded (a pending job row); it is sent again when a
-    worker starts (`jobs_resume_pending`), never run in the web process instead.
+    try:
+        app.tasks[task_name].apply_async(kwargs=ids, retry=False)
+    except (OperationalError, RedisError, OSError) as exc:
+        logger.warning("broker unavailable: %s(%s) stays in the outbox (%s)", task_name, ids, exc)
+        return False
+    return True
+
+
+def enqueue_on_commit(task: Any, **ids: int) -> None:
+    """Ask for `task` with keyword ids: recorded now (in the current transaction), sent once it commits.
+
+    When the broker is down the outbox row stays, marked, and the workers' sweep sends it when the broker is
+    back (`jobs_outbox_send`); the job is never run in the web process instead.
     """
+    row = OutboxJob.objects.create(task=task.name, kwargs=ids, key=OutboxJob.key_for(task.name, ids))
 
     def send() -> None:
-        try:
-            task.apply_async(kwargs=ids, retry=False)
-        except OperationalError:
-            logger.warning("broker unavailable: %s(%s) stays pending until a worker starts", task.name, ids)
+        if _send(task.name, ids):
+            OutboxJob.objects.filter(pk=row.pk).delete()
+        else:
+            OutboxJob.objects.filter(pk=row.pk).update(send_failed_at=timezone.now())
 
     transaction.on_commit(send)
+
+
+def jobs_outbox_send(*, grace_seconds: float | None = None) -> int:
+    """Send the outbox rows that are due; returns how many jobs were sent (stops when the broker is down).
+
+    Due: a row whose send after commit failed, or any row older than the grace period (its web process died
+    between commit and send). Rows of one job (a retrain asked for by each label batch) go as one message.
+    Each job's rows are deleted in the transaction that sends it, so two sweeps never send one row twice;
+    a row already sent is gone, so a job that was sent (and may be running) is never sent again from here.
+    A duplicate delivery from elsewhere (a worker start's `jobs_resume_pending`) is harmless: every task
+    claims its job row in the database first and skips a job that is running or finished.
+    """
+    from labeling_app.celery import app
+
+    grace = settings.JOBS_SEND_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    due = OutboxJob.objects.filter(
+        Q(send_failed_at__isnull=False) | Q(created_at__lte=timezone.now() - timedelta(seconds=grace)))
+    jobs: dict[str, tuple[str, dict[str, Any]]] = {}
+    for key, task_name, kwargs in due.order_by("pk").values_list("key", "task", "kwargs"):
+        jobs.setdefault(key, (task_name, kwargs))
+    sent = 0
+    for key, (task_name, kwargs) in jobs.items():
+        if task_name not in app.tasks:  # left by a version whose task was renamed: dropped, never blocking the rest
+            logger.error("outbox: no task %s any more; %s(%s) is dropped", task_name, task_name, kwargs)
+            OutboxJob.objects.filter(key=key).delete()
+            continue
+        with transaction.atomic():
+            deleted, _ = OutboxJob.objects.filter(key=key).delete()
+            if not deleted:
+                continue  # another sweep sent it meanwhile
+            if not _send(task_name, kwargs):
+                transaction.set_rollback(True)  # keep the rows for the next sweep
+                break
+        sent += 1
+    if sent:
+        logger.info("outbox: sent %s job(s) asked for while the broker was unavailable", sent)
+    return sent
+
+
+def _sweep_forever(stop: threading.Event, interval: float) -> None:
+    while not stop.wait(interval):
+        try:
+            jobs_outbox_send()
+        except Exception:  # the database may be away too: try again at the next tick
+            logger.exception("outbox sweep failed")
+        finally:
+            close_old_connections()
+
+
+def jobs_sweep_start(*, interval: float | None = None) -> threading.Event:
+    """Start this process's outbox sweep (a daemon thread, every JOBS_SWEEP_SECONDS); set the event to stop it.
+
+    Run by every worker (see labeling_app.tasks): the sweep needs no process of its own, keeps going while
+    the worker's broker connection is down, and several workers sweeping at once send each job once.
+    """
+    stop = threading.Event()
+    every = settings.JOBS_SWEEP_SECONDS if interval is None else interval
+    threading.Thread(target=_sweep_forever, args=(stop, every), name="outbox-sweep", daemon=True).start()
+    return stop
 
 
 def job_attempts_exhausted(attempts: int) -> str | None:

@@ -4,7 +4,9 @@ Long tasks are acknowledged late and put back when their worker dies. They have 
 the cap on deliveries is in the database (each job's `attempts`, JOB_MAX_ATTEMPTS; see services.jobs),
 because a task that kills its worker never reaches code that could count its retries.
 """
-from celery.signals import worker_ready
+import threading
+
+from celery.signals import worker_ready, worker_shutdown
 
 from labeling_app.tasks import discovery, embeddings, imports, training
 
@@ -17,3 +19,20 @@ def _resume_pending_jobs(**_: object) -> None:
     from labeling_app.services.jobs import jobs_resume_pending
 
     jobs_resume_pending()
+
+
+_sweep: list[threading.Event] = []
+
+
+@worker_ready.connect
+def _start_outbox_sweep(**_: object) -> None:
+    # Jobs asked for while the broker was down are sent when it is back, though this worker never restarts.
+    from labeling_app.services.jobs import jobs_sweep_start
+
+    _sweep.append(jobs_sweep_start())
+
+
+@worker_shutdown.connect
+def _stop_outbox_sweep(**_: object) -> None:
+    for stop in _sweep:
+        stop.set()

@@ -13,13 +13,16 @@ from labeling_app.services.events import events_listen, events_listen_async, str
 from labeling_app.views.access import page_membership
 
 RETRY = "retry: 1000\n\n"
+# After an `unavailable` event (Redis is down) the page waits longer before it tries again.
+RETRY_LATER = "retry: 10000\n\n"
 KEEP_ALIVE = ": keep-alive\n\n"
 
 
 def _frame(event: dict[str, Any] | None) -> str:
     if event is None:
         return KEEP_ALIVE
-    return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+    frame = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+    return frame + RETRY_LATER if event["type"] == "unavailable" else frame
 
 
 async def _stream_async(project_id: int, user_id: int) -> AsyncIterator[str]:

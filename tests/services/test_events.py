@@ -92,3 +92,25 @@ def test_sync_listener_sends_current_model_then_events(prepare_project):
     finally:
         stream.close()
     assert subscribers(project.pk) == 0
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on once closed: Redis is "down"
+        s.bind(("127.0.0.1", 0))
+        return f"redis://127.0.0.1:{s.getsockname()[1]}/0"
+
+
+def test_while_redis_is_down_both_listeners_say_so_and_end_and_publishing_drops_the_event(prepare_project,
+                                                                                          settings):
+    from labeling_app.services.events import UNAVAILABLE_EVENT
+
+    settings.REDIS_URL = _closed_port_url()
+    assert list(events_listen(project_id=prepare_project.project.pk)) == [UNAVAILABLE_EVENT]
+
+    async def drain() -> list:
+        return [event async for event in events_listen_async(project_id=prepare_project.project.pk)]
+
+    assert async_to_sync(drain)() == [UNAVAILABLE_EVENT]
+    model_event_publish(version=ready_version(prepare_project.project, 1))  # no error: the pages catch up later

@@ -42,6 +42,8 @@
       source.addEventListener("model", function (e) { accept(JSON.parse(e.data).model); });
       source.addEventListener("open", function () { document.body.dataset.live = "connected"; });
       source.addEventListener("error", function () { document.body.dataset.live = "reconnecting"; });
+      // Redis is down: the server ends the stream and asks for a slower retry.
+      source.addEventListener("unavailable", function () { document.body.dataset.live = "unavailable"; });
     },
     onNewModel: function (fn) { listeners.push(fn); },
     model: function () { return current; },
