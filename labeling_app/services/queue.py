@@ -97,6 +97,7 @@ def _candidates(project: Project, user: User, now: datetime, want: int) -> list[
 
     A snapshot: others may lease some of them before this analyst takes the lock, so the lease checks
     them again under it. Reading the whole queue state under the lock made 50 analysts wait on each other.
+    Fewer than ``want`` means the whole queue was looked at: nothing else was servable a moment ago.
     """
     servable = _Servable(project, user, now)
     held = set(QueueLease.objects.filter(project=project, user=user, skipped=False, expires_at__gt=now)
@@ -116,10 +117,12 @@ def queue_batch_lease(*, project: Project, user: User, size: int) -> list[Respon
     Responses this user holds already come first (a reload shows the same batch); responses that are
     coded, held by someone else or skipped by this user are left out; no response appears twice.
     Candidates are picked from a snapshot before the lock (:func:`_candidates`) and checked under it; only
-    when too few of them are still free does the lease scan the whole queue under the lock.
+    when too few of them are still free, and the snapshot did not cover the whole queue, does the lease scan
+    the whole queue under the lock.
     """
     now = timezone.now()
-    hint = _candidates(project, user, now, want=CANDIDATES_PER_ITEM * size + CANDIDATES_EXTRA)
+    want = CANDIDATES_PER_ITEM * size + CANDIDATES_EXTRA
+    hint = _candidates(project, user, now, want=want)
     with transaction.atomic():
         _queue_lock(project.pk)
         mine = list(
@@ -130,7 +133,9 @@ def queue_batch_lease(*, project: Project, user: User, size: int) -> list[Respon
         servable = _Servable(project, user, now, only=mine + [pk for pk in hint if pk not in held])
         picked = servable.filter(mine)[:size]
         picked += servable.filter([pk for pk in hint if pk not in held and servable.maybe(pk)])[: size - len(picked)]
-        if len(picked) < size:
+        # Scan the whole queue under the lock only when the snapshot stopped early: when it went through all
+        # of it (the queue nearly done), a scan would find nothing more and made every analyst wait.
+        if len(picked) < size and len(hint) >= want:
             servable = _Servable(project, user, now)
             seen = held | set(picked)
             order = _order(project)

@@ -61,6 +61,18 @@ def test_candidates_taken_by_another_analyst_before_the_lock_are_not_served_twic
 
 
 @pytest.mark.django_db
+def test_the_last_responses_are_shared_out_without_repeats(analyst):
+    other, third = UserFactory(username="last-other"), UserFactory(username="last-third")
+    project = _project(12, analyst, other, third)
+    first = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=10)]
+    rest = [r.pk for r in queue_batch_lease(project=project, user=other, size=10)]
+    assert len(first) == 10 and len(rest) == 2 and not set(first) & set(rest)
+    assert queue_batch_lease(project=project, user=third, size=10) == []
+    # A reload keeps each one's batch.
+    assert [r.pk for r in queue_batch_lease(project=project, user=other, size=10)] == rest
+
+
+@pytest.mark.django_db
 def test_skipped_responses_are_not_served_to_the_same_analyst_again(analyst):
     project = _project(12, analyst)
     first = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=5)]
