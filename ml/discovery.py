@@ -1,14 +1,28 @@
 """Theme discovery: cluster a project's responses into coherent groups an analyst can name and act on.
 
-Pipeline of :func:`discover` (chosen on the NHS FFT data, see ``bench/discovery_quality.py``):
+Pipeline of :func:`discover`:
 
 1. features: the sentence embeddings joined with an L2-normalised TF-IDF (1-2-gram) SVD of the text at half
    weight, then each row replaced by the mean of its 10 nearest neighbours (kNN smoothing: denoises short,
    noisy responses so k-means finds topical groups rather than single-response quirks);
-2. k-means (k from ``n_clusters``, else about ``sqrt(n / 3)``, at most 60), several seeded restarts;
-3. with ``min_cluster_size``: clusters smaller than that are dissolved into the nearest remaining cluster;
-4. outliers: members far below their cluster's typical similarity to its centre (at most 5% of responses);
-5. per cluster: size, c-TF-IDF keywords and phrases, the most representative responses, a suggested name.
+2. k: ``n_clusters`` if given, else chosen from the data by :func:`choose_k`: every candidate of
+   :func:`candidate_ks` (4..60, at least 10 responses per cluster on average) is clustered on a seeded
+   2,000-row subsample and scored by its silhouette; the pick is the smallest k scoring at least 90% of the
+   best score (:func:`pick_k`);
+3. k-means with k, several seeded restarts;
+4. with ``min_cluster_size``: clusters smaller than that are dissolved into the nearest remaining cluster;
+5. outliers: members far below their cluster's typical similarity to its centre (at most 5% of responses);
+6. per cluster: size, c-TF-IDF keywords and phrases, the most representative responses, a suggested name.
+
+How the constants were chosen (``bench/discovery_quality.py --tune``): on a fixed seeded half of the NHS FFT
+responses ("dev", 3,102), never on the other half ("eval"), where the figures in bench/README.md are
+measured. AMI against the first coded theme on dev is flat for k from 25 to 60 (0.262-0.265) and falls
+below 20 (0.165 at 4); the silhouette of the smoothed features rises with k all the way to 60, so its plain
+maximum is always the largest candidate, and clustering stability (AMI between two 80% subsamples) peaks at
+k = 4-6 (dev AMI 0.17-0.22), so it is not used. Tolerance 0.9 picked k = 40, 50, 50 for seeds 0-2 (dev AMI
+0.265); 0.85 gave 25-50 (0.262-0.265), 0.8 dropped to k = 15 (0.256). Feature settings re-checked on dev
+(mean AMI over k >= 25): TF-IDF weight 0.5 -> 0.264, 0 -> 0.258, 1 -> 0.263; 1 / 10 / 20 neighbours ->
+0.251 / 0.264 / 0.266, so the earlier values (first set on all the labels) were kept.
 
 Density clustering as BERTopic does it (UMAP + HDBSCAN) was measured too: it leaves 27-40% of the NHS
 responses as outliers, scores lower once they are assigned, and UMAP alone costs 20-70 s on 2 cores, so it is
@@ -46,6 +60,9 @@ MIN_MEAN_CLUSTER_SIZE = 10
 K_SAMPLE = 2000
 #: k-means restarts per candidate in :func:`choose_k` (one start often merges two groups and splits another).
 K_RESTARTS = 3
+#: :func:`choose_k` takes the smallest candidate scoring at least this share of the best score (silhouette
+#: keeps rising with k on kNN-smoothed text features, so the plain maximum is the largest candidate).
+K_TOLERANCE = 0.9
 #: How :func:`choose_k` scores a candidate: "silhouette" or "stability".
 K_METHOD = "silhouette"
 #: Subsamples (each this share of the rows) clustered twice per candidate by the "stability" method.
@@ -143,6 +160,7 @@ def choose_k(
     seed: int = 0,
     method: str = K_METHOD,
     sample_size: int = K_SAMPLE,
+    tolerance: float = K_TOLERANCE,
 ) -> tuple[int, dict[int, float]]:
     """Pick the number of clusters from the data alone: ``(best k, {k: score})``, higher scores better.
 
@@ -150,8 +168,9 @@ def choose_k(
     most ``sample_size`` rows of ``features`` (e.g. :func:`cluster_features`), so the cost does not grow with n.
     ``method="silhouette"``: the mean silhouette of that clustering. ``method="stability"``: two seeded
     subsamples of :data:`STABILITY_SHARE` of those rows are clustered apart and scored by the adjusted mutual
-    information of their labels on the rows they share. Ties go to the larger k. Candidates that are not
-    between 2 and the subsample's size - 1 score nothing; with none left the smallest candidate is returned.
+    information of their labels on the rows they share. The pick is :func:`pick_k` (``tolerance``). Candidates
+    that are not between 2 and the subsample's size - 1 score nothing; with none left the smallest candidate
+    is returned.
     """
     F = _check(features)
     if method not in {"silhouette", "stability"}:
@@ -183,9 +202,17 @@ def choose_k(
             scores[k] = float(adjusted_mutual_info_score(la[both], lb[both]))
     if not scores:
         return ks[0], scores
+    return pick_k(scores, tolerance), scores
+
+
+def pick_k(scores: dict[int, float], tolerance: float = K_TOLERANCE) -> int:
+    """The smallest k whose score is at least ``tolerance`` times the best (the best k itself when the best
+    score is not positive; ties at the best go to the larger k). ``tolerance=1`` is the plain maximum."""
     best = max(scores.values())
+    if best > 0 and tolerance < 1:
+        return min(k for k, v in scores.items() if v >= tolerance * best)
     # Ties (e.g. two k both perfectly stable) go to the larger k: the finer grouping loses nothing.
-    return max(k for k, v in scores.items() if v == best), scores
+    return max(k for k, v in scores.items() if v == best)
 
 
 def _text_block(texts: Sequence[str], n: int, seed: int) -> np.ndarray | None:
