@@ -116,7 +116,8 @@ def run_bertopic(X: np.ndarray, texts: list[str], model: Any, ks: Sequence[int],
     fitted.embedding_model = None  # an ONNX Runtime session cannot be deep-copied; nothing below embeds
     for k in ks:
         m = copy.deepcopy(fitted)
-        m.reduce_topics(texts, nr_topics=k)  # agglomerative merge of the topic vectors, as nr_topics=k does
+        # Agglomerative merge of the topic vectors, as nr_topics does; its count includes the outlier topic.
+        m.reduce_topics(texts, nr_topics=k + int(-1 in set(m.topics_)))
         reduced = m.reduce_outliers(texts, list(m.topics_), strategy="embeddings", embeddings=X)
         per_k[k] = np.asarray(reduced)
     return np.asarray(topics), f"bertopic {bertopic.__version__}", per_k, t_fit
