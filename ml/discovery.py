@@ -7,7 +7,7 @@ Pipeline of :func:`discover`:
    noisy responses so k-means finds topical groups rather than single-response quirks);
 2. k: ``n_clusters`` if given, else chosen from the data by :func:`choose_k`: every candidate of
    :func:`candidate_ks` (4..60, at least 10 responses per cluster on average) is clustered on a seeded
-   2,000-row subsample and scored by its silhouette; the pick is the smallest k scoring at least 90% of the
+   1,000-row subsample and scored by its silhouette; the pick is the smallest k scoring at least 90% of the
    best score (:func:`pick_k`);
 3. k-means with k, several seeded restarts;
 4. with ``min_cluster_size``: clusters smaller than that are dissolved into the nearest remaining cluster;
@@ -19,8 +19,9 @@ responses ("dev", 3,102), never on the other half ("eval"), where the figures in
 measured. AMI against the first coded theme on dev is flat for k from 25 to 60 (0.262-0.265) and falls
 below 20 (0.165 at 4); the silhouette of the smoothed features rises with k all the way to 60, so its plain
 maximum is always the largest candidate, and clustering stability (AMI between two 80% subsamples) peaks at
-k = 4-6 (dev AMI 0.17-0.22), so it is not used. Tolerance 0.9 picked k = 40, 50, 50 for seeds 0-2 (dev AMI
-0.265); 0.85 gave 25-50 (0.262-0.265), 0.8 dropped to k = 15 (0.256). Feature settings re-checked on dev
+k = 4-8 (dev AMI 0.17-0.23), so it is not used. On 1,000-row subsamples, tolerance 0.9 picked k = 35, 35,
+50 for seeds 0-2 (dev AMI 0.264-0.265; 2,000 rows: 40, 50, 50, the same AMI at twice the cost); 0.85 gave
+25-35 (0.262-0.265) and 0.8 25-30; on 2,000 rows 0.8 dropped to k = 15 (0.256). Feature settings re-checked on dev
 (mean AMI over k >= 25): TF-IDF weight 0.5 -> 0.264, 0 -> 0.258, 1 -> 0.263; 1 / 10 / 20 neighbours ->
 0.251 / 0.264 / 0.266, so the earlier values (first set on all the labels) were kept.
 
@@ -57,7 +58,7 @@ K_CANDIDATES = (4, 6, 8, 10, 12, 15, 20, 25, 30, 35, 40, 50, 60)
 #: A candidate k must leave clusters of at least this many responses on average.
 MIN_MEAN_CLUSTER_SIZE = 10
 #: Rows of the seeded subsample on which :func:`choose_k` clusters and scores each candidate.
-K_SAMPLE = 2000
+K_SAMPLE = 1000
 #: k-means restarts per candidate in :func:`choose_k` (one start often merges two groups and splits another).
 K_RESTARTS = 3
 #: :func:`choose_k` takes the smallest candidate scoring at least this share of the best score (silhouette
