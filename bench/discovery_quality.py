@@ -193,7 +193,7 @@ def tune(args: argparse.Namespace, X: np.ndarray, texts: list[str], y: np.ndarra
     log(f"selection rules on the default features (text_weight={disc.TEXT_WEIGHT}, "
         f"neighbours={disc.SMOOTH_NEIGHBOURS}): pick (AMI there) per seed")
     tolerances = (1.0, 0.95, 0.9, 0.85, 0.8)
-    for method, size in (("silhouette", disc.K_SAMPLE), ("silhouette", 1000), ("stability", disc.K_SAMPLE)):
+    for method, size in (("silhouette", disc.K_SAMPLE), ("silhouette", 2000), ("stability", disc.K_SAMPLE)):
         picks: dict[float, list[str]] = {t: [] for t in tolerances}
         for seed in (0, 1, 2):
             t0 = time.perf_counter()
