@@ -57,14 +57,35 @@ def load_split(data: CodedData, split_path: Path | None, *, seed: int = 0) -> tu
     return np.sort(perm[:cut]), np.sort(perm[cut:])
 
 
+def embedding_variant(model: object) -> str:
+    """Which computation gives ``model``'s vectors: backend and weights, e.g. ``"onnx-int8"``, ``"torch-fp32"``.
+
+    int8 ONNX vectors differ from float32 ones (cosine down to 0.997), and torch dynamic int8 far more, so
+    cached arrays must not be shared between variants.
+    """
+    from ml.embeddings import OnnxEmbedder
+
+    if isinstance(model, OnnxEmbedder):
+        meta = model.meta
+        return f"onnx-{'int8' if meta.get('quantize') else 'fp32'}-format{meta.get('format')}"
+    modules = getattr(model, "modules", None)
+    quantized = callable(modules) and any("quantized" in type(m).__module__ for m in modules())
+    return f"{type(model).__name__.lower()}-{'int8' if quantized else 'fp32'}"
+
+
+def embedding_cache_key(model: object, model_id: str, texts: list[str]) -> str:
+    """Cache key of an embedding array: the model id, its variant (:func:`embedding_variant`) and the texts."""
+    key = hashlib.sha256(f"{model_id}|{embedding_variant(model)}".encode())
+    for t in texts:
+        key.update(hashlib.sha256(t.encode()).digest())
+    return key.hexdigest()[:24]
+
+
 def cached_embeddings(model: object, model_id: str, texts: list[str]) -> np.ndarray:
     """Embed ``texts`` with ``ml.embeddings.embed_texts``, caching the array under ``bench/.cache/``."""
     from ml.embeddings import embed_texts
 
-    key = hashlib.sha256(model_id.encode())
-    for t in texts:
-        key.update(hashlib.sha256(t.encode()).digest())
-    path = CACHE_DIR / f"emb_{key.hexdigest()[:24]}.npy"
+    path = CACHE_DIR / f"emb_{embedding_cache_key(model, model_id, texts)}.npy"
     if path.exists():
         return np.load(path)
     X = embed_texts(model, texts)

@@ -1,14 +1,29 @@
 """Theme discovery: cluster a project's responses into coherent groups an analyst can name and act on.
 
-Pipeline of :func:`discover` (chosen on the NHS FFT data, see ``bench/discovery_quality.py``):
+Pipeline of :func:`discover`:
 
 1. features: the sentence embeddings joined with an L2-normalised TF-IDF (1-2-gram) SVD of the text at half
    weight, then each row replaced by the mean of its 10 nearest neighbours (kNN smoothing: denoises short,
    noisy responses so k-means finds topical groups rather than single-response quirks);
-2. k-means (k from ``n_clusters``, else about ``sqrt(n / 3)``, at most 60), several seeded restarts;
-3. with ``min_cluster_size``: clusters smaller than that are dissolved into the nearest remaining cluster;
-4. outliers: members far below their cluster's typical similarity to its centre (at most 5% of responses);
-5. per cluster: size, c-TF-IDF keywords and phrases, the most representative responses, a suggested name.
+2. k: ``n_clusters`` if given, else chosen from the data by :func:`choose_k`: every candidate of
+   :func:`candidate_ks` (4..60, at least 10 responses per cluster on average) is clustered on a seeded
+   1,000-row subsample and scored by its silhouette; the pick is the smallest k scoring at least 90% of the
+   best score (:func:`pick_k`);
+3. k-means with k, several seeded restarts;
+4. with ``min_cluster_size``: clusters smaller than that are dissolved into the nearest remaining cluster;
+5. outliers: members far below their cluster's typical similarity to its centre (at most 5% of responses);
+6. per cluster: size, c-TF-IDF keywords and phrases, the most representative responses, a suggested name.
+
+How the constants were chosen (``bench/discovery_quality.py --tune``): on a fixed seeded half of the NHS FFT
+responses ("dev", 3,102), never on the other half ("eval"), where the figures in bench/README.md are
+measured. AMI against the first coded theme on dev is flat for k from 25 to 60 (0.262-0.265) and falls
+below 20 (0.165 at 4); the silhouette of the smoothed features rises with k all the way to 60, so its plain
+maximum is always the largest candidate, and clustering stability (AMI between two 80% subsamples) peaks at
+k = 4-8 (dev AMI 0.17-0.23), so it is not used. On 1,000-row subsamples, tolerance 0.9 picked k = 35, 35,
+50 for seeds 0-2 (dev AMI 0.264-0.265; 2,000 rows: 40, 50, 50, the same AMI at twice the cost); 0.85 gave
+25-35 (0.262-0.265) and 0.8 25-30; on 2,000 rows 0.8 dropped to k = 15 (0.256). Feature settings re-checked on dev
+(mean AMI over k >= 25): TF-IDF weight 0.5 -> 0.264, 0 -> 0.258, 1 -> 0.263; 1 / 10 / 20 neighbours ->
+0.251 / 0.264 / 0.266, so the earlier values (first set on all the labels) were kept.
 
 Density clustering as BERTopic does it (UMAP + HDBSCAN) was measured too: it leaves 27-40% of the NHS
 responses as outliers, scores lower once they are assigned, and UMAP alone costs 20-70 s on 2 cores, so it is
@@ -31,12 +46,28 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import adjusted_mutual_info_score, silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
 from ml.keywords import class_tfidf, name_from_terms
 
-#: Upper bound of the default number of clusters (more than this is hard for an analyst to review).
+#: Upper bound of the automatic number of clusters (more than this is hard for an analyst to review).
 MAX_DEFAULT_CLUSTERS = 60
+#: Cluster counts :func:`choose_k` tries (those above ``n / MIN_MEAN_CLUSTER_SIZE`` are dropped).
+K_CANDIDATES = (4, 6, 8, 10, 12, 15, 20, 25, 30, 35, 40, 50, 60)
+#: A candidate k must leave clusters of at least this many responses on average.
+MIN_MEAN_CLUSTER_SIZE = 10
+#: Rows of the seeded subsample on which :func:`choose_k` clusters and scores each candidate.
+K_SAMPLE = 1000
+#: k-means restarts per candidate in :func:`choose_k` (one start often merges two groups and splits another).
+K_RESTARTS = 3
+#: :func:`choose_k` takes the smallest candidate scoring at least this share of the best score (silhouette
+#: keeps rising with k on kNN-smoothed text features, so the plain maximum is the largest candidate).
+K_TOLERANCE = 0.9
+#: How :func:`choose_k` scores a candidate: "silhouette" or "stability".
+K_METHOD = "silhouette"
+#: Subsamples (each this share of the rows) clustered twice per candidate by the "stability" method.
+STABILITY_SHARE = 0.8
 #: Dimensions of the TF-IDF SVD joined to the embeddings.
 LSA_DIMS = 100
 #: Weight of the (unit-norm) TF-IDF SVD block next to the (unit-norm) embedding.
@@ -106,11 +137,83 @@ def _check(X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
     return X
 
 
-def default_n_clusters(n: int) -> int:
-    """Default cluster count: about ``sqrt(n / 3)`` (45 for 6,205 responses), between 2 and 60, at most n."""
-    if n <= 1:
-        return n
-    return min(n, max(2, min(MAX_DEFAULT_CLUSTERS, round(math.sqrt(n / 3)))))
+def candidate_ks(n: int, *, min_cluster_size: int | None = None) -> list[int]:
+    """Cluster counts :func:`choose_k` tries for ``n`` responses: :data:`K_CANDIDATES` up to
+    ``n / MIN_MEAN_CLUSTER_SIZE`` (and ``n / min_cluster_size``), at most ``n - 1``; never empty for n >= 3.
+    """
+    if n < 3:
+        return [max(n, 1)] if n else []
+    cap = min(n - 1, max(2, n // MIN_MEAN_CLUSTER_SIZE), MAX_DEFAULT_CLUSTERS)
+    if min_cluster_size is not None:
+        cap = min(cap, max(1, n // min_cluster_size))
+    ks = [k for k in K_CANDIDATES if k <= cap]
+    return ks or [max(1, min(cap, 2))]
+
+
+def _subsample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    return np.arange(n) if n <= size else np.sort(rng.choice(n, size, replace=False))
+
+
+def choose_k(
+    features: np.ndarray,
+    candidates: Sequence[int],
+    *,
+    seed: int = 0,
+    method: str = K_METHOD,
+    sample_size: int = K_SAMPLE,
+    tolerance: float = K_TOLERANCE,
+) -> tuple[int, dict[int, float]]:
+    """Pick the number of clusters from the data alone: ``(best k, {k: score})``, higher scores better.
+
+    Every candidate is clustered (k-means, :data:`K_RESTARTS` seeded starts) on one seeded subsample of at
+    most ``sample_size`` rows of ``features`` (e.g. :func:`cluster_features`), so the cost does not grow with n.
+    ``method="silhouette"``: the mean silhouette of that clustering. ``method="stability"``: two seeded
+    subsamples of :data:`STABILITY_SHARE` of those rows are clustered apart and scored by the adjusted mutual
+    information of their labels on the rows they share. The pick is :func:`pick_k` (``tolerance``). Candidates
+    that are not between 2 and the subsample's size - 1 score nothing; with none left the smallest candidate
+    is returned.
+    """
+    F = _check(features)
+    if method not in {"silhouette", "stability"}:
+        raise ValueError(f"unknown method {method!r}")
+    ks = sorted({int(k) for k in candidates})
+    if not ks:
+        raise ValueError("no candidate k")
+    rng = np.random.default_rng(seed)
+    rows = _subsample(F.shape[0], sample_size, rng)
+    S = F[rows]
+    m = len(rows)
+    scores: dict[int, float] = {}
+    for k in ks:
+        if not 2 <= k <= m - 1:
+            continue
+        if method == "silhouette":
+            labels = _kmeans(S, k, seed, n_init=K_RESTARTS)
+            scores[k] = float(silhouette_score(S, labels)) if len(np.unique(labels)) > 1 else -1.0
+        else:
+            a = _subsample(m, round(STABILITY_SHARE * m), np.random.default_rng([seed, k, 0]))
+            b = _subsample(m, round(STABILITY_SHARE * m), np.random.default_rng([seed, k, 1]))
+            if min(len(a), len(b)) <= k:
+                continue
+            la = np.full(m, -1, dtype=np.int64)
+            lb = np.full(m, -1, dtype=np.int64)
+            la[a] = _kmeans(S[a], k, seed, n_init=K_RESTARTS)
+            lb[b] = _kmeans(S[b], k, seed + 1, n_init=K_RESTARTS)
+            both = (la >= 0) & (lb >= 0)
+            scores[k] = float(adjusted_mutual_info_score(la[both], lb[both]))
+    if not scores:
+        return ks[0], scores
+    return pick_k(scores, tolerance), scores
+
+
+def pick_k(scores: dict[int, float], tolerance: float = K_TOLERANCE) -> int:
+    """The smallest k whose score is at least ``tolerance`` times the best (the best k itself when the best
+    score is not positive; ties at the best go to the larger k). ``tolerance=1`` is the plain maximum."""
+    best = max(scores.values())
+    if best > 0 and tolerance < 1:
+        return min(k for k, v in scores.items() if v >= tolerance * best)
+    # Ties (e.g. two k both perfectly stable) go to the larger k: the finer grouping loses nothing.
+    return max(k for k, v in scores.items() if v == best)
 
 
 def _text_block(texts: Sequence[str], n: int, seed: int) -> np.ndarray | None:
@@ -127,18 +230,26 @@ def _text_block(texts: Sequence[str], n: int, seed: int) -> np.ndarray | None:
     return _normalize(S)
 
 
-def cluster_features(X: np.ndarray, texts: Sequence[str] | None, *, seed: int = 0) -> np.ndarray:
-    """Features used for clustering: embeddings (+ TF-IDF SVD of ``texts`` at half weight), kNN-smoothed.
+def cluster_features(
+    X: np.ndarray,
+    texts: Sequence[str] | None,
+    *,
+    seed: int = 0,
+    text_weight: float = TEXT_WEIGHT,
+    neighbours: int = SMOOTH_NEIGHBOURS,
+) -> np.ndarray:
+    """Features used for clustering: embeddings (+ TF-IDF SVD of ``texts`` at ``text_weight``), kNN-smoothed
+    over ``neighbours`` rows (1 = no smoothing).
 
     Returns an ``(n, d')`` float32 array of unit-norm rows.
     """
     X = _check(X, texts)
     n = X.shape[0]
     F = _normalize(X)
-    S = _text_block(texts, n, seed) if texts is not None and n >= 3 else None
+    S = _text_block(texts, n, seed) if texts is not None and n >= 3 and text_weight > 0 else None
     if S is not None:
-        F = _normalize(np.hstack([F, TEXT_WEIGHT * S]))
-    nn = min(SMOOTH_NEIGHBOURS, n)
+        F = _normalize(np.hstack([F, text_weight * S]))
+    nn = min(neighbours, n)
     if nn >= 2 and n <= SMOOTH_MAX_ROWS:
         # Euclidean neighbours of unit vectors = cosine neighbours; the row itself is among them.
         A = NearestNeighbors(n_neighbors=nn).fit(F).kneighbors_graph(F, mode="connectivity")
@@ -236,8 +347,10 @@ def discover(
 
     ``n_clusters`` fixes k; ``min_cluster_size`` alone caps k at ``n // min_cluster_size`` (and the default)
     and dissolves any smaller cluster into its nearest neighbour cluster; with both, k is ``n_clusters`` and
-    small clusters are dissolved afterwards. Neither: k = :func:`default_n_clusters`. At most
-    ``max_outlier_share`` of the responses are labelled -1 (outliers). Same inputs and seed, same result.
+    small clusters are dissolved afterwards. Without ``n_clusters``, k is chosen from the data by
+    :func:`choose_k` among :func:`candidate_ks`; ``settings`` records k, how it was chosen ("given" or the
+    method) and each candidate's score (``k_scores``). At most ``max_outlier_share`` of the responses are
+    labelled -1 (outliers). Same inputs and seed, same result.
     """
     X = _check(X, texts)
     n = X.shape[0]
@@ -247,21 +360,22 @@ def discover(
         raise ValueError("min_cluster_size must be at least 1")
     if n == 0:
         return Discovery(np.zeros(0, dtype=np.int64), [], {"n_clusters": 0, "seed": seed})
-    if n_clusters is not None:
-        k = min(n_clusters, n)
-    else:
-        k = default_n_clusters(n)
-        if min_cluster_size is not None:
-            k = max(1, min(k, n // min_cluster_size))
     F = cluster_features(X, texts, seed=seed)
+    k_scores: dict[int, float] = {}
+    if n_clusters is not None:
+        k, chosen_by = min(n_clusters, n), "given"
+    else:
+        k, k_scores = choose_k(F, candidate_ks(n, min_cluster_size=min_cluster_size), seed=seed)
+        chosen_by = K_METHOD
     labels = _kmeans(F, k, seed)
     if min_cluster_size is not None:
         labels = _dissolve_small(F, labels, min_cluster_size)
     labels = _mark_outliers(X, labels, max_outlier_share)
     labels = _relabel_by_size(labels)
     clusters = summarize_clusters(X, texts, labels, top_n=top_n, n_representatives=n_representatives)
-    settings = {"n_clusters": k, "min_cluster_size": min_cluster_size, "seed": seed,
-                "max_outlier_share": max_outlier_share, "method": "kmeans(embedding+tfidf-svd, knn-smoothed)"}
+    settings = {"n_clusters": k, "k_chosen_by": chosen_by, "k_scores": k_scores,
+                "min_cluster_size": min_cluster_size, "seed": seed, "max_outlier_share": max_outlier_share,
+                "method": "kmeans(embedding+tfidf-svd, knn-smoothed)"}
     return Discovery(labels, clusters, settings)
 
 

@@ -5,7 +5,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ml.discovery import discover, layout_2d, nearest, split_cluster, summarize_clusters
+from ml.discovery import (
+    K_METHOD,
+    K_TOLERANCE,
+    candidate_ks,
+    choose_k,
+    discover,
+    layout_2d,
+    nearest,
+    pick_k,
+    split_cluster,
+    summarize_clusters,
+)
 from ml.keywords import class_tfidf
 
 # Small real-looking survey text: three clear topics (waiting, staff manner, food) plus two odd ones out.
@@ -202,3 +213,68 @@ def test_keywords_leave_out_the_pieces_of_contractions() -> None:
     terms = class_tfidf(texts, np.array([0, 0, 1, 1]), top_n=10)
     assert "cooking" in terms[0].keywords or "cook" in terms[0].keywords
     assert not {"ve", "don"} & set(terms[0].keywords)
+
+
+def _blobs(n_centres: int, per: int, dim: int = 24, spread: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Well-separated Gaussian clusters: random unit centres, rows = centre + noise (sd ``spread``)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_centres, dim))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    truth = np.repeat(np.arange(n_centres), per)
+    X = centres[truth] + spread * rng.normal(size=(len(truth), dim))
+    return X.astype(np.float32), truth
+
+
+@pytest.mark.parametrize("method", ["silhouette", "stability"])
+def test_choose_k_finds_the_number_of_separated_blobs(method: str) -> None:
+    X, _ = _blobs(8, 40)
+    tol = {"silhouette": K_TOLERANCE, "stability": 1.0}[method]  # stability ties at 1.0 on coarser k
+    k, scores = choose_k(X, [4, 6, 8, 10, 12, 16], seed=0, method=method, tolerance=tol)
+    assert k == 8, scores
+    assert set(scores) == {4, 6, 8, 10, 12, 16}
+    assert scores[8] == max(scores.values())
+    X5, _ = _blobs(5, 40, seed=3)
+    assert choose_k(X5, [3, 5, 8, 12], seed=0, method=method, tolerance=tol)[0] == 5
+
+
+def test_choose_k_is_deterministic_for_a_seed_and_subsamples_large_inputs() -> None:
+    X, _ = _blobs(6, 500, spread=0.6)  # 3,000 rows, overlapping: scores depend on the subsample
+    a = choose_k(X, [3, 6, 9, 12], seed=7, sample_size=600)
+    assert a == choose_k(X, [3, 6, 9, 12], seed=7, sample_size=600)
+    assert a[1] != choose_k(X, [3, 6, 9, 12], seed=8, sample_size=600)[1]
+    # candidates that a subsample cannot hold score nothing; none left: the smallest one comes back
+    assert choose_k(X[:5], [2, 3, 10], seed=0)[1].keys() == {2, 3}
+    assert choose_k(X[:3], [5, 9], seed=0) == (5, {})
+    with pytest.raises(ValueError):
+        choose_k(X, [], seed=0)
+    with pytest.raises(ValueError):
+        choose_k(X, [3], method="guess")
+
+
+def test_pick_k_takes_the_smallest_k_close_to_the_best_score() -> None:
+    rising = {10: 0.10, 20: 0.17, 30: 0.185, 40: 0.19, 60: 0.20}  # silhouette rising with k, as on NHS
+    assert pick_k(rising, 0.9) == 30 and pick_k(rising, 0.85) == 20 and pick_k(rising, 1.0) == 60
+    assert pick_k({3: 1.0, 5: 1.0, 8: 0.8}, 1.0) == 5  # ties at the best go to the larger k
+    assert pick_k({3: -0.2, 5: -0.1}, 0.9) == 5  # no positive score: the best
+
+
+def test_candidate_ks_respect_the_mean_cluster_size() -> None:
+    assert max(candidate_ks(6205)) == 60 and min(candidate_ks(6205)) >= 2
+    assert max(candidate_ks(200)) <= 20
+    assert max(candidate_ks(6205, min_cluster_size=500)) <= 12
+    assert candidate_ks(26) == [2] and candidate_ks(2) == [2] and candidate_ks(0) == []
+
+
+def test_discover_without_k_chooses_it_and_records_the_scores() -> None:
+    X, truth = _blobs(8, 30, dim=32)
+    texts = [f"topic{c} answer {i}" for i, c in enumerate(truth)]
+    d = discover(X, texts, seed=0)
+    s = d.settings
+    assert s["k_chosen_by"] == K_METHOD and s["n_clusters"] == 8
+    assert set(s["k_scores"]) == set(candidate_ks(len(X))) and s["k_scores"][8] == max(s["k_scores"].values())
+    assert len(d.clusters) == 8
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    assert adjusted_mutual_info_score(truth, d.labels) > 0.9
+    given = discover(X, texts, n_clusters=5, seed=0).settings
+    assert given["n_clusters"] == 5 and given["k_chosen_by"] == "given" and given["k_scores"] == {}

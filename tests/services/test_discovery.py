@@ -184,3 +184,15 @@ def test_updating_a_cluster_with_nothing_to_change_is_refused(analyst):
     with pytest.raises(ValidationError, match="give a new name"):
         cluster_update(run=run, user=analyst, cluster_id=cluster.pk)
     assert not run.actions.exists()
+
+
+def test_a_run_without_k_chooses_it_from_the_data(analyst, demo_vectors):
+    from ml.discovery import candidate_ks
+
+    project = demo_project_make({analyst: Role.ANALYST}, demo_vectors, keep_labels=0)
+    run = DiscoveryRun.objects.create(project=project)  # the analyst left "Clusters" empty
+    done = discovery_run_execute(discovery_run_id=run.pk)
+    assert done.status == DiscoveryRun.Status.SUCCEEDED, done.message
+    assert done.n_clusters is None
+    k = done.clusters.filter(is_outliers=False).count()
+    assert k in candidate_ks(project.responses.count())
