@@ -46,7 +46,7 @@ def invitation_create(*, project: Project, username: str, role: str,
 
 def _pending_locked(invitation: Invitation) -> Invitation:
     # Check, then do: the row is locked so an accept and a revoke arriving together cannot both succeed.
-    locked = Invitation.objects.select_for_update().select_related("project", "invited_by").get(pk=invitation.pk)
+    locked = Invitation.objects.select_for_update(of=("self",)).select_related("project", "invited_by").get(pk=invitation.pk)
     if locked.status != Invitation.Status.PENDING:
         raise ValidationError(f"this invitation was already {locked.status}")
     return locked
