@@ -46,7 +46,9 @@ def invitation_create(*, project: Project, username: str, role: str,
 
 def _pending_locked(invitation: Invitation) -> Invitation:
     # Check, then do: the row is locked so an accept and a revoke arriving together cannot both succeed.
-    locked = Invitation.objects.select_for_update(of=("self",)).select_related("project", "invited_by").get(pk=invitation.pk)
+    # Only this row: PostgreSQL refuses FOR UPDATE on the nullable side of the inviter's outer join.
+    locked = (Invitation.objects.select_for_update(of=("self",)).select_related("project", "invited_by")
+              .get(pk=invitation.pk))
     if locked.status != Invitation.Status.PENDING:
         raise ValidationError(f"this invitation was already {locked.status}")
     return locked
