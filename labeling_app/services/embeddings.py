@@ -65,13 +65,15 @@ def embeddings_ensure(*, project: Project, run: EmbeddingRun | None = None) -> i
     for start in range(0, len(todo), BATCH):
         chunk = todo[start:start + BATCH]
         vectors = ml_embeddings.embed_texts(model, [t for _, t in chunk])
-        with transaction.atomic():
-            ResponseEmbedding.objects.filter(response_id__in=[pk for pk, _ in chunk]).delete()
-            ResponseEmbedding.objects.bulk_create(
-                ResponseEmbedding(response_id=pk, model_name=name, text_hash=ml_embeddings.text_hash(text),
-                                  vector=vec.astype(np.float32).tobytes())
-                for (pk, text), vec in zip(chunk, vectors, strict=True)
-            )
+        # An upsert, not delete-then-insert: two processes embedding the same responses at once (an embedding
+        # run and a retrain's catch-up) both inserted after both deleted, and one failed on the primary key.
+        ResponseEmbedding.objects.bulk_create(
+            [ResponseEmbedding(response_id=pk, model_name=name, text_hash=ml_embeddings.text_hash(text),
+                               vector=vec.astype(np.float32).tobytes())
+             for (pk, text), vec in zip(chunk, vectors, strict=True)],
+            update_conflicts=True, unique_fields=["response"],
+            update_fields=["model_name", "text_hash", "vector", "created_at"],
+        )
         done = start + len(chunk)
         if run is not None:
             run.embedded = done
