@@ -54,6 +54,14 @@ def _pending_locked(invitation: Invitation) -> Invitation:
     return locked
 
 
+def _own_pending_locked(invitation: Invitation, user: User) -> Invitation:
+    """The pending invitation, locked, if it is ``user``'s to answer."""
+    locked = _pending_locked(invitation)
+    if locked.invitee_id != user.pk:
+        raise ValidationError("this invitation is for someone else")
+    return locked
+
+
 def _close(invitation: Invitation, status: str) -> None:
     invitation.status, invitation.responded_at = status, timezone.now()
     invitation.save(update_fields=["status", "responded_at"])
@@ -62,9 +70,7 @@ def _close(invitation: Invitation, status: str) -> None:
 @transaction.atomic
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """The invitee accepts: they become a member with the offered role (recorded as theirs)."""
-    invitation = _pending_locked(invitation)
-    if invitation.invitee_id != user.pk:
-        raise ValidationError("this invitation is for someone else")
+    invitation = _own_pending_locked(invitation, user)
     _close(invitation, Invitation.Status.ACCEPTED)
     inviter = invitation.invited_by.get_username() if invitation.invited_by else ""
     with acting_as(user):
@@ -78,9 +84,7 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
 @transaction.atomic
 def invitation_decline(*, invitation: Invitation, user: User) -> None:
     """The invitee says no; the project's admins see it in the audit trail and may invite again."""
-    invitation = _pending_locked(invitation)
-    if invitation.invitee_id != user.pk:
-        raise ValidationError("this invitation is for someone else")
+    invitation = _own_pending_locked(invitation, user)
     _close(invitation, Invitation.Status.DECLINED)
     with acting_as(user):
         audit_record(project=invitation.project, action="invitation.decline", target_type="invitation",
