@@ -2,7 +2,7 @@
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from labeling_app.api.access import ProjectScopedMixin
 from labeling_app.api.auth import ThrottledCreateMixin
+from labeling_app.api.jobs import QueuedCreateMixin, queued_create_responses
 from labeling_app.api.params import (
     MAX_CLUSTERS,
     MAX_MIN_CLUSTER_SIZE,
@@ -28,7 +29,6 @@ from labeling_app.selectors.discovery import (
     discovery_run_latest,
     responses_similar,
 )
-from labeling_app.selectors.jobs import job_waiting_for_broker
 from labeling_app.selectors.responses import responses_with_themes
 from labeling_app.services.discovery import (
     action_undo,
@@ -64,29 +64,18 @@ class DiscoveryRunSerializer(serializers.ModelSerializer):
         return run.clusters.filter(active=True, is_outliers=False).count()
 
 
-class DiscoveryRunListCreateView(ThrottledCreateMixin, ProjectScopedMixin, generics.ListCreateAPIView):
+@extend_schema_view(post=extend_schema(responses=queued_create_responses(DiscoveryRunSerializer, "run")))
+class DiscoveryRunListCreateView(QueuedCreateMixin, ThrottledCreateMixin, ProjectScopedMixin,
+                                 generics.ListCreateAPIView):
     """Discovery runs of the project; analysts start one (optionally with a number or minimum size of clusters)."""
 
+    job_task, job_id_kwarg = "labeling_app.tasks.discovery.discovery_compute", "discovery_run_id"
     throttle_scope = "discovery"
     serializer_class = DiscoveryRunSerializer
     write_role = Role.ANALYST
 
     def get_queryset(self) -> QuerySet[DiscoveryRun]:
         return DiscoveryRun.objects.filter(project=self.project).all()
-
-    @extend_schema(responses={
-        201: DiscoveryRunSerializer,
-        202: OpenApiResponse(DiscoveryRunSerializer, description="Saved, but the job queue is unavailable: the run "
-                                                                 "starts by itself once it is back (do not resend)."),
-    })
-    def post(self, request: Request, *args: object, **kwargs: object) -> ApiResponse:
-        from labeling_app.tasks.discovery import discovery_compute
-
-        response = super().post(request, *args, **kwargs)
-        if response.status_code == status.HTTP_201_CREATED and job_waiting_for_broker(
-                task_name=discovery_compute.name, discovery_run_id=response.data["id"]):
-            response.status_code = status.HTTP_202_ACCEPTED
-        return response
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
