@@ -11,6 +11,7 @@ by token count, so short texts go in large batches. Nothing is ever downloaded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -230,10 +231,28 @@ class OnnxEmbedder:
         cache_dir: str | os.PathLike[str] | None = None,
         threads: int | None = None,
     ) -> OnnxEmbedder:
-        """Open the cached export of the model in ``local``, exporting it first if there is none."""
+        """Open the cached export of the model in ``local``, exporting it first if there is none.
+
+        A cached export that cannot be opened (a file truncated or damaged on disk) is moved aside and
+        exported again, with a warning, instead of failing every embedding job from then on.
+        """
         root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         variant = "int8" if quantize else "fp32"
         folder = root / f"{Path(local).name or 'model'}-{variant}-{_fingerprint(local, quantize)}"
+        cls._export_cached(local, root, folder, quantize=quantize)
+        try:
+            return cls(folder, threads=threads)
+        except Exception as exc:  # onnxruntime, tokenizers and json each raise their own kind for a bad file
+            broken = folder.with_name(f".broken-{folder.name}-{os.getpid()}-{os.urandom(4).hex()}")
+            logger.warning("cached ONNX export %s cannot be opened (%s); exporting it again", folder, exc)
+            with contextlib.suppress(OSError):  # another process may have moved or rebuilt it already
+                folder.rename(broken)
+            shutil.rmtree(broken, ignore_errors=True)
+        cls._export_cached(local, root, folder, quantize=quantize)
+        return cls(folder, threads=threads)
+
+    @staticmethod
+    def _export_cached(local: str, root: Path, folder: Path, *, quantize: bool) -> None:
         if not (folder / "meta.json").is_file():
             try:
                 root.mkdir(parents=True, exist_ok=True)
@@ -250,7 +269,6 @@ class OnnxEmbedder:
                         raise
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-        return cls(folder, threads=threads)
 
     def get_embedding_dimension(self) -> int:
         return int(self.meta["dimension"])

@@ -11,6 +11,7 @@ deliveries keep killing their worker is failed after JOB_MAX_ATTEMPTS. Only the 
 and the previous version are kept.
 """
 import logging
+import os
 import re
 import threading
 import time
@@ -249,7 +250,10 @@ def _artifact_save(project: Project, version: ModelVersion, clf: classifier.Them
     folder = Path(settings.MEDIA_ROOT) / "models" / f"project-{project.pk}"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"v{version.number}.joblib"
-    joblib.dump(clf, path)
+    # Written whole or not at all: a worker killed mid-dump must not leave a truncated model file behind.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    joblib.dump(clf, partial)
+    os.replace(partial, path)
     return str(path.relative_to(settings.MEDIA_ROOT))
 
 

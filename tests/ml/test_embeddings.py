@@ -123,6 +123,21 @@ def test_export_is_cached_in_cache_dir(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == [first.folder.name]  # no leftover temporary folder
 
 
+
+@onnx_only
+@pytest.mark.parametrize("damaged", ["model.onnx", "meta.json"])
+def test_a_damaged_cached_export_is_exported_again(tmp_path: Path, damaged: str, caplog: Any) -> None:
+    first = load_model(cache_dir=tmp_path, quantize=False, threads=1)
+    expected = first.encode(["The wait was too long"])
+    path = first.folder / damaged
+    path.write_bytes(path.read_bytes()[:100])  # truncated on disk, as after a crash or a full disk
+    with caplog.at_level("WARNING", logger="ml.embeddings"):
+        again = load_model(cache_dir=tmp_path, quantize=False, threads=1)
+    assert "cannot be opened" in caplog.text and str(first.folder) in caplog.text
+    assert again.folder == first.folder
+    np.testing.assert_allclose(again.encode(["The wait was too long"]), expected, atol=1e-6)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # nothing left aside
+
 @onnx_only
 def test_unwritable_cache_falls_back_to_torch(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     blocker = tmp_path / "file"
