@@ -182,24 +182,25 @@ def test_a_discovery_run_killed_with_its_worker_keeps_the_previous_clusters_says
     assert all(f'data-cluster="{c.pk}"' in page for c in done.clusters.filter(active=True))
 
 
-def test_a_discovery_run_past_its_soft_time_limit_fails_saying_so_and_keeps_the_previous_clusters(
-        loop_project, workers, settings, tmp_path):
+def test_an_import_past_its_soft_time_limit_fails_saying_so_and_writes_nothing(transactional_db, workers,
+                                                                                monkeypatch):
+    # An import, not a discovery run: the embedding model's loader falls back on any error, a soft limit included.
     from labeling_app.services.job_runs import TIME_LIMIT
+    from labeling_app.tasks.imports import import_run
 
-    project, analyst = loop_project
-    before = DiscoveryRun.objects.create(project=project, n_clusters=6)
-    assert discovery_run_execute(discovery_run_id=before.pk, task_id="setup").status == "succeeded"
-    previous = {c.pk: (c.name, c.size) for c in before.clusters.all()}
-    ResponseFactory.create_batch(300, project=project)  # embedding them alone takes longer than the soft limit
-    EmbeddingRun.objects.filter(project=project).update(status=EmbeddingRun.Status.SUCCEEDED)
-    FAST.update({"DISCOVERY_TIME_LIMIT_SECONDS": "60", "JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS": "58"})  # soft: 2 s
+    # The limits travel in the message, from the process that sends it: this one, as the web process would.
+    monkeypatch.setattr(import_run, "time_limit", 60)
+    monkeypatch.setattr(import_run, "soft_time_limit", 1)
+
+    project = ProjectFactory(name="Slow survey")
+    lines = ["respondent_id,response"] + [f"S{i:06d},Answer number {i} about the service" for i in range(20_000)]
+    FAST.update({"IMPORT_TIME_LIMIT_SECONDS": "60", "JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS": "59"})  # soft: 1 s
     try:
-        workers("embeddings", purge=True)
+        workers("imports", purge=True)
     finally:
-        del FAST["DISCOVERY_TIME_LIMIT_SECONDS"], FAST["JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS"]
-    run = discovery_run_request(project=project, user=analyst, n_clusters=6)
-    done = _wait("the run to stop", lambda: DiscoveryRun.objects.filter(pk=run.pk).exclude(
+        del FAST["IMPORT_TIME_LIMIT_SECONDS"], FAST["JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS"]
+    job = import_job_create(project=project, user=None, upload=SimpleUploadedFile("slow.csv", "\n".join(lines).encode()))
+    done = _wait("the import to stop", lambda: ImportJob.objects.filter(pk=job.pk).exclude(
         status__in=["pending", "running"]).first())
-    assert done.status == DiscoveryRun.Status.FAILED and done.message == TIME_LIMIT
-    assert done.attempts == 1 and not done.clusters.exists()
-    assert {c.pk: (c.name, c.size) for c in before.clusters.all()} == previous
+    assert done.status == ImportJob.Status.FAILED and done.message == TIME_LIMIT
+    assert done.attempts == 1 and not project.responses.exists()
