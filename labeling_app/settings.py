@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("THEMELOOP_VAR_DIR", BASE_DIR / "var"))
@@ -199,8 +200,34 @@ JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 3))
 # sending rows whose send failed and rows older than the grace period (their web process died before sending).
 JOBS_SWEEP_SECONDS = float(os.environ.get("JOBS_SWEEP_SECONDS", 10))
 JOBS_SEND_GRACE_SECONDS = float(os.environ.get("JOBS_SEND_GRACE_SECONDS", 60))
-# A retrain refreshes its heartbeat while it works; one silent this long is a dead run another may replace.
-TRAINING_STALE_AFTER_SECONDS = float(os.environ.get("TRAINING_STALE_AFTER_SECONDS", 10 * 60))
+# Every job (import, discovery, retrain) refreshes its row's heartbeat this often while it runs; a running row
+# silent longer than JOB_STALE_AFTER_SECONDS lost its worker: the sweep sends it again, another delivery may take
+# it over (services.job_runs). The beat must come several times within the stale limit.
+JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", 15))
+JOB_STALE_AFTER_SECONDS = float(os.environ.get("JOB_STALE_AFTER_SECONDS", 120))
+if not 0 < JOB_HEARTBEAT_SECONDS * 2 <= JOB_STALE_AFTER_SECONDS:
+    raise ImproperlyConfigured("JOB_HEARTBEAT_SECONDS must be positive and at most half of JOB_STALE_AFTER_SECONDS")
+# Hard time limits per job: past it the pool process is killed (the row goes stale and is retried, up to
+# JOB_MAX_ATTEMPTS). The soft limit comes JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS earlier and fails the job, saying so.
+IMPORT_TIME_LIMIT_SECONDS = int(os.environ.get("IMPORT_TIME_LIMIT_SECONDS", 20 * 60))
+TRAINING_TIME_LIMIT_SECONDS = int(os.environ.get("TRAINING_TIME_LIMIT_SECONDS", 20 * 60))
+DISCOVERY_TIME_LIMIT_SECONDS = int(os.environ.get("DISCOVERY_TIME_LIMIT_SECONDS", 30 * 60))
+JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS = int(os.environ.get("JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS", 60))
+if min(IMPORT_TIME_LIMIT_SECONDS, TRAINING_TIME_LIMIT_SECONDS, DISCOVERY_TIME_LIMIT_SECONDS) <= \
+        JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS:
+    raise ImproperlyConfigured("every *_TIME_LIMIT_SECONDS must exceed JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS")
+_EMBEDDING_TIME_LIMIT_SECONDS = 50 * 60  # labeling_app/tasks/embeddings.py's own limit
+_LONGEST_TIME_LIMIT = max(IMPORT_TIME_LIMIT_SECONDS, TRAINING_TIME_LIMIT_SECONDS, DISCOVERY_TIME_LIMIT_SECONDS,
+                          _EMBEDDING_TIME_LIMIT_SECONDS, CELERY_TASK_TIME_LIMIT)
+# Redis hands an unacknowledged message to another worker after this long. A lost job is retried sooner, by the
+# heartbeat sweep; this is the backstop for a message whose worker died before claiming its row. It must exceed
+# every hard time limit, or a task still running would be delivered a second time.
+CELERY_VISIBILITY_TIMEOUT_SECONDS = int(
+    os.environ.get("CELERY_VISIBILITY_TIMEOUT_SECONDS", _LONGEST_TIME_LIMIT + 5 * 60))
+if CELERY_VISIBILITY_TIMEOUT_SECONDS <= _LONGEST_TIME_LIMIT:
+    raise ImproperlyConfigured(f"CELERY_VISIBILITY_TIMEOUT_SECONDS must exceed the longest task time limit "
+                               f"({_LONGEST_TIME_LIMIT} s)")
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = CELERY_VISIBILITY_TIMEOUT_SECONDS
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -118,10 +118,11 @@ def _database_url(settings_dict: dict) -> str:
 
 
 def worker_start(settings, *, queues: str, name: str, log_level: str = "warning", stdout=None,
-                 env: dict[str, str] | None = None) -> subprocess.Popen:
+                 env: dict[str, str] | None = None, purge: bool = True) -> subprocess.Popen:
     """A real `celery worker` process on the test database and the test Redis, answering pings when returned.
 
-    `env` adds to (or overrides) the worker's environment, e.g. REDIS_URL for a Redis of the test's own."""
+    `env` adds to (or overrides) the worker's environment, e.g. REDIS_URL for a Redis of the test's own.
+    `purge=False` keeps what waits in the queues: a worker started again after another was lost."""
     from django.db import connection
 
     extra = env or {}
@@ -133,7 +134,7 @@ def worker_start(settings, *, queues: str, name: str, log_level: str = "warning"
     env["THEMELOOP_INSTANCE"] = settings.THEMELOOP_INSTANCE
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "labeling_app", "worker", "-l", log_level, "-c", "1",
-         "-P", "prefork", "-Q", queues, "--purge", "-n", f"{name}@%h"],
+         "-P", "prefork", "-Q", queues, *(["--purge"] if purge else []), "-n", f"{name}@%h"],
         cwd=ROOT, env={**env, **extra}, stdout=stdout, stderr=subprocess.STDOUT if stdout else None,
     )
     deadline = time.monotonic() + 60

@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.db import models
 
+from labeling_app.models.jobs import JobRun
 from labeling_app.models.projects import Project
 from labeling_app.models.responses import Response
 from labeling_app.models.themes import Theme
 
 
-class DiscoveryRun(models.Model):
+class DiscoveryRun(JobRun):
     """One clustering of a project's responses, kept with its settings so runs can be compared."""
 
     class Status(models.TextChoices):
@@ -20,9 +21,6 @@ class DiscoveryRun(models.Model):
     n_clusters = models.PositiveIntegerField(null=True, blank=True)
     min_cluster_size = models.PositiveIntegerField(null=True, blank=True)
     seed = models.PositiveIntegerField(default=0)
-    task_id = models.CharField(max_length=255, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)  # deliveries to a worker (see services.jobs)
-    message = models.TextField(blank=True)
     # The map: response ids (int64) and their 2-D positions (float32, n x 2), in one row.
     response_ids = models.BinaryField(default=b"")
     layout = models.BinaryField(default=b"")
@@ -30,7 +28,6 @@ class DiscoveryRun(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.db import models
 
+from labeling_app.models.jobs import JobRun
 from labeling_app.models.projects import Project
 
 
-class ImportJob(models.Model):
+class ImportJob(JobRun):
     """An uploaded file and the state of its all-or-nothing import."""
 
     class Status(models.TextChoices):
@@ -22,28 +23,19 @@ class ImportJob(models.Model):
     file_purged_at = models.DateTimeField(null=True, blank=True)
     original_name = models.CharField(max_length=255)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    task_id = models.CharField(max_length=255, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)  # deliveries to a worker (see services.jobs)
     progress = models.PositiveSmallIntegerField(default=0)
-    message = models.TextField(blank=True)
     errors = models.JSONField(default=list, blank=True)
     responses_created = models.PositiveIntegerField(default=0)
     themes_created = models.PositiveIntegerField(default=0)
     themes_in_file = models.PositiveIntegerField(default=0)
     labels_created = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.original_name} → {self.project} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
 
     @property
     def summary(self) -> str:

@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.db import models
 
+from labeling_app.models.jobs import JobRun
 from labeling_app.models.projects import Project
 from labeling_app.models.responses import Response
 from labeling_app.models.themes import Theme
 
 
-class ModelVersion(models.Model):
+class ModelVersion(JobRun):
     """One retrain of a project's classifier: its figures, and whether it became current."""
 
     class Status(models.TextChoices):
@@ -14,11 +15,15 @@ class ModelVersion(models.Model):
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
 
+    # A version is made by the retrain that claims the project's slot: it starts running, never pending.
+    JOB_PENDING = None
+    JOB_RUNNING = Status.TRAINING
+    JOB_SUCCEEDED = Status.READY
+    JOB_FAILED = Status.FAILED
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="model_versions")
     number = models.PositiveIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.TRAINING)
-    task_id = models.CharField(max_length=255, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)  # deliveries to a worker (see services.jobs)
     labels_revision = models.PositiveIntegerField(default=0)
     labelled_responses = models.PositiveIntegerField(default=0)
     labels_used = models.PositiveIntegerField(default=0)
@@ -27,7 +32,6 @@ class ModelVersion(models.Model):
     # The estimate's uncertainty: {"micro": [low, high], "macro": [low, high], "level": 0.9, "rows": n}.
     quality_interval = models.JSONField(default=dict, blank=True)
     per_theme = models.JSONField(default=list, blank=True)
-    error = models.TextField(blank=True)
     artifact = models.CharField(max_length=500, blank=True)
     # Every response's probability for every theme, as one float16 (n, k) matrix with the response ids
     # (int64, ascending) and theme ids of its rows and columns: one row per version, not n x k rows.
@@ -35,9 +39,6 @@ class ModelVersion(models.Model):
     probabilities = models.BinaryField(default=b"")
     theme_ids = models.JSONField(default=list, blank=True)
     thresholds = models.JSONField(default=list, blank=True)
-    started_at = models.DateTimeField(auto_now_add=True)
-    heartbeat_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     made_current_at = models.DateTimeField(null=True, blank=True)
     train_seconds = models.FloatField(null=True, blank=True)
 
@@ -53,6 +54,11 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project} v{self.number} ({self.status})"
+
+    @property
+    def error(self) -> str:
+        """Why the run failed (the job's `message`; the name the API and pages have always shown)."""
+        return self.message if self.status == self.Status.FAILED else ""
 
 
 class SuggestionRejection(models.Model):

@@ -8,7 +8,6 @@ import numpy as np
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from labeling_app.models import (
     Annotation,
@@ -21,7 +20,15 @@ from labeling_app.models import (
 )
 from labeling_app.services.annotations import annotations_add_theme
 from labeling_app.services.embeddings import embedding_matrix, embeddings_ensure, response_texts
-from labeling_app.services.jobs import enqueue_on_commit, job_attempts_exhausted
+from labeling_app.services.job_runs import (
+    JobLost,
+    job_claim,
+    job_fail,
+    job_failure_reason,
+    job_heartbeat,
+    job_succeed,
+)
+from labeling_app.services.jobs import enqueue_on_commit
 from labeling_app.services.progress import progress_set
 from labeling_app.services.themes import theme_create
 from ml import discovery as ml_discovery
@@ -43,55 +50,37 @@ def discovery_run_request(*, project: Project, user: User | None, n_clusters: in
     return run
 
 
-def _claim(run_id: int, task_id: str) -> DiscoveryRun | None:
-    with transaction.atomic():
-        run = DiscoveryRun.objects.select_for_update().select_related("project").filter(pk=run_id).first()
-        if run is None or run.status in (DiscoveryRun.Status.SUCCEEDED, DiscoveryRun.Status.FAILED):
-            return None
-        if run.status == DiscoveryRun.Status.RUNNING and run.task_id != task_id:
-            return None  # a duplicate delivery; the same task redelivered after a lost worker runs again
-        run.attempts += 1
-        if reason := job_attempts_exhausted(run.attempts):
-            run.status, run.message, run.finished_at = DiscoveryRun.Status.FAILED, reason, timezone.now()
-            run.save(update_fields=["status", "message", "finished_at", "attempts"])
-            return None
-        run.status, run.task_id = DiscoveryRun.Status.RUNNING, task_id
-        run.save(update_fields=["status", "task_id", "attempts"])
-        return run
-
-
 def discovery_run_execute(*, discovery_run_id: int, task_id: str = "") -> DiscoveryRun | None:
-    """Cluster every response of the run's project and store clusters, assignments and the map."""
-    run = _claim(discovery_run_id, task_id)
+    """Cluster every response of the run's project and store clusters, assignments and the map.
+
+    Claimed, beaten and fenced by services.job_runs. Other runs are never touched: while a run is interrupted
+    (its worker lost) and run again, the clusters of the latest finished run stay in place and in use.
+    """
+    run = job_claim(DiscoveryRun, pk=discovery_run_id, task_id=task_id, select_related=("project",))
     if run is None:
         return None
     started = time.monotonic()
     try:
-        progress_set(kind="discovery", job_id=run.pk, percent=5)
-        embeddings_ensure(project=run.project)
-        ids, X = embedding_matrix(project=run.project)
-        if len(ids) < 4:
-            raise ValueError("discovery needs at least 4 responses with embeddings")
-        texts = response_texts(project=run.project, response_ids=ids)
-        progress_set(kind="discovery", job_id=run.pk, percent=20)
-        found = ml_discovery.discover(X, texts, n_clusters=run.n_clusters, min_cluster_size=run.min_cluster_size,
-                                      seed=run.seed)
-        progress_set(kind="discovery", job_id=run.pk, percent=90)
-        _run_write(run, ids, found)
+        with job_heartbeat(run, task_id=task_id):
+            progress_set(kind="discovery", job_id=run.pk, percent=5)
+            embeddings_ensure(project=run.project)
+            ids, X = embedding_matrix(project=run.project)
+            if len(ids) < 4:
+                raise ValueError("discovery needs at least 4 responses with embeddings")
+            texts = response_texts(project=run.project, response_ids=ids)
+            progress_set(kind="discovery", job_id=run.pk, percent=20)
+            found = ml_discovery.discover(X, texts, n_clusters=run.n_clusters,
+                                          min_cluster_size=run.min_cluster_size, seed=run.seed)
+            progress_set(kind="discovery", job_id=run.pk, percent=90)
+            _run_write(run, ids, found, task_id=task_id, seconds=round(time.monotonic() - started, 2))
+    except JobLost:
+        logger.warning("discovery run %s was taken over by another delivery; this one wrote nothing", run.pk)
+        return None
     except Exception as exc:
         logger.exception("discovery run %s failed", run.pk)
-        run.status, run.message, run.finished_at = DiscoveryRun.Status.FAILED, str(exc), timezone.now()
-        run.save(update_fields=["status", "message", "finished_at"])
+        job_fail(run, job_failure_reason(exc, str(exc)), task_id=task_id)
         return run
-    run.status, run.finished_at = DiscoveryRun.Status.SUCCEEDED, timezone.now()
-    run.seconds = round(time.monotonic() - started, 2)
-    run.save(update_fields=["status", "finished_at", "seconds"])
     progress_set(kind="discovery", job_id=run.pk, percent=100)
-    from labeling_app.tasks.discovery import discovery_layout
-
-    # The map's layout takes as long again as the clustering: the clusters are shown first.
-    with transaction.atomic():
-        enqueue_on_commit(discovery_layout, discovery_run_id=run.pk)
     return run
 
 
@@ -111,8 +100,9 @@ def discovery_layout_compute(*, discovery_run_id: int) -> DiscoveryRun | None:
 
 
 @transaction.atomic
-def _run_write(run: DiscoveryRun, ids: list[int], found: Any) -> None:
-    run.clusters.all().delete()  # a redelivered run starts over
+def _run_write(run: DiscoveryRun, ids: list[int], found: Any, *, task_id: str, seconds: float) -> None:
+    """Store the run's clusters and mark it succeeded, in one transaction (JobLost rolls it all back)."""
+    run.clusters.all().delete()  # a guard: an interrupted delivery rolled back, so there is normally nothing
     by_label: dict[int, Cluster] = {}
     for summary in found.clusters:
         by_label[summary.id] = Cluster.objects.create(run=run, **_summary_fields(summary, ids))
@@ -123,7 +113,11 @@ def _run_write(run: DiscoveryRun, ids: list[int], found: Any) -> None:
         (ClusterAssignment(run=run, response_id=pk, cluster=by_label[int(label)])
          for pk, label in zip(ids, found.labels, strict=True)), batch_size=5000)
     run.response_ids = np.asarray(ids, dtype=np.int64).tobytes()
-    run.save(update_fields=["response_ids"])
+    job_succeed(run, task_id=task_id, response_ids=run.response_ids, seconds=seconds)
+    from labeling_app.tasks.discovery import discovery_layout
+
+    # The map's layout takes as long again as the clustering: the clusters are shown first.
+    enqueue_on_commit(discovery_layout, discovery_run_id=run.pk)
 
 
 def _summary_fields(summary: Any, ids: list[int]) -> dict[str, Any]:

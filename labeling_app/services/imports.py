@@ -1,6 +1,5 @@
 """Importing a long-format file: all or nothing, with progress."""
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,7 +15,15 @@ from labeling_app.importing.readers import read_table
 from labeling_app.models import Annotation, ImportJob, Project, Response, Theme
 from labeling_app.selectors.insights_data import insights_tables_warm
 from labeling_app.services.audit import acting_as, audit_record
-from labeling_app.services.jobs import enqueue_on_commit, job_attempts_exhausted
+from labeling_app.services.job_runs import (
+    JobLost,
+    job_claim,
+    job_fail,
+    job_failure_reason,
+    job_heartbeat,
+    job_succeed,
+)
+from labeling_app.services.jobs import enqueue_on_commit
 from labeling_app.services.progress import progress_set
 from labeling_app.services.themes import PALETTE, SHORTCUT_KEYS
 from labeling_app.services.training import training_inputs_changed
@@ -24,7 +31,6 @@ from labeling_app.services.users import file_coder_get, imported_coder_get
 
 logger = logging.getLogger(__name__)
 CHUNK = 1000
-STALE_AFTER = timedelta(minutes=25)  # longer than the import task's time limit
 
 
 def _max_length(model: type[Response] | type[Theme], field: str) -> int:
@@ -32,14 +38,6 @@ def _max_length(model: type[Response] | type[Theme], field: str) -> int:
     column = model._meta.get_field(field)
     assert isinstance(column, CharField)
     return int(column.max_length or 0)
-
-
-@dataclass
-class ImportCounts:
-    responses: int = 0
-    themes_created: int = 0
-    themes_in_file: int = 0
-    labels: int = 0
 
 
 def _check_upload(upload: File) -> None:
@@ -77,64 +75,48 @@ def import_file_run(*, project: Project, user: User | None, upload: File) -> Imp
 
 
 def _job_claim(job_id: int, task_id: str) -> ImportJob | None:
-    # A duplicate delivery finds the job finished, or running under another task, and does nothing.
-    # The same task redelivered after its worker was lost runs again: that run's transaction rolled
-    # back, so it wrote nothing. A run whose worker vanished is retried once it is stale.
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.is_finished:
-            return None
-        stale = job.started_at is None or timezone.now() - job.started_at > STALE_AFTER
-        if job.status == ImportJob.Status.RUNNING and job.task_id != task_id and not stale:
-            return None
-        job.attempts += 1
-        if reason := job_attempts_exhausted(job.attempts):
-            _finish(job, ImportJob.Status.FAILED, message=f"the import was {reason}",
-                    errors=[{"row": None, "message": reason}])
-            return None
-        job.status, job.started_at, job.task_id = ImportJob.Status.RUNNING, timezone.now(), task_id
-        job.save(update_fields=["status", "started_at", "task_id", "attempts"])
-        return job
+    def exhausted(job: ImportJob, reason: str) -> None:
+        _fail(job, f"the import was {reason}", errors=[{"row": None, "message": reason}])
+
+    return job_claim(ImportJob, pk=job_id, task_id=task_id, on_exhausted=exhausted)
 
 
 def import_job_run(*, import_job_id: int, task_id: str = "") -> ImportJob | None:
-    """Run one import job to the end: either everything is written or nothing is."""
+    """Run one import job to the end: either everything is written, the job marked succeeded, or nothing is.
+
+    Claimed, beaten and fenced by services.job_runs: a delivery whose worker was lost is run again (by the same
+    or a new task id), and only the delivery that owns the job commits its rows.
+    """
     job = _job_claim(import_job_id, task_id)
     if job is None:
         return None
     progress_set(kind="import", job_id=job.pk, percent=1)
     try:
-        with job.file.open("rb") as fh:
-            data = fh.read()
-        table = read_table(data, job.original_name, max_bytes=settings.IMPORT_MAX_BYTES,
-                           max_rows=settings.IMPORT_MAX_ROWS, max_columns=settings.IMPORT_MAX_COLUMNS,
-                           max_uncompressed_bytes=settings.IMPORT_MAX_UNCOMPRESSED_BYTES)
-        progress_set(kind="import", job_id=job.pk, percent=10)
-        parsed = parse_long_format(
-            table, max_response_chars=settings.IMPORT_MAX_RESPONSE_CHARS,
-            max_respondent_id_chars=_max_length(Response, "respondent_id"), max_theme_chars=_max_length(Theme, "name"))
-        progress_set(kind="import", job_id=job.pk, percent=20)
-        counts = _write(job, parsed)
+        with job_heartbeat(job, task_id=task_id):
+            with job.file.open("rb") as fh:
+                data = fh.read()
+            table = read_table(data, job.original_name, max_bytes=settings.IMPORT_MAX_BYTES,
+                               max_rows=settings.IMPORT_MAX_ROWS, max_columns=settings.IMPORT_MAX_COLUMNS,
+                               max_uncompressed_bytes=settings.IMPORT_MAX_UNCOMPRESSED_BYTES)
+            progress_set(kind="import", job_id=job.pk, percent=10)
+            parsed = parse_long_format(
+                table, max_response_chars=settings.IMPORT_MAX_RESPONSE_CHARS,
+                max_respondent_id_chars=_max_length(Response, "respondent_id"),
+                max_theme_chars=_max_length(Theme, "name"))
+            progress_set(kind="import", job_id=job.pk, percent=20)
+            _write(job, parsed, task_id=task_id)
+    except JobLost:
+        logger.warning("import %s was taken over by another delivery; this one wrote nothing", job.pk)
+        return None
     except ImportFileError as exc:
-        _finish(job, ImportJob.Status.FAILED, message=str(exc), errors=[e.as_dict() for e in exc.errors])
+        _fail(job, str(exc), errors=[e.as_dict() for e in exc.errors], task_id=task_id)
         return job
     except Exception as exc:
         logger.exception("import %s failed", job.pk)
-        _finish(job, ImportJob.Status.FAILED, message=f"the import failed unexpectedly: {exc}",
-                errors=[{"row": None, "message": str(exc)}])
+        _fail(job, job_failure_reason(exc, f"the import failed unexpectedly: {exc}"),
+              errors=[{"row": None, "message": str(exc)}], task_id=task_id)
         return job
-    job.responses_created, job.themes_created = counts.responses, counts.themes_created
-    job.themes_in_file, job.labels_created = counts.themes_in_file, counts.labels
-    _finish(job, ImportJob.Status.SUCCEEDED, message=job.summary)
-    with acting_as(job.uploaded_by):  # runs in a worker: the change is the uploader's
-        audit_record(project=job.project_id, action="import", target_type="import", target_id=job.pk,
-                     summary=f"{job.original_name}: {job.summary}",
-                     after={"file": job.original_name, "responses": counts.responses,
-                            "themes_created": counts.themes_created, "labels": counts.labels})
-    from labeling_app.services.embeddings import embedding_run_request
-
-    with transaction.atomic():
-        embedding_run_request(project=job.project)
+    _finished(job)
     try:
         insights_tables_warm(project=job.project)
     except Exception:  # the views build the tables themselves on first use; the import has succeeded
@@ -142,10 +124,12 @@ def import_job_run(*, import_job_id: int, task_id: str = "") -> ImportJob | None
     return job
 
 
-def _finish(job: ImportJob, status: str, *, message: str, errors: list | None = None) -> None:
-    job.status, job.message, job.errors = status, message, errors or []
-    job.progress, job.finished_at = 100, timezone.now()
-    job.save()
+def _fail(job: ImportJob, message: str, *, errors: list, task_id: str | None = None) -> None:
+    if job_fail(job, message, task_id=task_id, errors=errors, progress=100):
+        _finished(job)
+
+
+def _finished(job: ImportJob) -> None:
     progress_set(kind="import", job_id=job.pk, percent=100)
     import_uploads_prune()
 
@@ -171,7 +155,8 @@ def import_uploads_prune() -> int:
 
 
 @transaction.atomic
-def _write(job: ImportJob, parsed: ParsedImport) -> ImportCounts:
+def _write(job: ImportJob, parsed: ParsedImport, *, task_id: str) -> None:
+    """Write the file's rows and mark the job succeeded, in one transaction (JobLost rolls it all back)."""
     project = Project.objects.select_for_update().get(pk=job.project_id)
     existing = {r.respondent_id: r for r in project.responses.filter(
         respondent_id__in=[p.respondent_id for p in parsed.respondents])}
@@ -211,10 +196,20 @@ def _write(job: ImportJob, parsed: ParsedImport) -> ImportCounts:
     if new or labelled or created:
         # The embedding run this import queues asks for the retrain once the new texts are embedded.
         training_inputs_changed(project=project, retrain=False)
-    return ImportCounts(
-        responses=len(new), themes_created=created, themes_in_file=len(parsed.theme_names),
-        labels=parsed.label_count,
-    )
+    job.responses_created, job.themes_created = len(new), created
+    job.themes_in_file, job.labels_created = len(parsed.theme_names), parsed.label_count
+    # In the rows' own transaction: a worker lost after this commit leaves a finished job, never one that a
+    # redelivery would run again (and count as "0 new responses").
+    job_succeed(job, task_id=task_id, message=job.summary, progress=100, responses_created=job.responses_created,
+                themes_created=created, themes_in_file=job.themes_in_file, labels_created=job.labels_created)
+    with acting_as(job.uploaded_by):  # runs in a worker: the change is the uploader's
+        audit_record(project=job.project_id, action="import", target_type="import", target_id=job.pk,
+                     summary=f"{job.original_name}: {job.summary}",
+                     after={"file": job.original_name, "responses": len(new),
+                            "themes_created": created, "labels": parsed.label_count})
+    from labeling_app.services.embeddings import embedding_run_request
+
+    embedding_run_request(project=project)
 
 
 def _themes_ensure(project: Project, names: list[str]) -> tuple[dict[str, Theme], int]:

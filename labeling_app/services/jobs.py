@@ -5,10 +5,11 @@ sent and the row deleted. While Redis is down the send fails and the row stays: 
 (`jobs_sweep_start`) that sends what is left once the broker answers again, so nothing asked for during an
 outage is lost, and a web process never runs the job itself.
 
-Long tasks are acknowledged late and rejected back to the queue when their worker dies, so a lost worker
-never loses a job. The other side of that: a job that kills its worker (out of memory, a hostile file) is
-delivered again and again. Each job row counts its deliveries (`attempts`, bumped when a delivery claims it)
-and a delivery past JOB_MAX_ATTEMPTS fails the job with `job_attempts_exhausted`'s reason instead of running.
+Long tasks are acknowledged late and rejected back to the queue when their pool process dies. When the whole
+worker dies, its message waits for Redis's visibility timeout; the sweep does not wait that long: a running
+job whose heartbeat went stale is sent again (`jobs_stale_resend`; the rules are in services.job_runs). A job
+that kills its worker (out of memory, a hostile file) would come back again and again: each job row counts
+its deliveries and one past JOB_MAX_ATTEMPTS fails the job with `job_attempts_exhausted`'s reason instead.
 """
 import logging
 import threading
@@ -23,16 +24,20 @@ from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
 from labeling_app.models import OutboxJob
+from labeling_app.services.job_runs import job_attempts_exhausted, job_stale_before, jobs_stale_find
+
+__all__ = ["enqueue_on_commit", "job_attempts_exhausted", "jobs_outbox_send", "jobs_resume_pending",
+           "jobs_stale_resend", "jobs_sweep_start"]
 
 logger = logging.getLogger(__name__)
 
 
-def _send(task_name: str, ids: dict[str, Any]) -> bool:
+def _send(task_name: str, ids: dict[str, Any], *, task_id: str | None = None) -> bool:
     """Hand one message to the broker; False when it is unreachable (the caller keeps the outbox row)."""
     from labeling_app.celery import app
 
     try:
-        app.tasks[task_name].apply_async(kwargs=ids, retry=False)
+        app.tasks[task_name].apply_async(kwargs=ids, retry=False, task_id=task_id)
     except (OperationalError, RedisError, OSError) as exc:
         logger.warning("broker unavailable: %s(%s) stays in the outbox (%s)", task_name, ids, exc)
         return False
@@ -93,18 +98,37 @@ def jobs_outbox_send(*, grace_seconds: float | None = None) -> int:
     return sent
 
 
+def jobs_stale_resend() -> int:
+    """Send again every running job whose worker was lost (its heartbeat is stale); returns how many were sent.
+
+    Each such job is sent once per JOB_STALE_AFTER_SECONDS, under a new task id its claim accepts (see
+    services.job_runs.jobs_stale_find). A job that keeps losing its worker stops at JOB_MAX_ATTEMPTS.
+    """
+    import labeling_app.tasks  # noqa: F401  (registers every task by name, as a worker has)
+
+    sent = 0
+    for task_name, ids, task_id in jobs_stale_find():
+        # Broker down: the row keeps its new id and is found stale again one period later.
+        sent += _send(task_name, ids, task_id=task_id)
+    return sent
+
+
 def _sweep_forever(stop: threading.Event, interval: float) -> None:
     while not stop.wait(interval):
-        try:
-            jobs_outbox_send()
-        except Exception:  # the database may be away too: try again at the next tick
-            logger.exception("outbox sweep failed")
-        finally:
-            close_old_connections()
+        for sweep in (jobs_outbox_send, jobs_stale_resend):
+            try:
+                sweep()
+            except Exception:  # the database may be away too: try again at the next tick
+                logger.exception("%s failed", sweep.__name__)
+            finally:
+                close_old_connections()
 
 
 def jobs_sweep_start(*, interval: float | None = None) -> threading.Event:
-    """Start this process's outbox sweep (a daemon thread, every JOBS_SWEEP_SECONDS); set the event to stop it.
+    """Start this process's sweep (a daemon thread, every JOBS_SWEEP_SECONDS); set the event to stop it.
+
+    Each tick sends the outbox (`jobs_outbox_send`) and the running jobs that lost their worker
+    (`jobs_stale_resend`).
 
     Run by every worker (see labeling_app.tasks): the sweep needs no process of its own, keeps going while
     the worker's broker connection is down, and several workers sweeping at once send each job once.
@@ -113,15 +137,6 @@ def jobs_sweep_start(*, interval: float | None = None) -> threading.Event:
     every = settings.JOBS_SWEEP_SECONDS if interval is None else interval
     threading.Thread(target=_sweep_forever, args=(stop, every), name="outbox-sweep", daemon=True).start()
     return stop
-
-
-def job_attempts_exhausted(attempts: int) -> str | None:
-    """The reason to fail a job on its delivery number `attempts` (counting this one), or None to run it."""
-    limit = settings.JOB_MAX_ATTEMPTS
-    if attempts <= limit:
-        return None
-    return (f"stopped after {limit} attempts: each time the worker running it was lost (killed or out of "
-            "memory), so it is not run again")
 
 
 def jobs_resume_pending() -> int:
@@ -147,9 +162,8 @@ def jobs_resume_pending() -> int:
         discovery_compute.apply_async(kwargs={"discovery_run_id": run_id})
         sent += 1
 
-    fresh = timezone.now() - timedelta(seconds=settings.TRAINING_STALE_AFTER_SECONDS)
     live = ModelVersion.objects.filter(project=OuterRef("pk"), status=ModelVersion.Status.TRAINING,
-                                       heartbeat_at__gte=fresh)
+                                       heartbeat_at__gte=job_stale_before())
     # A retrain of these very labels that failed was delivered, not lost: sending it again would only
     # repeat it (and one that killed its workers would kill this one too).
     failed = ModelVersion.objects.filter(project=OuterRef("pk"), status=ModelVersion.Status.FAILED,

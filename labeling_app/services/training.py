@@ -4,27 +4,24 @@ Flow: a labeling change calls `training_request` (after commit it enqueues the t
 `training_run`, which claims the project's single "training" slot (a conditional unique constraint), fits
 `ml.classifier` on every current label, predicts every response, ranks the queue and only then, in one
 transaction, stores the suggestions and makes the version current. A run that fails leaves the previous
-version current. A redelivered task (same task id) takes over its own unfinished version, so one run can
-never make two versions current. Requests that arrive during a run are picked up by one follow-up run.
-While it works, a run refreshes its heartbeat, so only a run that went silent is taken over; a run whose
-deliveries keep killing their worker is failed after JOB_MAX_ATTEMPTS. Only the model files of the current
-and the previous version are kept.
+version current. The version is a job row run by services.job_runs: a redelivered task (same task id), or
+any request once the run's worker is lost (stale heartbeat, or the workers' sweep sending it again), takes
+over the unfinished version, so one run can never make two versions current; the taken-over run trains on
+every label there is by then. Requests that arrive during a live run are picked up by one follow-up run.
+A run whose deliveries keep killing their worker is failed after JOB_MAX_ATTEMPTS. Only the model files of
+the current and the previous version are kept.
 """
 import logging
 import os
 import re
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import joblib
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
@@ -32,7 +29,15 @@ from labeling_app.models import Annotation, LabelQueue, ModelVersion, Project, T
 from labeling_app.selectors.consensus import codings_read, consensus_of
 from labeling_app.services.embeddings import embedding_matrix, embeddings_ensure, response_texts
 from labeling_app.services.events import model_event_publish
-from labeling_app.services.jobs import enqueue_on_commit, job_attempts_exhausted
+from labeling_app.services.job_runs import (
+    job_claim_locked,
+    job_fail,
+    job_failure_reason,
+    job_heartbeat,
+    job_running_values,
+    job_succeed,
+)
+from labeling_app.services.jobs import enqueue_on_commit
 from ml import active_learning, classifier
 
 logger = logging.getLogger(__name__)
@@ -71,59 +76,25 @@ def training_inputs_changed(*, project: Project, retrain: bool = True) -> None:
         training_request(project=project)
 
 
-def _stale_after() -> timedelta:
-    # A "training" version whose heartbeat is older than this is a dead run (TRAINING_STALE_AFTER_SECONDS).
-    return timedelta(seconds=settings.TRAINING_STALE_AFTER_SECONDS)
-
-
-@contextmanager
-def _heartbeat(project_id: int, task_id: str) -> Iterator[None]:
-    """Refresh the heartbeat of this task's training version while the body runs.
-
-    A fit can take longer than the stale limit; without a beat, a second run would take the slot over.
-    A thread, because a single fit step gives no chance to beat between steps. It finds the version by
-    task id, so it can start before the claim, and it stops on its own once the version is not training.
-    """
-    stop = threading.Event()
-    interval = settings.TRAINING_STALE_AFTER_SECONDS / 5
-
-    def beat() -> None:
-        try:
-            while not stop.wait(interval):
-                ModelVersion.objects.filter(project_id=project_id, task_id=task_id,
-                                            status=ModelVersion.Status.TRAINING).update(heartbeat_at=timezone.now())
-        except Exception:
-            logger.exception("training heartbeat of project %s stopped", project_id)
-        finally:
-            connection.close()  # this thread's own connection
-
-    thread = threading.Thread(target=beat, name=f"training-heartbeat-{project_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
 def _claim(project_id: int, task_id: str) -> ModelVersion | None:
-    """Take the project's training slot, or return None when another live run holds it or nothing changed."""
+    """Take the project's training slot, or return None when another live run holds it or nothing changed.
+
+    The slot is the project's one "training" version (a conditional unique constraint). A version that is this
+    task's own (redelivered) or has lost its worker (stale heartbeat) is taken over by the rules of
+    services.job_runs, and then learns from the labels there are now: labels that arrived while it was stuck
+    were coalesced into it, and are trained on. A live run coalesces this request: its promotion asks for a
+    follow-up when labels arrived meanwhile.
+    """
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=project_id)
-        running = project.model_versions.filter(status=ModelVersion.Status.TRAINING).first()
+        running = project.model_versions.select_for_update().filter(status=ModelVersion.Status.TRAINING).first()
         if running is not None:
-            if running.task_id == task_id:
-                # Our own run, redelivered after a lost worker: unless it has killed its workers too often.
-                running.attempts += 1
-                running.heartbeat_at = timezone.now()
-                running.save(update_fields=["attempts", "heartbeat_at"])
-                if reason := job_attempts_exhausted(running.attempts):
-                    _fail(running, reason)
-                    return None
-                return running
-            if timezone.now() - running.heartbeat_at < _stale_after():
-                return None  # coalesced: that run's follow-up will include our labels
-            _fail(running, "the worker running it was lost")
+            if not job_claim_locked(running, task_id=task_id):
+                return None  # coalesced into a live run, or failed past its attempts
+            if running.labels_revision != project.labels_revision:
+                running.labels_revision = project.labels_revision
+                running.save(update_fields=["labels_revision"])
+            return running
         current = project.current_model
         if current is not None and current.labels_revision == project.labels_revision:
             return None  # nothing changed since the current version
@@ -131,16 +102,11 @@ def _claim(project_id: int, task_id: str) -> ModelVersion | None:
         try:
             with transaction.atomic():
                 return ModelVersion.objects.create(
-                    project=project, number=number, task_id=task_id, labels_revision=project.labels_revision,
-                    attempts=1,
+                    project=project, number=number, labels_revision=project.labels_revision,
+                    **job_running_values(task_id=task_id),
                 )
         except IntegrityError:
             return None
-
-
-def _fail(version: ModelVersion, reason: str) -> None:
-    version.status, version.error, version.finished_at = ModelVersion.Status.FAILED, reason, timezone.now()
-    version.save(update_fields=["status", "error", "finished_at"])
 
 
 def _snapshot(project: Project, revision: int) -> Snapshot:
@@ -173,15 +139,16 @@ def _snapshot(project: Project, revision: int) -> Snapshot:
 
 def training_run(*, project_id: int, task_id: str) -> ModelVersion | None:
     """Run one retrain of a project (see the module docstring); returns the version made, if any."""
-    with _heartbeat(project_id, task_id):
-        return _training_run(project_id=project_id, task_id=task_id)
-
-
-def _training_run(*, project_id: int, task_id: str) -> ModelVersion | None:
     version = _claim(project_id, task_id)
     if version is None:
         return None
+    with job_heartbeat(version, task_id=task_id):
+        return _training_run(version, task_id=task_id)
+
+
+def _training_run(version: ModelVersion, *, task_id: str) -> ModelVersion:
     project = version.project
+    project_id = project.pk
     started = time.monotonic()
     try:
         snap = _snapshot(project, version.labels_revision)
@@ -207,11 +174,12 @@ def _training_run(*, project_id: int, task_id: str) -> ModelVersion | None:
         artifact = _artifact_save(project, version, clf)
     except Exception as exc:
         logger.exception("retrain of project %s failed", project_id)
-        _fail(version, f"{type(exc).__name__}: {exc}")
+        job_fail(version, job_failure_reason(exc, f"{type(exc).__name__}: {exc}"), task_id=task_id)
         return version
     quality = clf.quality
     _promote(
         version,
+        task_id=task_id,
         queue=[snap.response_ids[i] for i in order],
         fields={
             "response_ids": np.asarray(snap.response_ids, dtype=np.int64).tobytes(),
@@ -274,22 +242,20 @@ def _artifacts_prune(project_id: int, *, keep_from: int) -> None:
     ModelVersion.objects.filter(project_id=project_id, number__lt=keep_from).exclude(artifact="").update(artifact="")
 
 
-def _promote(version: ModelVersion, *, queue: list[int], fields: dict) -> None:
+def _promote(version: ModelVersion, *, task_id: str, queue: list[int], fields: dict) -> None:
     with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
-        if locked.status != ModelVersion.Status.TRAINING:
-            return  # another delivery of this run already finished it
+        if locked.status != ModelVersion.Status.TRAINING or locked.task_id != task_id:
+            logger.warning("v%s of project %s was finished or taken over by another delivery; this one is dropped",
+                           version.number, version.project_id)
+            return
         project = Project.objects.select_for_update().get(pk=version.project_id)
         previous = project.current_model
         LabelQueue.objects.update_or_create(
             project=project,
             defaults={"response_ids": queue, "model_version": version, "strategy": project.active_learning_strategy},
         )
-        now = timezone.now()
-        for name, value in fields.items():
-            setattr(version, name, value)
-        version.status, version.finished_at, version.made_current_at = ModelVersion.Status.READY, now, now
-        version.save()
+        job_succeed(version, task_id=task_id, made_current_at=timezone.now(), **fields)
         project.current_model = version
         project.save(update_fields=["current_model"])
         if previous is not None:

@@ -1,9 +1,15 @@
 from celery import Task, shared_task
+from django.conf import settings
 
 from labeling_app.services.training import training_run
 
+# Hard limit: the pool process is killed (the job goes stale and is sent again, up to its attempts). The soft
+# limit comes first and fails the job, saying so (services.job_runs.TIME_LIMIT).
+_LIMITS = {"time_limit": settings.TRAINING_TIME_LIMIT_SECONDS,
+           "soft_time_limit": settings.TRAINING_TIME_LIMIT_SECONDS - settings.JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS}
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, time_limit=20 * 60)
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **_LIMITS)
 def retrain(self: Task, *, project_id: int) -> str:
     """Retrain a project's classifier; guarded in the database (see services.training)."""
     version = training_run(project_id=project_id, task_id=self.request.id or "")

@@ -166,7 +166,8 @@ def test_a_duplicate_delivery_skips_a_running_job_but_its_own_redelivery_runs(pr
 
     job = ImportJob.objects.create(project=prepare_project.project, original_name="a.csv",
                                    file=SimpleUploadedFile("a.csv", GOOD.encode()),
-                                   status=ImportJob.Status.RUNNING, task_id="first", started_at=timezone.now())
+                                   status=ImportJob.Status.RUNNING, task_id="first", started_at=timezone.now(),
+                                   heartbeat_at=timezone.now())
     assert import_job_run(import_job_id=job.pk, task_id="duplicate") is None
     assert Response.objects.filter(project=prepare_project.project, respondent_id="R1").count() == 0
     done = import_job_run(import_job_id=job.pk, task_id="first")  # the lost worker's task, redelivered

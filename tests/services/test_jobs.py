@@ -65,7 +65,8 @@ def test_a_starting_worker_is_sent_pending_jobs_and_one_retrain_per_project_left
     _project("model up to date", revision=3, current_at=3)
     _project("nothing labelled", revision=0)
     live = _project("a retrain is running", revision=3, current_at=2)
-    ModelVersion.objects.create(project=live, number=2, task_id="running", labels_revision=3)
+    ModelVersion.objects.create(project=live, number=2, task_id="running", labels_revision=3,
+                                heartbeat_at=timezone.now())
     dead = _project("its retrain died", revision=3, current_at=2)
     ModelVersion.objects.create(project=dead, number=2, task_id="lost", labels_revision=3)
     ModelVersion.objects.filter(task_id="lost").update(heartbeat_at=timezone.now() - timedelta(hours=1))

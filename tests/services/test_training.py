@@ -45,20 +45,24 @@ def test_a_retrain_makes_a_current_version_with_suggestions_and_a_queue(demo):
 
 
 def test_a_running_retrain_coalesces_others_and_a_redelivery_takes_over_its_own(demo):
-    running = ModelVersion.objects.create(project=demo, number=1, task_id="first", labels_revision=0)
+    running = ModelVersion.objects.create(project=demo, number=1, task_id="first", labels_revision=0,
+                                          heartbeat_at=timezone.now())
     assert training_run(project_id=demo.pk, task_id="second") is None  # coalesced into the running one
     version = training_run(project_id=demo.pk, task_id="first")  # the same task, redelivered
     assert version.pk == running.pk and version.status == ModelVersion.Status.READY
     assert ModelVersion.objects.filter(project=demo).count() == 1
 
 
-def test_a_dead_run_is_failed_and_replaced(demo):
-    dead = ModelVersion.objects.create(project=demo, number=1, task_id="lost", labels_revision=0)
-    ModelVersion.objects.filter(pk=dead.pk).update(heartbeat_at=timezone.now() - timezone.timedelta(hours=1))
+def test_a_dead_run_is_taken_over_and_learns_every_label_there_is_now(demo):
+    dead = ModelVersion.objects.create(project=demo, number=1, task_id="lost", labels_revision=0, attempts=1,
+                                       heartbeat_at=timezone.now() - timezone.timedelta(hours=1))
+    demo.refresh_from_db()
+    assert demo.labels_revision > 0  # labels came after the run that died had started
     version = training_run(project_id=demo.pk, task_id="new")
-    dead.refresh_from_db()
-    assert dead.status == ModelVersion.Status.FAILED and "lost" in dead.error
-    assert version.number == 2 and version.status == ModelVersion.Status.READY
+    assert version.pk == dead.pk and version.status == ModelVersion.Status.READY and version.message == ""
+    assert version.task_id == "new" and version.attempts == 2  # one more delivery of the same run
+    assert version.labels_revision == demo.labels_revision and version.labelled_responses == 120
+    assert ModelVersion.objects.filter(project=demo).count() == 1
 
 
 def test_a_failed_retrain_keeps_the_previous_version_and_says_why(demo, analyst, settings):
@@ -177,7 +181,8 @@ def test_a_long_retrain_keeps_its_slot_by_its_heartbeat(transactional_db, demo_v
 
     from tests.factories import ResponseFactory
 
-    settings.TRAINING_STALE_AFTER_SECONDS = 0.4  # a run silent this long could be taken over
+    settings.JOB_STALE_AFTER_SECONDS = 0.4  # a run silent this long could be taken over
+    settings.JOB_HEARTBEAT_SECONDS = 0.1
     project = demo_project_make({UserFactory(username="hb-analyst"): Role.ANALYST}, demo_vectors, keep_labels=120)
     # Newly imported answers the retrain must embed first: a run of some seconds, far past the limit.
     ResponseFactory.create_batch(1000, project=project)
