@@ -33,10 +33,13 @@ SPARE_EXTRA = 20
 ROUNDS = 3
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Order:
     ids: list[int]
     rank: dict[int, int]
+    # Set once the head of this build was found too taken to fill a batch: it stays so until the next build
+    # (leases last 30 minutes, codings stay), so later leases skip reading it and check the whole project.
+    head_spent: bool = False
 
 
 _orders: "OrderedDict[tuple[int, int, str], _Order]" = OrderedDict()
@@ -91,11 +94,13 @@ def _hint(project: Project, user: User, now: datetime, want: int, exclude: set[i
     responses imported since the queue was built, after the queue's own, oldest first).
     """
     order = _order(project)
-    head = [pk for pk in order.ids[:HEAD] if pk not in exclude]
+    head = [] if order.head_spent else [pk for pk in order.ids[:HEAD] if pk not in exclude]
     free = _likely_free(project, user, now, head) if head else set()
     found = [pk for pk in head if pk in free]
     if len(found) >= want:
         return found[:want], False
+    if head:
+        order.head_spent = True
     seen = set(head)
     rest = [pk for pk in _likely_free(project, user, now, None) if pk not in seen and pk not in exclude]
     end = len(order.ids)
@@ -156,6 +161,8 @@ def _claim(project: Project, user: User, now: datetime, candidates: list[int], n
     could have had.
     """
     taken: list[int] = []
+    if not candidates:
+        return taken
     with transaction.atomic():
         at = 0
         while len(taken) < need and at < len(candidates):
