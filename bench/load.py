@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from bench._data import NHS_DIR  # noqa: E402
+from bench._data import NHS_DIR, cached_embeddings  # noqa: E402
 
 PROJECT = "bench-load"
 
@@ -67,7 +67,8 @@ def build_project(users: int, labelled: int):  # type: ignore[no-untyped-def]
     data = buf.getvalue().encode()
     job = import_file_run(project=project, user=owner, upload=SimpleUploadedFile("nhs.csv", data))
     print(f"import: {job.message}", flush=True)
-    embeddings_ensure(project=project)
+    embeddings_store_cached(project)
+    embeddings_ensure(project=project)  # nothing left to embed: the worker's embedding run finds it done
     tokens = []
     for i in range(users):
         user, _ = User.objects.get_or_create(username=f"load-analyst-{i:02d}")
@@ -75,6 +76,22 @@ def build_project(users: int, labelled: int):  # type: ignore[no-untyped-def]
         Token.objects.filter(user=user).delete()
         tokens.append(Token.objects.create(user=user).key)
     return project, tokens
+
+
+def embeddings_store_cached(project) -> None:  # type: ignore[no-untyped-def]
+    """The responses' embeddings from bench/.cache (computed by the app's model on the first run, ~6,000 texts
+    take minutes on a busy machine), stored as the embedding run would store them."""
+    from labeling_app.models import ResponseEmbedding
+    from labeling_app.services.embeddings import _loaded_model, embedding_model_name
+    from ml.embeddings import text_hash
+
+    rows = list(project.responses.order_by("pk").values_list("pk", "text"))
+    name = embedding_model_name()
+    X = cached_embeddings(_loaded_model(name), "all-MiniLM-L6-v2", [t for _, t in rows])
+    ResponseEmbedding.objects.bulk_create(
+        [ResponseEmbedding(response_id=pk, model_name=name, text_hash=text_hash(t),
+                           vector=v.astype("float32").tobytes()) for (pk, t), v in zip(rows, X, strict=True)],
+        batch_size=2000)
 
 
 def wait_for_model(project, timeout: float) -> None:  # type: ignore[no-untyped-def]
@@ -115,6 +132,9 @@ def main() -> None:
     from labeling_app.models import Annotation, ModelVersion
 
     child_env = {**os.environ, **env}
+    t = time.perf_counter()
+    # Built before the worker starts: the import's embedding run then finds every embedding stored.
+    project, tokens = build_project(args.users, args.labelled)
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "labeling_app", "worker", "-l", "warning", "-c", "1",
          "-Q", "default,imports,embeddings,training", "-n", f"load-{os.getpid()}@%h"],
@@ -124,8 +144,6 @@ def main() -> None:
          "uvicorn_worker.UvicornWorker", "--workers", str(args.web_workers), "--bind", f"127.0.0.1:{args.port}",
          "--no-control-socket", "--log-level", "warning"], cwd=ROOT, env=child_env)
     try:
-        t = time.perf_counter()
-        project, tokens = build_project(args.users, args.labelled)
         wait_for_model(project, timeout=600)
         print(f"project ready in {time.perf_counter() - t:.0f} s (model v{project.current_model.number})",
               flush=True)
@@ -138,7 +156,10 @@ def main() -> None:
             [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "load_users.py"), "--headless",
              "-u", str(args.users), "-r", str(max(1, args.users // 10)), "-t", f"{args.duration}s",
              "--host", f"http://127.0.0.1:{args.port}", "--csv", str(work / "stats"), "--only-summary",
-             "--loglevel", "WARNING"],
+             "--loglevel", "WARNING",
+             # Users finish the batch in hand when time is up: a submit cut off on the client side was still
+             # stored by the server, and stored then exceeded submitted by its labels.
+             "--stop-timeout", "30"],
             cwd=ROOT, env={**child_env, "LOAD_TOKENS": str(work / "setup.json"),
                            "LOAD_SUBMITTED": str(work / "submitted.txt")}, check=False)
         time.sleep(5)  # the last submissions' retrain may still be running; it does not change what is stored

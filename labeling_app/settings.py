@@ -121,6 +121,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASE_POOL_SIZE := int(os.environ.get("DATABASE_POOL_SIZE", "0")):
+    # A pool of at most this many connections per process (labeling_app/asgi.py sets it for the web server):
+    # under ASGI every request runs in a thread of its own, and opening a PostgreSQL connection per request
+    # cost more than the request's queries. Connections above none are closed after a minute unused.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it: "closing" returns to the pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 0, "max_size": DATABASE_POOL_SIZE, "max_idle": 60,
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "30")),
+    }
 
 
 

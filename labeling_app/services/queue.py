@@ -1,157 +1,207 @@
-"""The labeling queue: leasing each analyst their next batch under a lock, and passing on a response.
+"""The labeling queue: leasing each analyst their next batch, and passing on a response.
 
-Leasing reads who holds what and then writes new leases; two analysts asking at once must not both see a
-response as free. Within a project the read and the write happen under one lock: a PostgreSQL advisory
-lock per project, or SQLite's database write lock, which every transaction takes at its start (settings).
+Two analysts asking at once must not both get a response as free. A lease claims its responses by locking
+their rows (PostgreSQL: `FOR NO KEY UPDATE SKIP LOCKED`), then checks them again in a new statement, which
+sees every lease committed before the lock was taken, and writes its leases before it commits. Analysts
+asking at the same moment therefore take different rows side by side instead of queueing on one lock per
+project, and none waits on another. SQLite has no row locks: its write lock, taken when a transaction starts
+(settings), serialises the claims instead.
+
+Which rows to try is read first, without locks, from the queue order (kept per process until the next
+retrain rebuilds it) and one query over its head; that read is only a hint, every claim is checked again.
 """
-from collections import defaultdict
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from labeling_app.models import Annotation, LabelQueue, Membership, Project, QueueLease, Response
-from labeling_app.selectors.consensus import Codings, codings_read
+from labeling_app.models import Adjudication, Annotation, LabelQueue, Membership, Project, QueueLease, Response
 
 LEASE = timedelta(minutes=30)
-SCAN = 500
-#: Candidates read before the lock: enough that analysts asking at the same moment (same snapshot) each find
-#: a batch among them after those ahead took theirs.
-CANDIDATES_PER_ITEM = 10
-CANDIDATES_EXTRA = 100
-# Advisory lock keys are one bigint: this namespace in the high bits, the project id in the low 40.
-_LOCK_NAMESPACE = 0x7451 << 40
+#: The queue's head read in the first hint query: with 50 analysts each holding 10 and the last minutes'
+#: codings not yet out of the order, the first 1,000 usually still hold a free batch.
+HEAD = 1000
+#: Hint rows per wanted row: spares for the rows that others claim between the hint and the lock.
+SPARE_PER_ITEM = 3
+SPARE_EXTRA = 20
+#: Claim rounds (fresh hint each) before a lease settles for fewer rows than asked for.
+ROUNDS = 3
 
 
-def _queue_lock(project_id: int) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_NAMESPACE + project_id])
+@dataclass
+class _Order:
+    ids: list[int]
+    rank: dict[int, int]
+    # Set once the head of this build was found too taken to fill a batch: it stays so until the next build
+    # (leases last 30 minutes, codings stay), so later leases skip reading it and check the whole project.
+    head_spent: bool = False
 
 
-def _order(project: Project) -> list[int]:
-    """The active-learning order, then responses it does not hold yet (imported since it was built)."""
-    ids = list(LabelQueue.objects.filter(project=project).values_list("response_ids", flat=True).first() or [])
-    if len(ids) == project.responses.count():
-        return ids
-    known = set(ids)
-    return ids + [pk for pk in project.responses.order_by("pk").values_list("pk", flat=True) if pk not in known]
+_orders: "OrderedDict[tuple[int, int, str], _Order]" = OrderedDict()
+_orders_lock = threading.Lock()
+_ORDERS_KEPT = 32
 
 
-class _Servable:
-    """Which responses may be served to one analyst now (reads what it needs a chunk at a time).
+def _order(project: Project) -> _Order:
+    """The project's active-learning order, parsed once per process and queue build.
 
-    A response is served to one analyst at a time until someone codes it whole; an overlap item (blind
-    double coding) to `overlap_coders` different participating analysts, each coding it once, until it is
-    resolved.
+    A retrain rebuilds the queue every few seconds while analysts code; between builds 50 analysts would
+    otherwise each parse the whole list on every request. Every writer of LabelQueue saves `built_at`.
     """
-
-    def __init__(self, project: Project, user: User, now: datetime, only: list[int] | None = None) -> None:
-        """What decides servability now; with ``only``, read for those responses alone (a short check)."""
-        self.project, self.user = project, user
-        active = QueueLease.objects.filter(project=project, expires_at__gt=now)
-        responses = project.responses.all()
-        coded = Annotation.objects.filter(response__project=project, is_current=True, needs_recoding=False,
-                                          is_complete=True)
-        if only is not None:
-            active = active.filter(response_id__in=only)
-            responses = responses.filter(pk__in=only)
-            coded = coded.filter(response_id__in=only)
-        self.held_by_others: dict[int, set[int]] = defaultdict(set)
-        for response_id, user_id in active.filter(skipped=False).exclude(user=user).values_list(
-                "response_id", "user_id"):
-            self.held_by_others[response_id].add(user_id)
-        self.skipped = set(active.filter(user=user, skipped=True).values_list("response_id", flat=True))
-        self.overlap = set(responses.filter(is_overlap=True).values_list("pk", flat=True))
-        self.takes_part = Membership.objects.filter(project=project, user=user, codes_overlap=True).exists()
-        # Responses someone has coded whole: the queue's head fills with them between retrains, and reading
-        # their codings chunk by chunk under the lock made every analyst wait (seconds with 50 analysts).
-        self.coded = set(coded.values_list("response_id", flat=True))
-
-    def maybe(self, response_id: int) -> bool:
-        """False for a response `filter` would certainly refuse, known without reading codings (a fast scan)."""
-        if response_id in self.skipped:
-            return False
-        if response_id in self.overlap:
-            return True
-        return response_id not in self.coded and not self.held_by_others[response_id]
-
-    def filter(self, response_ids: list[int]) -> list[int]:
-        """The given responses this analyst may be served, in the given order."""
-        codings = codings_read(project=self.project, response_ids=response_ids)
-        return [r for r in response_ids if r not in self.skipped and self._servable(codings, r)]
-
-    def _servable(self, codings: Codings, response_id: int) -> bool:
-        coders = set(codings.complete.get(response_id, {}))
-        if response_id not in self.overlap:
-            return not coders and not self.held_by_others[response_id]
-        if not self.takes_part or self.user.pk in coders or response_id in codings.adjudicated:
-            return False
-        return len(coders | self.held_by_others[response_id]) < self.project.overlap_coders
+    row = LabelQueue.objects.filter(project=project).values_list("pk", "built_at").first()
+    if row is None:
+        return _Order([], {})
+    key = (project.pk, row[0], row[1].isoformat())
+    with _orders_lock:
+        if key in _orders:
+            _orders.move_to_end(key)
+            return _orders[key]
+    ids = list(LabelQueue.objects.filter(pk=row[0]).values_list("response_ids", flat=True).first() or [])
+    order = _Order(ids, {pk: i for i, pk in enumerate(ids)})
+    with _orders_lock:
+        _orders[key] = order
+        while len(_orders) > _ORDERS_KEPT:
+            _orders.popitem(last=False)
+    return order
 
 
-def _candidates(project: Project, user: User, now: datetime, want: int) -> list[int]:
-    """Up to ``want`` responses likely servable to ``user``, in queue order, read without the lock.
+def _likely_free(project: Project, user: User, now: datetime, only: list[int] | None) -> set[int]:
+    """Responses (of ``only``, or all) that looked servable to ``user`` a moment ago, in one query.
 
-    A snapshot: others may lease some of them before this analyst takes the lock, so the lease checks
-    them again under it. Reading the whole queue state under the lock made 50 analysts wait on each other.
-    Fewer than ``want`` means the whole queue was looked at: nothing else was servable a moment ago.
+    Overlap items are kept unless this user coded them: the claim decides on them. A hint only.
     """
-    servable = _Servable(project, user, now)
-    held = set(QueueLease.objects.filter(project=project, user=user, skipped=False, expires_at__gt=now)
-               .values_list("response_id", flat=True))
-    out: list[int] = []
-    for pk in _order(project):
-        if pk not in held and servable.maybe(pk):
+    coded = Annotation.objects.filter(response=OuterRef("pk"), is_current=True, needs_recoding=False,
+                                      is_complete=True)
+    held = QueueLease.objects.filter(response=OuterRef("pk"), expires_at__gt=now, skipped=False).exclude(user=user)
+    passed = QueueLease.objects.filter(response=OuterRef("pk"), user=user, skipped=True, expires_at__gt=now)
+    rows = Response.objects.filter(project=project)
+    if only is not None:
+        rows = rows.filter(pk__in=only)
+    rows = rows.filter(Q(~Exists(coded.filter(coder=user)), is_overlap=True)
+                       | Q(~Exists(coded), ~Exists(held), is_overlap=False)).exclude(Exists(passed))
+    return set(rows.values_list("pk", flat=True))
+
+
+def _hint(project: Project, user: User, now: datetime, want: int, exclude: set[int]) -> tuple[list[int], bool]:
+    """Up to ``want`` responses likely servable to ``user``, most useful first; and whether that is all of them.
+
+    The head of the queue is checked first; when too little of it is free the whole project is (also the
+    responses imported since the queue was built, after the queue's own, oldest first).
+    """
+    order = _order(project)
+    head = [] if order.head_spent else [pk for pk in order.ids[:HEAD] if pk not in exclude]
+    free = _likely_free(project, user, now, head) if head else set()
+    found = [pk for pk in head if pk in free]
+    if len(found) >= want:
+        return found[:want], False
+    if head:
+        order.head_spent = True
+    seen = set(head)
+    rest = [pk for pk in _likely_free(project, user, now, None) if pk not in seen and pk not in exclude]
+    end = len(order.ids)
+    rest.sort(key=lambda pk: (order.rank.get(pk, end), pk))
+    found += rest
+    return found[:want], len(found) <= want
+
+
+def _servable(project: Project, user: User, now: datetime, ids: list[int], overlap: set[int]) -> list[int]:
+    """The given responses ``user`` may be served now, in the given order.
+
+    A response goes to one analyst at a time until someone codes it whole; an overlap item (blind double
+    coding) to `overlap_coders` different participating analysts, each coding it once, until it is resolved.
+    Read in new statements: on PostgreSQL each sees every lease and coding committed before it started.
+    """
+    if not ids:
+        return []
+    held_by_others: dict[int, set[int]] = {}
+    passed: set[int] = set()
+    for response_id, user_id, skipped in QueueLease.objects.filter(
+            response_id__in=ids, expires_at__gt=now).values_list("response_id", "user_id", "skipped"):
+        if user_id == user.pk:
+            if skipped:
+                passed.add(response_id)
+        elif not skipped:
+            held_by_others.setdefault(response_id, set()).add(user_id)
+    coders: dict[int, set[int]] = {}
+    for response_id, coder_id in Annotation.objects.filter(
+            response_id__in=ids, is_current=True, needs_recoding=False, is_complete=True).values_list(
+            "response_id", "coder_id"):
+        coders.setdefault(response_id, set()).add(coder_id)
+    blind = [pk for pk in ids if pk in overlap]
+    adjudicated: set[int] = set()
+    takes_part = False
+    if blind:
+        resolved = Adjudication.objects.filter(response_id__in=blind, is_current=True, kind=Adjudication.Kind.RESOLVE)
+        adjudicated = set(resolved.values_list("response_id", flat=True))
+        takes_part = Membership.objects.filter(project=project, user=user, codes_overlap=True).exists()
+    out = []
+    for pk in ids:
+        if pk in passed:
+            continue
+        coded_by, holders = coders.get(pk, set()), held_by_others.get(pk, set())
+        if pk not in overlap:
+            if not coded_by and not holders:
+                out.append(pk)
+        elif (takes_part and user.pk not in coded_by and pk not in adjudicated
+              and len(coded_by | holders) < project.overlap_coders):
             out.append(pk)
-            if len(out) >= want:
-                break
     return out
+
+
+def _claim(project: Project, user: User, now: datetime, candidates: list[int], need: int) -> list[int]:
+    """Lease up to ``need`` of ``candidates`` (in their order) to ``user``; returns the ones leased.
+
+    Rows another analyst is claiming right now are locked by them and skipped, never waited for; a locked
+    row is checked again before it is leased. Takes `need` rows at a time, so a claim holds few rows others
+    could have had.
+    """
+    taken: list[int] = []
+    if not candidates:
+        return taken
+    with transaction.atomic():
+        at = 0
+        while len(taken) < need and at < len(candidates):
+            window = candidates[at:at + need - len(taken)]
+            at += len(window)
+            locked = dict(Response.objects.filter(project=project, pk__in=window)
+                          .select_for_update(skip_locked=True, no_key=True).values_list("pk", "is_overlap"))
+            overlap = {pk for pk, is_overlap in locked.items() if is_overlap}
+            taken += _servable(project, user, now, [pk for pk in window if pk in locked], overlap)
+        if taken:
+            # This user's old leases of them (expired or skipped long ago) and anyone's expired ones make way.
+            QueueLease.objects.filter(Q(user=user) | Q(expires_at__lte=now), response_id__in=taken).delete()
+            QueueLease.objects.bulk_create(
+                [QueueLease(project=project, response_id=pk, user=user, expires_at=now + LEASE) for pk in taken])
+    return taken
 
 
 def queue_batch_lease(*, project: Project, user: User, size: int) -> list[Response]:
     """The user's next `size` responses, most useful first, leased to them so no one else gets them.
 
     Responses this user holds already come first (a reload shows the same batch); responses that are
-    coded, held by someone else or skipped by this user are left out; no response appears twice.
-    Candidates are picked from a snapshot before the lock (:func:`_candidates`) and checked under it; only
-    when too few of them are still free, and the snapshot did not cover the whole queue, does the lease scan
-    the whole queue under the lock.
+    coded, held by someone else or skipped by this user are left out; no response appears twice. Fewer
+    than `size` only when nothing else is servable (or was being claimed by someone else at that moment).
     """
     now = timezone.now()
-    want = CANDIDATES_PER_ITEM * size + CANDIDATES_EXTRA
-    hint = _candidates(project, user, now, want=want)
-    with transaction.atomic():
-        _queue_lock(project.pk)
-        mine = list(
-            QueueLease.objects.filter(project=project, user=user, skipped=False, expires_at__gt=now)
-            .order_by("created_at", "pk").values_list("response_id", flat=True)
-        )
-        held = set(mine)  # held ones are considered first, servable or not
-        servable = _Servable(project, user, now, only=mine + [pk for pk in hint if pk not in held])
-        picked = servable.filter(mine)[:size]
-        picked += servable.filter([pk for pk in hint if pk not in held and servable.maybe(pk)])[: size - len(picked)]
-        # Scan the whole queue under the lock only when the snapshot stopped early: when it went through all
-        # of it (the queue nearly done), a scan would find nothing more and made every analyst wait.
-        if len(picked) < size and len(hint) >= want:
-            servable = _Servable(project, user, now)
-            seen = held | set(picked)
-            order = _order(project)
-            for start in range(0, len(order), SCAN):
-                if len(picked) >= size:
-                    break
-                chunk = [pk for pk in order[start:start + SCAN] if pk not in seen and servable.maybe(pk)]
-                if chunk:
-                    picked += servable.filter(chunk)[: size - len(picked)]
-        new = [pk for pk in picked if pk not in held]
-        # This user's old leases of them (expired or skipped long ago) and anyone's expired ones make way.
-        QueueLease.objects.filter(Q(user=user) | Q(expires_at__lte=now), project=project, response_id__in=new).delete()
-        QueueLease.objects.bulk_create(
-            [QueueLease(project=project, response_id=pk, user=user, expires_at=now + LEASE) for pk in new],
-            ignore_conflicts=True,
-        )
+    held = list(QueueLease.objects.filter(project=project, user=user, skipped=False, expires_at__gt=now)
+                .order_by("created_at", "pk").values_list("response_id", "response__is_overlap"))
+    mine = [pk for pk, _ in held]
+    picked = _servable(project, user, now, mine, {pk for pk, is_overlap in held if is_overlap})[:size]
+    tried = set(mine)
+    for _ in range(ROUNDS):
+        need = size - len(picked)
+        if need <= 0:
+            break
+        candidates, complete = _hint(project, user, now, need * SPARE_PER_ITEM + SPARE_EXTRA, tried)
+        picked += _claim(project, user, now, candidates, need)
+        tried.update(candidates)
+        if complete:
+            break  # the hint held every free response: another round would find nothing new
     by_id = {r.pk: r for r in project.responses.filter(pk__in=picked)}
     return [by_id[pk] for pk in picked if pk in by_id]
 

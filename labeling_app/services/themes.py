@@ -170,7 +170,7 @@ def theme_split(*, project: Project, theme: Theme, names: list[str], user: User 
     if queue is not None:
         first = set(affected)
         queue.response_ids = affected + [r for r in queue.response_ids if r not in first]
-        queue.save(update_fields=["response_ids"])
+        queue.save(update_fields=["response_ids", "built_at"])  # built_at: the queue caches the order by it
     else:
         LabelQueue.objects.create(project=project, response_ids=affected, strategy="split")
     theme.archived, theme.shortcut = True, ""

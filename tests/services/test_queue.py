@@ -9,6 +9,7 @@ from labeling_app.models import Annotation, LabelQueue, QueueLease, Response, Ro
 from labeling_app.services import queue
 from labeling_app.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
 from labeling_app.services.queue import queue_batch_lease, queue_skip
+from labeling_app.services.themes import theme_split
 from tests.factories import MembershipFactory, ProjectFactory, ThemeFactory, UserFactory
 
 
@@ -37,22 +38,22 @@ def test_a_batch_after_a_partial_submit_holds_no_response_twice(analyst):
 
 
 @pytest.mark.django_db
-def test_candidates_taken_by_another_analyst_before_the_lock_are_not_served_twice(analyst, monkeypatch):
-    """Candidates are read before the lock; another analyst may lease them all in between."""
+def test_candidates_taken_by_another_analyst_before_the_claim_are_not_served_twice(analyst, monkeypatch):
+    """Candidates are a hint read before the claim; another analyst may lease them all in between."""
     other = UserFactory(username="quick-other")
     project = _project(60, analyst, other)
-    real = queue._candidates
+    real = queue._hint
     taken: list[int] = []
 
-    def candidates_then_someone_is_quicker(project, user, now, want):
-        found = real(project, user, now, want)
-        if user == analyst and not taken:  # the other analyst takes this snapshot's head and more
+    def hint_then_someone_is_quicker(project, user, now, want, exclude):
+        found, complete = real(project, user, now, want, exclude)
+        if user == analyst and not taken:  # the other analyst takes this hint's rows and more
             taken.extend(r.pk for r in queue_batch_lease(project=project, user=other, size=len(found)))
-        return found
+        return found, complete
 
-    monkeypatch.setattr(queue, "_candidates", candidates_then_someone_is_quicker)
-    monkeypatch.setattr(queue, "CANDIDATES_PER_ITEM", 1)
-    monkeypatch.setattr(queue, "CANDIDATES_EXTRA", 5)
+    monkeypatch.setattr(queue, "_hint", hint_then_someone_is_quicker)
+    monkeypatch.setattr(queue, "SPARE_PER_ITEM", 1)
+    monkeypatch.setattr(queue, "SPARE_EXTRA", 5)
     batch = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=10)]
     assert len(taken) == 15
     assert len(batch) == len(set(batch)) == 10  # a full batch from the rest of the queue
@@ -110,6 +111,78 @@ def test_a_response_with_only_bulk_accepted_labels_stays_available_for_full_codi
     QueueLease.objects.all().delete()
     served = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=5)]
     assert ids[0] not in served and ids[1] in served
+
+
+@pytest.mark.django_db
+def test_beyond_a_taken_head_the_queue_order_is_kept(analyst, monkeypatch):
+    """When the head read first is all taken, the rest of the queue is served in the model's order."""
+    other = UserFactory(username="head-other")
+    project = _project(30, analyst, other)
+    order = list(project.responses.order_by("-pk").values_list("pk", flat=True))[::2] + \
+        list(project.responses.order_by("-pk").values_list("pk", flat=True))[1::2]
+    LabelQueue.objects.create(project=project, response_ids=order, strategy="test")
+    monkeypatch.setattr(queue, "HEAD", 5)
+    assert [r.pk for r in queue_batch_lease(project=project, user=other, size=8)] == order[:8]
+    assert [r.pk for r in queue_batch_lease(project=project, user=analyst, size=10)] == order[8:18]
+
+
+@pytest.mark.django_db
+def test_a_rebuilt_queue_is_served_in_its_new_order(analyst):
+    """The order is kept per process until the queue is rebuilt: a new build (or a theme split) is seen at once."""
+    project = _project(20, analyst)
+    theme = ThemeFactory(project=project)
+    ids = list(project.responses.values_list("pk", flat=True))
+    LabelQueue.objects.create(project=project, response_ids=ids, strategy="test")
+    assert [r.pk for r in queue_batch_lease(project=project, user=analyst, size=3)] == ids[:3]
+    QueueLease.objects.all().delete()
+    LabelQueue.objects.update_or_create(project=project, defaults={"response_ids": ids[::-1]})
+    assert [r.pk for r in queue_batch_lease(project=project, user=analyst, size=3)] == ids[::-1][:3]
+    # A split puts the responses to recode first.
+    annotation_submit(project=project, user=analyst, items=[AnnotationItem(ids[5], [theme.pk])])
+    QueueLease.objects.all().delete()
+    theme_split(project=project, theme=theme, names=["Left", "Right"])
+    assert [r.pk for r in queue_batch_lease(project=project, user=analyst, size=2)] == [ids[5], ids[-1]]
+
+
+LEASERS = 8
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("responses", [200, 50], ids=["plenty", "scarce"])
+def test_analysts_leasing_at_the_same_moment_get_disjoint_batches(responses):
+    """8 analysts ask for 10 at once: on PostgreSQL each claims rows the others have not locked (SKIP LOCKED).
+
+    With fewer responses than asked for, every response is still served, each to one analyst.
+    """
+    users = [UserFactory(username=f"at-once-{i}") for i in range(LEASERS)]
+    project = _project(responses, *users)
+    ids = list(project.responses.values_list("pk", flat=True))
+    LabelQueue.objects.create(project=project, response_ids=ids, strategy="test")
+    barrier = threading.Barrier(LEASERS)
+    served: dict[int, list[int]] = {}
+    errors: list[BaseException] = []
+
+    def lease(user) -> None:
+        try:
+            barrier.wait()
+            served[user.pk] = [r.pk for r in queue_batch_lease(project=project, user=user, size=10)]
+        except BaseException as exc:  # surfaced in the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=lease, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    every = [pk for batch in served.values() for pk in batch]
+    assert len(every) == len(set(every)) == min(responses, LEASERS * 10)
+    if responses >= LEASERS * 10:
+        assert all(len(batch) == 10 for batch in served.values())
+    leases = list(QueueLease.objects.filter(project=project).values_list("response_id", "user_id"))
+    assert sorted(leases) == sorted((pk, user_id) for user_id, batch in served.items() for pk in batch)
 
 
 THREADS, BATCHES, SIZE = 10, 20, 5
