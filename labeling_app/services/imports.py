@@ -204,9 +204,10 @@ class _ImportWriter:
         self.job, self.project, self.parser, self.position = job, project, parser, position
         self.pending: list[LongRow] = []  # respondents' first rows, not yet written
         self.response_pks = array("q")  # by respondent number
-        self.codings = array("q")  # (coder, respondent, theme) per coding row, flat
+        self.codings = array("i")  # (coder, respondent, theme) per coding row, flat: 12 bytes a row
         self.themes = _ThemeSet(project)
-        self.created_pks = array("q")  # responses this import made (they have no earlier labels)
+        self.is_new = bytearray()  # by respondent number: made by this import (so no earlier labels)
+        self.created = 0
         self.percent = 1
 
     def add(self, row: LongRow) -> None:
@@ -234,14 +235,16 @@ class _ImportWriter:
             return  # the import will be refused: checking goes on, writing stops
         self.themes.ensure(self.parser.theme_names)
         new = [r for r in batch if r.respondent_id not in existing]
+        made: dict[str, int] = {}
         if new:
             _rows_insert(Response(project=self.project, import_job=self.job, respondent_id="", text=""),
                          ("respondent_id", "text", "metadata"), [(r.respondent_id, r.text, r.metadata) for r in new])
             made = dict(self.project.responses.filter(respondent_id__in=[r.respondent_id for r in new])
                         .values_list("respondent_id", "pk"))
             existing.update(made)
-            self.created_pks.extend(made.values())
+            self.created += len(made)
         self.response_pks.extend(existing[r.respondent_id] for r in batch)
+        self.is_new.extend(r.respondent_id in made for r in batch)
         self._progress(5 + int(75 * self.position()))
 
     def _progress(self, percent: int) -> None:
@@ -252,51 +255,54 @@ class _ImportWriter:
     def finish(self) -> ImportCounts:
         """Write the labels of every response, once all responses are in; returns what the import made."""
         self.themes.ensure(self.parser.theme_names)
-        labels, labelled = 0, False
-        if self.codings:
-            triples = np.frombuffer(self.codings, dtype=np.int64).reshape(-1, 3)
-            responses = np.frombuffer(self.response_pks, dtype=np.int64)[triples[:, 1]]
-            theme_pks = np.array([*self.themes.pks, -1], dtype=np.int64)  # index -1 (no theme) reads as -1
-            # One row per (coder, response, theme), sorted: a response's rows for one coder come together,
-            # wherever they were in the file.
-            codings = np.unique(np.column_stack([triples[:, 0], responses, theme_pks[triples[:, 2]]]), axis=0)
-            labels, labelled = int((codings[:, 2] >= 0).sum()), True
-            self._labels_write(codings)
-        if self.created_pks or labelled or self.themes.created:
+        labelled = bool(self.codings)
+        labels = self._labels_write() if labelled else 0
+        if self.created or labelled or self.themes.created:
             # The embedding run this import queues asks for the retrain once the new texts are embedded.
             training_inputs_changed(project=self.project, retrain=False)
-        return ImportCounts(responses=len(self.created_pks), themes_created=self.themes.created,
+        return ImportCounts(responses=self.created, themes_created=self.themes.created,
                             themes_in_file=len(self.parser.theme_names), labels=labels)
 
-    def _labels_write(self, codings: np.ndarray) -> None:
+    def _labels_write(self) -> int:
+        """Write each coder's annotations, BATCH responses at a time; returns the number of labels."""
+        shape = (len(self.parser.coder_names), self.parser.respondents, len(self.parser.theme_names) + 1)
+        triples = np.frombuffer(self.codings, dtype=np.intc).astype(np.int64).reshape(-1, 3)
+        # One sortable integer per coding row, (coder, respondent, theme + 1; 0 for "no theme"): sorted and
+        # unique, a respondent's rows for one coder come together, wherever they were in the file.
+        keys = np.ravel_multi_index((triples[:, 0], triples[:, 1], triples[:, 2] + 1), shape)
+        del triples
+        self.codings = array("i")
+        keys = np.unique(keys)
+        coders, respondents, themes = np.unravel_index(keys, shape)
+        response_pks = np.frombuffer(self.response_pks, dtype=np.int64)
+        theme_pks = [-1, *self.themes.pks]
+        is_new = np.frombuffer(self.is_new, dtype=np.uint8).astype(bool)
         # Without a coder column every labelled response is the file's; with one, each coder's rows are theirs.
-        done, total = 0, len(codings)
-        created = np.sort(np.frombuffer(self.created_pks, dtype=np.int64))
-        for coder_index in np.unique(codings[:, 0]):
+        for coder_index in range(shape[0]):
+            first, last = np.searchsorted(coders, [coder_index, coder_index + 1])
+            if first == last:
+                continue
             name = self.parser.coder_names[coder_index]
             coder = file_coder_get(project=self.project, name=name) if name else imported_coder_get()
-            rows = codings[codings[:, 0] == coder_index]
-            starts = np.flatnonzero(np.r_[True, rows[1:, 1] != rows[:-1, 1]])  # each response's first row
+            starts = first + np.flatnonzero(np.r_[True, np.diff(respondents[first:last]) != 0])
             for chunk in range(0, len(starts), BATCH):
-                first = starts[chunk]
-                end = starts[chunk + BATCH] if chunk + BATCH < len(starts) else len(rows)
+                begin = starts[chunk]
+                end = starts[chunk + BATCH] if chunk + BATCH < len(starts) else last
                 theme_ids_by_response: dict[int, set[int]] = {}
-                for response_pk, theme_pk in rows[first:end, 1:].tolist():
-                    themes = theme_ids_by_response.setdefault(response_pk, set())
-                    if theme_pk >= 0:
-                        themes.add(theme_pk)
-                chunk_pks = rows[starts[chunk:chunk + BATCH], 1]
-                at = np.minimum(np.searchsorted(created, chunk_pks), max(len(created) - 1, 0))
-                fresh = set(chunk_pks[created[at] == chunk_pks].tolist()) if len(created) else set()
+                for respondent, theme in zip(respondents[begin:end].tolist(), themes[begin:end].tolist(), strict=True):
+                    ids = theme_ids_by_response.setdefault(int(response_pks[respondent]), set())
+                    if theme:
+                        ids.add(theme_pks[theme])
+                chunk_respondents = respondents[starts[chunk:chunk + BATCH]]
+                fresh = set(response_pks[chunk_respondents[is_new[chunk_respondents]]].tolist())
                 _imported_labels_write(coder, theme_ids_by_response, changed_by=self.job.uploaded_by, new=fresh)
-                done += end - first
-                self._progress(80 + 19 * done // total)
-        pairs = np.unique(codings[:, :2], axis=0)
-        responses, coders = np.unique(pairs[:, 1], return_counts=True)
-        double = responses[coders > 1].tolist()
+                self._progress(80 + 19 * int(end) // len(keys))
+        # Coded by several people: agreement is measured on them, and they wait for a lead if they differ.
+        per_respondent = np.bincount(np.unique(keys // shape[2]) % shape[1], minlength=shape[1])
+        double = response_pks[np.flatnonzero(per_respondent > 1)].tolist()
         for start in range(0, len(double), BATCH):
-            # Coded by several people: agreement is measured on them, and they wait for a lead if they differ.
             Response.objects.filter(pk__in=double[start:start + BATCH]).update(is_overlap=True)
+        return int(np.count_nonzero(themes))
 
 
 class _ThemeSet:
