@@ -1,5 +1,7 @@
-"""Validate a Table in ThemeLoop's long format and group it by respondent."""
+"""Validate rows in ThemeLoop's long format as they are read (and, for a whole Table, group them by respondent)."""
 import re
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from labeling_app.importing.errors import ImportFileError, RowError
@@ -50,67 +52,171 @@ class ParsedImport:
         return list(dict.fromkeys(name for r in self.respondents for name in r.coders))
 
 
+@dataclass(slots=True)
+class LongRow:
+    """One valid data row, as the parser hands it on.
+
+    `respondent` numbers the file's respondents 0, 1, 2, … in the order of their first valid row; `metadata` is
+    set on that row only (None on the respondent's later rows). `theme` and `coder` index the parser's
+    `theme_names` and `coder_names`, -1 for none; a coder of -1 means the row codes nothing.
+    """
+
+    number: int
+    respondent: int
+    respondent_id: str
+    text: str
+    metadata: dict[str, str] | None
+    theme: int
+    coder: int
+
+
+class LongFormatParser:
+    """Validate long-format rows one at a time, as they are read, keeping only a little per respondent.
+
+    Per respondent it keeps the id, a hash of the first text and that row's number (to report a respondent
+    whose rows disagree, wherever they are in the file); rows are handed on as they pass. Problems collect in
+    `errors` (the caller adds its own, e.g. clashes with the database, through :meth:`error`); reading stops
+    after MAX_ERRORS of them.
+    """
+
+    def __init__(self, header: list[str], *, max_response_chars: int,
+                 max_respondent_id_chars: int = MAX_RESPONDENT_ID_CHARS, max_theme_chars: int = MAX_THEME_CHARS):
+        columns = {name.strip().lower(): i for i, name in enumerate(header)}
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if missing:
+            found = ", ".join(repr(h) for h in header) or "none"
+            raise ImportFileError(
+                [RowError(f"missing column {', '.join(missing)} (columns found: {found})", 1)]
+            )
+        self._id_col, self._text_col = columns["respondent_id"], columns["response"]
+        self._theme_col, self._coder_col = columns.get(THEME_COLUMN), columns.get(CODER_COLUMN)
+        self._meta_cols = [(i, name) for i, name in enumerate(header)
+                           if i not in (self._id_col, self._text_col, self._theme_col, self._coder_col)]
+        self._limits = (max_response_chars, max_respondent_id_chars, max_theme_chars)
+        self.errors: list[RowError] = []
+        self.theme_names: list[str] = []  # first spelling seen, in order of first appearance
+        self._themes: dict[str, int] = {}  # case-folded -> index in theme_names
+        self.coder_names: list[str] = []  # "" is the file's own coding (no coder named on the row)
+        self._coders: dict[str, int] = {}
+        # The one thing kept per respondent: respondent_id -> a slot in three arrays, holding a hash of its
+        # first text (not the text: texts are most of a file), that row, and its respondent number (-1 until
+        # a valid row). Plain arrays take 24 bytes a respondent where a tuple of ints takes over 150.
+        self._seen: dict[str, int] = {}
+        self._text_hash, self._first_row, self._number = array("q"), array("q"), array("q")
+        self.respondents = 0
+        self.data_rows = 0
+
+    def release(self) -> None:
+        """Forget the respondents once every row is read (their labels are written next)."""
+        self._seen = {}
+        self._text_hash, self._first_row, self._number = array("q"), array("q"), array("q")
+
+    @property
+    def has_coder_column(self) -> bool:
+        """Whether the file says who coded each row (then each coder's labels are kept apart)."""
+        return self._coder_col is not None
+
+    @property
+    def full(self) -> bool:
+        """As many problems as are worth reporting were found: reading can stop."""
+        return len(self.errors) >= MAX_ERRORS
+
+    def error(self, error: RowError) -> None:
+        """Record a problem found outside the parser (a reader's ragged row, a clash with stored data)."""
+        self.errors.append(error)
+
+    def sorted_errors(self) -> list[RowError]:
+        """The problems in row order, at most MAX_ERRORS."""
+        return sorted(self.errors, key=lambda e: e.row or 0)[:MAX_ERRORS]
+
+    def rows(self, items: Iterable[tuple[int, list[str]] | RowError]) -> Iterator[LongRow]:
+        """The valid rows among `items` (a reader's rows and RowErrors); the others become `errors`."""
+        for item in items:
+            if self.full:
+                break
+            if isinstance(item, RowError):
+                self.error(item)
+                continue
+            self.data_rows += 1
+            row = self._row(*item)
+            if row is not None:
+                yield row
+        if not self.data_rows and not self.errors:
+            raise ImportFileError([RowError("the file has a header but no data rows")])
+
+    def _row(self, number: int, raw: list[str]) -> LongRow | None:
+        max_response_chars, max_id_chars, max_theme_chars = self._limits
+        row = [cell_unneutralise(cell) for cell in raw]
+        respondent_id = row[self._id_col].strip()
+        text = row[self._text_col].strip()
+        theme = " ".join(row[self._theme_col].split()) if self._theme_col is not None else ""
+        problem = _row_problem(respondent_id, text, max_response_chars) or _length_problem(
+            respondent_id, theme, max_id_chars, max_theme_chars)
+        # Each respondent's first text and its row, rows with other problems included, so that every
+        # repeated respondent is reported with the file's other errors, not after they are fixed.
+        slot = self._seen.get(respondent_id)
+        if slot is None and respondent_id and text:
+            slot = self._seen[respondent_id] = len(self._number)
+            self._text_hash.append(hash(text))
+            self._first_row.append(number)
+            self._number.append(-1)
+        if problem is None and slot is not None and self._text_hash[slot] != hash(text):
+            problem = (f"respondent {respondent_id!r} appears with two different responses "
+                       f"(first on row {self._first_row[slot]})")
+        if problem:
+            self.error(RowError(problem, number))
+            return None
+        assert slot is not None  # a row without problems has an id and a text
+        respondent, metadata = self._number[slot], None
+        if respondent < 0:
+            respondent = self._number[slot] = self.respondents
+            self.respondents += 1
+            metadata = {name: row[i].strip() for i, name in self._meta_cols}
+        coder = " ".join(row[self._coder_col].split())[:150] if self._coder_col is not None else ""
+        # In a file with a coder column, a row with no coder is the file's own (the `imported` coder), and a
+        # coder's row with no theme means "coded, no theme". Without one, only a theme codes.
+        codes = bool(coder or theme) if self._coder_col is not None else bool(theme)
+        theme_index = self._index(self._themes, self.theme_names, theme) if theme else -1
+        coder_index = self._index(self._coders, self.coder_names, coder, fold=False) if codes else -1
+        return LongRow(number, respondent, respondent_id, text, metadata, theme_index, coder_index)
+
+    @staticmethod
+    def _index(indexes: dict[str, int], names: list[str], name: str, *, fold: bool = True) -> int:
+        key = name.casefold() if fold else name
+        index = indexes.get(key)
+        if index is None:
+            index = indexes[key] = len(names)
+            names.append(name)
+        return index
+
+
 def parse_long_format(table: Table, *, max_response_chars: int, max_respondent_id_chars: int = MAX_RESPONDENT_ID_CHARS,
                       max_theme_chars: int = MAX_THEME_CHARS) -> ParsedImport:
-    """Check every row and group rows by respondent; raise ImportFileError listing each problem.
+    """Check every row of a whole Table and group it by respondent; raise ImportFileError listing each problem.
 
-    Respondent ids and theme names longer than their database columns are row errors: stored, they would
-    be cut (PostgreSQL refuses them) or left past a limit that every later edit of the theme checks."""
-    columns = {name.strip().lower(): i for i, name in enumerate(table.header)}
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-    if missing:
-        found = ", ".join(repr(h) for h in table.header) or "none"
-        raise ImportFileError(
-            [RowError(f"missing column {', '.join(missing)} (columns found: {found})", 1)]
-        )
-    if not table.rows and not table.errors:
-        raise ImportFileError([RowError("the file has a header but no data rows")])
-    id_col, text_col = columns["respondent_id"], columns["response"]
-    theme_col, coder_col = columns.get(THEME_COLUMN), columns.get(CODER_COLUMN)
-    meta_cols = [(i, name) for i, name in enumerate(table.header)
-                 if i not in (id_col, text_col, theme_col, coder_col)]
-
-    errors: list[RowError] = []
-    by_id: dict[str, ParsedRespondent] = {}
-    # Each respondent's first text and its row, rows with other problems included, so that every
-    # repeated respondent is reported with the file's other errors, not after they are fixed.
-    first_text: dict[str, tuple[str, int]] = {}
-    theme_names: dict[str, str] = {}  # case-folded -> first spelling seen
-    for number, raw in zip(table.numbers, table.rows, strict=True):
-        row = [cell_unneutralise(cell) for cell in raw]
-        respondent_id = row[id_col].strip()
-        text = row[text_col].strip()
-        theme = " ".join(row[theme_col].split()) if theme_col is not None else ""
-        problem = _row_problem(respondent_id, text, max_response_chars) or _length_problem(
-            respondent_id, theme, max_respondent_id_chars, max_theme_chars)
-        first = first_text.setdefault(respondent_id, (text, number)) if respondent_id and text else None
-        if problem is None and first is not None and first[0] != text:
-            problem = f"respondent {respondent_id!r} appears with two different responses (first on row {first[1]})"
-        if problem:
-            errors.append(RowError(problem, number))
-            if len(errors) >= MAX_ERRORS:
-                break
-            continue
-        respondent = by_id.get(respondent_id) or by_id.setdefault(
-            respondent_id,
-            ParsedRespondent(
-                respondent_id, text, {name: row[i].strip() for i, name in meta_cols}, row=number
-            ),
-        )
-        coder = " ".join(row[coder_col].split())[:150] if coder_col is not None else ""
-        # In a file with a coder column, a row with no coder is the file's own (the `imported` coder).
-        coded = respondent.coders.setdefault(coder, []) if coder_col is not None and (coder or theme) else None
-        if theme:
-            canonical = theme_names.setdefault(theme.casefold(), theme)
-            if canonical not in respondent.themes:
-                respondent.themes.append(canonical)
-            if coded is not None and canonical not in coded:
-                coded.append(canonical)
-    # Rows the reader could not split (ragged) are reported in row order with the others.
-    errors = sorted([*table.errors, *errors], key=lambda e: e.row or 0)[:MAX_ERRORS]
-    if errors:
-        raise ImportFileError(errors)
-    return ParsedImport(respondents=list(by_id.values()), theme_names=list(theme_names.values()))
+    Imports stream a file through :class:`LongFormatParser` instead; this gathers its rows for small files
+    and notebooks. Respondent ids and theme names longer than their database columns are row errors: stored,
+    they would be cut (PostgreSQL refuses them) or left past a limit that every later edit of the theme checks.
+    """
+    parser = LongFormatParser(table.header, max_response_chars=max_response_chars,
+                              max_respondent_id_chars=max_respondent_id_chars, max_theme_chars=max_theme_chars)
+    items: list[tuple[int, list[str]] | RowError] = [*zip(table.numbers, table.rows, strict=True), *table.errors]
+    items.sort(key=lambda item: (item.row or 0) if isinstance(item, RowError) else item[0])
+    respondents: list[ParsedRespondent] = []
+    for row in parser.rows(items):
+        if row.metadata is not None:
+            respondents.append(ParsedRespondent(row.respondent_id, row.text, row.metadata, row=row.number))
+        respondent = respondents[row.respondent]
+        theme = parser.theme_names[row.theme] if row.theme >= 0 else None
+        if theme is not None and theme not in respondent.themes:
+            respondent.themes.append(theme)
+        if row.coder >= 0 and parser.has_coder_column:
+            coded = respondent.coders.setdefault(parser.coder_names[row.coder], [])
+            if theme is not None and theme not in coded:
+                coded.append(theme)
+    if parser.errors:
+        raise ImportFileError(parser.sorted_errors())
+    return ParsedImport(respondents=respondents, theme_names=parser.theme_names)
 
 
 def cell_unneutralise(cell: str) -> str:

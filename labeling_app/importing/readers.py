@@ -1,14 +1,18 @@
 """Turn an uploaded file's bytes into a header and rows of strings, whatever its format.
 
-Files come from users: rows are read as a stream with limits on rows, columns and (for XLSX, a zip) the
-unpacked size, so a small hostile file cannot make a worker fill memory or run for minutes.
+Files come from users: rows are read as a stream, so memory stays flat as files grow, with limits on rows,
+columns and (for XLSX, a zip) the unpacked size, so a small hostile file cannot make a worker fill memory or run
+for minutes.
 """
+import codecs
 import csv
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 from xml.etree.ElementTree import ParseError
 
 from labeling_app.importing.errors import ImportFileError, RowError
@@ -21,6 +25,15 @@ MAX_ROW_ERRORS = 50
 DEFAULT_MAX_ROWS = 500_000
 DEFAULT_MAX_COLUMNS = 200
 DEFAULT_MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+XLSX_ERRORS = (zipfile.BadZipFile, KeyError, ValueError, OSError, ParseError)
+
+
+class BinarySource(Protocol):
+    """A seekable binary file: an open file, io.BytesIO, a Django File."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+    def tell(self) -> int: ...
 
 
 @dataclass
@@ -36,83 +49,143 @@ class Table:
     errors: list[RowError] = field(default_factory=list)
 
 
+@dataclass
+class TableStream:
+    """A header and the data rows as they are read: `(line number, fields)` pairs, and a RowError in place of
+    each row that cannot be split (ragged). `position()` says how far reading has got, 0 to 1 of the file."""
+
+    header: list[str]
+    rows: Iterator[tuple[int, list[str]] | RowError]
+    position: Callable[[], float]
+
+
 def read_table(data: bytes, filename: str, *, max_bytes: int, max_rows: int = DEFAULT_MAX_ROWS,
                max_columns: int = DEFAULT_MAX_COLUMNS,
                max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED_BYTES) -> Table:
-    """Read a CSV (UTF-8, UTF-8 with BOM or Windows-1252) or an XLSX file into a Table.
+    """Read a whole CSV or XLSX file held in memory into a Table (small files, notebooks, tests).
 
-    max_rows counts data rows (the header is row 1); a file going past row max_rows + 1, or with a cell
-    beyond column max_columns, or an XLSX whose parts unpack to more than max_uncompressed_bytes, is refused.
+    The same checks and limits as :func:`table_open`, which imports use to read a file as a stream.
+    """
+    with table_open(io.BytesIO(data), filename, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns,
+                    max_uncompressed_bytes=max_uncompressed_bytes) as stream:
+        table = Table(header=stream.header, rows=[], numbers=[])
+        for item in stream.rows:
+            if isinstance(item, RowError):
+                table.errors.append(item)
+            else:
+                table.numbers.append(item[0])
+                table.rows.append(item[1])
+    return table
+
+
+@contextmanager
+def table_open(source: BinarySource, filename: str, *, max_bytes: int, max_rows: int = DEFAULT_MAX_ROWS,
+               max_columns: int = DEFAULT_MAX_COLUMNS,
+               max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED_BYTES) -> Iterator[TableStream]:
+    """Open a CSV (UTF-8, UTF-8 with BOM or Windows-1252) or an XLSX file as a stream of rows.
+
+    `source` is a seekable binary file, read a chunk at a time: memory does not grow with the file. max_rows
+    counts data rows (the header is row 1); a file going past row max_rows + 1, or with a cell beyond column
+    max_columns, or an XLSX whose parts unpack to more than max_uncompressed_bytes, is refused (ImportFileError,
+    raised here or while the rows are read). Ragged rows come as RowErrors, at most MAX_ROW_ERRORS of them.
     """
     name = filename.lower()
-    if len(data) == 0:
+    size = source.seek(0, io.SEEK_END)
+    source.seek(0)
+    if size == 0:
         raise ImportFileError([RowError("the file is empty (0 bytes)")])
-    if len(data) > max_bytes:
+    if size > max_bytes:
         raise ImportFileError(
-            [RowError(f"file too large: {len(data) / 1e6:.1f} MB, the limit is {max_bytes / 1e6:.1f} MB")]
+            [RowError(f"file too large: {size / 1e6:.1f} MB, the limit is {max_bytes / 1e6:.1f} MB")]
         )
+
+    def position() -> float:
+        return min(source.tell() / size, 1.0)
+
     if name.endswith(XLSX_EXTENSIONS):
-        if not data.startswith(ZIP_MAGIC):
+        if source.read(len(ZIP_MAGIC)) != ZIP_MAGIC:
             raise ImportFileError([RowError("not an XLSX file: the content is not an Excel workbook")])
-        return _read_xlsx(data, max_rows=max_rows, max_columns=max_columns,
-                          max_uncompressed_bytes=max_uncompressed_bytes)
+        with _xlsx_opened(source, max_columns=max_columns, max_uncompressed_bytes=max_uncompressed_bytes) as records:
+            yield _stream(records, position, max_rows=max_rows, max_columns=max_columns, pad_short=True)
+        return
     if not name.endswith(CSV_EXTENSIONS):
         raise ImportFileError([RowError(f"not a CSV or XLSX file: {filename!r}; upload .csv or .xlsx")])
-    if data.startswith(ZIP_MAGIC) or b"\x00" in data[:65536]:
+    head = source.read(65536)
+    if head.startswith(ZIP_MAGIC) or b"\x00" in head:
         raise ImportFileError([RowError("not a CSV file: the content is binary; upload .csv or .xlsx")])
-    return _read_csv(_decode(data), max_rows=max_rows, max_columns=max_columns)
+    text = io.TextIOWrapper(source, encoding=_encoding(source), newline="")  # type: ignore[arg-type,type-var]
+    try:
+        # csv.Sniffer misreads long free text; the header line tells the delimiter reliably
+        # (Excel in many European locales writes ";").
+        header_line = text.readline()
+        text.seek(0)
+        delimiter = max([",", ";", "\t"], key=header_line.count) if header_line.count(",") == 0 else ","
+        yield _stream(_csv_records(text, delimiter), position, max_rows=max_rows, max_columns=max_columns)
+    finally:
+        text.detach()  # the caller's file stays open: it is theirs to close
 
 
-def _decode(data: bytes) -> str:
-    # UTF-8 first (with or without BOM); Excel on Windows writes Windows-1252.
+def _encoding(source: BinarySource) -> str:
+    # UTF-8 first (with or without BOM); Excel on Windows writes Windows-1252. Checked over the whole file a
+    # chunk at a time before any row is read, so a stray byte near the end cannot change the reading midway.
     for encoding in ("utf-8-sig", "cp1252"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        source.seek(0)
         try:
-            return data.decode(encoding)
+            while chunk := source.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
+        source.seek(0)
+        return encoding
     raise ImportFileError(
         [RowError("unreadable encoding: the file is neither UTF-8 nor Windows-1252; save it as CSV UTF-8")]
     )
 
 
-def _read_csv(text: str, *, max_rows: int, max_columns: int) -> Table:
-    # csv.Sniffer misreads long free text; the header line tells the delimiter reliably
-    # (Excel in many European locales writes ";").
-    header_line = text.split("\n", 1)[0]
-    delimiter = max([",", ";", "\t"], key=header_line.count) if header_line.count(",") == 0 else ","
-    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+def _csv_records(text: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
     try:
-        return _table_from_records(enumerate(records, start=1), max_rows=max_rows, max_columns=max_columns)
+        yield from enumerate(csv.reader(text, delimiter=delimiter, strict=True), start=1)
     except csv.Error as exc:
         raise ImportFileError([RowError(f"not a readable CSV file: {exc}")]) from exc
 
 
-def _read_xlsx(data: bytes, *, max_rows: int, max_columns: int, max_uncompressed_bytes: int) -> Table:
+@contextmanager
+def _xlsx_opened(source: BinarySource, *, max_columns: int,
+                 max_uncompressed_bytes: int) -> Iterator[Iterator[tuple[int, list[str]]]]:
     from openpyxl import load_workbook
 
     try:
         # The central directory states each part's unpacked size; zipfile never inflates a part past
         # it, so checking the sum first bounds everything parsed below (a zip bomb is refused unread).
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        source.seek(0)
+        with zipfile.ZipFile(source) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
         if unpacked > max_uncompressed_bytes:
             raise ImportFileError([RowError(
                 f"XLSX file too large when unpacked: {unpacked / 1e6:,.1f} MB of content, the limit is "
                 f"{max_uncompressed_bytes / 1e6:,.1f} MB; split the file or save it as CSV")])
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, ParseError) as exc:
+        source.seek(0)
+        # read_only: the sheet is parsed as it is iterated, never held whole.
+        workbook = load_workbook(source, read_only=True, data_only=True)  # type: ignore[arg-type]
+    except XLSX_ERRORS as exc:
         raise ImportFileError([RowError(f"not a readable XLSX file: {exc}")]) from exc
     try:
         sheet = workbook.worksheets[0]
         # The sheet's declared size (e.g. A1:XFD1048576) is not trusted: without it, missing rows come as
         # empty tuples and each row only as wide as its last stored cell.
-        sheet.reset_dimensions()
-        records = _xlsx_records(sheet.iter_rows(values_only=True), max_columns)
-        return _table_from_records(records, max_rows=max_rows, max_columns=max_columns, pad_short=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, ParseError) as exc:
-        raise ImportFileError([RowError(f"not a readable XLSX file: {exc}")]) from exc
+        sheet.reset_dimensions()  # type: ignore[union-attr]
+        yield _xlsx_guarded(_xlsx_records(sheet.iter_rows(values_only=True), max_columns))
     finally:
         workbook.close()
+
+
+def _xlsx_guarded(records: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
+    try:
+        yield from records
+    except XLSX_ERRORS as exc:
+        raise ImportFileError([RowError(f"not a readable XLSX file: {exc}")]) from exc
 
 
 def _xlsx_records(rows: Iterable[Sequence[object]], max_columns: int) -> Iterator[tuple[int, list[str]]]:
@@ -145,42 +218,49 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _table_from_records(records: Iterable[tuple[int, list[str]]], *, max_rows: int, max_columns: int,
-                        pad_short: bool = False) -> Table:
-    """Build a Table from (line number, fields) pairs, read one at a time; blank lines are skipped.
+def _stream(records: Iterable[tuple[int, list[str]]], position: Callable[[], float], *, max_rows: int,
+            max_columns: int, pad_short: bool = False) -> TableStream:
+    """Read up to the header (blank lines are skipped) and hand over the rest as a stream of data rows."""
+    records = iter(records)
+    for number, record in records:
+        _limits_check(number, record, max_rows=max_rows, max_columns=max_columns)
+        if any(c.strip() for c in record):
+            header = [h.strip() for h in record]
+            return TableStream(header, _data_rows(records, header, max_rows=max_rows, max_columns=max_columns,
+                                                  pad_short=pad_short), position)
+    raise ImportFileError([RowError("the file has no header and no rows")])
+
+
+def _limits_check(number: int, record: list[str], *, max_rows: int, max_columns: int) -> None:
+    if number > max_rows + 1:
+        raise ImportFileError([RowError(
+            f"too many rows: the file goes on past row {max_rows + 1:,}; the limit is {max_rows:,} data rows",
+            number)])
+    if len(record) > max_columns:
+        raise ImportFileError(
+            [RowError(f"too many columns: {len(record):,} fields, the limit is {max_columns:,}", number)]
+        )
+
+
+def _data_rows(records: Iterator[tuple[int, list[str]]], header: list[str], *, max_rows: int, max_columns: int,
+               pad_short: bool) -> Iterator[tuple[int, list[str]] | RowError]:
+    """The data rows after the header, one at a time; blank lines are skipped (row numbers stay right).
 
     pad_short: a row shorter than the header is padded with empty fields (spreadsheet rows end at their
     last filled cell) instead of being a ragged row (a CSV line with fields missing).
     """
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    numbers: list[int] = []
-    errors: list[RowError] = []
+    ragged = 0
     for number, record in records:
-        if number > max_rows + 1:
-            raise ImportFileError([RowError(
-                f"too many rows: the file goes on past row {max_rows + 1:,}; the limit is {max_rows:,} data rows",
-                number)])
-        if len(record) > max_columns:
-            raise ImportFileError(
-                [RowError(f"too many columns: {len(record):,} fields, the limit is {max_columns:,}", number)]
-            )
+        _limits_check(number, record, max_rows=max_rows, max_columns=max_columns)
         if not any(c.strip() for c in record):
-            continue  # blank lines carry nothing; row numbers stay right
-        if header is None:
-            header = [h.strip() for h in record]
             continue
         if pad_short and len(record) < len(header):
             record = record + [""] * (len(header) - len(record))
         if len(record) > len(header) and not any(c.strip() for c in record[len(header):]):
             record = record[: len(header)]  # trailing empty fields (a spreadsheet's trailing commas)
         if len(record) != len(header):
-            if len(errors) < MAX_ROW_ERRORS:
-                errors.append(RowError(f"ragged row: {len(record)} fields where the header has {len(header)}",
-                                       number))
+            ragged += 1
+            if ragged <= MAX_ROW_ERRORS:
+                yield RowError(f"ragged row: {len(record)} fields where the header has {len(header)}", number)
             continue
-        rows.append([str(c) for c in record])
-        numbers.append(number)
-    if header is None:
-        raise ImportFileError([RowError("the file has no header and no rows")])
-    return Table(header=header, rows=rows, numbers=numbers, errors=errors)
+        yield number, [str(c) for c in record]

@@ -61,3 +61,60 @@ def test_an_archived_themes_key_is_free_again(prepare_project):
     price, _ = prepare_project.themes
     theme_update(theme=price, archived=True)
     assert theme_create(project=prepare_project.project, name="Quality", shortcut="1").shortcut == "1"
+
+
+def _coded_project(n: int):
+    """A project with n responses, each coded with "Price" and "Delivery" by one analyst, and a queue."""
+    from labeling_app.models import Annotation, LabelQueue
+    from tests.factories import ProjectFactory, ResponseFactory, ThemeFactory, UserFactory
+
+    project, coder = ProjectFactory(), UserFactory()
+    price, delivery = (ThemeFactory(project=project, name=name) for name in ("Price", "Delivery"))
+    responses = ResponseFactory.create_batch(n, project=project)
+    for response in responses:
+        Annotation.objects.create(response=response, coder=coder).themes.set([price, delivery])
+    LabelQueue.objects.create(project=project, response_ids=[r.pk for r in reversed(responses)])
+    return project, price
+
+
+def test_splitting_a_theme_takes_as_many_queries_on_many_labels_as_on_few():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from labeling_app.models import Annotation, LabelQueue
+
+    counts = []
+    for n in (3, 30):
+        project, price = _coded_project(n)
+        with CaptureQueriesContext(connection) as queries:
+            theme_split(project=project, theme=price, names=["Too dear", "Poor value"])
+        counts.append(len(queries))
+        current = Annotation.objects.filter(response__project=project, is_current=True).prefetch_related("themes")
+        assert len(current) == n and all([t.name for t in a.themes.all()] == ["Delivery"] for a in current)
+        assert all(a.needs_recoding and a.supersedes_id for a in current)
+        assert Annotation.objects.filter(response__project=project, themes=price).count() == n  # history kept
+        queue = LabelQueue.objects.get(project=project).response_ids
+        assert queue == sorted(queue) and len(queue) == n  # the affected responses first, in id order
+    assert counts[0] == counts[1], f"{counts[0]} queries for 3 labels, {counts[1]} for 30"
+
+
+class _CountedId(int):
+    """An id that counts how often it is hashed (a set built from a list hashes each member once)."""
+
+    hashed = 0
+
+    def __hash__(self) -> int:
+        type(self).hashed += 1
+        return super().__hash__()
+
+
+def test_moving_ids_to_the_front_builds_one_set_however_long_the_queue():
+    from labeling_app.services.themes import ids_to_front
+
+    for size in (100, 1_000):
+        _CountedId.hashed = 0
+        front = [_CountedId(i) for i in range(0, size, 2)]
+        assert ids_to_front(list(range(size - 1, -1, -1)), front) == [
+            *range(0, size, 2), *range(size - 1, -1, -2)]
+        # Once per id of `front`: rebuilt per queue entry it would be size * size / 2 (quadratic).
+        assert _CountedId.hashed == len(front)

@@ -298,3 +298,35 @@ def test_the_app_serves_and_estimates_exactly_what_the_label_efficiency_bench_me
     assert [r.pk for r in served] == queue[:10]
     bench = app_fit(snap.X, snap.Y, snap.texts, snap.labelled, everyone, SEED, keys=keys).quality
     assert (bench.micro_f1, bench.macro_f1) == (version.micro_f1, version.macro_f1)
+
+
+def _embedded_project(n: int, seed: int):
+    """A project of n responses with stored (random) embeddings and no labels."""
+    from labeling_app.models import ResponseEmbedding
+    from labeling_app.services.embeddings import embedding_model_name
+    from tests.factories import ProjectFactory, ResponseFactory
+
+    project = ProjectFactory()
+    vectors = np.random.default_rng(seed).normal(size=(n, 16)).astype(np.float32)
+    ResponseEmbedding.objects.bulk_create(
+        [ResponseEmbedding(response=r, model_name=embedding_model_name(), text_hash="x", vector=v.tobytes())
+         for r, v in zip(ResponseFactory.create_batch(n, project=project), vectors, strict=True)])
+    return project
+
+
+def test_the_cold_start_queue_takes_as_many_queries_for_many_responses_as_for_few():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from labeling_app.services.training import cold_start_queue_build
+
+    counts = []
+    for n in (60, 600):
+        project = _embedded_project(n, seed=n)
+        with CaptureQueriesContext(connection) as queries:
+            queue = cold_start_queue_build(project=project)
+        counts.append(len(queries))
+        ids = sorted(project.responses.values_list("pk", flat=True))
+        assert queue is not None and queue.strategy == "cold_start"
+        assert sorted(queue.response_ids) == ids  # every response once
+    assert counts[0] == counts[1], f"{counts[0]} queries for 60 responses, {counts[1]} for 600"
