@@ -1,8 +1,10 @@
+import itertools
+
 import numpy as np
 from django.db.models import QuerySet
 
 from labeling_app.models import Annotation, Cluster, ClusterAssignment, DiscoveryRun, Project, Response
-from labeling_app.services.embeddings import embedding_matrix
+from labeling_app.services.embeddings import embedding_store
 from ml import discovery as ml_discovery
 
 
@@ -52,19 +54,39 @@ def map_points(*, run: DiscoveryRun) -> dict:
 def responses_similar(*, project: Project, response_ids: list[int], k: int = 20,
                       unlabelled_only: bool = True) -> list[Response]:
     """The responses nearest by embedding to the given ones (to their centre), most similar first."""
-    ids, X = embedding_matrix(project=project)
-    row = {pk: i for i, pk in enumerate(ids)}
-    anchors = [row[r] for r in response_ids if r in row]
-    if not anchors:
+    store = embedding_store(project=project)
+    rows = store.rows_of(response_ids)
+    anchors = rows[rows >= 0]
+    if not len(anchors):
         return []
-    centre = X[anchors].mean(axis=0)
-    exclude = set(anchors)
-    if unlabelled_only:
-        labelled = Annotation.objects.filter(response__project=project, is_current=True)
-        exclude |= {row[r] for r in labelled.values_list("response_id", flat=True) if r in row}
-    picked = ml_discovery.nearest(X, centre, k=k, exclude=np.asarray(sorted(exclude), dtype=int))
-    by_id = {r.pk: r for r in project.responses.filter(pk__in=[ids[i] for i in picked])}
-    return [by_id[ids[i]] for i in picked if ids[i] in by_id]
+    centre = np.asarray(store.vectors[anchors]).mean(axis=0)
+    ranked = ml_discovery.ranked_by_similarity(store.vectors, centre, exclude=np.unique(anchors), norms=store.norms)
+    picked = _unlabelled_head(project, store.ids, ranked, k) if unlabelled_only else ranked[:max(0, k)]
+    wanted = [int(store.ids[i]) for i in picked]
+    by_id = {r.pk: r for r in project.responses.filter(pk__in=wanted)}
+    return [by_id[pk] for pk in wanted if pk in by_id]
+
+
+def _unlabelled_head(project: Project, ids: np.ndarray, ranked: np.ndarray, k: int) -> list[int]:
+    """The first k of ``ranked`` (rows) whose responses have no current label.
+
+    The database is asked only about windows of the best candidates (a project may have tens of thousands of
+    labels); when a few windows were mostly labelled, it is asked once for all the project's labelled ids.
+    """
+    current = Annotation.objects.filter(response__project=project, is_current=True)
+    picked: list[int] = []
+    start, window = 0, max(4 * k, 100)
+    for _ in range(3):
+        rows = ranked[start:start + window]
+        candidates = [int(ids[i]) for i in rows]
+        labelled = set(current.filter(response_id__in=candidates).values_list("response_id", flat=True))
+        picked += [int(i) for i, pk in zip(rows, candidates, strict=True) if pk not in labelled][:k - len(picked)]
+        start, window = start + window, min(window * 4, 2000)
+        if len(picked) >= k or start >= len(ranked):
+            return picked
+    everything = set(current.values_list("response_id", flat=True))
+    rest = (int(i) for i in ranked[start:] if int(ids[i]) not in everything)
+    return picked + list(itertools.islice(rest, k - len(picked)))
 
 
 def theme_response_ids(*, project: Project, theme_id: int) -> list[int]:

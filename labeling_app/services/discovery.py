@@ -1,10 +1,14 @@
 """Discovery: cluster a project's responses, then let analysts merge, split, rename, dismiss, move and
 turn clusters into themes. Every action records what it changed, so it can be undone."""
 import logging
+import os
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,11 +24,17 @@ from labeling_app.models import (
     Theme,
 )
 from labeling_app.services.annotations import annotations_add_theme
-from labeling_app.services.embeddings import embedding_matrix, embeddings_ensure, response_texts
+from labeling_app.services.embeddings import (
+    embedding_matrix,
+    embedding_store,
+    embeddings_ensure,
+    response_texts,
+)
 from labeling_app.services.jobs import enqueue_on_commit, job_attempts_exhausted
 from labeling_app.services.progress import progress_set
 from labeling_app.services.themes import theme_create
 from ml import discovery as ml_discovery
+from ml import keywords as ml_keywords
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +88,7 @@ def discovery_run_execute(*, discovery_run_id: int, task_id: str = "") -> Discov
                                       seed=run.seed)
         progress_set(kind="discovery", job_id=run.pk, percent=90)
         _run_write(run, ids, found)
+        _term_counts_save(run, ml_keywords.term_counts(texts))
     except Exception as exc:
         logger.exception("discovery run %s failed", run.pk)
         run.status, run.message, run.finished_at = DiscoveryRun.Status.FAILED, str(exc), timezone.now()
@@ -102,9 +113,11 @@ def discovery_layout_compute(*, discovery_run_id: int) -> DiscoveryRun | None:
     if run is None or run.layout:
         return None
     ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64)
-    all_ids, X = embedding_matrix(project=run.project)
-    row = {pk: i for i, pk in enumerate(all_ids)}
-    layout = ml_discovery.layout_2d(X[[row[int(i)] for i in ids]], seed=run.seed)
+    store = embedding_store(project=run.project)
+    rows = store.rows_of(ids)
+    if (rows < 0).any():
+        raise ValueError(f"{int((rows < 0).sum())} responses of discovery run {run.pk} have no embedding any more")
+    layout = ml_discovery.layout_2d(store.vectors[rows], seed=run.seed)
     DiscoveryRun.objects.filter(pk=run.pk, layout=b"").update(layout=np.asarray(layout, np.float32).tobytes())
     run.refresh_from_db()
     return run
@@ -146,28 +159,76 @@ def _member_ids(cluster: Cluster) -> list[int]:
     return list(cluster.assignments.order_by("response_id").values_list("response_id", flat=True))
 
 
+def _term_counts_path(run: DiscoveryRun) -> Path:
+    return Path(settings.MEDIA_ROOT) / "discovery" / f"run-{run.pk}" / "terms.npz"
+
+
+def _term_counts_save(run: DiscoveryRun, counts: ml_keywords.TermCounts) -> None:
+    path = _term_counts_path(run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".terms-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, keys=counts.keys, freq=counts.freq, total=np.float64(counts.total),
+                     n_texts=np.int64(counts.n_texts))
+        os.replace(tmp, path)  # whole or not at all: two deliveries of one run may write at once
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+_term_counts_opened: dict[Path, ml_keywords.TermCounts] = {}
+
+
+def _run_term_counts(run: DiscoveryRun) -> ml_keywords.TermCounts:
+    """The term counts of the run's responses (the idf side of its keywords), stored when the run finished.
+
+    Counted again from the texts (once) when the file is missing, e.g. a run made before it was kept.
+    """
+    path = _term_counts_path(run)
+    if (counts := _term_counts_opened.get(path)) is not None:
+        return counts
+    try:
+        with np.load(path) as f:
+            counts = ml_keywords.TermCounts(f["keys"], f["freq"], float(f["total"]), int(f["n_texts"]))
+    except (OSError, ValueError, KeyError):
+        ids = set(np.frombuffer(bytes(run.response_ids), dtype=np.int64).tolist())
+        rows = run.project.responses.values_list("pk", "text").iterator(chunk_size=5000)
+        counts = ml_keywords.term_counts(text for pk, text in rows if pk in ids)
+        _term_counts_save(run, counts)
+    _term_counts_opened[path] = counts
+    return counts
+
+
 def _summarize(run: DiscoveryRun, groups: dict[Cluster, list[int]]) -> None:
     """Recompute keywords, phrases, quotes and size of the given clusters from their members.
 
-    Keywords are weighed against every active cluster of the run (class-based TF-IDF needs the others).
+    Keywords are weighed against every active cluster of the run (class-based TF-IDF needs the others): the
+    run's term counts and the clusters' sizes stand for the others, so only the changed clusters' own members
+    are read (texts and embeddings), however large the project.
     """
-    ids, X = embedding_matrix(project=run.project)
-    row = {pk: i for i, pk in enumerate(ids)}
-    labels = np.full(len(ids), -1, dtype=int)
-    for response_id, cluster_id in ClusterAssignment.objects.filter(
-            run=run, cluster__active=True, cluster__is_outliers=False).values_list("response_id", "cluster_id"):
-        if response_id in row:
-            labels[row[response_id]] = cluster_id
-    texts = response_texts(project=run.project, response_ids=ids)
-    summaries = {s.id: s for s in ml_discovery.summarize_clusters(X, texts, labels)}
+    counts = _run_term_counts(run)
+    sizes = dict(run.clusters.filter(active=True, is_outliers=False).values_list("pk", "size"))
+    sizes.update({c.pk: len(group) for c, group in groups.items() if c.active and not c.is_outliers})
+    # The outliers and the responses outside every active cluster form one more class, as in discovery.
+    n_groups = sum(1 for size in sizes.values() if size > 0) + (counts.n_texts > sum(sizes.values()))
+    summarized = [c for c, group in groups.items() if c.active and not c.is_outliers and group]
+    texts = dict(ClusterAssignment.objects.filter(run=run, cluster__in=[c.pk for c in summarized])
+                 .values_list("response_id", "response__text"))
+    store = embedding_store(project=run.project) if summarized else None
     for cluster, group in groups.items():
-        summary = summaries.get(cluster.pk)
-        if summary is not None:
-            keep_name = cluster.name if cluster.name and not cluster.name.startswith("~") else None
-            for name, value in _summary_fields(summary, ids).items():
-                setattr(cluster, name, value)
-            if keep_name:
-                cluster.name = keep_name
+        if store is not None and cluster in summarized:
+            rows = store.rows_of(group)
+            members = [m for m, r in zip(group, rows, strict=True) if r >= 0 and m in texts]
+            if members:
+                summary = ml_discovery.summarize_group(
+                    store.vectors[store.rows_of(members)], [texts[m] for m in members], counts,
+                    group_id=cluster.pk, n_groups=int(n_groups))
+                keep_name = cluster.name if cluster.name and not cluster.name.startswith("~") else None
+                for name, value in _summary_fields(summary, members).items():
+                    setattr(cluster, name, value)
+                if keep_name:
+                    cluster.name = keep_name
         cluster.size = len(group)
         cluster.save()
 
@@ -210,12 +271,12 @@ def cluster_split(*, run: DiscoveryRun, user: User, cluster_id: int, k: int) -> 
     members = _member_ids(cluster)
     if not 2 <= k <= len(members):
         raise ValidationError(f"a cluster of {len(members)} responses can be split into 2 to {len(members)} parts")
-    ids, X = embedding_matrix(project=run.project)
-    row = {pk: i for i, pk in enumerate(ids)}
-    members = [m for m in members if m in row]
+    store = embedding_store(project=run.project)
+    rows = store.rows_of(members)
+    members = [m for m, r in zip(members, rows, strict=True) if r >= 0]
     if len(members) < k:
         raise ValidationError("the embeddings of this cluster's responses are not ready yet")
-    sub = ml_discovery.split_cluster(X[[row[m] for m in members]], k, seed=run.seed)
+    sub = ml_discovery.split_cluster(store.vectors[rows[rows >= 0]], k, seed=run.seed)
     before = _snapshot([cluster], members)
     parts = {}
     for part in range(k):
