@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -434,8 +434,9 @@ def summarize_clusters(
 
 def summarize_group(
     X_members: np.ndarray,
-    texts: Sequence[str],
+    rows: np.ndarray,
     counts: TermCounts,
+    text_of: Callable[[list[int]], list[str]],
     *,
     group_id: int,
     n_groups: int,
@@ -444,18 +445,31 @@ def summarize_group(
 ) -> ClusterSummary:
     """The summary :func:`summarize_clusters` makes of one group, from the group's members alone.
 
-    ``counts`` are the term counts of all texts (:func:`ml.keywords.term_counts`) and ``n_groups`` the number
-    of groups (outliers included) that the keywords are weighed against. ``representatives`` index the members.
+    ``X_members`` are the members' embeddings, ``rows`` their rows in ``counts`` (the term counts of all texts,
+    :func:`ml.keywords.term_counts`) and ``n_groups`` the number of groups, outliers included, that keywords
+    are weighed against. ``text_of(indices)`` gives the texts of members (only the few nearest the centre are
+    asked for, to skip duplicates among the representatives, which index the members).
     """
-    Xn = _normalize(_check(X_members, texts))
-    if Xn.shape[0] == 0:
-        raise ValueError("a group needs at least one member")
-    idx = np.arange(Xn.shape[0])
+    Xn = _normalize(_check(X_members))
+    m = Xn.shape[0]
+    if m == 0 or len(rows) != m:
+        raise ValueError("a group needs at least one member, and one row of counts per member")
     centre = _normalize(Xn.mean(0))
-    t = group_terms(texts, counts, n_groups=n_groups, top_n=top_n)
+    order = np.argsort(-(Xn @ centre), kind="stable")
+    picked: list[int] = []
+    seen: set[str] = set()
+    start, batch = 0, 4 * n_representatives
+    while len(picked) < n_representatives and start < m:
+        part = [int(j) for j in order[start:start + batch]]
+        for j, text in zip(part, text_of(part), strict=True):
+            key = " ".join(str(text).lower().split())
+            if key not in seen and len(picked) < n_representatives:
+                seen.add(key)
+                picked.append(j)
+        start, batch = start + batch, batch * 4
+    t = group_terms(rows, counts, n_groups=n_groups, top_n=top_n)
     return ClusterSummary(
-        id=group_id, size=len(idx), keywords=t.keywords, phrases=t.phrases,
-        representatives=_representatives(Xn, texts, idx, centre, n_representatives),
+        id=group_id, size=m, keywords=t.keywords, phrases=t.phrases, representatives=picked,
         name=name_from_terms(t.ranked) or f"Cluster {group_id}", centroid=centre.astype(np.float32),
         cohesion=float(np.mean(Xn @ centre)),
     )

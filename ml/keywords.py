@@ -12,9 +12,7 @@ stop-word removal, as scikit-learn does).
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,65 +84,52 @@ def _top_terms(w_row: np.ndarray, vocab: np.ndarray, is_bigram: np.ndarray, alph
     return GroupTerms(uni, bi, ranked)
 
 
-def _analyzer():  # type: ignore[no-untyped-def]
-    return CountVectorizer(ngram_range=(1, 2), stop_words=STOP_WORDS, lowercase=True).build_analyzer()
-
-
-def term_key(terms: Sequence[str]) -> np.ndarray:
-    """A stable 64-bit key per term (int64), so counts over a large vocabulary are kept as two small arrays."""
-    return np.fromiter((int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little", signed=True)
-                        for t in terms), dtype=np.int64, count=len(terms))
-
-
 @dataclass
 class TermCounts:
-    """How often each 1-2-gram occurs over a whole set of texts (the idf side of :func:`class_tfidf`)."""
+    """Every text's 1-2-gram counts, as :func:`class_tfidf` tokenises them, kept so that the c-TF-IDF of any group
+    of those texts is a sum of rows (:func:`group_terms`), not a new pass over all texts."""
 
-    keys: np.ndarray  # (t,) int64 :func:`term_key` of each term, ascending
-    freq: np.ndarray  # (t,) float64 occurrences of that term over all texts
-    total: float  # occurrences of all terms over all texts
-    n_texts: int
+    vocab: list[str]  # the terms, alphabetical
+    doc_terms: sp.csr_matrix  # (n_texts, terms) int32: occurrences of each term in each text
+    freq: np.ndarray  # (terms,) float64: occurrences over all texts
 
+    @property
+    def total(self) -> float:
+        """Occurrences of all terms over all texts."""
+        return float(self.freq.sum())
 
-def term_counts(texts: Iterable[str]) -> TermCounts:
-    """Count every term (as :func:`class_tfidf` tokenises) over ``texts``, one pass, memory per term not text."""
-    analyze = _analyzer()
-    counts: Counter[str] = Counter()
-    n = 0
-    for text in texts:
-        counts.update(analyze(text))
-        n += 1
-    terms = list(counts)
-    keys = term_key(terms)
-    order = np.argsort(keys, kind="stable")
-    freq = np.fromiter((counts[t] for t in terms), dtype=np.float64, count=len(terms))
-    return TermCounts(keys[order], freq[order], float(freq.sum()), n)
+    @property
+    def n_texts(self) -> int:
+        return int(self.doc_terms.shape[0])
 
 
-def group_terms(texts: Sequence[str], counts: TermCounts, *, n_groups: int, top_n: int = 10) -> GroupTerms:
-    """c-TF-IDF top terms of one group, given the term counts of all groups together and their number.
+def term_counts(texts: Sequence[str]) -> TermCounts:
+    """Count the terms of each text (one pass over ``texts``)."""
+    vec = CountVectorizer(ngram_range=(1, 2), stop_words=STOP_WORDS, lowercase=True, dtype=np.int32)
+    try:
+        counts = sp.csr_matrix(vec.fit_transform(texts), dtype=np.int32)
+    except ValueError:  # empty vocabulary: only stop words / punctuation
+        return TermCounts([], sp.csr_matrix((len(texts), 0), dtype=np.int32), np.zeros(0))
+    return TermCounts([str(t) for t in vec.get_feature_names_out()], counts,
+                      np.asarray(counts.sum(0), dtype=np.float64).ravel())
 
-    The same as ``class_tfidf(all_texts, labels)[group]`` when ``counts = term_counts(all_texts)`` and
-    ``n_groups`` is the number of distinct labels, but it reads only the group's own texts: what a cluster
-    edit needs on a project of 100,000 responses.
+
+def group_terms(rows: np.ndarray, counts: TermCounts, *, n_groups: int, top_n: int = 10) -> GroupTerms:
+    """c-TF-IDF top terms of the group made of the texts at ``rows`` of ``counts``.
+
+    The same as ``class_tfidf(texts, labels)[group]`` when ``counts = term_counts(texts)`` and ``n_groups`` is
+    the number of distinct labels, at the cost of summing the group's rows: what a cluster edit on a project of
+    100,000 responses can afford.
     """
-    analyze = _analyzer()
-    tf_of: Counter[str] = Counter()
-    for text in texts:
-        tf_of.update(analyze(text))
-    if not tf_of:
+    tf = np.asarray(counts.doc_terms[np.asarray(rows, dtype=np.int64)].sum(0), dtype=np.float64).ravel()
+    used = np.flatnonzero(tf)
+    if not len(used):
         return GroupTerms([], [], [])
-    vocab = np.array(sorted(tf_of), dtype=object)
-    tf = np.fromiter((tf_of[t] for t in vocab), dtype=np.float64, count=len(vocab))
-    pos = np.searchsorted(counts.keys, keys := term_key(list(vocab)))
-    pos = np.minimum(pos, max(len(counts.keys) - 1, 0))
-    known = (counts.keys[pos] == keys) if len(counts.keys) else np.zeros(len(vocab), dtype=bool)
-    # A term the counts never saw (a text edited since) counts as occurring only here.
-    freq = np.where(known, counts.freq[pos] if len(counts.keys) else 0.0, tf)
     avg = counts.total / max(n_groups, 1)
-    W = tf / max(float(tf.sum()), 1.0) * np.log1p(avg / np.maximum(freq, 1.0))
+    w = tf[used] / float(tf.sum()) * np.log1p(avg / np.maximum(counts.freq[used], 1.0))
+    vocab = np.array([counts.vocab[j] for j in used], dtype=object)
     is_bigram = np.array([" " in t for t in vocab], dtype=bool)
-    return _top_terms(W, vocab, is_bigram, np.arange(len(vocab)), top_n)
+    return _top_terms(w, vocab, is_bigram, np.arange(len(used)), top_n)
 
 
 def name_from_terms(ranked: Sequence[tuple[str, float]], *, max_words: int = 3) -> str:

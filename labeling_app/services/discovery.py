@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -88,7 +89,10 @@ def discovery_run_execute(*, discovery_run_id: int, task_id: str = "") -> Discov
                                       seed=run.seed)
         progress_set(kind="discovery", job_id=run.pk, percent=90)
         _run_write(run, ids, found)
-        _term_counts_save(run, ml_keywords.term_counts(texts))
+        try:
+            _term_counts_save(run, ml_keywords.term_counts(texts))
+        except OSError:  # the first cluster edit counts them again
+            logger.warning("could not keep the term counts of discovery run %s", run.pk, exc_info=True)
     except Exception as exc:
         logger.exception("discovery run %s failed", run.pk)
         run.status, run.message, run.finished_at = DiscoveryRun.Status.FAILED, str(exc), timezone.now()
@@ -166,11 +170,12 @@ def _term_counts_path(run: DiscoveryRun) -> Path:
 def _term_counts_save(run: DiscoveryRun, counts: ml_keywords.TermCounts) -> None:
     path = _term_counts_path(run)
     path.parent.mkdir(parents=True, exist_ok=True)
+    m = counts.doc_terms
+    vocab = np.frombuffer("\n".join(counts.vocab).encode(), dtype=np.uint8)  # terms never hold a newline
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".terms-")
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, keys=counts.keys, freq=counts.freq, total=np.float64(counts.total),
-                     n_texts=np.int64(counts.n_texts))
+            np.savez(fh, data=m.data, indices=m.indices, indptr=m.indptr, shape=np.asarray(m.shape), vocab=vocab)
         os.replace(tmp, path)  # whole or not at all: two deliveries of one run may write at once
     finally:
         if os.path.exists(tmp):
@@ -181,21 +186,25 @@ _term_counts_opened: dict[Path, ml_keywords.TermCounts] = {}
 
 
 def _run_term_counts(run: DiscoveryRun) -> ml_keywords.TermCounts:
-    """The term counts of the run's responses (the idf side of its keywords), stored when the run finished.
-
-    Counted again from the texts (once) when the file is missing, e.g. a run made before it was kept.
-    """
+    """The term counts of each of the run's responses (rows in ``run.response_ids`` order), stored when the run
+    finished; counted again from the texts (once) when the file is missing, e.g. for a run made before."""
     path = _term_counts_path(run)
     if (counts := _term_counts_opened.get(path)) is not None:
         return counts
     try:
         with np.load(path) as f:
-            counts = ml_keywords.TermCounts(f["keys"], f["freq"], float(f["total"]), int(f["n_texts"]))
+            text = bytes(f["vocab"]).decode()
+            m = sp.csr_matrix((f["data"], f["indices"], f["indptr"]), shape=tuple(f["shape"]))
+        counts = ml_keywords.TermCounts(text.split("\n") if text else [], m,
+                                        np.asarray(m.sum(0), dtype=np.float64).ravel())
     except (OSError, ValueError, KeyError):
-        ids = set(np.frombuffer(bytes(run.response_ids), dtype=np.int64).tolist())
-        rows = run.project.responses.values_list("pk", "text").iterator(chunk_size=5000)
-        counts = ml_keywords.term_counts(text for pk, text in rows if pk in ids)
+        ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64).tolist()
+        texts = dict(run.project.responses.filter(cluster_assignments__run=run).values_list("pk", "text")
+                     .iterator(chunk_size=5000))
+        counts = ml_keywords.term_counts([texts.get(pk, "") for pk in ids])
         _term_counts_save(run, counts)
+    if len(_term_counts_opened) > 8:  # a web process sees few runs at a time: keep the recent ones
+        _term_counts_opened.pop(next(iter(_term_counts_opened)))
     _term_counts_opened[path] = counts
     return counts
 
@@ -204,31 +213,32 @@ def _summarize(run: DiscoveryRun, groups: dict[Cluster, list[int]]) -> None:
     """Recompute keywords, phrases, quotes and size of the given clusters from their members.
 
     Keywords are weighed against every active cluster of the run (class-based TF-IDF needs the others): the
-    run's term counts and the clusters' sizes stand for the others, so only the changed clusters' own members
-    are read (texts and embeddings), however large the project.
+    run's stored term counts and the clusters' sizes stand for the others, so only the changed clusters'
+    members are read (embeddings, and the texts of the few nearest their centre), however large the project.
     """
     counts = _run_term_counts(run)
+    run_ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64)
     sizes = dict(run.clusters.filter(active=True, is_outliers=False).values_list("pk", "size"))
     sizes.update({c.pk: len(group) for c, group in groups.items() if c.active and not c.is_outliers})
     # The outliers and the responses outside every active cluster form one more class, as in discovery.
-    n_groups = sum(1 for size in sizes.values() if size > 0) + (counts.n_texts > sum(sizes.values()))
-    summarized = [c for c, group in groups.items() if c.active and not c.is_outliers and group]
-    texts = dict(ClusterAssignment.objects.filter(run=run, cluster__in=[c.pk for c in summarized])
-                 .values_list("response_id", "response__text"))
-    store = embedding_store(project=run.project) if summarized else None
+    n_groups = sum(1 for size in sizes.values() if size > 0) + int(len(run_ids) > sum(sizes.values()))
+    store = embedding_store(project=run.project)
     for cluster, group in groups.items():
-        if store is not None and cluster in summarized:
-            rows = store.rows_of(group)
-            members = [m for m, r in zip(group, rows, strict=True) if r >= 0 and m in texts]
-            if members:
-                summary = ml_discovery.summarize_group(
-                    store.vectors[store.rows_of(members)], [texts[m] for m in members], counts,
-                    group_id=cluster.pk, n_groups=int(n_groups))
-                keep_name = cluster.name if cluster.name and not cluster.name.startswith("~") else None
-                for name, value in _summary_fields(summary, members).items():
-                    setattr(cluster, name, value)
-                if keep_name:
-                    cluster.name = keep_name
+        rows = store.rows_of(group)
+        at = np.minimum(np.searchsorted(run_ids, group), max(len(run_ids) - 1, 0))
+        keep = (rows >= 0) & (run_ids[at] == np.asarray(group, dtype=np.int64)) if len(run_ids) else rows < -1
+        members = [m for m, k in zip(group, keep, strict=True) if k]
+        if cluster.active and not cluster.is_outliers and members and counts.n_texts == len(run_ids):
+            def text_of(indices: list[int], members: list[int] = members) -> list[str]:
+                return response_texts(project=run.project, response_ids=[members[j] for j in indices])
+
+            summary = ml_discovery.summarize_group(store.vectors[rows[keep]], at[keep], counts, text_of,
+                                                   group_id=cluster.pk, n_groups=n_groups)
+            keep_name = cluster.name if cluster.name and not cluster.name.startswith("~") else None
+            for name, value in _summary_fields(summary, members).items():
+                setattr(cluster, name, value)
+            if keep_name:
+                cluster.name = keep_name
         cluster.size = len(group)
         cluster.save()
 
