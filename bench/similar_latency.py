@@ -2,7 +2,8 @@
 relabel) and the map, on a large project, after the embedding store is warm.
 
 The project is built quickly and directly (no import, no model): the NHS responses repeated with small edits,
-each with a random unit embedding near one of 60 topic centres, a finished discovery run with those 60
+each with a random unit embedding near one of 4 sub-topics of one of 60 topics (so a split has something
+to find, as in real answers), a finished discovery run with those 60
 clusters (plus outliers) and a random map layout, and 5% of the responses labelled. It is built once into
 the given database and reused. ``measure(project_id)`` is what ``bench/scale.py`` calls.
 
@@ -76,7 +77,7 @@ def build_project(size: int, *, seed: int = 0) -> int:
     from labeling_app.services.themes import theme_create
     from ml.embeddings import text_hash
 
-    name = f"bench-similar-{size}"
+    name = f"bench-similar-v2-{size}"
     project = Project.objects.filter(name=name).first()
     if project and project.responses.count() == size and DiscoveryRun.objects.filter(
             project=project, status=DiscoveryRun.Status.SUCCEEDED).exclude(layout=b"").exists():
@@ -89,6 +90,8 @@ def build_project(size: int, *, seed: int = 0) -> int:
     texts = _texts(size)
     topic = rng.integers(0, TOPICS, size)
     centres = rng.standard_normal((TOPICS, DIMS)).astype(np.float32)
+    subtopic = rng.integers(0, 4, size)
+    subs = rng.standard_normal((TOPICS, 4, DIMS)).astype(np.float32) * 0.7
     model = embedding_model_name()
     ids: list[int] = []
     for start in range(0, size, 5000):
@@ -96,7 +99,9 @@ def build_project(size: int, *, seed: int = 0) -> int:
             made = Response.objects.bulk_create(
                 [Response(project=project, respondent_id=f"S{i:07d}", text=texts[i])
                  for i in range(start, min(size, start + 5000))])
-            X = centres[topic[start:start + len(made)]] + rng.standard_normal((len(made), DIMS)).astype(np.float32)
+            part = slice(start, start + len(made))
+            X = (centres[topic[part]] + subs[topic[part], subtopic[part]]
+                 + 0.5 * rng.standard_normal((len(made), DIMS)).astype(np.float32))
             X /= np.linalg.norm(X, axis=1, keepdims=True)
             ResponseEmbedding.objects.bulk_create(
                 [ResponseEmbedding(response_id=r.pk, model_name=model, text_hash=text_hash(r.text),
@@ -143,10 +148,14 @@ def measure(project_id: int, *, repeats: int = 7, seed: int = 0) -> dict:
     so the project is left as it was.
     """
     from django.contrib.auth.models import User
-    from django.core.serializers.json import DjangoJSONEncoder
 
     from labeling_app.models import Project
-    from labeling_app.selectors.discovery import clusters_active, discovery_run_latest, map_points, responses_similar
+    from labeling_app.selectors.discovery import (
+        clusters_active,
+        discovery_run_latest,
+        map_points_json,
+        responses_similar,
+    )
     from labeling_app.services.discovery import (
         action_undo,
         cluster_split,
@@ -168,7 +177,7 @@ def measure(project_id: int, *, repeats: int = 7, seed: int = 0) -> dict:
         responses_similar(project=project, response_ids=[anchors[i]], k=25)
 
     def the_map(i: int) -> None:
-        json.dumps(map_points(run=run), cls=DjangoJSONEncoder)  # what JsonResponse does
+        map_points_json(run=run)  # the body the map page fetches
 
     def clusters() -> list[int]:
         return [c.pk for c in clusters_active(run=run).filter(is_outliers=False, size__gte=20)]

@@ -551,12 +551,16 @@ def nearest(X: np.ndarray, query: np.ndarray, *, k: int, exclude: np.ndarray | N
     (indices) are never returned. Ties go to the lower index. ``norms`` (n,), the rows' norms when known,
     spares a normalised copy of ``X`` (e.g. a memory-mapped matrix of 100,000 rows).
     """
-    return [int(i) for i in ranked_by_similarity(X, query, exclude=exclude, norms=norms)[: max(0, k)]]
+    return [int(i) for i in ranked_by_similarity(X, query, exclude=exclude, norms=norms, top=max(0, k))[: max(0, k)]]
 
 
 def ranked_by_similarity(X: np.ndarray, query: np.ndarray, *, exclude: np.ndarray | None = None,
-                         norms: np.ndarray | None = None) -> np.ndarray:
-    """Every row index of ``X`` but ``exclude``, most cosine-similar to ``query`` first (see :func:`nearest`)."""
+                         norms: np.ndarray | None = None, top: int | None = None) -> np.ndarray:
+    """Every row index of ``X`` but ``exclude``, most cosine-similar to ``query`` first (see :func:`nearest`).
+
+    With ``top``, only the head of that ranking: its first ``top`` rows (more when rows tie with the last), in the
+    same order, without sorting every row.
+    """
     X = _check(X)
     q = np.asarray(query, dtype=np.float32)
     if q.ndim == 2:
@@ -573,4 +577,9 @@ def ranked_by_similarity(X: np.ndarray, query: np.ndarray, *, exclude: np.ndarra
     if exclude is not None and len(exclude):
         allowed[np.asarray(exclude, dtype=np.int64)] = False
     idx = np.flatnonzero(allowed)
+    if top is not None and 0 <= top < len(idx):
+        if top == 0:
+            return idx[:0]
+        bar = np.partition(sim[idx], len(idx) - top)[len(idx) - top]  # the top-th highest similarity
+        idx = idx[sim[idx] >= bar]  # every row tying with it too, so the order matches the full ranking's
     return idx[np.argsort(-sim[idx], kind="stable")]

@@ -12,6 +12,7 @@ stop-word removal, as scikit-learn does).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -78,8 +79,9 @@ def _top_terms(w_row: np.ndarray, vocab: np.ndarray, is_bigram: np.ndarray, alph
     w = w_row[alpha]
     order = alpha[np.lexsort((np.arange(len(w)), -w))]
     order = order[w_row[order] > 0]
-    uni = [str(vocab[j]) for j in order if not is_bigram[j]][:top_n]
-    bi = [str(vocab[j]) for j in order if is_bigram[j]][:top_n]
+    # Masks, not a Python pass over every term: a cluster of 10,000 answers has tens of thousands of terms.
+    uni = [str(vocab[j]) for j in order[~is_bigram[order]][:top_n]]
+    bi = [str(vocab[j]) for j in order[is_bigram[order]][:top_n]]
     ranked = [(str(vocab[j]), float(w_row[j])) for j in order[: 3 * top_n]]
     return GroupTerms(uni, bi, ranked)
 
@@ -92,6 +94,12 @@ class TermCounts:
     vocab: list[str]  # the terms, alphabetical
     doc_terms: sp.csr_matrix  # (n_texts, terms) int32: occurrences of each term in each text
     freq: np.ndarray  # (terms,) float64: occurrences over all texts
+
+    @functools.cached_property
+    def terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """The vocabulary as an array (object) and which of its terms are bigrams, made once."""
+        vocab = np.array(self.vocab, dtype=object)
+        return vocab, np.array([" " in t for t in self.vocab], dtype=bool)
 
     @property
     def total(self) -> float:
@@ -127,9 +135,8 @@ def group_terms(rows: np.ndarray, counts: TermCounts, *, n_groups: int, top_n: i
         return GroupTerms([], [], [])
     avg = counts.total / max(n_groups, 1)
     w = tf[used] / float(tf.sum()) * np.log1p(avg / np.maximum(counts.freq[used], 1.0))
-    vocab = np.array([counts.vocab[j] for j in used], dtype=object)
-    is_bigram = np.array([" " in t for t in vocab], dtype=bool)
-    return _top_terms(w, vocab, is_bigram, np.arange(len(used)), top_n)
+    vocab, is_bigram = counts.terms
+    return _top_terms(w, vocab[used], is_bigram[used], np.arange(len(used)), top_n)
 
 
 def name_from_terms(ranked: Sequence[tuple[str, float]], *, max_words: int = 3) -> str:

@@ -148,14 +148,17 @@ def _summary_fields(summary: Any, ids: list[int]) -> dict[str, Any]:
             "representative_ids": [ids[i] for i in summary.representatives], "size": int(summary.size)}
 
 
-def _snapshot(clusters: list[Cluster], response_ids: list[int] | None = None) -> dict[str, Any]:
+def _snapshot(clusters: list[Cluster], response_ids: list[int] | None = None, *,
+              members_of: list[Cluster] | None = None) -> dict[str, Any]:
+    """The state an undo restores: the clusters' fields and the clusters of the given responses, or of every
+    member of ``members_of`` (asked by cluster, not by a list of thousands of ids)."""
     fields = ["name", "keywords", "phrases", "representative_ids", "size", "dismissed", "active", "theme_id"]
     state: dict[str, Any] = {"clusters": {str(c.pk): {f: getattr(c, f) for f in fields} for c in clusters}}
-    if response_ids is not None:
-        state["assignments"] = {
-            str(r): c for r, c in ClusterAssignment.objects.filter(
-                run=clusters[0].run_id, response_id__in=response_ids).values_list("response_id", "cluster_id")
-        }
+    if response_ids is not None or members_of is not None:
+        rows = ClusterAssignment.objects.filter(run=clusters[0].run_id)
+        rows = (rows.filter(response_id__in=response_ids) if response_ids is not None
+                else rows.filter(cluster__in=[c.pk for c in members_of or []]))
+        state["assignments"] = {str(r): c for r, c in rows.values_list("response_id", "cluster_id")}
     return state
 
 
@@ -262,9 +265,9 @@ def clusters_merge(*, run: DiscoveryRun, user: User, cluster_ids: list[int], nam
         raise ValidationError("choose at least two clusters to merge")
     clusters = _check_active(run, cluster_ids)
     members = [m for c in clusters for m in _member_ids(c)]
-    before = _snapshot(clusters, members)
+    before = _snapshot(clusters, members_of=clusters)
     merged = Cluster.objects.create(run=run, name=name or "~merged", size=len(members))
-    ClusterAssignment.objects.filter(run=run, response_id__in=members).update(cluster=merged)
+    ClusterAssignment.objects.filter(run=run, cluster__in=[c.pk for c in clusters]).update(cluster=merged)
     Cluster.objects.filter(pk__in=[c.pk for c in clusters]).update(active=False)
     for c in clusters:
         c.active = False
@@ -287,7 +290,7 @@ def cluster_split(*, run: DiscoveryRun, user: User, cluster_id: int, k: int) -> 
     if len(members) < k:
         raise ValidationError("the embeddings of this cluster's responses are not ready yet")
     sub = ml_discovery.split_cluster(store.vectors[rows[rows >= 0]], k, seed=run.seed)
-    before = _snapshot([cluster], members)
+    before = _snapshot([cluster], members_of=[cluster])
     parts = {}
     for part in range(k):
         group = [m for m, s in zip(members, sub, strict=True) if s == part]

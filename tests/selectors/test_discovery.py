@@ -1,10 +1,22 @@
 """"More like this" from the embedding store gives what it gave when it read every embedding from the database:
-the same responses in the same order, with and without the labelled ones, from one or several anchors."""
+the same responses in the same order, with and without the labelled ones, from one or several anchors; the map
+keeps its run's fixed part and reads what edits and labels change on every request."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from labeling_app.models import Annotation, Response, ResponseEmbedding
-from labeling_app.selectors.discovery import responses_similar
+from labeling_app.models import (
+    Annotation,
+    Cluster,
+    ClusterAssignment,
+    DiscoveryRun,
+    Response,
+    ResponseEmbedding,
+    Theme,
+)
+from labeling_app.selectors.discovery import map_points, map_points_json, responses_similar
 from labeling_app.services.embeddings import embedding_model_name
 from ml.discovery import nearest
 from tests.factories import ProjectFactory, UserFactory
@@ -67,3 +79,31 @@ def test_similar_responses_when_nearly_everything_near_is_labelled():
         got = [r.pk for r in responses_similar(project=project, response_ids=[ids[1]], k=k)]
         assert got == _as_before(project, [ids[1]], k, True)
         assert len(got) == k and not Annotation.objects.filter(response_id__in=got).exists()
+
+
+def test_the_map_keeps_the_runs_fixed_part_and_reads_clusters_and_themes_each_time(settings):
+    project, ids = _project(30, labelled_share=0.0)
+    run = DiscoveryRun.objects.create(project=project, status=DiscoveryRun.Status.SUCCEEDED,
+                                      response_ids=np.asarray(ids, dtype=np.int64).tobytes())
+    assert map_points(run=run) == {"ids": [], "pending": True}
+    run.layout = np.linspace(0, 1, 60, dtype=np.float32).tobytes()
+    run.save()
+    a, b = (Cluster.objects.create(run=run, name=name, size=15) for name in ("A <b>", "B"))
+    ClusterAssignment.objects.bulk_create(ClusterAssignment(run=run, response_id=pk, cluster=a if i < 15 else b)
+                                          for i, pk in enumerate(ids))
+    points = map_points(run=run)
+    texts = dict(project.responses.values_list("pk", "text"))
+    assert points["ids"] == ids and points["text"] == [texts[pk] for pk in ids]
+    assert points["x"][1] == pytest.approx(2 / 59, abs=1e-4) and points["cluster"] == [a.pk] * 15 + [b.pk] * 15
+    assert points["themes"] == [[]] * 30 and points["clusters"] == {
+        str(a.pk): {"name": "A <b>", "outliers": False}, str(b.pk): {"name": "B", "outliers": False}}
+    assert (Path(settings.MEDIA_ROOT) / "discovery" / f"run-{run.pk}" / "map-fixed.json").is_file()
+    # Edits and labels after the first request show at once; the fixed part is not rebuilt for them.
+    ClusterAssignment.objects.filter(run=run, response_id=ids[0]).update(cluster=b)
+    theme = Theme.objects.create(project=project, name="Price", order=1)
+    Annotation.objects.create(response_id=ids[3], coder=UserFactory()).themes.add(theme)
+    Cluster.objects.filter(pk=a.pk).update(name="Renamed")
+    again = map_points(run=run)
+    assert again["cluster"][0] == b.pk and again["themes"][3] == [theme.pk] and again["themes"][4] == []
+    assert again["clusters"][str(a.pk)]["name"] == "Renamed" and again["text"] == points["text"]
+    assert json.loads(map_points_json(run=run)) == again
