@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_mutual_info_score, silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
-from ml.keywords import class_tfidf, name_from_terms
+from ml.keywords import TermCounts, class_tfidf, group_terms, name_from_terms
 
 #: Upper bound of the automatic number of clusters (more than this is hard for an analyst to review).
 MAX_DEFAULT_CLUSTERS = 60
@@ -432,6 +432,49 @@ def summarize_clusters(
     return out
 
 
+def summarize_group(
+    X_members: np.ndarray,
+    rows: np.ndarray,
+    counts: TermCounts,
+    text_of: Callable[[list[int]], list[str]],
+    *,
+    group_id: int,
+    n_groups: int,
+    top_n: int = 10,
+    n_representatives: int = 5,
+) -> ClusterSummary:
+    """The summary :func:`summarize_clusters` makes of one group, from the group's members alone.
+
+    ``X_members`` are the members' embeddings, ``rows`` their rows in ``counts`` (the term counts of all texts,
+    :func:`ml.keywords.term_counts`) and ``n_groups`` the number of groups, outliers included, that keywords
+    are weighed against. ``text_of(indices)`` gives the texts of members (only the few nearest the centre are
+    asked for, to skip duplicates among the representatives, which index the members).
+    """
+    Xn = _normalize(_check(X_members))
+    m = Xn.shape[0]
+    if m == 0 or len(rows) != m:
+        raise ValueError("a group needs at least one member, and one row of counts per member")
+    centre = _normalize(Xn.mean(0))
+    order = np.argsort(-(Xn @ centre), kind="stable")
+    picked: list[int] = []
+    seen: set[str] = set()
+    start, batch = 0, 4 * n_representatives
+    while len(picked) < n_representatives and start < m:
+        part = [int(j) for j in order[start:start + batch]]
+        for j, text in zip(part, text_of(part), strict=True):
+            key = " ".join(str(text).lower().split())
+            if key not in seen and len(picked) < n_representatives:
+                seen.add(key)
+                picked.append(j)
+        start, batch = start + batch, batch * 4
+    t = group_terms(rows, counts, n_groups=n_groups, top_n=top_n)
+    return ClusterSummary(
+        id=group_id, size=m, keywords=t.keywords, phrases=t.phrases, representatives=picked,
+        name=name_from_terms(t.ranked) or f"Cluster {group_id}", centroid=centre.astype(np.float32),
+        cohesion=float(np.mean(Xn @ centre)),
+    )
+
+
 def split_cluster(X_members: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
     """Split one cluster's members (embeddings, (m, d)) into ``k`` non-empty sub-groups 0..k-1 (0 = largest).
 
@@ -500,22 +543,43 @@ def layout_2d(X: np.ndarray, *, seed: int = 0, method: str = "auto") -> np.ndarr
     return _scale_unit(tsne.fit_transform(P))
 
 
-def nearest(X: np.ndarray, query: np.ndarray, *, k: int, exclude: np.ndarray | None = None) -> list[int]:
+def nearest(X: np.ndarray, query: np.ndarray, *, k: int, exclude: np.ndarray | None = None,
+            norms: np.ndarray | None = None) -> list[int]:
     """"More like this": indices of the ``k`` rows of ``X`` most cosine-similar to ``query``, best first.
 
     ``query`` is one vector (d,) or several (m, d), whose normalised mean is used. Rows in ``exclude``
-    (indices) are never returned. Ties go to the lower index.
+    (indices) are never returned. Ties go to the lower index. ``norms`` (n,), the rows' norms when known,
+    spares a normalised copy of ``X`` (e.g. a memory-mapped matrix of 100,000 rows).
     """
-    Xn = _normalize(_check(X))
+    return [int(i) for i in ranked_by_similarity(X, query, exclude=exclude, norms=norms, top=max(0, k))[: max(0, k)]]
+
+
+def ranked_by_similarity(X: np.ndarray, query: np.ndarray, *, exclude: np.ndarray | None = None,
+                         norms: np.ndarray | None = None, top: int | None = None) -> np.ndarray:
+    """Every row index of ``X`` but ``exclude``, most cosine-similar to ``query`` first (see :func:`nearest`).
+
+    With ``top``, only the head of that ranking: its first ``top`` rows (more when rows tie with the last), in the
+    same order, without sorting every row.
+    """
+    X = _check(X)
     q = np.asarray(query, dtype=np.float32)
     if q.ndim == 2:
         q = _normalize(q).mean(0)
-    if q.shape != (Xn.shape[1],):
-        raise ValueError(f"query must have {Xn.shape[1]} dimensions, got shape {np.shape(query)}")
-    sim = (Xn @ _normalize(q)).astype(np.float64)
+    if q.shape != (X.shape[1],):
+        raise ValueError(f"query must have {X.shape[1]} dimensions, got shape {np.shape(query)}")
+    if norms is None:
+        sim = (_normalize(X) @ _normalize(q)).astype(np.float64)
+    else:
+        if np.shape(norms) != (X.shape[0],):
+            raise ValueError(f"norms must have shape ({X.shape[0]},), got {np.shape(norms)}")
+        sim = ((X @ _normalize(q)) / np.maximum(np.asarray(norms, dtype=np.float32), 1e-12)).astype(np.float64)
     allowed = np.ones(len(sim), dtype=bool)
     if exclude is not None and len(exclude):
         allowed[np.asarray(exclude, dtype=np.int64)] = False
     idx = np.flatnonzero(allowed)
-    order = idx[np.argsort(-sim[idx], kind="stable")]
-    return [int(i) for i in order[: max(0, k)]]
+    if top is not None and 0 <= top < len(idx):
+        if top == 0:
+            return idx[:0]
+        bar = np.partition(sim[idx], len(idx) - top)[len(idx) - top]  # the top-th highest similarity
+        idx = idx[sim[idx] >= bar]  # every row tying with it too, so the order matches the full ranking's
+    return idx[np.argsort(-sim[idx], kind="stable")]

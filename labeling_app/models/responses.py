@@ -22,6 +22,9 @@ class Response(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "respondent_id"], name="respondent_unique_in_project")
         ]
+        # The embedding store's fingerprint joins a project's response ids with their embeddings: from the
+        # indexes alone (an index-only scan), never the rows with their texts.
+        indexes = [models.Index(fields=["project", "id"], name="response_project_id")]
 
     def __str__(self) -> str:
         return f"{self.respondent_id}: {self.text[:40]}"

@@ -1,8 +1,16 @@
+import itertools
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
+from django.conf import settings
 from django.db.models import QuerySet
 
 from labeling_app.models import Annotation, Cluster, ClusterAssignment, DiscoveryRun, Project, Response
-from labeling_app.services.embeddings import embedding_matrix
+from labeling_app.services.embeddings import embedding_store
 from ml import discovery as ml_discovery
 
 
@@ -26,45 +34,106 @@ def cluster_members(*, cluster: Cluster, search: str = "") -> QuerySet[Response]
 
 def map_points(*, run: DiscoveryRun) -> dict:
     """Everything the map draws: positions, cluster of each point, its themes and its text."""
-    ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64)
+    return json.loads(map_points_json(run=run))
+
+
+def map_points_json(*, run: DiscoveryRun) -> bytes:
+    """:func:`map_points` as JSON bytes, what the map page fetches.
+
+    The run's fixed part (ids, positions and texts, as clustered) is encoded once and kept in the media store;
+    each request reads only what edits and labels change: the cluster and the themes of each point.
+    """
     if not run.layout:
-        return {"ids": [], "pending": True}
-    xy = np.frombuffer(bytes(run.layout), dtype=np.float32).reshape(len(ids), 2)
+        return b'{"ids": [], "pending": true}'
+    ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64)
+    # One round trip (two integers a row): a server-side cursor's many fetches cost more at 100,000 rows.
     cluster_of = dict(ClusterAssignment.objects.filter(run=run).values_list("response_id", "cluster_id"))
-    texts = dict(run.project.responses.values_list("pk", "text"))
     themes: dict[int, list[int]] = {}
     rows = Annotation.themes.through.objects.filter(annotation__response__project=run.project,
                                                     annotation__is_current=True)
     for response_id, theme_id in rows.values_list("annotation__response_id", "theme_id"):
         themes.setdefault(response_id, []).append(theme_id)
-    return {
-        "ids": ids.tolist(),
-        "x": np.round(xy[:, 0], 4).tolist(),
-        "y": np.round(xy[:, 1], 4).tolist(),
-        "cluster": [cluster_of.get(int(i)) for i in ids],
-        "themes": [themes.get(int(i), []) for i in ids],
-        "text": [texts.get(int(i), "") for i in ids],
+    unlabelled: list[int] = []  # one shared empty list: 100,000 new ones cost more than the rest together
+    changing = json.dumps({
+        "cluster": [cluster_of.get(i) for i in ids.tolist()],
+        "themes": [themes.get(i, unlabelled) for i in ids.tolist()],
         "clusters": {c.pk: {"name": c.name, "outliers": c.is_outliers}
-                     for c in run.clusters.filter(active=True)},
-    }
+                     for c in run.clusters.filter(active=True).only("pk", "name", "is_outliers")},
+    })
+    return b"{" + _map_fixed(run, ids) + b", " + changing[1:].encode()
+
+
+def _map_fixed(run: DiscoveryRun, ids: np.ndarray) -> bytes:
+    path = Path(settings.MEDIA_ROOT) / "discovery" / f"run-{run.pk}" / "map-fixed.json"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    xy = np.frombuffer(bytes(run.layout), dtype=np.float32).reshape(len(ids), 2)
+    texts = dict(Response.objects.filter(cluster_assignments__run=run).values_list("pk", "text")
+                 .iterator(chunk_size=5000))
+    fixed = json.dumps({"ids": ids.tolist(), "x": np.round(xy[:, 0], 4).tolist(),
+                        "y": np.round(xy[:, 1], 4).tolist(), "text": [texts.get(i, "") for i in ids.tolist()]})
+    body = fixed[1:-1].encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".map-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(body)
+    os.replace(tmp, path)  # two first requests may both write it: each writes it whole
+    return body
 
 
 def responses_similar(*, project: Project, response_ids: list[int], k: int = 20,
                       unlabelled_only: bool = True) -> list[Response]:
     """The responses nearest by embedding to the given ones (to their centre), most similar first."""
-    ids, X = embedding_matrix(project=project)
-    row = {pk: i for i, pk in enumerate(ids)}
-    anchors = [row[r] for r in response_ids if r in row]
-    if not anchors:
+    store = embedding_store(project=project)
+    rows = store.rows_of(response_ids)
+    anchors = rows[rows >= 0]
+    if not len(anchors):
         return []
-    centre = X[anchors].mean(axis=0)
-    exclude = set(anchors)
+    centre = np.asarray(store.vectors[anchors]).mean(axis=0)
+    exclude = np.unique(anchors)
+    # The head of the ranking is enough unless nearly all of it is labelled (then the whole ranking is made).
+    head = sum(_windows(k)) if unlabelled_only else max(0, k)
+    ranked = ml_discovery.ranked_by_similarity(store.vectors, centre, exclude=exclude, norms=store.norms, top=head)
     if unlabelled_only:
-        labelled = Annotation.objects.filter(response__project=project, is_current=True)
-        exclude |= {row[r] for r in labelled.values_list("response_id", flat=True) if r in row}
-    picked = ml_discovery.nearest(X, centre, k=k, exclude=np.asarray(sorted(exclude), dtype=int))
-    by_id = {r.pk: r for r in project.responses.filter(pk__in=[ids[i] for i in picked])}
-    return [by_id[ids[i]] for i in picked if ids[i] in by_id]
+        picked = _unlabelled_head(project, store.ids, ranked, k, rank_all=lambda: ml_discovery.ranked_by_similarity(
+            store.vectors, centre, exclude=exclude, norms=store.norms))
+    else:
+        picked = ranked[:max(0, k)].tolist()
+    wanted = [int(store.ids[i]) for i in picked]
+    by_id = {r.pk: r for r in project.responses.filter(pk__in=wanted)}
+    return [by_id[pk] for pk in wanted if pk in by_id]
+
+
+def _windows(k: int) -> list[int]:
+    first = max(4 * k, 100)
+    return [first, min(first * 4, 2000), min(first * 16, 2000)]
+
+
+def _unlabelled_head(project: Project, ids: np.ndarray, ranked: np.ndarray, k: int,
+                     rank_all: Callable[[], np.ndarray]) -> list[int]:
+    """The first k of ``ranked`` (rows, the head of the ranking that ``rank_all`` makes whole) whose responses
+    have no current label.
+
+    The database is asked only about windows of the best candidates (a project may have tens of thousands of
+    labels); when a few windows were mostly labelled, it is asked once for all the project's labelled ids.
+    """
+    current = Annotation.objects.filter(response__project=project, is_current=True)
+    picked: list[int] = []
+    start = 0
+    for window in _windows(k):
+        rows = ranked[start:start + window]
+        candidates = [int(ids[i]) for i in rows]
+        labelled = set(current.filter(response_id__in=candidates).values_list("response_id", flat=True))
+        picked += [int(i) for i, pk in zip(rows, candidates, strict=True) if pk not in labelled][:k - len(picked)]
+        start += window
+        if len(picked) >= k:
+            return picked
+    ranked = rank_all()
+    everything = set(current.values_list("response_id", flat=True))
+    rest = (int(i) for i in ranked[start:] if int(ids[i]) not in everything)
+    return picked + list(itertools.islice(rest, k - len(picked)))
 
 
 def theme_response_ids(*, project: Project, theme_id: int) -> list[int]:

@@ -1,10 +1,15 @@
 """Discovery: cluster a project's responses, then let analysts merge, split, rename, dismiss, move and
 turn clusters into themes. Every action records what it changed, so it can be undone."""
 import logging
+import os
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,7 +24,12 @@ from labeling_app.models import (
     Theme,
 )
 from labeling_app.services.annotations import annotations_add_theme
-from labeling_app.services.embeddings import embedding_matrix, embeddings_ensure, response_texts
+from labeling_app.services.embeddings import (
+    embedding_matrix,
+    embedding_store,
+    embeddings_ensure,
+    response_texts,
+)
 from labeling_app.services.job_runs import (
     JobLost,
     job_claim,
@@ -32,6 +42,7 @@ from labeling_app.services.jobs import enqueue_on_commit
 from labeling_app.services.progress import progress_set
 from labeling_app.services.themes import theme_create
 from ml import discovery as ml_discovery
+from ml import keywords as ml_keywords
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +84,10 @@ def discovery_run_execute(*, discovery_run_id: int, task_id: str = "") -> Discov
                                           min_cluster_size=run.min_cluster_size, seed=run.seed)
             progress_set(kind="discovery", job_id=run.pk, percent=90)
             _run_write(run, ids, found, task_id=task_id, seconds=round(time.monotonic() - started, 2))
+            try:
+                _term_counts_save(run, ml_keywords.term_counts(texts))
+            except OSError:  # the first cluster edit counts them again
+                logger.warning("could not keep the term counts of discovery run %s", run.pk, exc_info=True)
     except JobLost:
         logger.warning("discovery run %s was taken over by another delivery; this one wrote nothing", run.pk)
         return None
@@ -91,9 +106,11 @@ def discovery_layout_compute(*, discovery_run_id: int) -> DiscoveryRun | None:
     if run is None or run.layout:
         return None
     ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64)
-    all_ids, X = embedding_matrix(project=run.project)
-    row = {pk: i for i, pk in enumerate(all_ids)}
-    layout = ml_discovery.layout_2d(X[[row[int(i)] for i in ids]], seed=run.seed)
+    store = embedding_store(project=run.project)
+    rows = store.rows_of(ids)
+    if (rows < 0).any():
+        raise ValueError(f"{int((rows < 0).sum())} responses of discovery run {run.pk} have no embedding any more")
+    layout = ml_discovery.layout_2d(store.vectors[rows], seed=run.seed)
     DiscoveryRun.objects.filter(pk=run.pk, layout=b"").update(layout=np.asarray(layout, np.float32).tobytes())
     run.refresh_from_db()
     return run
@@ -125,14 +142,17 @@ def _summary_fields(summary: Any, ids: list[int]) -> dict[str, Any]:
             "representative_ids": [ids[i] for i in summary.representatives], "size": int(summary.size)}
 
 
-def _snapshot(clusters: list[Cluster], response_ids: list[int] | None = None) -> dict[str, Any]:
+def _snapshot(clusters: list[Cluster], response_ids: list[int] | None = None, *,
+              members_of: list[Cluster] | None = None) -> dict[str, Any]:
+    """The state an undo restores: the clusters' fields and the clusters of the given responses, or of every
+    member of ``members_of`` (asked by cluster, not by a list of thousands of ids)."""
     fields = ["name", "keywords", "phrases", "representative_ids", "size", "dismissed", "active", "theme_id"]
     state: dict[str, Any] = {"clusters": {str(c.pk): {f: getattr(c, f) for f in fields} for c in clusters}}
-    if response_ids is not None:
-        state["assignments"] = {
-            str(r): c for r, c in ClusterAssignment.objects.filter(
-                run=clusters[0].run_id, response_id__in=response_ids).values_list("response_id", "cluster_id")
-        }
+    if response_ids is not None or members_of is not None:
+        rows = ClusterAssignment.objects.filter(run=clusters[0].run_id)
+        rows = (rows.filter(response_id__in=response_ids) if response_ids is not None
+                else rows.filter(cluster__in=[c.pk for c in members_of or []]))
+        state["assignments"] = {str(r): c for r, c in rows.values_list("response_id", "cluster_id")}
     return state
 
 
@@ -140,25 +160,79 @@ def _member_ids(cluster: Cluster) -> list[int]:
     return list(cluster.assignments.order_by("response_id").values_list("response_id", flat=True))
 
 
+def _term_counts_path(run: DiscoveryRun) -> Path:
+    return Path(settings.MEDIA_ROOT) / "discovery" / f"run-{run.pk}" / "terms.npz"
+
+
+def _term_counts_save(run: DiscoveryRun, counts: ml_keywords.TermCounts) -> None:
+    path = _term_counts_path(run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    m = counts.doc_terms
+    vocab = np.frombuffer("\n".join(counts.vocab).encode(), dtype=np.uint8)  # terms never hold a newline
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".terms-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, data=m.data, indices=m.indices, indptr=m.indptr, shape=np.asarray(m.shape), vocab=vocab)
+        os.replace(tmp, path)  # whole or not at all: two deliveries of one run may write at once
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+_term_counts_opened: dict[Path, ml_keywords.TermCounts] = {}
+
+
+def _run_term_counts(run: DiscoveryRun) -> ml_keywords.TermCounts:
+    """The term counts of each of the run's responses (rows in ``run.response_ids`` order), stored when the run
+    finished; counted again from the texts (once) when the file is missing, e.g. for a run made before."""
+    path = _term_counts_path(run)
+    if (counts := _term_counts_opened.get(path)) is not None:
+        return counts
+    try:
+        with np.load(path) as f:
+            text = bytes(f["vocab"]).decode()
+            m = sp.csr_matrix((f["data"], f["indices"], f["indptr"]), shape=tuple(f["shape"]))
+        counts = ml_keywords.TermCounts(text.split("\n") if text else [], m,
+                                        np.asarray(m.sum(0), dtype=np.float64).ravel())
+    except (OSError, ValueError, KeyError):
+        ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64).tolist()
+        texts = dict(run.project.responses.filter(cluster_assignments__run=run).values_list("pk", "text")
+                     .iterator(chunk_size=5000))
+        counts = ml_keywords.term_counts([texts.get(pk, "") for pk in ids])
+        _term_counts_save(run, counts)
+    if len(_term_counts_opened) > 8:  # a web process sees few runs at a time: keep the recent ones
+        _term_counts_opened.pop(next(iter(_term_counts_opened)))
+    _term_counts_opened[path] = counts
+    return counts
+
+
 def _summarize(run: DiscoveryRun, groups: dict[Cluster, list[int]]) -> None:
     """Recompute keywords, phrases, quotes and size of the given clusters from their members.
 
-    Keywords are weighed against every active cluster of the run (class-based TF-IDF needs the others).
+    Keywords are weighed against every active cluster of the run (class-based TF-IDF needs the others): the
+    run's stored term counts and the clusters' sizes stand for the others, so only the changed clusters'
+    members are read (embeddings, and the texts of the few nearest their centre), however large the project.
     """
-    ids, X = embedding_matrix(project=run.project)
-    row = {pk: i for i, pk in enumerate(ids)}
-    labels = np.full(len(ids), -1, dtype=int)
-    for response_id, cluster_id in ClusterAssignment.objects.filter(
-            run=run, cluster__active=True, cluster__is_outliers=False).values_list("response_id", "cluster_id"):
-        if response_id in row:
-            labels[row[response_id]] = cluster_id
-    texts = response_texts(project=run.project, response_ids=ids)
-    summaries = {s.id: s for s in ml_discovery.summarize_clusters(X, texts, labels)}
+    counts = _run_term_counts(run)
+    run_ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64)
+    sizes = dict(run.clusters.filter(active=True, is_outliers=False).values_list("pk", "size"))
+    sizes.update({c.pk: len(group) for c, group in groups.items() if c.active and not c.is_outliers})
+    # The outliers and the responses outside every active cluster form one more class, as in discovery.
+    n_groups = sum(1 for size in sizes.values() if size > 0) + int(len(run_ids) > sum(sizes.values()))
+    store = embedding_store(project=run.project)
     for cluster, group in groups.items():
-        summary = summaries.get(cluster.pk)
-        if summary is not None:
+        rows = store.rows_of(group)
+        at = np.minimum(np.searchsorted(run_ids, group), max(len(run_ids) - 1, 0))
+        keep = (rows >= 0) & (run_ids[at] == np.asarray(group, dtype=np.int64)) if len(run_ids) else rows < -1
+        members = [m for m, k in zip(group, keep, strict=True) if k]
+        if cluster.active and not cluster.is_outliers and members and counts.n_texts == len(run_ids):
+            def text_of(indices: list[int], members: list[int] = members) -> list[str]:
+                return response_texts(project=run.project, response_ids=[members[j] for j in indices])
+
+            summary = ml_discovery.summarize_group(store.vectors[rows[keep]], at[keep], counts, text_of,
+                                                   group_id=cluster.pk, n_groups=n_groups)
             keep_name = cluster.name if cluster.name and not cluster.name.startswith("~") else None
-            for name, value in _summary_fields(summary, ids).items():
+            for name, value in _summary_fields(summary, members).items():
                 setattr(cluster, name, value)
             if keep_name:
                 cluster.name = keep_name
@@ -185,9 +259,9 @@ def clusters_merge(*, run: DiscoveryRun, user: User, cluster_ids: list[int], nam
         raise ValidationError("choose at least two clusters to merge")
     clusters = _check_active(run, cluster_ids)
     members = [m for c in clusters for m in _member_ids(c)]
-    before = _snapshot(clusters, members)
+    before = _snapshot(clusters, members_of=clusters)
     merged = Cluster.objects.create(run=run, name=name or "~merged", size=len(members))
-    ClusterAssignment.objects.filter(run=run, response_id__in=members).update(cluster=merged)
+    ClusterAssignment.objects.filter(run=run, cluster__in=[c.pk for c in clusters]).update(cluster=merged)
     Cluster.objects.filter(pk__in=[c.pk for c in clusters]).update(active=False)
     for c in clusters:
         c.active = False
@@ -204,13 +278,13 @@ def cluster_split(*, run: DiscoveryRun, user: User, cluster_id: int, k: int) -> 
     members = _member_ids(cluster)
     if not 2 <= k <= len(members):
         raise ValidationError(f"a cluster of {len(members)} responses can be split into 2 to {len(members)} parts")
-    ids, X = embedding_matrix(project=run.project)
-    row = {pk: i for i, pk in enumerate(ids)}
-    members = [m for m in members if m in row]
+    store = embedding_store(project=run.project)
+    rows = store.rows_of(members)
+    members = [m for m, r in zip(members, rows, strict=True) if r >= 0]
     if len(members) < k:
         raise ValidationError("the embeddings of this cluster's responses are not ready yet")
-    sub = ml_discovery.split_cluster(X[[row[m] for m in members]], k, seed=run.seed)
-    before = _snapshot([cluster], members)
+    sub = ml_discovery.split_cluster(store.vectors[rows[rows >= 0]], k, seed=run.seed)
+    before = _snapshot([cluster], members_of=[cluster])
     parts = {}
     for part in range(k):
         group = [m for m, s in zip(members, sub, strict=True) if s == part]

@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from labeling_app.models import Annotation, EmbeddingRun, Project, ResponseEmbedding
+from labeling_app.services.embedding_store import EmbeddingStore, embedding_store_load
 from labeling_app.services.jobs import enqueue_on_commit, job_attempts_exhausted
 from labeling_app.services.progress import progress_set
 from ml import embeddings as ml_embeddings
@@ -119,19 +120,38 @@ def embedding_run_execute(*, embedding_run_id: int, task_id: str = "") -> Embedd
 
 
 def embedding_matrix(*, project: Project) -> tuple[list[int], np.ndarray]:
-    """Response ids (in id order) and their stored embeddings as one (n, d) float32 matrix."""
-    name = embedding_model_name()
-    rows = ResponseEmbedding.objects.filter(response__project=project, model_name=name).order_by("response_id")
-    ids, blobs = [], []
-    for pk, blob in rows.values_list("response_id", "vector").iterator(chunk_size=5000):
-        ids.append(pk)
-        blobs.append(bytes(blob))
-    if not ids:
-        return [], np.zeros((0, 0), dtype=np.float32)
-    return ids, np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
+    """Response ids (in id order) and their stored embeddings as one (n, d) float32 matrix (read-only).
+
+    Served from the project's embedding store (a memory-mapped file rebuilt only when embeddings changed).
+    """
+    store = embedding_store(project=project)
+    return store.ids.tolist(), store.vectors
+
+
+def embedding_store(*, project: Project) -> EmbeddingStore:
+    """The project's embeddings for the configured model: ids, memory-mapped vectors and row norms."""
+    return embedding_store_load(project_id=project.pk, model_name=embedding_model_name())
+
+
+# Above this many ids the project's texts are streamed once rather than fetched by id in batches.
+_TEXTS_BY_ID_MAX = 5000
+_ID_BATCH = 500  # ids per IN (...) list (SQLite caps the variables of one statement)
 
 
 def response_texts(*, project: Project, response_ids: list[int]) -> list[str]:
-    """Texts of the given responses of a project, in the given order."""
-    texts = dict(project.responses.values_list("pk", "text").iterator(chunk_size=5000))
+    """Texts of the given responses of a project, in the given order (KeyError for one not in the project).
+
+    Only the rows asked for are read: a few (quotes, top-k) by id, many (training) in one streamed pass.
+    """
+    wanted = set(response_ids)
+    texts: dict[int, str] = {}
+    if len(wanted) <= _TEXTS_BY_ID_MAX:
+        ordered = sorted(wanted)
+        for start in range(0, len(ordered), _ID_BATCH):
+            texts.update(project.responses.filter(pk__in=ordered[start:start + _ID_BATCH])
+                         .values_list("pk", "text"))
+    else:
+        for pk, text in project.responses.values_list("pk", "text").iterator(chunk_size=5000):
+            if pk in wanted:
+                texts[pk] = text
     return [texts[pk] for pk in response_ids]

@@ -21,7 +21,7 @@ from labeling_app.selectors.discovery import (
     cluster_members,
     clusters_active,
     discovery_run_latest,
-    map_points,
+    map_points_json,
     responses_similar,
     theme_response_ids,
 )
@@ -157,10 +157,12 @@ def map_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse
 
 
 @login_required
-def map_data(request: AuthenticatedHttpRequest, project_id: int) -> JsonResponse:
+def map_data(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     membership = page_membership(request, project_id)
     run = discovery_run_latest(project=membership.project)
-    return JsonResponse(map_points(run=run) if run else {"ids": []})
+    if run is None:
+        return JsonResponse({"ids": []})
+    return HttpResponse(map_points_json(run=run), content_type="application/json")
 
 
 @login_required

@@ -14,10 +14,12 @@ from ml.discovery import (
     layout_2d,
     nearest,
     pick_k,
+    ranked_by_similarity,
     split_cluster,
     summarize_clusters,
+    summarize_group,
 )
-from ml.keywords import class_tfidf
+from ml.keywords import class_tfidf, group_terms, term_counts
 
 # Small real-looking survey text: three clear topics (waiting, staff manner, food) plus two odd ones out.
 WAIT = [
@@ -278,3 +280,49 @@ def test_discover_without_k_chooses_it_and_records_the_scores() -> None:
     assert adjusted_mutual_info_score(truth, d.labels) > 0.9
     given = discover(X, texts, n_clusters=5, seed=0).settings
     assert given["n_clusters"] == 5 and given["k_chosen_by"] == "given" and given["k_scores"] == {}
+
+
+def test_one_group_summarised_from_its_members_and_term_counts_equals_the_whole_summary() -> None:
+    """What a cluster edit computes from the changed cluster alone (plus the counts of all texts) is what
+    summarising every cluster of all texts gives, keywords, phrases, name and representatives alike."""
+    rng = np.random.default_rng(3)
+    words = ["wait", "staff", "kind", "parking", "food", "cold", "rude", "clean", "late", "doctor", "nurse", "bed"]
+    texts = [" ".join(rng.choice(words, rng.integers(2, 7))) for _ in range(120)] + ["the and", "Staff kind."] * 3
+    X, _ = _blobs(4, len(texts) // 4 + 1)
+    X = X[: len(texts)]
+    labels = rng.integers(-1, 4, len(texts))
+    labels[labels == 2] = 7  # any ints
+    whole = {s.id: s for s in summarize_clusters(X, texts, labels)}
+    counts = term_counts(texts)
+    assert counts.n_texts == len(texts)
+    n_groups = len(np.unique(labels))
+    for label, want in whole.items():
+        idx = np.flatnonzero(labels == label)
+        asked: list[int] = []
+
+        def text_of(members: list[int], idx=idx, asked=asked) -> list[str]:  # type: ignore[no-untyped-def]
+            asked.extend(members)
+            return [texts[idx[j]] for j in members]
+
+        got = summarize_group(X[idx], idx, counts, text_of, group_id=label, n_groups=n_groups)
+        assert len(asked) < len(idx) or len(idx) <= 20  # only the texts nearest the centre are read
+        assert (got.keywords, got.phrases, got.name, got.size) == (want.keywords, want.phrases, want.name, want.size)
+        assert [int(idx[i]) for i in got.representatives] == want.representatives
+        assert np.allclose(got.centroid, want.centroid) and got.cohesion == pytest.approx(want.cohesion)
+    for label, terms in class_tfidf(texts, labels).items():
+        own = group_terms(np.flatnonzero(labels == label), counts, n_groups=n_groups)
+        assert [t for t, _ in own.ranked] == [t for t, _ in terms.ranked] and own.keywords == terms.keywords
+        assert [w for _, w in own.ranked] == pytest.approx([w for _, w in terms.ranked])
+
+
+def test_nearest_with_known_norms_ranks_as_without_and_leaves_the_matrix_alone() -> None:
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 16)).astype(np.float32) * rng.uniform(0.5, 3, (300, 1)).astype(np.float32)
+    X.setflags(write=False)  # as a read-only memory map: never normalised in place
+    q = rng.standard_normal(16)
+    exclude = np.array([4, 9, 200])
+    plain = nearest(X, q, k=25, exclude=exclude)
+    assert nearest(X, q, k=25, exclude=exclude, norms=np.linalg.norm(X, axis=1)) == plain
+    assert ranked_by_similarity(X, q, exclude=exclude).tolist()[:25] == plain
+    with pytest.raises(ValueError, match="norms"):
+        nearest(X, q, k=3, norms=np.ones(5))
