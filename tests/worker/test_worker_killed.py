@@ -191,6 +191,7 @@ def test_an_import_past_its_soft_time_limit_fails_saying_so_and_writes_nothing(t
     # The limits travel in the message, from the process that sends it: this one, as the web process would.
     monkeypatch.setattr(import_run, "time_limit", 60)
     monkeypatch.setattr(import_run, "soft_time_limit", 1)
+    monkeypatch.setattr(import_run, "_exec_options", None)  # Celery caches a task's send options on first send
 
     project = ProjectFactory(name="Slow survey")
     lines = ["respondent_id,response"] + [f"S{i:06d},Answer number {i} about the service" for i in range(20_000)]
