@@ -20,7 +20,12 @@ from labeling_app.models import (
     Theme,
 )
 from labeling_app.services.annotations import annotations_add_theme
-from labeling_app.services.embeddings import embedding_matrix, embeddings_ensure, response_texts
+from labeling_app.services.embeddings import (
+    WAITING_FOR_EMBEDDINGS,
+    embedding_matrix,
+    embeddings_missing_request,
+    response_texts,
+)
 from labeling_app.services.jobs import enqueue_on_commit, job_attempts_exhausted
 from labeling_app.services.progress import progress_set
 from labeling_app.services.themes import theme_create
@@ -60,15 +65,40 @@ def _claim(run_id: int, task_id: str) -> DiscoveryRun | None:
         return run
 
 
+def _embeddings_wait(run_id: int) -> bool:
+    """Queue the project's missing embeddings as their own run (never embedded here); True when a pending
+    discovery run must wait for them.
+
+    A discovery run clusters every response, so it waits rather than leave the newest out of its clusters and
+    map: it stays pending, saying so, and the embedding run re-sends it when done (or fails it, saying why).
+    """
+    waiting = DiscoveryRun.objects.filter(pk=run_id, status=DiscoveryRun.Status.PENDING)
+    run = waiting.select_related("project").first()
+    if run is None or job_attempts_exhausted(run.attempts + 1):
+        return False  # running already, finished, or about to be failed by its claim
+    # Marked before asking, so an embedding run that ends meanwhile finds this run and re-sends it.
+    waiting.update(message=f"{WAITING_FOR_EMBEDDINGS}.")
+    embedding = embeddings_missing_request(project=run.project)
+    if embedding is None:
+        waiting.filter(message__startswith=WAITING_FOR_EMBEDDINGS).update(message="")
+        return False
+    logger.info("discovery run %s waits for embedding run %s", run_id, embedding.pk)
+    return True
+
+
 def discovery_run_execute(*, discovery_run_id: int, task_id: str = "") -> DiscoveryRun | None:
-    """Cluster every response of the run's project and store clusters, assignments and the map."""
+    """Cluster every response of the run's project and store clusters, assignments and the map.
+
+    A pending run whose project has responses without embeddings waits for them (`_embeddings_wait`).
+    """
+    if _embeddings_wait(discovery_run_id):
+        return None
     run = _claim(discovery_run_id, task_id)
     if run is None:
         return None
     started = time.monotonic()
     try:
         progress_set(kind="discovery", job_id=run.pk, percent=5)
-        embeddings_ensure(project=run.project)
         ids, X = embedding_matrix(project=run.project)
         if len(ids) < 4:
             raise ValueError("discovery needs at least 4 responses with embeddings")

@@ -1,13 +1,11 @@
 """Retraining in-process: versions, suggestions, queue, guards and failures (the worker tests cover Celery)."""
 import numpy as np
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from labeling_app.models import LabelQueue, ModelVersion, Role
 from labeling_app.selectors.predictions import predictions_current, predictions_of, suggestions_band
 from labeling_app.services.annotations import AnnotationItem, annotation_submit
-from labeling_app.services.imports import import_file_run
 from labeling_app.services.queue import queue_batch_lease
 from labeling_app.services.training import training_run
 from tests.conftest import demo_project_make
@@ -61,21 +59,22 @@ def test_a_dead_run_is_failed_and_replaced(demo):
     assert version.number == 2 and version.status == ModelVersion.Status.READY
 
 
-def test_a_failed_retrain_keeps_the_previous_version_and_says_why(demo, analyst, settings):
+def test_a_failed_retrain_keeps_the_previous_version_and_says_why(demo, analyst, settings, tmp_path):
     first = training_run(project_id=demo.pk, task_id="t1")
-    # A new response that must be embedded, with a configured model that does not exist.
-    import_file_run(project=demo, user=None,
-                    upload=SimpleUploadedFile("more.csv", b"respondent_id,response\nNEW1,Brand new answer\n"))
-    settings.EMBEDDING_MODEL = "/nonexistent/model"
-    response = demo.responses.get(respondent_id="NEW1")
+    media = settings.MEDIA_ROOT
+    # New labels, and a media folder the model file cannot be written to (a full or read-only disk).
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    settings.MEDIA_ROOT = str(blocked)
+    response = demo.responses.filter(annotations__isnull=True).order_by("pk").first()
     annotation_submit(project=demo, user=analyst, items=[AnnotationItem(response.pk, [demo.themes.first().pk])])
     failed = training_run(project_id=demo.pk, task_id="t2")
     demo.refresh_from_db()
     assert failed.status == ModelVersion.Status.FAILED
-    assert "nonexistent" in failed.error
+    assert "not-a-folder" in failed.error
     assert demo.current_model == first
     assert predictions_current(project=demo) == predictions_of(version=first) is not None
-    settings.EMBEDDING_MODEL = ""
+    settings.MEDIA_ROOT = media
     recovered = training_run(project_id=demo.pk, task_id="t3")
     demo.refresh_from_db()
     assert recovered.status == ModelVersion.Status.READY and demo.current_model == recovered
@@ -171,16 +170,22 @@ def _labels_changed(project) -> None:
     type(project).objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
 
 
-def test_a_long_retrain_keeps_its_slot_by_its_heartbeat(transactional_db, demo_vectors, settings):
+def test_a_long_retrain_keeps_its_slot_by_its_heartbeat(transactional_db, demo_vectors, settings, monkeypatch):
     import threading
     import time
 
-    from tests.factories import ResponseFactory
+    from labeling_app.services import training
 
     settings.TRAINING_STALE_AFTER_SECONDS = 0.4  # a run silent this long could be taken over
     project = demo_project_make({UserFactory(username="hb-analyst"): Role.ANALYST}, demo_vectors, keep_labels=120)
-    # Newly imported answers the retrain must embed first: a run of some seconds, far past the limit.
-    ResponseFactory.create_batch(1000, project=project)
+    # A fit of some seconds, far past the limit, as on a large project (retrains never embed any more).
+    real_fit = training.classifier.fit_classifier
+
+    def slow_fit(*args, **kwargs):
+        time.sleep(3)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(training.classifier, "fit_classifier", slow_fit)
     made: list = []
     first = threading.Thread(target=lambda: made.append(training_run(project_id=project.pk, task_id="long")))
     first.start()
