@@ -298,3 +298,65 @@ def test_the_app_serves_and_estimates_exactly_what_the_label_efficiency_bench_me
     assert [r.pk for r in served] == queue[:10]
     bench = app_fit(snap.X, snap.Y, snap.texts, snap.labelled, everyone, SEED, keys=keys).quality
     assert (bench.micro_f1, bench.macro_f1) == (version.micro_f1, version.macro_f1)
+
+
+def _embedding_runs_done(project) -> None:
+    """Run the project's queued embedding runs here as the workers would: the planner, then each chunk."""
+    from labeling_app.models import EmbeddingRun
+    from labeling_app.services.embeddings import embedding_chunk_execute, embedding_run_execute
+
+    for run in EmbeddingRun.objects.filter(project=project, status=EmbeddingRun.Status.PENDING):
+        embedding_run_execute(embedding_run_id=run.pk, task_id=f"plan-{run.pk}")
+        for chunk in run.chunks.all():
+            embedding_chunk_execute(chunk_id=chunk.pk, task_id=f"chunk-{chunk.pk}")
+        run.refresh_from_db()
+        assert run.status == EmbeddingRun.Status.SUCCEEDED, run.message
+
+
+def test_a_retrain_never_embeds_it_learns_from_what_is_embedded_and_the_embedding_run_asks_for_the_rest(
+        demo, analyst):
+    from labeling_app.models import EmbeddingRun, OutboxJob, ResponseEmbedding
+    from tests.factories import ResponseFactory
+
+    first = training_run(project_id=demo.pk, task_id="t1")
+    EmbeddingRun.objects.filter(project=demo).update(status="succeeded")  # the setup's import: vectors stored
+    new = ResponseFactory.create_batch(4, project=demo)  # imported since: no embeddings yet
+    theme = demo.themes.order_by("order").first()
+    labelled = [new[0].pk, demo.responses.filter(annotations__isnull=True).exclude(
+        pk__in=[r.pk for r in new]).order_by("pk").first().pk]
+    annotation_submit(project=demo, user=analyst, items=[AnnotationItem(pk, [theme.pk]) for pk in labelled])
+    OutboxJob.objects.all().delete()
+
+    # The analysts' labels are learnt now, without waiting for the new answers to be embedded...
+    second = training_run(project_id=demo.pk, task_id="t2")
+    assert second.status == ModelVersion.Status.READY and second.labelled_responses == first.labelled_responses + 1
+    assert not ResponseEmbedding.objects.filter(response__in=new).exists()  # nothing was embedded inline
+    assert len(predictions_of(version=second).response_ids) == demo.responses.count() - 4
+    # ... and the missing embeddings were queued as an embedding run of their own.
+    run = EmbeddingRun.objects.get(project=demo, status=EmbeddingRun.Status.PENDING)
+    assert [r.kwargs for r in OutboxJob.objects.filter(task__endswith="embeddings_compute")] == [
+        {"embedding_run_id": run.pk}]
+    assert training_run(project_id=demo.pk, task_id="t3") is None  # up to date: the run is not queued twice
+    assert EmbeddingRun.objects.filter(project=demo, status="pending").count() == 1
+
+    _embedding_runs_done(demo)  # its end asks for the follow-up retrain, which covers the new answers
+    assert OutboxJob.objects.filter(task__endswith="training.retrain").exists()
+    third = training_run(project_id=demo.pk, task_id="t4")
+    assert third.status == ModelVersion.Status.READY
+    assert third.labelled_responses == first.labelled_responses + 2
+    assert len(predictions_of(version=third).response_ids) == demo.responses.count()
+
+
+def test_a_retrain_with_no_labelled_answer_embedded_waits_for_the_embedding_run(demo):
+    from labeling_app.models import Annotation, EmbeddingRun, OutboxJob, ResponseEmbedding
+
+    labelled = Annotation.objects.filter(response__project=demo, is_current=True).values_list("response_id")
+    ResponseEmbedding.objects.filter(response_id__in=labelled).delete()  # e.g. a coded file just imported
+    assert training_run(project_id=demo.pk, task_id="early") is None  # nothing to learn from yet: it waits
+    assert not ModelVersion.objects.filter(project=demo).exists()  # no failed version to explain
+    assert EmbeddingRun.objects.filter(project=demo, status=EmbeddingRun.Status.PENDING).count() == 1
+    OutboxJob.objects.all().delete()
+    _embedding_runs_done(demo)
+    assert OutboxJob.objects.filter(task__endswith="training.retrain").exists()  # the run starts the retrain
+    version = training_run(project_id=demo.pk, task_id="after")
+    assert version.status == ModelVersion.Status.READY and version.labelled_responses == 120
