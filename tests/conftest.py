@@ -118,10 +118,11 @@ def _database_url(settings_dict: dict) -> str:
 
 
 def worker_start(settings, *, queues: str, name: str, log_level: str = "warning", stdout=None,
-                 env: dict[str, str] | None = None) -> subprocess.Popen:
+                 env: dict[str, str] | None = None, new_session: bool = False) -> subprocess.Popen:
     """A real `celery worker` process on the test database and the test Redis, answering pings when returned.
 
-    `env` adds to (or overrides) the worker's environment, e.g. REDIS_URL for a Redis of the test's own."""
+    `env` adds to (or overrides) the worker's environment, e.g. REDIS_URL for a Redis of the test's own.
+    `new_session` starts it in a process group of its own, which a test can kill whole (os.killpg)."""
     from django.db import connection
 
     extra = env or {}
@@ -135,6 +136,7 @@ def worker_start(settings, *, queues: str, name: str, log_level: str = "warning"
         [sys.executable, "-m", "celery", "-A", "labeling_app", "worker", "-l", log_level, "-c", "1",
          "-P", "prefork", "-Q", queues, "--purge", "-n", f"{name}@%h"],
         cwd=ROOT, env={**env, **extra}, stdout=stdout, stderr=subprocess.STDOUT if stdout else None,
+        start_new_session=new_session,
     )
     deadline = time.monotonic() + 60
     from labeling_app.celery import app
