@@ -19,15 +19,13 @@ as a run of their own (see services.training and services.discovery for what eac
 """
 import functools
 import logging
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -251,12 +249,12 @@ def embedding_chunk_execute(*, chunk_id: int, task_id: str = "", worker: str = "
         EmbeddingChunk.objects.filter(pk=chunk.pk).update(embedded=chunk.embedded)
 
         def on_batch(n: int) -> None:
+            # The heartbeat: a batch takes seconds, far below EMBEDDING_CHUNK_STALE_SECONDS (5 minutes).
             chunk.embedded += n
-            EmbeddingChunk.objects.filter(pk=chunk.pk).update(embedded=chunk.embedded)
+            EmbeddingChunk.objects.filter(pk=chunk.pk).update(embedded=chunk.embedded, heartbeat_at=timezone.now())
             _run_progress(chunk.run_id)
 
-        with _heartbeat(chunk):
-            _embed_and_store(todo, name, on_batch)
+        _embed_and_store(todo, name, on_batch)
     except Exception as exc:
         logger.exception("chunk %s of embedding run %s failed", chunk.index, chunk.run_id)
         if job_attempts_exhausted(chunk.attempts + 1):
@@ -268,35 +266,6 @@ def embedding_chunk_execute(*, chunk_id: int, task_id: str = "", worker: str = "
     _chunk_finish(chunk, EmbeddingChunk.Status.SUCCEEDED)
     chunk.refresh_from_db()
     return chunk
-
-
-@contextmanager
-def _heartbeat(chunk: EmbeddingChunk) -> Iterator[None]:
-    """Refresh the chunk's heartbeat while the body runs, so only a chunk whose worker died looks silent.
-
-    A thread, not a beat per batch: on a loaded machine one batch can take longer than the stale limit, and a
-    live chunk would then be sent again and run twice.
-    """
-    stop = threading.Event()
-    interval = max(0.2, settings.EMBEDDING_CHUNK_STALE_SECONDS / 5)
-
-    def beat() -> None:
-        try:
-            while not stop.wait(interval):
-                EmbeddingChunk.objects.filter(pk=chunk.pk, status=EmbeddingChunk.Status.RUNNING,
-                                              task_id=chunk.task_id).update(heartbeat_at=timezone.now())
-        except Exception:
-            logger.exception("heartbeat of embedding chunk %s stopped", chunk.pk)
-        finally:
-            connection.close()  # this thread's own connection
-
-    thread = threading.Thread(target=beat, name=f"embedding-chunk-{chunk.pk}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _chunk_retry(chunk: EmbeddingChunk, message: str) -> None:
