@@ -302,6 +302,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 EMBEDDING_MODEL = os.environ.get("EMBEDDING_MODEL", "")
+# An embedding run is split into chunks of this many responses, one Celery task each, so that N workers on the
+# embeddings queue embed about N times faster (services.embeddings).
+EMBEDDING_CHUNK_SIZE = int(os.environ.get("EMBEDDING_CHUNK_SIZE", 2000))
+# A running chunk refreshes its heartbeat after every batch (seconds each); one silent this long lost its worker
+# and is sent again by the workers' sweep.
+EMBEDDING_CHUNK_STALE_SECONDS = float(os.environ.get("EMBEDDING_CHUNK_STALE_SECONDS", 5 * 60))
+# Threads one worker process embeds with (ONNX Runtime); 0 means every core the process may use. Set 1 to hold
+# each worker to one CPU thread when several workers share a machine (with OMP_NUM_THREADS=1 for torch).
+EMBEDDING_THREADS = int(os.environ.get("EMBEDDING_THREADS", 0))
 
 LOGGING = {
     "version": 1,

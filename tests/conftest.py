@@ -118,11 +118,12 @@ def _database_url(settings_dict: dict) -> str:
 
 
 def worker_start(settings, *, queues: str, name: str, log_level: str = "warning", stdout=None,
-                 env: dict[str, str] | None = None, purge: bool = True) -> subprocess.Popen:
+                 env: dict[str, str] | None = None, purge: bool = True, new_session: bool = False) -> subprocess.Popen:
     """A real `celery worker` process on the test database and the test Redis, answering pings when returned.
 
     `env` adds to (or overrides) the worker's environment, e.g. REDIS_URL for a Redis of the test's own.
-    `purge=False` keeps what waits in the queues: a worker started again after another was lost."""
+    `purge=False` keeps what waits in the queues: a worker started again after another was lost.
+    `new_session` starts it in a process group of its own, which a test can kill whole (os.killpg)."""
     from django.db import connection
 
     extra = env or {}
@@ -136,6 +137,7 @@ def worker_start(settings, *, queues: str, name: str, log_level: str = "warning"
         [sys.executable, "-m", "celery", "-A", "labeling_app", "worker", "-l", log_level, "-c", "1",
          "-P", "prefork", "-Q", queues, *(["--purge"] if purge else []), "-n", f"{name}@%h"],
         cwd=ROOT, env={**env, **extra}, stdout=stdout, stderr=subprocess.STDOUT if stdout else None,
+        start_new_session=new_session,
     )
     deadline = time.monotonic() + 60
     from labeling_app.celery import app

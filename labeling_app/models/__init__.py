@@ -2,7 +2,7 @@
 from labeling_app.models.annotations import Adjudication, Annotation
 from labeling_app.models.audit import AuditEvent
 from labeling_app.models.discovery import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun
-from labeling_app.models.embeddings import EmbeddingRun, ResponseEmbedding
+from labeling_app.models.embeddings import EmbeddingChunk, EmbeddingRun, ResponseEmbedding
 from labeling_app.models.imports import ImportJob
 from labeling_app.models.insights import QuotePin
 from labeling_app.models.invitations import Invitation
@@ -14,7 +14,7 @@ from labeling_app.models.training import LabelQueue, ModelVersion, QueueLease, S
 
 __all__ = [
     "Adjudication", "Annotation", "AuditEvent",
-    "Cluster", "ClusterAction", "ClusterAssignment", "DiscoveryRun", "EmbeddingRun",
+    "Cluster", "ClusterAction", "ClusterAssignment", "DiscoveryRun", "EmbeddingChunk", "EmbeddingRun",
     "ImportJob", "Invitation",
     "LabelQueue", "Membership", "ModelVersion", "OutboxJob", "Project", "QueueLease", "QuotePin", "Response",
     "ResponseEmbedding", "Role",

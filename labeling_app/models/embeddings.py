@@ -57,3 +57,40 @@ class EmbeddingRun(models.Model):
         if self.is_finished:
             return 100
         return 100 * self.embedded // self.total if self.total else 0
+
+
+class EmbeddingChunk(models.Model):
+    """One slice of an embedding run (responses first_response_id..last_response_id), run by one Celery task.
+
+    A run is split into chunks so several workers embed it at once; the run's progress is the sum of its
+    chunks', a chunk that fails is retried alone, and the chunk that finishes last finishes the run.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Embedding"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+
+    run = models.ForeignKey(EmbeddingRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_response_id = models.BigIntegerField()
+    last_response_id = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    task_id = models.CharField(max_length=255, blank=True)
+    worker = models.CharField(max_length=255, blank=True)  # the Celery worker that ran it last
+    attempts = models.PositiveSmallIntegerField(default=0)  # claims by a worker (see services.jobs)
+    total = models.PositiveIntegerField(default=0)
+    embedded = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    # Refreshed after every batch: a running chunk silent for EMBEDDING_CHUNK_STALE_SECONDS lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="embedding_chunk_unique_index")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of embedding run {self.run_id} ({self.status})"

@@ -25,13 +25,15 @@ from labeling_app.models import (
 )
 from labeling_app.services.annotations import annotations_add_theme
 from labeling_app.services.embeddings import (
+    WAITING_FOR_EMBEDDINGS,
     embedding_matrix,
     embedding_store,
-    embeddings_ensure,
+    embeddings_missing_request,
     response_texts,
 )
 from labeling_app.services.job_runs import (
     JobLost,
+    job_attempts_exhausted,
     job_claim,
     job_fail,
     job_failure_reason,
@@ -61,12 +63,36 @@ def discovery_run_request(*, project: Project, user: User | None, n_clusters: in
     return run
 
 
+def _embeddings_wait(run_id: int) -> bool:
+    """Queue the project's missing embeddings as their own run (never embedded here); True when a pending
+    discovery run must wait for them.
+
+    A discovery run clusters every response, so it waits rather than leave the newest out of its clusters and
+    map: it stays pending, saying so, and the embedding run re-sends it when done (or fails it, saying why).
+    """
+    waiting = DiscoveryRun.objects.filter(pk=run_id, status=DiscoveryRun.Status.PENDING)
+    run = waiting.select_related("project").first()
+    if run is None or job_attempts_exhausted(run.attempts + 1):
+        return False  # running already, finished, or about to be failed by its claim
+    # Marked before asking, so an embedding run that ends meanwhile finds this run and re-sends it.
+    waiting.update(message=f"{WAITING_FOR_EMBEDDINGS}.")
+    embedding = embeddings_missing_request(project=run.project)
+    if embedding is None:
+        waiting.filter(message__startswith=WAITING_FOR_EMBEDDINGS).update(message="")
+        return False
+    logger.info("discovery run %s waits for embedding run %s", run_id, embedding.pk)
+    return True
+
+
 def discovery_run_execute(*, discovery_run_id: int, task_id: str = "") -> DiscoveryRun | None:
     """Cluster every response of the run's project and store clusters, assignments and the map.
 
     Claimed, beaten and fenced by services.job_runs. Other runs are never touched: while a run is interrupted
-    (its worker lost) and run again, the clusters of the latest finished run stay in place and in use.
+    (its worker lost) and run again, the clusters of the latest finished run stay in place and in use. A pending
+    run whose project has responses without embeddings waits for them (`_embeddings_wait`).
     """
+    if _embeddings_wait(discovery_run_id):
+        return None
     run = job_claim(DiscoveryRun, pk=discovery_run_id, task_id=task_id, select_related=("project",))
     if run is None:
         return None
@@ -74,7 +100,6 @@ def discovery_run_execute(*, discovery_run_id: int, task_id: str = "") -> Discov
     try:
         with job_heartbeat(run, task_id=task_id):
             progress_set(kind="discovery", job_id=run.pk, percent=5)
-            embeddings_ensure(project=run.project)
             ids, X = embedding_matrix(project=run.project)
             if len(ids) < 4:
                 raise ValueError("discovery needs at least 4 responses with embeddings")

@@ -61,6 +61,33 @@ def enqueue_on_commit(task: Any, **ids: int) -> None:
     transaction.on_commit(send)
 
 
+def enqueue_group_on_commit(task: Any, kwargs_list: list[dict[str, int]]) -> None:
+    """Ask for one run of `task` per kwargs: recorded now, sent once the transaction commits as one Celery group,
+    which the workers on the task's queue share out (the chunks of an embedding run).
+
+    Kept in the outbox like `enqueue_on_commit`: if the broker is down the rows stay, marked, and the sweep sends
+    them one by one. No result backend is needed: nothing waits on the group's result.
+    """
+    if not kwargs_list:
+        return
+    rows = OutboxJob.objects.bulk_create(
+        OutboxJob(task=task.name, kwargs=ids, key=OutboxJob.key_for(task.name, ids)) for ids in kwargs_list)
+    pks = [row.pk for row in rows]
+
+    def send() -> None:
+        from celery import group
+
+        try:
+            group(task.si(**ids) for ids in kwargs_list).apply_async(retry=False)
+        except (OperationalError, RedisError, OSError) as exc:
+            logger.warning("broker unavailable: %s x%s stay in the outbox (%s)", task.name, len(pks), exc)
+            OutboxJob.objects.filter(pk__in=pks).update(send_failed_at=timezone.now())
+            return
+        OutboxJob.objects.filter(pk__in=pks).delete()
+
+    transaction.on_commit(send)
+
+
 def jobs_outbox_send(*, grace_seconds: float | None = None) -> int:
     """Send the outbox rows that are due; returns how many jobs were sent (stops when the broker is down).
 
@@ -115,7 +142,7 @@ def jobs_stale_resend() -> int:
 
 def _sweep_forever(stop: threading.Event, interval: float) -> None:
     while not stop.wait(interval):
-        for sweep in (jobs_outbox_send, jobs_stale_resend):
+        for sweep in (jobs_outbox_send, jobs_stale_resend, _embedding_chunks_resume):
             try:
                 sweep()
             except Exception:  # the database may be away too: try again at the next tick
@@ -139,11 +166,19 @@ def jobs_sweep_start(*, interval: float | None = None) -> threading.Event:
     return stop
 
 
+def _embedding_chunks_resume(*, pending: bool = False) -> int:
+    # Chunks of an embedding run whose whole worker was killed: sent again (services.embeddings).
+    from labeling_app.services.embeddings import embedding_chunks_resume
+
+    return embedding_chunks_resume(pending=pending)
+
+
 def jobs_resume_pending() -> int:
     """Send again the work that never reached a worker (called when a worker starts); returns how many.
 
-    Pending imports, embedding runs and discovery runs are sent as they are; a project whose labels are
-    ahead of its current model with no live retrain (a request lost while the broker was down) gets one.
+    Pending imports, embedding runs and discovery runs are sent as they are, and so are the pending or lost
+    chunks of running embedding runs; a project whose labels are ahead of its current model with no live
+    retrain (a request lost while the broker was down) gets one.
     """
     from labeling_app.models import DiscoveryRun, EmbeddingRun, ImportJob, ModelVersion, Project
     from labeling_app.tasks.discovery import discovery_compute
@@ -161,6 +196,7 @@ def jobs_resume_pending() -> int:
     for run_id in DiscoveryRun.objects.filter(status=DiscoveryRun.Status.PENDING).values_list("pk", flat=True):
         discovery_compute.apply_async(kwargs={"discovery_run_id": run_id})
         sent += 1
+    sent += _embedding_chunks_resume(pending=True)
 
     live = ModelVersion.objects.filter(project=OuterRef("pk"), status=ModelVersion.Status.TRAINING,
                                        heartbeat_at__gte=job_stale_before())

@@ -22,12 +22,17 @@ import joblib
 import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import Exists, F, Max, OuterRef
 from django.utils import timezone
 
-from labeling_app.models import Annotation, LabelQueue, ModelVersion, Project, Theme
+from labeling_app.models import Annotation, LabelQueue, ModelVersion, Project, ResponseEmbedding, Theme
 from labeling_app.selectors.consensus import codings_read, consensus_of
-from labeling_app.services.embeddings import embedding_matrix, embeddings_ensure, response_texts
+from labeling_app.services.embeddings import (
+    embedding_matrix,
+    embedding_model_name,
+    embeddings_missing_request,
+    response_texts,
+)
 from labeling_app.services.events import model_event_publish
 from labeling_app.services.job_runs import (
     job_claim_locked,
@@ -109,8 +114,24 @@ def _claim(project_id: int, task_id: str) -> ModelVersion | None:
             return None
 
 
+def _embeddings_wait(project_id: int) -> bool:
+    """Queue the project's missing embeddings as their own run (never embedded here); True when this retrain
+    must wait for them.
+
+    Meanwhile a retrain goes on with what is embedded, so a bulk import never holds up the model the analysts
+    are labelling with; the embedding run, once done, asks for a retrain that covers the new responses too.
+    Only when no labelled response is embedded yet is there nothing to learn from: the retrain then waits,
+    making no version, and the embedding run's end starts it.
+    """
+    project = Project.objects.get(pk=project_id)
+    if embeddings_missing_request(project=project) is None:
+        return False
+    embedded = ResponseEmbedding.objects.filter(response=OuterRef("response_id"), model_name=embedding_model_name())
+    return not Annotation.objects.filter(response__project=project, is_current=True).filter(Exists(embedded)).exists()
+
+
 def _snapshot(project: Project, revision: int) -> Snapshot:
-    embeddings_ensure(project=project)  # responses imported since the last embedding run
+    # Only embedded responses: those still waiting for their embedding run come in the retrain it asks for.
     response_ids, X = embedding_matrix(project=project)
     themes = list(project.themes.filter(archived=False).order_by("order", "pk"))
     column = {t.pk: j for j, t in enumerate(themes)}
@@ -139,6 +160,8 @@ def _snapshot(project: Project, revision: int) -> Snapshot:
 
 def training_run(*, project_id: int, task_id: str) -> ModelVersion | None:
     """Run one retrain of a project (see the module docstring); returns the version made, if any."""
+    if _embeddings_wait(project_id):
+        return None
     version = _claim(project_id, task_id)
     if version is None:
         return None

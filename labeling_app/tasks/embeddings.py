@@ -1,10 +1,18 @@
 from celery import Task, shared_task
 
-from labeling_app.services.embeddings import embedding_run_execute
+from labeling_app.services.embeddings import embedding_chunk_execute, embedding_run_execute
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, time_limit=50 * 60)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, time_limit=10 * 60)
 def embeddings_compute(self: Task, *, embedding_run_id: int) -> str:
-    """Embed a project's new or changed responses; a finished run is not redone."""
+    """Plan an embedding run: its chunks go to the embeddings queue as a group; a planned run is not replanned."""
     run = embedding_run_execute(embedding_run_id=embedding_run_id, task_id=self.request.id or "")
     return run.status if run else "skipped"
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, time_limit=15 * 60)
+def embeddings_chunk(self: Task, *, chunk_id: int) -> str:
+    """Embed one chunk of an embedding run; a finished chunk, or one another worker is running, is skipped."""
+    chunk = embedding_chunk_execute(chunk_id=chunk_id, task_id=self.request.id or "",
+                                    worker=self.request.hostname or "")
+    return chunk.status if chunk else "skipped"

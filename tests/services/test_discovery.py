@@ -196,3 +196,31 @@ def test_a_run_without_k_chooses_it_from_the_data(analyst, demo_vectors):
     assert done.n_clusters is None
     k = done.clusters.filter(is_outliers=False).count()
     assert k in candidate_ks(project.responses.count())
+
+
+def test_a_discovery_run_waits_for_missing_embeddings_and_is_sent_again_when_they_are_done(analyst, demo_vectors):
+    from labeling_app.models import EmbeddingRun, OutboxJob, ResponseEmbedding
+    from labeling_app.services.embeddings import embedding_chunk_execute, embedding_run_execute
+    from tests.factories import ResponseFactory
+
+    project = demo_project_make({analyst: Role.ANALYST}, demo_vectors, keep_labels=0)
+    EmbeddingRun.objects.filter(project=project).update(status="succeeded")  # the setup's import: vectors stored
+    new = ResponseFactory.create_batch(3, project=project)  # imported since: no embeddings yet
+    run = DiscoveryRun.objects.create(project=project, n_clusters=6)
+    OutboxJob.objects.all().delete()
+    assert discovery_run_execute(discovery_run_id=run.pk, task_id="d1") is None
+    run.refresh_from_db()
+    assert run.status == DiscoveryRun.Status.PENDING and run.attempts == 0
+    assert run.message.startswith("Waiting for the responses to be embedded")
+    assert not ResponseEmbedding.objects.filter(response__in=new).exists()  # nothing embedded inline
+    embedding = EmbeddingRun.objects.get(project=project, status="pending")
+    embedding_run_execute(embedding_run_id=embedding.pk, task_id="plan")
+    for chunk in embedding.chunks.all():
+        embedding_chunk_execute(chunk_id=chunk.pk, task_id=f"c{chunk.pk}")
+    # The embedding run's end sends the waiting discovery run again; now it clusters every response.
+    assert [r.kwargs for r in OutboxJob.objects.filter(task__endswith="discovery_compute")] == [
+        {"discovery_run_id": run.pk}]
+    done = discovery_run_execute(discovery_run_id=run.pk, task_id="d2")
+    assert done.status == DiscoveryRun.Status.SUCCEEDED and done.message == ""
+    assert ClusterAssignment.objects.filter(run=run).count() == project.responses.count()
+    assert ClusterAssignment.objects.filter(run=run, response__in=new).count() == 3

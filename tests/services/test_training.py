@@ -1,13 +1,11 @@
 """Retraining in-process: versions, suggestions, queue, guards and failures (the worker tests cover Celery)."""
 import numpy as np
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from labeling_app.models import LabelQueue, ModelVersion, Role
 from labeling_app.selectors.predictions import predictions_current, predictions_of, suggestions_band
 from labeling_app.services.annotations import AnnotationItem, annotation_submit
-from labeling_app.services.imports import import_file_run
 from labeling_app.services.queue import queue_batch_lease
 from labeling_app.services.training import training_run
 from tests.conftest import demo_project_make
@@ -65,21 +63,22 @@ def test_a_dead_run_is_taken_over_and_learns_every_label_there_is_now(demo):
     assert ModelVersion.objects.filter(project=demo).count() == 1
 
 
-def test_a_failed_retrain_keeps_the_previous_version_and_says_why(demo, analyst, settings):
+def test_a_failed_retrain_keeps_the_previous_version_and_says_why(demo, analyst, settings, tmp_path):
     first = training_run(project_id=demo.pk, task_id="t1")
-    # A new response that must be embedded, with a configured model that does not exist.
-    import_file_run(project=demo, user=None,
-                    upload=SimpleUploadedFile("more.csv", b"respondent_id,response\nNEW1,Brand new answer\n"))
-    settings.EMBEDDING_MODEL = "/nonexistent/model"
-    response = demo.responses.get(respondent_id="NEW1")
+    media = settings.MEDIA_ROOT
+    # New labels, and a media folder the model file cannot be written to (a full or read-only disk).
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    settings.MEDIA_ROOT = str(blocked)
+    response = demo.responses.filter(annotations__isnull=True).order_by("pk").first()
     annotation_submit(project=demo, user=analyst, items=[AnnotationItem(response.pk, [demo.themes.first().pk])])
     failed = training_run(project_id=demo.pk, task_id="t2")
     demo.refresh_from_db()
     assert failed.status == ModelVersion.Status.FAILED
-    assert "nonexistent" in failed.error
+    assert "not-a-folder" in failed.error
     assert demo.current_model == first
     assert predictions_current(project=demo) == predictions_of(version=first) is not None
-    settings.EMBEDDING_MODEL = ""
+    settings.MEDIA_ROOT = media
     recovered = training_run(project_id=demo.pk, task_id="t3")
     demo.refresh_from_db()
     assert recovered.status == ModelVersion.Status.READY and demo.current_model == recovered
@@ -175,18 +174,24 @@ def _labels_changed(project) -> None:
     type(project).objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
 
 
-def test_a_long_retrain_keeps_its_slot_by_its_heartbeat(transactional_db, demo_vectors, settings):
+def test_a_long_retrain_keeps_its_slot_by_its_heartbeat(transactional_db, demo_vectors, settings, monkeypatch):
     import threading
     import time
 
-    from tests.factories import ResponseFactory
+    from labeling_app.services import training
 
     # A run silent this long could be taken over; 20 beats per period, as a loaded machine may delay a few.
     settings.JOB_STALE_AFTER_SECONDS = 2
     settings.JOB_HEARTBEAT_SECONDS = 0.1
     project = demo_project_make({UserFactory(username="hb-analyst"): Role.ANALYST}, demo_vectors, keep_labels=120)
-    # Newly imported answers the retrain must embed first: a run of some seconds, far past the limit.
-    ResponseFactory.create_batch(1000, project=project)
+    # A fit of some seconds, far past the limit, as on a large project (retrains never embed any more).
+    real_fit = training.classifier.fit_classifier
+
+    def slow_fit(*args, **kwargs):
+        time.sleep(3)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(training.classifier, "fit_classifier", slow_fit)
     made: list = []
     first = threading.Thread(target=lambda: made.append(training_run(project_id=project.pk, task_id="long")))
     first.start()
@@ -331,3 +336,65 @@ def test_the_cold_start_queue_takes_as_many_queries_for_many_responses_as_for_fe
         assert queue is not None and queue.strategy == "cold_start"
         assert sorted(queue.response_ids) == ids  # every response once
     assert counts[0] == counts[1], f"{counts[0]} queries for 60 responses, {counts[1]} for 600"
+
+
+def _embedding_runs_done(project) -> None:
+    """Run the project's queued embedding runs here as the workers would: the planner, then each chunk."""
+    from labeling_app.models import EmbeddingRun
+    from labeling_app.services.embeddings import embedding_chunk_execute, embedding_run_execute
+
+    for run in EmbeddingRun.objects.filter(project=project, status=EmbeddingRun.Status.PENDING):
+        embedding_run_execute(embedding_run_id=run.pk, task_id=f"plan-{run.pk}")
+        for chunk in run.chunks.all():
+            embedding_chunk_execute(chunk_id=chunk.pk, task_id=f"chunk-{chunk.pk}")
+        run.refresh_from_db()
+        assert run.status == EmbeddingRun.Status.SUCCEEDED, run.message
+
+
+def test_a_retrain_never_embeds_it_learns_from_what_is_embedded_and_the_embedding_run_asks_for_the_rest(
+        demo, analyst):
+    from labeling_app.models import EmbeddingRun, OutboxJob, ResponseEmbedding
+    from tests.factories import ResponseFactory
+
+    first = training_run(project_id=demo.pk, task_id="t1")
+    EmbeddingRun.objects.filter(project=demo).update(status="succeeded")  # the setup's import: vectors stored
+    new = ResponseFactory.create_batch(4, project=demo)  # imported since: no embeddings yet
+    theme = demo.themes.order_by("order").first()
+    labelled = [new[0].pk, demo.responses.filter(annotations__isnull=True).exclude(
+        pk__in=[r.pk for r in new]).order_by("pk").first().pk]
+    annotation_submit(project=demo, user=analyst, items=[AnnotationItem(pk, [theme.pk]) for pk in labelled])
+    OutboxJob.objects.all().delete()
+
+    # The analysts' labels are learnt now, without waiting for the new answers to be embedded...
+    second = training_run(project_id=demo.pk, task_id="t2")
+    assert second.status == ModelVersion.Status.READY and second.labelled_responses == first.labelled_responses + 1
+    assert not ResponseEmbedding.objects.filter(response__in=new).exists()  # nothing was embedded inline
+    assert len(predictions_of(version=second).response_ids) == demo.responses.count() - 4
+    # ... and the missing embeddings were queued as an embedding run of their own.
+    run = EmbeddingRun.objects.get(project=demo, status=EmbeddingRun.Status.PENDING)
+    assert [r.kwargs for r in OutboxJob.objects.filter(task__endswith="embeddings_compute")] == [
+        {"embedding_run_id": run.pk}]
+    assert training_run(project_id=demo.pk, task_id="t3") is None  # up to date: the run is not queued twice
+    assert EmbeddingRun.objects.filter(project=demo, status="pending").count() == 1
+
+    _embedding_runs_done(demo)  # its end asks for the follow-up retrain, which covers the new answers
+    assert OutboxJob.objects.filter(task__endswith="training.retrain").exists()
+    third = training_run(project_id=demo.pk, task_id="t4")
+    assert third.status == ModelVersion.Status.READY
+    assert third.labelled_responses == first.labelled_responses + 2
+    assert len(predictions_of(version=third).response_ids) == demo.responses.count()
+
+
+def test_a_retrain_with_no_labelled_answer_embedded_waits_for_the_embedding_run(demo):
+    from labeling_app.models import Annotation, EmbeddingRun, OutboxJob, ResponseEmbedding
+
+    labelled = Annotation.objects.filter(response__project=demo, is_current=True).values_list("response_id")
+    ResponseEmbedding.objects.filter(response_id__in=labelled).delete()  # e.g. a coded file just imported
+    assert training_run(project_id=demo.pk, task_id="early") is None  # nothing to learn from yet: it waits
+    assert not ModelVersion.objects.filter(project=demo).exists()  # no failed version to explain
+    assert EmbeddingRun.objects.filter(project=demo, status=EmbeddingRun.Status.PENDING).count() == 1
+    OutboxJob.objects.all().delete()
+    _embedding_runs_done(demo)
+    assert OutboxJob.objects.filter(task__endswith="training.retrain").exists()  # the run starts the retrain
+    version = training_run(project_id=demo.pk, task_id="after")
+    assert version.status == ModelVersion.Status.READY and version.labelled_responses == 120

@@ -98,12 +98,21 @@ def test_a_retrain_that_kills_its_worker_every_time_is_failed_after_its_attempts
                                                                                 settings, client):
     from django.urls import reverse
 
-    from tests.factories import ResponseFactory
+    from labeling_app.models import Response, ResponseEmbedding
+    from labeling_app.services.embeddings import embedding_model_name
+    from ml.embeddings import text_hash
 
     project, analyst = loop_project
     previous = project.current_model
-    # New answers to embed first: each delivery loads the model and embeds for seconds, time to kill it.
-    ResponseFactory.create_batch(1000, project=project)
+    # A bigger project, already embedded (retrains never embed): each delivery predicts and ranks 20,000 more
+    # answers, seconds of work, time to kill it.
+    vectors = [bytes(v) for v in ResponseEmbedding.objects.filter(response__project=project).values_list(
+        "vector", flat=True)]
+    extra = Response.objects.bulk_create(Response(project=project, respondent_id=f"X{i}", text=f"more answers {i}")
+                                         for i in range(20_000))
+    ResponseEmbedding.objects.bulk_create(
+        (ResponseEmbedding(response=r, model_name=embedding_model_name(), text_hash=text_hash(r.text),
+                           vector=vectors[i % len(vectors)]) for i, r in enumerate(extra)), batch_size=5000)
     annotation_submit(project=project, user=analyst, items=_batches(project, 1)[0])
     for attempt in range(1, settings.JOB_MAX_ATTEMPTS + 1):
         version = _wait_for(f"delivery {attempt}", lambda a=attempt: project.model_versions.filter(

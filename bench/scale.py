@@ -1,0 +1,303 @@
+"""Scale: a 100,000-response project through the app's own paths, with embedding spread over Celery workers.
+
+    python bench/scale.py [--size 100000] [--labelled 1000] [--chunk-size N] [--database-url URL] [--redis-url URL]
+
+The project: the NHS responses (../shared/data/nhs_fft) repeated with small edits up to --size, each text
+unique; the first --labelled respondents carry their NHS themes. Steps, each timed with the peak memory of the
+processes doing it:
+
+1. import: a CSV of the project through the import service (`import_file_run`), in this process;
+2. embed_1w: the embedding run the import asks for, done by 1 real Celery worker (-Q embeddings);
+3. embed_2w: the embeddings deleted and a new run done by 2 workers side by side;
+4. retrain: one retrain in this process (`training_run`) on every embedded response and label;
+5. dashboard: the theme prevalence view (`selectors.insights.prevalence`), first call and repeated;
+6. similar: "more like this" (`selectors.discovery.responses_similar`) for one labelled response.
+
+Every worker is held to one CPU thread (EMBEDDING_THREADS=1, OMP_NUM_THREADS=1 and friends), so the speedup
+shows what the chunking parallelises, not what extra threads do. An embedding time is the span from the first
+chunk's start to the last chunk's end (from the chunk rows), so worker start-up and model loading are left out.
+
+Last line: import_s=… embed_1w_s=… embed_2w_s=… speedup=… retrain_s=… similar_ms=… peak_mb=…
+"""
+import argparse
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from bench._data import NHS_DIR  # noqa: E402
+from bench.retrain_latency import EDITS  # noqa: E402
+
+ONE_THREAD = {"EMBEDDING_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "OPENBLAS_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def edited(text: str, rep: int) -> str:
+    """Repetition `rep` of an NHS text: a small edit, and a mark past the sixth, so every text is unique."""
+    if rep == 0:
+        return text
+    out = EDITS[(rep - 1) % len(EDITS)](text)
+    return out if rep <= len(EDITS) else f"{out} [{rep}]"
+
+
+def write_csv(path: Path, size: int, labelled: int) -> None:
+    """The project's file in the import format (respondent_id,response,theme: one row per theme)."""
+    rows: dict[str, tuple[str, list[str]]] = {}
+    with open(NHS_DIR / "coded_responses.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            text, themes = rows.setdefault(row["respondent_id"], (row["response"], []))
+            if row["theme"]:
+                themes.append(row["theme"])
+    base = list(rows.values())
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["respondent_id", "response", "theme"])
+        for i in range(size):
+            text, themes = base[i % len(base)]
+            rid, text = f"S{i:07d}", edited(text, i // len(base))
+            for theme in (themes if i < labelled and themes else [""]):
+                writer.writerow([rid, text, theme])
+
+
+class Peak:
+    """The peak resident memory (MB) of some processes and their children, sampled every 50 ms."""
+
+    def __init__(self, pids: Callable[[], list[int]]) -> None:
+        self.pids, self.mb, self._stop = pids, 0.0, threading.Event()
+
+    def _rss(self) -> float:
+        total = 0
+        for pid in self.pids():
+            try:
+                proc = psutil.Process(pid)
+                total += sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
+            except psutil.Error:
+                continue
+        return total / 2**20
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.mb = max(self.mb, self._rss())
+
+    @contextmanager
+    def watch(self) -> Iterator["Peak"]:
+        self.mb = self._rss()
+        thread = threading.Thread(target=self._run, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join()
+            self.mb = max(self.mb, self._rss())
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling_app.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def workers_start(n: int, env: dict[str, str], tag: str) -> list[subprocess.Popen]:
+    """n real `celery worker` processes on the embeddings queue, one thread each, answering pings."""
+    from labeling_app.celery import app
+
+    procs, names = [], []
+    for i in range(n):
+        name = f"scale-{tag}{i}-{os.getpid()}"
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "labeling_app", "worker", "-l", "warning", "-c", "1",
+             "-P", "prefork", "-Q", "embeddings", "-n", f"{name}@%h"],
+            cwd=ROOT, env={**os.environ, **env, **ONE_THREAD}))
+        names.append(name)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        replies = app.control.ping(timeout=0.5) or []
+        if all(any(f"{name}@" in host for reply in replies for host in reply) for name in names):
+            return procs
+        if any(p.poll() is not None for p in procs):
+            break
+    workers_stop(procs)
+    sys.exit("the Celery workers did not start")
+
+
+def workers_stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def embed_span(run_id: int, timeout: float) -> float:
+    """Wait for an embedding run to finish; seconds from its first chunk's start to its last chunk's end."""
+    from django.db.models import Max, Min
+
+    from labeling_app.models import EmbeddingRun
+
+    deadline = time.monotonic() + timeout
+    while True:
+        run = EmbeddingRun.objects.get(pk=run_id)
+        if run.is_finished:
+            break
+        if time.monotonic() > deadline:
+            sys.exit(f"embedding run {run_id} did not finish in {timeout:.0f} s ({run.embedded} of {run.total})")
+        time.sleep(0.5)
+    if run.status != EmbeddingRun.Status.SUCCEEDED:
+        sys.exit(f"embedding run {run_id} failed: {run.message}")
+    span = run.chunks.aggregate(start=Min("started_at"), end=Max("finished_at"))
+    per_worker = sorted(run.chunks.values_list("worker", flat=True).distinct())
+    print(f"  run {run_id}: {run.total} texts in {run.chunks.count()} chunks, by {len(per_worker)} worker(s)",
+          flush=True)
+    return (span["end"] - span["start"]).total_seconds()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--labelled", type=int, default=1000)
+    parser.add_argument("--chunk-size", type=int, default=0,
+                        help="responses per embedding chunk (default: 2000, fewer for small sizes)")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for each embedding run")
+    parser.add_argument("--database-url", default=os.environ.get(
+        "BENCH_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench-scale.sqlite3'}"))
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13"))
+    args = parser.parse_args()
+    if not (NHS_DIR / "coded_responses.csv").is_file():
+        sys.exit(f"{NHS_DIR} is missing")
+    if args.database_url.startswith("postgres"):
+        base, name = args.database_url.rsplit("/", 1)
+        subprocess.run(["psql", f"{base}/postgres", "-qc", f"CREATE DATABASE {name}"], capture_output=True)
+    (ROOT / "var").mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="themeloop-scale-"))
+    chunk = args.chunk_size or max(50, min(2000, args.size // 16))  # enough chunks for two workers to share
+    env = {"DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url, "THEMELOOP_DEV": "1",
+           "THEMELOOP_INSTANCE": f"bench-scale-{os.getpid()}", "MEDIA_ROOT": str(work / "media"),
+           "EMBEDDING_CHUNK_SIZE": str(chunk)}
+    setup_django(env)
+    from django.contrib.auth.models import User
+    from django.core.files import File
+    from django.db import transaction
+
+    from labeling_app.models import Annotation, EmbeddingRun, Project, ResponseEmbedding
+    from labeling_app.selectors import insights
+    from labeling_app.selectors.discovery import responses_similar
+    from labeling_app.services.embeddings import embedding_run_request
+    from labeling_app.services.imports import import_file_run
+    from labeling_app.services.projects import project_create
+    from labeling_app.services.training import training_run
+
+    print(f"database {args.database_url.split('://')[0]}, {psutil.cpu_count()} CPUs, size {args.size}, "
+          f"chunks of {chunk}; timings on a machine others may be loading", flush=True)
+    me = Peak(lambda: [os.getpid()])
+    owner, _ = User.objects.get_or_create(username="scale-owner")
+    name = f"bench-scale-{args.size}"
+    Project.objects.filter(name=name, created_by=owner).delete()
+    project = project_create(user=owner, name=name, question="What could we do better?")
+    path = work / "scale.csv"
+    write_csv(path, args.size, args.labelled)
+    steps: dict[str, tuple[float, float]] = {}
+
+    with me.watch() as peak:
+        t = time.perf_counter()
+        with open(path, "rb") as fh:
+            job = import_file_run(project=project, user=owner, upload=File(fh, name="scale.csv"))
+        steps["import"] = (time.perf_counter() - t, peak.mb)
+    if job.status != "succeeded":
+        sys.exit(f"import failed: {job.message}")
+    print(f"import: {job.message}", flush=True)
+
+    first_run = EmbeddingRun.objects.filter(project=project).order_by("pk").last()
+    assert first_run is not None, "the import asked for no embedding run"
+    spans: dict[int, float] = {}
+    for n in (1, 2):
+        if n == 2:  # the same work again, from scratch, for two workers
+            ResponseEmbedding.objects.filter(response__project=project).delete()
+        procs = workers_start(n, env, tag=f"w{n}-")
+        try:
+            with Peak(lambda p=procs: [x.pid for x in p]).watch() as peak:  # type: ignore[misc]
+                if n == 1:
+                    run = first_run  # queued by the import, taken by the worker as it started
+                else:
+                    with transaction.atomic():
+                        run = embedding_run_request(project=project)
+                spans[n] = embed_span(run.pk, args.timeout)
+            steps[f"embed_{n}w"] = (spans[n], peak.mb)
+        finally:
+            workers_stop(procs)
+        print(f"embed with {n} worker(s): {spans[n]:.1f} s, peak {peak.mb:.0f} MB (workers)", flush=True)
+    assert ResponseEmbedding.objects.filter(response__project=project).count() == args.size
+
+    with me.watch() as peak:
+        t = time.perf_counter()
+        version = training_run(project_id=project.pk, task_id=f"bench-scale-{os.getpid()}")
+        steps["retrain"] = (time.perf_counter() - t, peak.mb)
+    if version is None or version.status != "ready":
+        sys.exit(f"retrain did not make a model: {version and version.error}")
+    print(f"retrain: {steps['retrain'][0]:.1f} s on {version.labelled_responses} labelled responses", flush=True)
+
+    scope = insights.InsightsScope(project=project)
+    with me.watch() as peak:
+        t = time.perf_counter()
+        insights.prevalence(scope=scope)
+        cold = time.perf_counter() - t
+        warm = []
+        for _ in range(3):
+            t = time.perf_counter()
+            insights.prevalence(scope=scope)
+            warm.append(time.perf_counter() - t)
+        steps["dashboard"] = (statistics.median(warm), peak.mb)
+    print(f"dashboard (prevalence): first {cold * 1000:.0f} ms, then {steps['dashboard'][0] * 1000:.0f} ms",
+          flush=True)
+
+    anchor = Annotation.objects.filter(response__project=project, is_current=True).values_list(
+        "response_id", flat=True).order_by("response_id").first()
+    with me.watch() as peak:
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            found = responses_similar(project=project, response_ids=[anchor], k=20)
+            times.append(time.perf_counter() - t)
+        steps["similar"] = (statistics.median(times), peak.mb)
+    assert found, "more like this found nothing"
+    print(f"more like this: {steps['similar'][0] * 1000:.0f} ms (median of 5)", flush=True)
+
+    for step, (seconds, mb) in steps.items():
+        print(f"  {step}: {seconds:.2f} s, peak {mb:.0f} MB", flush=True)
+    _redis_clean(args.redis_url, env["THEMELOOP_INSTANCE"])
+    speedup = spans[1] / spans[2] if spans[2] else 0.0
+    print(f"import_s={steps['import'][0]:.1f} embed_1w_s={spans[1]:.1f} embed_2w_s={spans[2]:.1f} "
+          f"speedup={speedup:.2f} retrain_s={steps['retrain'][0]:.1f} similar_ms={steps['similar'][0] * 1000:.0f} "
+          f"peak_mb={max(mb for _, mb in steps.values()):.0f}")
+
+
+def _redis_clean(url: str, instance: str) -> None:
+    # The retrains the embedding runs asked for wait on the training queue no worker here reads: drop them.
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(match=f"themeloop:{instance}:*"):
+        client.delete(key)
+
+
+if __name__ == "__main__":
+    main()
