@@ -39,6 +39,22 @@ def loop_project(transactional_db, demo_vectors):
     return project, analyst
 
 
+def embedded_answers_add(project, n: int) -> None:
+    """Add n answers to the project with stored embeddings (the project's own vectors, reused): a retrain of a
+    bigger project, seconds of predicting and ranking, without any embedding work."""
+    from labeling_app.models import Response, ResponseEmbedding
+    from labeling_app.services.embeddings import embedding_model_name
+    from ml.embeddings import text_hash
+
+    vectors = [bytes(v) for v in ResponseEmbedding.objects.filter(response__project=project).values_list(
+        "vector", flat=True)]
+    extra = Response.objects.bulk_create(Response(project=project, respondent_id=f"X{i}", text=f"more answers {i}")
+                                         for i in range(n))
+    ResponseEmbedding.objects.bulk_create(
+        (ResponseEmbedding(response=r, model_name=embedding_model_name(), text_hash=text_hash(r.text),
+                           vector=vectors[i % len(vectors)]) for i, r in enumerate(extra)), batch_size=5000)
+
+
 def _batches(project: Project, n: int, size: int = 5):
     unlabelled = list(project.responses.filter(annotations__isnull=True).order_by("pk")[: n * size])
     theme = project.themes.order_by("order").first()
@@ -98,21 +114,11 @@ def test_a_retrain_that_kills_its_worker_every_time_is_failed_after_its_attempts
                                                                                 settings, client):
     from django.urls import reverse
 
-    from labeling_app.models import Response, ResponseEmbedding
-    from labeling_app.services.embeddings import embedding_model_name
-    from ml.embeddings import text_hash
-
     project, analyst = loop_project
     previous = project.current_model
     # A bigger project, already embedded (retrains never embed): each delivery predicts and ranks 20,000 more
     # answers, seconds of work, time to kill it.
-    vectors = [bytes(v) for v in ResponseEmbedding.objects.filter(response__project=project).values_list(
-        "vector", flat=True)]
-    extra = Response.objects.bulk_create(Response(project=project, respondent_id=f"X{i}", text=f"more answers {i}")
-                                         for i in range(20_000))
-    ResponseEmbedding.objects.bulk_create(
-        (ResponseEmbedding(response=r, model_name=embedding_model_name(), text_hash=text_hash(r.text),
-                           vector=vectors[i % len(vectors)]) for i, r in enumerate(extra)), batch_size=5000)
+    embedded_answers_add(project, 20_000)
     annotation_submit(project=project, user=analyst, items=_batches(project, 1)[0])
     for attempt in range(1, settings.JOB_MAX_ATTEMPTS + 1):
         version = _wait_for(f"delivery {attempt}", lambda a=attempt: project.model_versions.filter(

@@ -117,8 +117,8 @@ def test_a_retrain_killed_with_its_worker_is_finished_once_with_the_labels_that_
     project, analyst = loop_project
     previous = project.current_model
     first_batch, second_batch = loop._batches(project, 2)
-    # New answers to embed first: each delivery loads the model and embeds for seconds, time to kill it.
-    ResponseFactory.create_batch(300, project=project)
+    # A bigger project, already embedded: each delivery predicts and ranks for seconds, time to kill it.
+    loop.embedded_answers_add(project, 20_000)
     first = workers("training", purge=True)
     annotation_submit(project=project, user=analyst, items=first_batch)
     running = _wait("the retrain to start", lambda: project.model_versions.filter(
