@@ -147,6 +147,28 @@ def test_a_rebuilt_queue_is_served_in_its_new_order(analyst):
 LEASERS = 8
 
 
+def _all_at_once(users, work, *, timeout: float) -> None:
+    """Run work(user) in a thread per user, released together; an exception in any thread fails the test."""
+    barrier = threading.Barrier(len(users))
+    errors: list[BaseException] = []
+
+    def run(user) -> None:
+        try:
+            barrier.wait()
+            work(user)
+        except BaseException as exc:  # surfaced in the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    assert not errors, errors
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("responses", [200, 50], ids=["plenty", "scarce"])
 def test_analysts_leasing_at_the_same_moment_get_disjoint_batches(responses):
@@ -158,25 +180,12 @@ def test_analysts_leasing_at_the_same_moment_get_disjoint_batches(responses):
     project = _project(responses, *users)
     ids = list(project.responses.values_list("pk", flat=True))
     LabelQueue.objects.create(project=project, response_ids=ids, strategy="test")
-    barrier = threading.Barrier(LEASERS)
     served: dict[int, list[int]] = {}
-    errors: list[BaseException] = []
 
     def lease(user) -> None:
-        try:
-            barrier.wait()
-            served[user.pk] = [r.pk for r in queue_batch_lease(project=project, user=user, size=10)]
-        except BaseException as exc:  # surfaced in the main thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        served[user.pk] = [r.pk for r in queue_batch_lease(project=project, user=user, size=10)]
 
-    threads = [threading.Thread(target=lease, args=(u,)) for u in users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
+    _all_at_once(users, lease, timeout=120)
     every = [pk for batch in served.values() for pk in batch]
     assert len(every) == len(set(every)) == min(responses, LEASERS * 10)
     if responses >= LEASERS * 10:
@@ -192,34 +201,21 @@ THREADS, BATCHES, SIZE = 10, 20, 5
 def test_parallel_analysts_never_hold_the_same_response():
     """10 analysts ask for 20 batches each at once; each codes half of every batch before the next.
 
-    CI runs it on PostgreSQL, where the leases' read-then-write needs the advisory lock.
+    CI runs it on PostgreSQL, where leases claim rows with SKIP LOCKED (SQLite serialises writers).
     """
     users = [UserFactory(username=f"parallel-{i}") for i in range(THREADS)]
     project = _project(THREADS * BATCHES * SIZE + 50, *users)
     theme = ThemeFactory(project=project)
     served: dict[int, list[list[int]]] = defaultdict(list)
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(THREADS)
 
     def analyst_works(user) -> None:
-        try:
-            barrier.wait()
-            for _ in range(BATCHES):
-                batch = [r.pk for r in queue_batch_lease(project=project, user=user, size=SIZE)]
-                served[user.pk].append(batch)
-                done = batch[: max(1, len(batch) // 2)]
-                annotation_submit(project=project, user=user, items=[AnnotationItem(pk, [theme.pk]) for pk in done])
-        except BaseException as exc:  # surfaced in the main thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        for _ in range(BATCHES):
+            batch = [r.pk for r in queue_batch_lease(project=project, user=user, size=SIZE)]
+            served[user.pk].append(batch)
+            done = batch[: max(1, len(batch) // 2)]
+            annotation_submit(project=project, user=user, items=[AnnotationItem(pk, [theme.pk]) for pk in done])
 
-    threads = [threading.Thread(target=analyst_works, args=(u,)) for u in users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not errors, errors
+    _all_at_once(users, analyst_works, timeout=300)
     assert all(len(batches) == BATCHES for batches in served.values())
     holders: dict[int, set[int]] = defaultdict(set)
     for user_id, batches in served.items():
