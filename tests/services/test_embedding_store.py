@@ -1,6 +1,5 @@
 """The embedding store: one memory-mapped matrix per project and model, rebuilt only when the database moved on,
 written so that concurrent writers and readers never see a broken file."""
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -169,12 +168,17 @@ def test_a_failed_write_leaves_the_previous_files_and_no_temporary_ones(tmp_path
 def test_concurrent_writers_never_show_a_reader_a_broken_or_mixed_store(tmp_path):
     """Two processes rewrite the folder with different contents over and over; a reader in this process
     always finds either no files for a key or complete files whose ids and rows belong together."""
-    ctx = multiprocessing.get_context("fork")
-    writers = [ctx.Process(target=_writer, args=(str(tmp_path), version, 40)) for version in (1, 2)]
-    for w in writers:
-        w.start()
+    # Separate interpreters, not forks: a fork of this threaded process can deadlock, and a forked child that
+    # outlives the test keeps the browser driver's pipe open, so the session would never end.
+    script = ("import sys, django\n"
+              "django.setup()\n"
+              "from tests.services.test_embedding_store import _writer\n"
+              "_writer(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))\n")
+    env = {**os.environ, "THEMELOOP_DEV": "1", "DJANGO_SETTINGS_MODULE": "labeling_app.settings"}
+    writers = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(version), "40"], cwd=ROOT, env=env,
+                                stderr=subprocess.PIPE, text=True) for version in (1, 2)]
     seen, deadline = set(), time.monotonic() + 120
-    while any(w.is_alive() for w in writers) and time.monotonic() < deadline:
+    while any(w.poll() is None for w in writers) and time.monotonic() < deadline:
         for index in tmp_path.glob("*.index.npz"):
             key = index.name.split(".")[0]
             try:
@@ -188,8 +192,8 @@ def test_concurrent_writers_never_show_a_reader_a_broken_or_mixed_store(tmp_path
             assert (np.asarray(vectors) == version).all()
             seen.add(version)
     for w in writers:
-        w.join(timeout=60)
-        assert w.exitcode == 0
+        _, err = w.communicate(timeout=60)
+        assert w.returncode == 0, err
     assert seen  # the reader did look at files while they were written
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files left
 
