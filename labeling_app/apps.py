@@ -7,9 +7,11 @@ class LabelingAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register `<id:…>` before any URLconf is read: ids past 64 bits are a 404, not an OverflowError."""
+        """Register `<id:…>` before any URLconf is read (ids past 64 bits are a 404, not an OverflowError), and
+        the signal receivers that remove a deleted project's or run's files."""
         from django.urls import register_converter
 
+        from labeling_app import signals  # noqa: F401
         from labeling_app.api.params import IdConverter
 
         register_converter(IdConverter, "id")

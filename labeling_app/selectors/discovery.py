@@ -3,14 +3,13 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from django.db.models import QuerySet
 
 from labeling_app.models import Annotation, Cluster, ClusterAssignment, DiscoveryRun, Project, Response
 from labeling_app.services.embeddings import embedding_store
+from labeling_app.services.media_files import run_folder
 from ml import discovery as ml_discovery
 
 
@@ -57,14 +56,15 @@ def map_points_json(*, run: DiscoveryRun) -> bytes:
     changing = json.dumps({
         "cluster": [cluster_of.get(i) for i in ids.tolist()],
         "themes": [themes.get(i, unlabelled) for i in ids.tolist()],
-        "clusters": {c.pk: {"name": c.name, "outliers": c.is_outliers}
-                     for c in run.clusters.filter(active=True).only("pk", "name", "is_outliers")},
+        # Plain values: model instances from the related manager would each fetch their deferred run id.
+        "clusters": {pk: {"name": name, "outliers": outliers} for pk, name, outliers
+                     in run.clusters.filter(active=True).values_list("pk", "name", "is_outliers")},
     })
     return b"{" + _map_fixed(run, ids) + b", " + changing[1:].encode()
 
 
 def _map_fixed(run: DiscoveryRun, ids: np.ndarray) -> bytes:
-    path = Path(settings.MEDIA_ROOT) / "discovery" / f"run-{run.pk}" / "map-fixed.json"
+    path = run_folder(run.pk) / "map-fixed.json"
     try:
         return path.read_bytes()
     except FileNotFoundError:

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,6 +23,7 @@ from labeling_app.models import (
     Theme,
 )
 from labeling_app.services.annotations import annotations_add_theme
+from labeling_app.services.embedding_store import EmbeddingStore
 from labeling_app.services.embeddings import (
     WAITING_FOR_EMBEDDINGS,
     embedding_matrix,
@@ -41,6 +41,7 @@ from labeling_app.services.job_runs import (
     job_succeed,
 )
 from labeling_app.services.jobs import enqueue_on_commit
+from labeling_app.services.media_files import run_files_prune, run_folder
 from labeling_app.services.progress import progress_set
 from labeling_app.services.themes import theme_create
 from ml import discovery as ml_discovery
@@ -156,6 +157,7 @@ def _run_write(run: DiscoveryRun, ids: list[int], found: Any, *, task_id: str, s
          for pk, label in zip(ids, found.labels, strict=True)), batch_size=5000)
     run.response_ids = np.asarray(ids, dtype=np.int64).tobytes()
     job_succeed(run, task_id=task_id, response_ids=run.response_ids, seconds=seconds)
+    run_files_prune(project_id=run.project_id)
     from labeling_app.tasks.discovery import discovery_layout
 
     # The map's layout takes as long again as the clustering: the clusters are shown first.
@@ -186,7 +188,7 @@ def _member_ids(cluster: Cluster) -> list[int]:
 
 
 def _term_counts_path(run: DiscoveryRun) -> Path:
-    return Path(settings.MEDIA_ROOT) / "discovery" / f"run-{run.pk}" / "terms.npz"
+    return run_folder(run.pk) / "terms.npz"
 
 
 def _term_counts_save(run: DiscoveryRun, counts: ml_keywords.TermCounts) -> None:
@@ -231,7 +233,7 @@ def _run_term_counts(run: DiscoveryRun) -> ml_keywords.TermCounts:
     return counts
 
 
-def _summarize(run: DiscoveryRun, groups: dict[Cluster, list[int]]) -> None:
+def _summarize(run: DiscoveryRun, groups: dict[Cluster, list[int]], store: EmbeddingStore | None = None) -> None:
     """Recompute keywords, phrases, quotes and size of the given clusters from their members.
 
     Keywords are weighed against every active cluster of the run (class-based TF-IDF needs the others): the
@@ -244,7 +246,7 @@ def _summarize(run: DiscoveryRun, groups: dict[Cluster, list[int]]) -> None:
     sizes.update({c.pk: len(group) for c, group in groups.items() if c.active and not c.is_outliers})
     # The outliers and the responses outside every active cluster form one more class, as in discovery.
     n_groups = sum(1 for size in sizes.values() if size > 0) + int(len(run_ids) > sum(sizes.values()))
-    store = embedding_store(project=run.project)
+    store = store or embedding_store(project=run.project)  # the caller's, when it has one: one fingerprint query
     for cluster, group in groups.items():
         rows = store.rows_of(group)
         at = np.minimum(np.searchsorted(run_ids, group), max(len(run_ids) - 1, 0))
@@ -319,7 +321,7 @@ def cluster_split(*, run: DiscoveryRun, user: User, cluster_id: int, k: int) -> 
             parts[child] = group
     cluster.active = False
     cluster.save(update_fields=["active"])
-    _summarize(run, parts)
+    _summarize(run, parts, store)
     _action(run, user, ClusterAction.Kind.SPLIT, f"split {cluster.name} into {len(parts)}", before,
             {"clusters": [c.pk for c in parts]})
     return list(parts)

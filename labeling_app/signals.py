@@ -1,0 +1,18 @@
+"""Deleting a project or a discovery run (admin site, cascades) removes its derived files from the media store."""
+from typing import Any
+
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from labeling_app.models import DiscoveryRun, Project
+from labeling_app.services.media_files import folders_remove_on_commit, project_folders, run_folder
+
+
+@receiver(post_delete, sender=Project, dispatch_uid="project_files_remove")
+def _project_files_remove(sender: type, instance: Project, **kwargs: Any) -> None:
+    folders_remove_on_commit(project_folders(instance.pk))
+
+
+@receiver(post_delete, sender=DiscoveryRun, dispatch_uid="run_files_remove")
+def _run_files_remove(sender: type, instance: DiscoveryRun, **kwargs: Any) -> None:
+    folders_remove_on_commit([run_folder(instance.pk)])
