@@ -209,9 +209,9 @@ JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 3))
 # sending rows whose send failed and rows older than the grace period (their web process died before sending).
 JOBS_SWEEP_SECONDS = float(os.environ.get("JOBS_SWEEP_SECONDS", 10))
 JOBS_SEND_GRACE_SECONDS = float(os.environ.get("JOBS_SEND_GRACE_SECONDS", 60))
-# Every job (import, discovery, retrain) refreshes its row's heartbeat this often while it runs; a running row
-# silent longer than JOB_STALE_AFTER_SECONDS lost its worker: the sweep sends it again, another delivery may take
-# it over (services.job_runs). The beat must come several times within the stale limit.
+# Every job (import, discovery, retrain, embedding plan and chunk) refreshes its row's heartbeat this often while
+# it runs; a running row silent longer than JOB_STALE_AFTER_SECONDS lost its worker: the sweep sends it again,
+# another delivery may take it over (services.job_runs). The beat must come several times within the stale limit.
 JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", 15))
 JOB_STALE_AFTER_SECONDS = float(os.environ.get("JOB_STALE_AFTER_SECONDS", 120))
 if not 0 < JOB_HEARTBEAT_SECONDS * 2 <= JOB_STALE_AFTER_SECONDS:
@@ -221,13 +221,15 @@ if not 0 < JOB_HEARTBEAT_SECONDS * 2 <= JOB_STALE_AFTER_SECONDS:
 IMPORT_TIME_LIMIT_SECONDS = int(os.environ.get("IMPORT_TIME_LIMIT_SECONDS", 20 * 60))
 TRAINING_TIME_LIMIT_SECONDS = int(os.environ.get("TRAINING_TIME_LIMIT_SECONDS", 20 * 60))
 DISCOVERY_TIME_LIMIT_SECONDS = int(os.environ.get("DISCOVERY_TIME_LIMIT_SECONDS", 30 * 60))
+# Per embedding chunk (EMBEDDING_CHUNK_SIZE responses; 2,000 take about 2 minutes on one slow core) and per plan.
+EMBEDDING_TIME_LIMIT_SECONDS = int(os.environ.get("EMBEDDING_TIME_LIMIT_SECONDS", 15 * 60))
 JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS = int(os.environ.get("JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS", 60))
-if min(IMPORT_TIME_LIMIT_SECONDS, TRAINING_TIME_LIMIT_SECONDS, DISCOVERY_TIME_LIMIT_SECONDS) <= \
+if min(IMPORT_TIME_LIMIT_SECONDS, TRAINING_TIME_LIMIT_SECONDS, DISCOVERY_TIME_LIMIT_SECONDS,
+       EMBEDDING_TIME_LIMIT_SECONDS) <= \
         JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS:
     raise ImproperlyConfigured("every *_TIME_LIMIT_SECONDS must exceed JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS")
-_EMBEDDING_TIME_LIMIT_SECONDS = 50 * 60  # labeling_app/tasks/embeddings.py's own limit
 _LONGEST_TIME_LIMIT = max(IMPORT_TIME_LIMIT_SECONDS, TRAINING_TIME_LIMIT_SECONDS, DISCOVERY_TIME_LIMIT_SECONDS,
-                          _EMBEDDING_TIME_LIMIT_SECONDS, CELERY_TASK_TIME_LIMIT)
+                          EMBEDDING_TIME_LIMIT_SECONDS, CELERY_TASK_TIME_LIMIT)
 # Redis hands an unacknowledged message to another worker after this long. A lost job is retried sooner, by the
 # heartbeat sweep; this is the backstop for a message whose worker died before claiming its row. It must exceed
 # every hard time limit, or a task still running would be delivered a second time.
@@ -305,9 +307,6 @@ EMBEDDING_MODEL = os.environ.get("EMBEDDING_MODEL", "")
 # An embedding run is split into chunks of this many responses, one Celery task each, so that N workers on the
 # embeddings queue embed about N times faster (services.embeddings).
 EMBEDDING_CHUNK_SIZE = int(os.environ.get("EMBEDDING_CHUNK_SIZE", 2000))
-# A running chunk refreshes its heartbeat after every batch (seconds each); one silent this long lost its worker
-# and is sent again by the workers' sweep.
-EMBEDDING_CHUNK_STALE_SECONDS = float(os.environ.get("EMBEDDING_CHUNK_STALE_SECONDS", 5 * 60))
 # Threads one worker process embeds with (ONNX Runtime); 0 means every core the process may use. Set 1 to hold
 # each worker to one CPU thread when several workers share a machine (with OMP_NUM_THREADS=1 for torch).
 EMBEDDING_THREADS = int(os.environ.get("EMBEDDING_THREADS", 0))

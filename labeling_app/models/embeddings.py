@@ -1,5 +1,6 @@
 from django.db import models
 
+from labeling_app.models.jobs import JobRun
 from labeling_app.models.projects import Project
 from labeling_app.models.responses import Response
 
@@ -22,8 +23,12 @@ class ResponseEmbedding(models.Model):
         return f"embedding of {self.response_id}"
 
 
-class EmbeddingRun(models.Model):
-    """One pass that embeds a project's new or changed responses."""
+class EmbeddingRun(JobRun):
+    """One pass that embeds a project's new or changed responses.
+
+    As a job (services.job_runs) it is the planning step: claimed, beaten and swept like every job until its
+    chunks exist; from then on each chunk is a job of its own, and the chunk that ends last finishes the run.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for a worker"
@@ -33,14 +38,10 @@ class EmbeddingRun(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="embedding_runs")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    task_id = models.CharField(max_length=255, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)  # deliveries to a worker (see services.jobs)
     total = models.PositiveIntegerField(default=0)
     embedded = models.PositiveIntegerField(default=0)
-    message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -49,21 +50,18 @@ class EmbeddingRun(models.Model):
         return f"embedding run {self.pk} of {self.project_id} ({self.status})"
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
-
-    @property
     def percent(self) -> int:
         if self.is_finished:
             return 100
         return 100 * self.embedded // self.total if self.total else 0
 
 
-class EmbeddingChunk(models.Model):
+class EmbeddingChunk(JobRun):
     """One slice of an embedding run (responses first_response_id..last_response_id), run by one Celery task.
 
     A run is split into chunks so several workers embed it at once; the run's progress is the sum of its
-    chunks', a chunk that fails is retried alone, and the chunk that finishes last finishes the run.
+    chunks', a chunk that fails is retried alone, and the chunk that finishes last finishes the run. Each chunk
+    is a job (services.job_runs): one claim, one heartbeat, one stale rule, one failure record.
     """
 
     class Status(models.TextChoices):
@@ -77,16 +75,9 @@ class EmbeddingChunk(models.Model):
     first_response_id = models.BigIntegerField()
     last_response_id = models.BigIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    task_id = models.CharField(max_length=255, blank=True)
     worker = models.CharField(max_length=255, blank=True)  # the Celery worker that ran it last
-    attempts = models.PositiveSmallIntegerField(default=0)  # claims by a worker (see services.jobs)
     total = models.PositiveIntegerField(default=0)
     embedded = models.PositiveIntegerField(default=0)
-    message = models.TextField(blank=True)
-    # Refreshed after every batch: a running chunk silent for EMBEDDING_CHUNK_STALE_SECONDS lost its worker.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "index"]

@@ -9,10 +9,12 @@ run's progress is the sum of its chunks'. There is no result backend, so no chor
 last outstanding one wins a conditional update of the run, finishes it, and asks for what follows (a retrain or
 the cold-start queue, and the discovery runs that waited for these embeddings).
 
-Faults: a chunk whose pool process dies is redelivered by the broker (late ack, reject on worker lost) and its
-own task takes it over; a chunk whose whole worker was killed goes silent and the workers' sweep sends it again
-once its heartbeat is EMBEDDING_CHUNK_STALE_SECONDS old; a chunk that raises is sent again alone; one that has
-used JOB_MAX_ATTEMPTS fails, and its run fails once the other chunks are done.
+Faults: the planning step and each chunk are jobs of services.job_runs (one claim, one heartbeat, one stale
+rule, one failure record, as imports, discovery and retrains). A chunk whose pool process dies is redelivered by
+the broker (late ack, reject on worker lost) and its own task takes it over; a chunk whose whole worker was
+killed goes silent and the workers' sweep sends it again once its heartbeat is JOB_STALE_AFTER_SECONDS old; a
+chunk that raises is sent again alone; one that has used JOB_MAX_ATTEMPTS fails, and its run fails once the
+other chunks are done.
 
 Retrain and discovery never embed: they call `embeddings_missing_request`, which queues the missing embeddings
 as a run of their own (see services.training and services.discovery for what each does meanwhile).
@@ -20,13 +22,12 @@ as a run of their own (see services.training and services.discovery for what eac
 import functools
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Exists, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -39,13 +40,20 @@ from labeling_app.models import (
     ResponseEmbedding,
 )
 from labeling_app.services.embedding_store import EmbeddingStore, embedding_store_load
-from labeling_app.services.jobs import enqueue_group_on_commit, enqueue_on_commit, job_attempts_exhausted
+from labeling_app.services.job_runs import (
+    job_attempts_exhausted,
+    job_claim,
+    job_claim_locked,
+    job_fail,
+    job_failure_reason,
+    job_heartbeat,
+)
+from labeling_app.services.jobs import enqueue_group_on_commit, enqueue_on_commit
 from labeling_app.services.progress import progress_set
 from ml import embeddings as ml_embeddings
 
 logger = logging.getLogger(__name__)
 BATCH = 512
-STALE_AFTER = timedelta(minutes=55)  # longer than the planner task's time limit
 #: The message of a discovery run that waits for its project's embeddings (services.discovery).
 WAITING_FOR_EMBEDDINGS = "Waiting for the responses to be embedded"
 _FINISHED = (EmbeddingChunk.Status.SUCCEEDED, EmbeddingChunk.Status.FAILED)
@@ -160,32 +168,30 @@ def embedding_run_execute(*, embedding_run_id: int, task_id: str = "") -> Embedd
     """Plan one embedding run: split what needs embedding into chunks and send them to the workers as a group.
 
     A run with nothing to embed finishes at once and asks for what follows, as the last chunk does otherwise.
+    A planned run is not planned again: its chunks carry it.
     """
-    # One delivery at a time plans a run: a pending one is claimed atomically; a running one again only by
-    # the same task redelivered or once stale. Its chunks are written once (a redelivery finds them).
-    stale = timezone.now() - STALE_AFTER
-    running = Q(status=EmbeddingRun.Status.RUNNING) & (Q(updated_at__lt=stale) | Q(task_id=task_id))
-    claimed = EmbeddingRun.objects.filter(
-        Q(status=EmbeddingRun.Status.PENDING) | running, pk=embedding_run_id,
-    ).update(status=EmbeddingRun.Status.RUNNING, updated_at=timezone.now(), task_id=task_id,
-             attempts=F("attempts") + 1)
-    run = EmbeddingRun.objects.select_related("project").filter(pk=embedding_run_id).first()
-    if not claimed or run is None:
+    if EmbeddingChunk.objects.filter(run_id=embedding_run_id).exists():
         return None
-    if reason := job_attempts_exhausted(run.attempts):
-        _run_finish(run.pk, EmbeddingRun.Status.FAILED, reason)
+    run = job_claim(EmbeddingRun, pk=embedding_run_id, task_id=task_id, select_related=("project",),
+                    on_exhausted=_run_exhausted)
+    if run is None:
         return None
     try:
-        chunks = _run_plan(run)
+        with job_heartbeat(run, task_id=task_id):
+            chunks = _run_plan(run)
     except Exception as exc:
         logger.exception("planning embedding run %s failed", run.pk)
-        _run_finish(run.pk, EmbeddingRun.Status.FAILED, str(exc))
+        _run_finish(run.pk, EmbeddingRun.Status.FAILED, job_failure_reason(exc, str(exc)))
         run.refresh_from_db()
         return run
     if not chunks:
         _run_finish(run.pk, EmbeddingRun.Status.SUCCEEDED)
     run.refresh_from_db()
     return run
+
+
+def _run_exhausted(run: EmbeddingRun, reason: str) -> None:
+    _run_finish(run.pk, EmbeddingRun.Status.FAILED, reason)  # the discovery runs waiting for it fail with it
 
 
 def _run_plan(run: EmbeddingRun) -> int:
@@ -208,18 +214,23 @@ def _run_plan(run: EmbeddingRun) -> int:
 
 
 def _chunk_claim(chunk_id: int, task_id: str, worker: str) -> EmbeddingChunk | None:
-    """Take a chunk atomically: a pending one, or a running one by its own task redelivered or once silent."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.EMBEDDING_CHUNK_STALE_SECONDS)
-    running = Q(status=EmbeddingChunk.Status.RUNNING) & (Q(task_id=task_id) | Q(heartbeat_at__lt=stale))
-    claimed = EmbeddingChunk.objects.filter(
-        Q(status=EmbeddingChunk.Status.PENDING) | running, pk=chunk_id,
-        run__status=EmbeddingRun.Status.RUNNING,
-    ).update(status=EmbeddingChunk.Status.RUNNING, task_id=task_id, worker=worker[:255], attempts=F("attempts") + 1,
-             heartbeat_at=now, started_at=now)
-    if not claimed:
-        return None
-    return EmbeddingChunk.objects.select_related("run").get(pk=chunk_id)
+    """Take a chunk of a running run as services.job_runs claims any job; None when this delivery must not run
+    it. A chunk past its attempts is failed (and may end its run) instead."""
+    with transaction.atomic():
+        chunk = (EmbeddingChunk.objects.select_for_update(of=("self",)).select_related("run", "run__project")
+                 .filter(pk=chunk_id, run__status=EmbeddingRun.Status.RUNNING).first())
+        exhausted: list[str] = []
+        if chunk is None or not job_claim_locked(chunk, task_id=task_id,
+                                                 on_exhausted=lambda c, reason: exhausted.append(reason)):
+            claimed = None
+        else:
+            chunk.worker = worker[:255]
+            chunk.save(update_fields=["worker"])
+            claimed = chunk
+    if chunk is not None and exhausted:
+        job_fail(chunk, exhausted[0])
+        _run_end_if_done(chunk.run_id)
+    return claimed
 
 
 def _run_progress(run_id: int) -> None:
@@ -240,28 +251,26 @@ def embedding_chunk_execute(*, chunk_id: int, task_id: str = "", worker: str = "
     chunk = _chunk_claim(chunk_id, task_id, worker)
     if chunk is None:
         return None
-    if reason := job_attempts_exhausted(chunk.attempts):
-        _chunk_finish(chunk, EmbeddingChunk.Status.FAILED, reason)
-        return chunk
     try:
-        todo = _stale_responses(chunk.run.project, name, (chunk.first_response_id, chunk.last_response_id))
-        # A retried chunk starts where its last attempt stopped: what that one stored is not embedded again.
-        chunk.embedded = max(0, chunk.total - len(todo))
-        EmbeddingChunk.objects.filter(pk=chunk.pk).update(embedded=chunk.embedded)
+        with job_heartbeat(chunk, task_id=task_id):
+            todo = _stale_responses(chunk.run.project, name, (chunk.first_response_id, chunk.last_response_id))
+            # A retried chunk starts where its last attempt stopped: what that one stored is not embedded again.
+            chunk.embedded = max(0, chunk.total - len(todo))
+            EmbeddingChunk.objects.filter(pk=chunk.pk).update(embedded=chunk.embedded)
 
-        def on_batch(n: int) -> None:
-            # The heartbeat: a batch takes seconds, far below EMBEDDING_CHUNK_STALE_SECONDS (5 minutes).
-            chunk.embedded += n
-            EmbeddingChunk.objects.filter(pk=chunk.pk).update(embedded=chunk.embedded, heartbeat_at=timezone.now())
-            _run_progress(chunk.run_id)
+            def on_batch(n: int) -> None:
+                chunk.embedded += n
+                EmbeddingChunk.objects.filter(pk=chunk.pk).update(embedded=chunk.embedded)
+                _run_progress(chunk.run_id)
 
-        _embed_and_store(todo, name, on_batch)
+            _embed_and_store(todo, name, on_batch)
     except Exception as exc:
         logger.exception("chunk %s of embedding run %s failed", chunk.index, chunk.run_id)
+        message = job_failure_reason(exc, f"{type(exc).__name__}: {exc}")
         if job_attempts_exhausted(chunk.attempts + 1):
-            _chunk_finish(chunk, EmbeddingChunk.Status.FAILED, f"{type(exc).__name__}: {exc}")
+            _chunk_finish(chunk, EmbeddingChunk.Status.FAILED, message)
         else:
-            _chunk_retry(chunk, f"{type(exc).__name__}: {exc}")
+            _chunk_retry(chunk, message)
         chunk.refresh_from_db()
         return chunk
     _chunk_finish(chunk, EmbeddingChunk.Status.SUCCEEDED)
@@ -287,23 +296,32 @@ def _chunk_finish(chunk: EmbeddingChunk, status: str, message: str = "") -> None
                                                                         finished_at=timezone.now())
     if not ended:
         return  # taken over meanwhile (this one had gone silent): the one that took it finishes it
-    _run_progress(chunk.run_id)
+    _run_end_if_done(chunk.run_id)
+
+
+def _run_end_if_done(run_id: int) -> None:
+    """Finish the run once none of its chunks is outstanding (called after a chunk's end is committed)."""
+    _run_progress(run_id)
     # Each chunk's end is committed before this check, so whichever chunk ends last sees none outstanding;
     # two that end together may both see none, and the conditional update in _run_finish lets only one win.
-    chunks = EmbeddingChunk.objects.filter(run_id=chunk.run_id)
+    chunks = EmbeddingChunk.objects.filter(run_id=run_id)
     if chunks.exclude(status__in=_FINISHED).exists():
         return
     failed = chunks.filter(status=EmbeddingChunk.Status.FAILED)
     if (first := failed.order_by("index").first()) is not None:
-        _run_finish(chunk.run_id, EmbeddingRun.Status.FAILED,
+        _run_finish(run_id, EmbeddingRun.Status.FAILED,
                     f"{failed.count()} of {chunks.count()} parts failed; the first: {first.message}")
     else:
-        _run_finish(chunk.run_id, EmbeddingRun.Status.SUCCEEDED)
+        _run_finish(run_id, EmbeddingRun.Status.SUCCEEDED)
 
 
 def _run_finish(run_id: int, status: str, message: str = "") -> bool:
-    """Finish a running run (once: a conditional update) and ask for what follows; False if already finished."""
-    won = EmbeddingRun.objects.filter(pk=run_id, status=EmbeddingRun.Status.RUNNING).update(
+    """Finish a run (once: a conditional update) and ask for what follows; False if already finished.
+
+    Not `job_succeed`: the chunk that ends last finishes the run, not the delivery that planned it.
+    """
+    unfinished = [EmbeddingRun.Status.PENDING, EmbeddingRun.Status.RUNNING]
+    won = EmbeddingRun.objects.filter(pk=run_id, status__in=unfinished).update(
         status=status, message=message, finished_at=timezone.now(), updated_at=timezone.now())
     if not won:
         return False
@@ -339,33 +357,19 @@ def _after_run(run: EmbeddingRun) -> None:
         cold_start_queue_build(project=project)
 
 
-def embedding_chunks_resume(*, pending: bool = False) -> int:
-    """Send again the chunks of running runs whose worker was lost (silent past EMBEDDING_CHUNK_STALE_SECONDS),
-    and with `pending` (a worker starting) the pending ones too, whose messages may be gone; returns how many.
-
-    Run by every worker's sweep. A chunk sent twice is harmless: the claim lets one delivery run it.
-    """
+def embedding_chunks_pending_send() -> int:
+    """Send the pending chunks of running runs again (a worker starting: their messages may be gone); returns
+    how many. Chunks that lost their worker are sent by the job sweep (services.job_runs). A chunk sent twice is
+    harmless: the claim lets one delivery run it."""
     from labeling_app.tasks.embeddings import embeddings_chunk
 
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.EMBEDDING_CHUNK_STALE_SECONDS)
-    live_runs = EmbeddingChunk.objects.filter(run__status=EmbeddingRun.Status.RUNNING)
-    lost = live_runs.filter(status=EmbeddingChunk.Status.RUNNING, heartbeat_at__lt=stale)
+    pending = EmbeddingChunk.objects.filter(run__status=EmbeddingRun.Status.RUNNING,
+                                            status=EmbeddingChunk.Status.PENDING)
+    send = list(pending.values_list("pk", flat=True))
     with transaction.atomic():
-        send = []
-        for pk in lost.values_list("pk", flat=True):
-            # Conditional, so two sweeps at once send a lost chunk once.
-            if EmbeddingChunk.objects.filter(pk=pk, status=EmbeddingChunk.Status.RUNNING,
-                                             heartbeat_at__lt=stale).update(
-                    status=EmbeddingChunk.Status.PENDING, task_id="", heartbeat_at=now,
-                    message="sent again: the worker running it was lost"):
-                send.append(pk)
-        if pending:
-            send += [pk for pk in live_runs.filter(status=EmbeddingChunk.Status.PENDING).values_list("pk", flat=True)
-                     if pk not in send]
         enqueue_group_on_commit(embeddings_chunk, [{"chunk_id": pk} for pk in send])
     if send:
-        logger.info("embedding chunks sent again: %s", send)
+        logger.info("pending embedding chunks sent again: %s", send)
     return len(send)
 
 

@@ -1,4 +1,5 @@
-"""One way to run a background job, used by every job row (models.jobs.JobRun: imports, discovery, retrains).
+"""One way to run a background job, used by every job row (models.jobs.JobRun: imports, discovery, retrains,
+embedding runs while they plan and their chunks).
 
 - Claim (`job_claim`, `job_claim_locked`): under a row lock, a delivery takes a row that is pending, or running
   and either its own (the same task id, delivered again after its worker was lost) or stale (no heartbeat for
@@ -48,11 +49,13 @@ class JobLost(Exception):
 
 @dataclass(frozen=True)
 class JobKind:
-    """How the sweep sends a job again: its model, its Celery task, and the task's keyword ids for a row."""
+    """How the sweep sends a job again: its model, its Celery task, the task's keyword ids for a row, and
+    which running rows are jobs still (`only`; every running row when None)."""
 
     model: str  # "app_label.ModelName"
     task: str
     ids: Callable[[Any], dict[str, int]]
+    only: Q | None = None
 
 
 JOB_KINDS: tuple[JobKind, ...] = (
@@ -61,6 +64,12 @@ JOB_KINDS: tuple[JobKind, ...] = (
             lambda r: {"discovery_run_id": r.pk}),
     JobKind("labeling_app.ModelVersion", "labeling_app.tasks.training.retrain",
             lambda v: {"project_id": v.project_id}),
+    # An embedding run is a job while it plans; once its chunks exist they are the jobs (a run waiting for a
+    # worker to take its chunks beats no more and is not lost), and only chunks of a running run are.
+    JobKind("labeling_app.EmbeddingRun", "labeling_app.tasks.embeddings.embeddings_compute",
+            lambda r: {"embedding_run_id": r.pk}, only=Q(chunks__isnull=True)),
+    JobKind("labeling_app.EmbeddingChunk", "labeling_app.tasks.embeddings.embeddings_chunk",
+            lambda c: {"chunk_id": c.pk}, only=Q(run__status="running")),
 )
 
 
@@ -206,7 +215,8 @@ def jobs_stale_find() -> Iterator[tuple[str, dict[str, int], str]]:
     for kind in JOB_KINDS:
         model = apps.get_model(kind.model)
         stale = Q(heartbeat_at__lt=job_stale_before()) | Q(heartbeat_at__isnull=True)
-        for job in model.objects.filter(stale, status=model.JOB_RUNNING).order_by("pk"):
+        running = model.objects.filter(stale, status=model.JOB_RUNNING)
+        for job in (running.filter(kind.only) if kind.only is not None else running).order_by("pk"):
             new_id = str(uuid.uuid4())
             taken = model.objects.filter(stale, pk=job.pk, status=model.JOB_RUNNING, task_id=job.task_id).update(
                 task_id=new_id, heartbeat_at=timezone.now(), message=JOB_INTERRUPTED)

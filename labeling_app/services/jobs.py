@@ -142,7 +142,7 @@ def jobs_stale_resend() -> int:
 
 def _sweep_forever(stop: threading.Event, interval: float) -> None:
     while not stop.wait(interval):
-        for sweep in (jobs_outbox_send, jobs_stale_resend, _embedding_chunks_resume):
+        for sweep in (jobs_outbox_send, jobs_stale_resend):
             try:
                 sweep()
             except Exception:  # the database may be away too: try again at the next tick
@@ -166,18 +166,11 @@ def jobs_sweep_start(*, interval: float | None = None) -> threading.Event:
     return stop
 
 
-def _embedding_chunks_resume(*, pending: bool = False) -> int:
-    # Chunks of an embedding run whose whole worker was killed: sent again (services.embeddings).
-    from labeling_app.services.embeddings import embedding_chunks_resume
-
-    return embedding_chunks_resume(pending=pending)
-
-
 def jobs_resume_pending() -> int:
     """Send again the work that never reached a worker (called when a worker starts); returns how many.
 
-    Pending imports, embedding runs and discovery runs are sent as they are, and so are the pending or lost
-    chunks of running embedding runs; a project whose labels are ahead of its current model with no live
+    Pending imports, embedding runs and discovery runs are sent as they are, and so are the pending chunks of
+    running embedding runs; a project whose labels are ahead of its current model with no live
     retrain (a request lost while the broker was down) gets one.
     """
     from labeling_app.models import DiscoveryRun, EmbeddingRun, ImportJob, ModelVersion, Project
@@ -196,7 +189,9 @@ def jobs_resume_pending() -> int:
     for run_id in DiscoveryRun.objects.filter(status=DiscoveryRun.Status.PENDING).values_list("pk", flat=True):
         discovery_compute.apply_async(kwargs={"discovery_run_id": run_id})
         sent += 1
-    sent += _embedding_chunks_resume(pending=True)
+    from labeling_app.services.embeddings import embedding_chunks_pending_send
+
+    sent += embedding_chunks_pending_send()
 
     live = ModelVersion.objects.filter(project=OuterRef("pk"), status=ModelVersion.Status.TRAINING,
                                        heartbeat_at__gte=job_stale_before())

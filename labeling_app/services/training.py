@@ -267,12 +267,14 @@ def _artifacts_prune(project_id: int, *, keep_from: int) -> None:
 
 def _promote(version: ModelVersion, *, task_id: str, queue: list[int], fields: dict) -> None:
     with transaction.atomic():
+        # The project first, then the version: the order the training slot's claim takes them in (the other
+        # order deadlocked a promotion against a claim of the same project).
+        project = Project.objects.select_for_update().get(pk=version.project_id)
         locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
         if locked.status != ModelVersion.Status.TRAINING or locked.task_id != task_id:
             logger.warning("v%s of project %s was finished or taken over by another delivery; this one is dropped",
                            version.number, version.project_id)
             return
-        project = Project.objects.select_for_update().get(pk=version.project_id)
         previous = project.current_model
         LabelQueue.objects.update_or_create(
             project=project,

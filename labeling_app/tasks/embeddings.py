@@ -1,16 +1,21 @@
 from celery import Task, shared_task
+from django.conf import settings
 
 from labeling_app.services.embeddings import embedding_chunk_execute, embedding_run_execute
 
+# Past the soft limit the job fails, saying so; the hard limit kills the pool process (retried as a lost job).
+_LIMITS = {"time_limit": settings.EMBEDDING_TIME_LIMIT_SECONDS,
+           "soft_time_limit": settings.EMBEDDING_TIME_LIMIT_SECONDS - settings.JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS}
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, time_limit=10 * 60)
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **_LIMITS)
 def embeddings_compute(self: Task, *, embedding_run_id: int) -> str:
     """Plan an embedding run: its chunks go to the embeddings queue as a group; a planned run is not replanned."""
     run = embedding_run_execute(embedding_run_id=embedding_run_id, task_id=self.request.id or "")
     return run.status if run else "skipped"
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, time_limit=15 * 60)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **_LIMITS)
 def embeddings_chunk(self: Task, *, chunk_id: int) -> str:
     """Embed one chunk of an embedding run; a finished chunk, or one another worker is running, is skipped."""
     chunk = embedding_chunk_execute(chunk_id=chunk_id, task_id=self.request.id or "",

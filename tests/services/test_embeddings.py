@@ -20,13 +20,14 @@ from labeling_app.services import embeddings
 from labeling_app.services.discovery import discovery_run_execute
 from labeling_app.services.embeddings import (
     embedding_chunk_execute,
-    embedding_chunks_resume,
+    embedding_chunks_pending_send,
     embedding_matrix,
     embedding_run_execute,
     embedding_run_request,
     embeddings_ensure,
 )
-from labeling_app.tasks.embeddings import embeddings_chunk
+from labeling_app.services.job_runs import jobs_stale_find
+from labeling_app.tasks.embeddings import embeddings_chunk, embeddings_compute
 from tests.factories import ProjectFactory
 
 
@@ -117,8 +118,8 @@ def test_a_run_is_planned_into_chunks_sent_as_a_group_and_the_last_chunk_finishe
     assert [(c.first_response_id, c.last_response_id) for c in chunks] == [(ids[0], ids[2]), (ids[3], ids[5]),
                                                                            (ids[6], ids[7])]
     assert _queued(embeddings_chunk.name) == [{"chunk_id": c.pk} for c in chunks]
-    assert embedding_run_execute(embedding_run_id=run.pk, task_id="plan") is not None  # redelivered planner
-    assert run.chunks.count() == 3  # ... finds its chunks: nothing planned twice
+    assert embedding_run_execute(embedding_run_id=run.pk, task_id="plan") is None  # redelivered planner: skipped
+    assert run.chunks.count() == 3  # ... its chunks carry the run: nothing planned twice
 
     first, second, last = chunks
     assert embedding_chunk_execute(chunk_id=second.pk, task_id="b", worker="w2").status == "succeeded"
@@ -187,9 +188,9 @@ def test_a_chunk_that_fails_is_retried_alone_and_one_that_keeps_failing_fails_it
 
 
 @pytest.mark.django_db
-def test_a_chunk_gone_silent_is_sent_again_by_the_sweep_and_its_redelivery_resumes(settings):
+def test_a_chunk_gone_silent_is_sent_again_by_the_job_sweep_and_its_new_delivery_resumes(settings):
     settings.EMBEDDING_CHUNK_SIZE = 5
-    settings.EMBEDDING_CHUNK_STALE_SECONDS = 60
+    settings.JOB_STALE_AFTER_SECONDS = 60
     project = _project_with(10)
     run = embedding_run_request(project=project)
     embedding_run_execute(embedding_run_id=run.pk, task_id="plan")
@@ -200,15 +201,47 @@ def test_a_chunk_gone_silent_is_sent_again_by_the_sweep_and_its_redelivery_resum
                                                      heartbeat_at=long_ago)
     EmbeddingChunk.objects.filter(pk=live.pk).update(status="running", task_id="alive", attempts=1,
                                                      heartbeat_at=timezone.now())
+    # The planned run beats no more, however long its chunks wait: it is not a lost job.
+    EmbeddingRun.objects.filter(pk=run.pk).update(heartbeat_at=long_ago)
     assert embedding_chunk_execute(chunk_id=live.pk, task_id="duplicate") is None  # a live chunk is not taken
-    OutboxJob.objects.all().delete()
-    assert embedding_chunks_resume() == 1
-    assert embedding_chunks_resume() == 0  # sent once, however many sweeps run
-    assert _queued(embeddings_chunk.name) == [{"chunk_id": lost.pk}]
-    lost.refresh_from_db()
-    assert lost.status == EmbeddingChunk.Status.PENDING
-    assert embedding_chunk_execute(chunk_id=lost.pk, task_id="new").status == "succeeded"
+    found = list(jobs_stale_find())
+    assert [(task, ids) for task, ids, _ in found] == [(embeddings_chunk.name, {"chunk_id": lost.pk})]
+    assert list(jobs_stale_find()) == []  # sent once, however many sweeps run
+    new_id = found[0][2]
+    assert embedding_chunk_execute(chunk_id=lost.pk, task_id="dead") is None  # the old delivery was replaced
+    resumed = embedding_chunk_execute(chunk_id=lost.pk, task_id=new_id)
+    assert resumed.status == "succeeded" and resumed.attempts == 2
     assert embedding_chunk_execute(chunk_id=live.pk, task_id="alive").status == "succeeded"  # its redelivery
     run.refresh_from_db()
     assert run.status == EmbeddingRun.Status.SUCCEEDED and run.embedded == 10
     assert ResponseEmbedding.objects.filter(response__project=project).count() == 10
+
+
+@pytest.mark.django_db
+def test_a_plan_gone_silent_is_sent_again_and_a_planned_run_is_not_planned_twice(settings):
+    settings.EMBEDDING_CHUNK_SIZE = 5
+    settings.JOB_STALE_AFTER_SECONDS = 60
+    project = _project_with(10)
+    run = embedding_run_request(project=project)
+    # Its worker was killed while planning: running, no chunks, silent.
+    EmbeddingRun.objects.filter(pk=run.pk).update(status="running", task_id="dead", attempts=1,
+                                                  heartbeat_at=timezone.now() - timedelta(seconds=120))
+    (found,) = jobs_stale_find()
+    assert found[:2] == (embeddings_compute.name, {"embedding_run_id": run.pk})
+    planned = embedding_run_execute(embedding_run_id=run.pk, task_id=found[2])
+    assert planned.status == EmbeddingRun.Status.RUNNING and planned.attempts == 2 and planned.chunks.count() == 2
+    assert embedding_run_execute(embedding_run_id=run.pk, task_id=found[2]) is None  # redelivered: not replanned
+    assert planned.chunks.count() == 2
+
+
+@pytest.mark.django_db
+def test_pending_chunks_of_running_runs_are_sent_when_a_worker_starts(settings):
+    settings.EMBEDDING_CHUNK_SIZE = 5
+    project = _project_with(10)
+    run = embedding_run_request(project=project)
+    embedding_run_execute(embedding_run_id=run.pk, task_id="plan")
+    first, second = run.chunks.order_by("index")
+    EmbeddingChunk.objects.filter(pk=first.pk).update(status="succeeded")
+    OutboxJob.objects.all().delete()
+    assert embedding_chunks_pending_send() == 1
+    assert _queued(embeddings_chunk.name) == [{"chunk_id": second.pk}]

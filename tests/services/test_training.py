@@ -398,3 +398,42 @@ def test_a_retrain_with_no_labelled_answer_embedded_waits_for_the_embedding_run(
     assert OutboxJob.objects.filter(task__endswith="training.retrain").exists()  # the run starts the retrain
     version = training_run(project_id=demo.pk, task_id="after")
     assert version.status == ModelVersion.Status.READY and version.labelled_responses == 120
+
+
+def test_a_promotion_and_a_slot_claim_of_one_project_at_once_do_not_deadlock(transactional_db, demo_vectors):
+    """The claim locks the project, then its training version; a promotion must take them in that order too
+    (it took the version first, and the two deadlocked on PostgreSQL)."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from labeling_app.models import Project
+    from labeling_app.services.job_runs import job_running_values
+    from labeling_app.services.training import _promote
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises all writers: lock order only matters on PostgreSQL")
+    project = demo_project_make({UserFactory(): Role.ANALYST}, demo_vectors, keep_labels=0)
+    version = ModelVersion.objects.create(project=project, number=1, labels_revision=project.labels_revision,
+                                          **job_running_values(task_id="t"))
+    errors: list[BaseException] = []
+
+    def promote() -> None:
+        try:
+            _promote(version, task_id="t", queue=[], fields={})
+        except BaseException as exc:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    promoter = threading.Thread(target=promote)
+    with transaction.atomic():
+        Project.objects.select_for_update().get(pk=project.pk)  # the claim's first lock ...
+        promoter.start()
+        time.sleep(1)  # ... the promotion starts meanwhile and takes whatever it takes first ...
+        ModelVersion.objects.select_for_update().get(pk=version.pk)  # ... then the claim's second
+    promoter.join(timeout=30)
+    assert not errors, errors
+    project.refresh_from_db()
+    assert project.current_model_id == version.pk

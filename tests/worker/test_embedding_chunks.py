@@ -83,9 +83,10 @@ def test_two_workers_embed_the_chunks_of_one_run_side_by_side_each_chunk_once(bi
 
 
 def test_a_worker_killed_whole_in_the_middle_of_a_run_loses_nothing(big_project, settings):
-    # The second worker's sweep sends a chunk silent for 20 s again (the default, 5 minutes, is for real runs;
-    # a chunk here beats after its one batch, a few seconds on a loaded machine).
-    recovery = {**ONE_THREAD, "EMBEDDING_CHUNK_STALE_SECONDS": "20", "JOBS_SWEEP_SECONDS": "1"}
+    # The second worker's sweep sends a chunk silent for 20 s again (the default, 2 minutes, is for real runs;
+    # a running chunk beats every 5 s here, from its own thread, however long a batch takes).
+    recovery = {**ONE_THREAD, "JOB_STALE_AFTER_SECONDS": "20", "JOB_HEARTBEAT_SECONDS": "5",
+                "JOBS_SWEEP_SECONDS": "1"}
     doomed = worker_start(settings, queues=QUEUES, name=f"doomed-{os.getpid()}", env=recovery, new_session=True)
     try:
         run = _start_run(big_project)

@@ -30,7 +30,7 @@ from labeling_app.services.annotations import annotation_submit
 from labeling_app.services.discovery import discovery_run_execute, discovery_run_request
 from labeling_app.services.imports import import_job_create
 from tests.conftest import worker_start, worker_stop
-from tests.factories import MembershipFactory, ProjectFactory, ResponseFactory, UserFactory
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.worker import test_retrain_worker as loop
 
 pytestmark = pytest.mark.worker
@@ -149,7 +149,9 @@ def test_a_discovery_run_killed_with_its_worker_keeps_the_previous_clusters_says
     assert discovery_run_execute(discovery_run_id=before.pk, task_id="setup").status == "succeeded"
     previous = {c.pk: (c.name, c.size) for c in before.clusters.all()}
     previous_assignments = set(ClusterAssignment.objects.filter(run=before).values_list("response_id", "cluster_id"))
-    ResponseFactory.create_batch(300, project=project)  # to embed first: a run of some seconds
+    # A bigger project, embedded already (discovery never embeds): clustering takes seconds, about 1 s per
+    # 3,000 answers on an idle core, so the worker is killed in the middle of it.
+    loop.embedded_answers_add(project, 10_000)
     # The setup's own embedding run is not this test's: the worker would spend its time on it.
     EmbeddingRun.objects.filter(project=project).update(status=EmbeddingRun.Status.SUCCEEDED)
     first = workers("embeddings", purge=True)
@@ -194,7 +196,8 @@ def test_an_import_past_its_soft_time_limit_fails_saying_so_and_writes_nothing(t
     monkeypatch.setattr(import_run, "_exec_options", None)  # Celery caches a task's send options on first send
 
     project = ProjectFactory(name="Slow survey")
-    lines = ["respondent_id,response"] + [f"S{i:06d},Answer number {i} about the service" for i in range(20_000)]
+    # Big enough to outlast a 1 s soft limit on a fast machine (the streamed import writes 20,000 rows in less).
+    lines = ["respondent_id,response"] + [f"S{i:06d},Answer number {i} about the service" for i in range(200_000)]
     FAST.update({"IMPORT_TIME_LIMIT_SECONDS": "60", "JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS": "59"})  # soft: 1 s
     try:
         workers("imports", purge=True)
