@@ -302,23 +302,26 @@ def clusters_merge(*, run: DiscoveryRun, user: User, cluster_ids: list[int], nam
 def cluster_split(*, run: DiscoveryRun, user: User, cluster_id: int, k: int) -> list[Cluster]:
     """Split a cluster into k sub-clusters by their embeddings."""
     (cluster,) = _check_active(run, [cluster_id])
-    members = _member_ids(cluster)
-    if not 2 <= k <= len(members):
-        raise ValidationError(f"a cluster of {len(members)} responses can be split into 2 to {len(members)} parts")
+    every = _member_ids(cluster)
+    if not 2 <= k <= len(every):
+        raise ValidationError(f"a cluster of {len(every)} responses can be split into 2 to {len(every)} parts")
     store = embedding_store(project=run.project)
-    rows = store.rows_of(members)
-    members = [m for m, r in zip(members, rows, strict=True) if r >= 0]
+    rows = store.rows_of(every)
+    members = [m for m, r in zip(every, rows, strict=True) if r >= 0]
     if len(members) < k:
         raise ValidationError("the embeddings of this cluster's responses are not ready yet")
     sub = ml_discovery.split_cluster(store.vectors[rows[rows >= 0]], k, seed=run.seed)
     before = _snapshot([cluster], members_of=[cluster])
-    parts = {}
-    for part in range(k):
-        group = [m for m, s in zip(members, sub, strict=True) if s == part]
-        if group:
-            child = Cluster.objects.create(run=run, name="~split", parent=cluster, size=len(group))
-            ClusterAssignment.objects.filter(run=run, response_id__in=group).update(cluster=child)
-            parts[child] = group
+    groups = [[m for m, s in zip(members, sub, strict=True) if s == part] for part in range(k)]
+    groups[0] += [m for m, r in zip(every, rows, strict=True) if r < 0]  # not embedded: with the largest part
+    parts = {Cluster.objects.create(run=run, name="~split", parent=cluster, size=len(group)): group
+             for group in groups if group}
+    # The smaller parts move by their ids; the largest (the first) then takes whatever is left in the cluster,
+    # without a list of ids.
+    first, *others = parts
+    for child in others:
+        ClusterAssignment.objects.filter(run=run, cluster=cluster, response_id__in=parts[child]).update(cluster=child)
+    ClusterAssignment.objects.filter(run=run, cluster=cluster).update(cluster=first)
     cluster.active = False
     cluster.save(update_fields=["active"])
     _summarize(run, parts, store)
