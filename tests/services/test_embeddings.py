@@ -187,12 +187,17 @@ def test_a_chunk_that_fails_is_retried_alone_and_one_that_keeps_failing_fails_it
     assert ResponseEmbedding.objects.filter(response__project=project).count() == 8
 
 
-@pytest.mark.django_db
-def test_a_chunk_gone_silent_is_sent_again_by_the_job_sweep_and_its_new_delivery_resumes(settings):
+def _two_chunk_run(settings):  # type: ignore[no-untyped-def]
+    """A run of 10 new responses in chunks of 5, with a one-minute stale rule; not yet planned."""
     settings.EMBEDDING_CHUNK_SIZE = 5
     settings.JOB_STALE_AFTER_SECONDS = 60
     project = _project_with(10)
-    run = embedding_run_request(project=project)
+    return project, embedding_run_request(project=project)
+
+
+@pytest.mark.django_db
+def test_a_chunk_gone_silent_is_sent_again_by_the_job_sweep_and_its_new_delivery_resumes(settings):
+    project, run = _two_chunk_run(settings)
     embedding_run_execute(embedding_run_id=run.pk, task_id="plan")
     lost, live = run.chunks.order_by("index")
     long_ago = timezone.now() - timedelta(seconds=120)
@@ -219,10 +224,7 @@ def test_a_chunk_gone_silent_is_sent_again_by_the_job_sweep_and_its_new_delivery
 
 @pytest.mark.django_db
 def test_a_plan_gone_silent_is_sent_again_and_a_planned_run_is_not_planned_twice(settings):
-    settings.EMBEDDING_CHUNK_SIZE = 5
-    settings.JOB_STALE_AFTER_SECONDS = 60
-    project = _project_with(10)
-    run = embedding_run_request(project=project)
+    _, run = _two_chunk_run(settings)
     # Its worker was killed while planning: running, no chunks, silent.
     EmbeddingRun.objects.filter(pk=run.pk).update(status="running", task_id="dead", attempts=1,
                                                   heartbeat_at=timezone.now() - timedelta(seconds=120))
@@ -236,9 +238,7 @@ def test_a_plan_gone_silent_is_sent_again_and_a_planned_run_is_not_planned_twice
 
 @pytest.mark.django_db
 def test_pending_chunks_of_running_runs_are_sent_when_a_worker_starts(settings):
-    settings.EMBEDDING_CHUNK_SIZE = 5
-    project = _project_with(10)
-    run = embedding_run_request(project=project)
+    _, run = _two_chunk_run(settings)
     embedding_run_execute(embedding_run_id=run.pk, task_id="plan")
     first, second = run.chunks.order_by("index")
     EmbeddingChunk.objects.filter(pk=first.pk).update(status="succeeded")
