@@ -422,7 +422,7 @@ def test_a_promotion_and_a_slot_claim_of_one_project_at_once_do_not_deadlock(tra
     def promote() -> None:
         try:
             _promote(version, task_id="t", queue=[], fields={})
-        except BaseException as exc:  # noqa: BLE001  (reported by the assertion below)
+        except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
         finally:
             connection.close()
