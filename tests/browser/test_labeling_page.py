@@ -19,12 +19,20 @@ def _shown_probabilities(page) -> dict[str, str]:
             for i in range(toggles.count())}
 
 
-def test_keyboard_labeling_and_live_model_updates(live_server, celery_worker_process, demo_vectors, new_page):
+@pytest.fixture
+def trained(transactional_db, demo_vectors):  # type: ignore[no-untyped-def]
+    """The demo project with 150 labels and its first model, made before the worker starts: a worker already
+    running would take the import's embedding run and retrain on its own, racing the setup's v1."""
     analyst = UserFactory(username="lara-analyst")
     watcher = UserFactory(username="wes-analyst")
     project = demo_project_make({analyst: Role.ANALYST, watcher: Role.ANALYST}, demo_vectors, keep_labels=150)
     v1 = training_run(project_id=project.pk, task_id="setup")
     assert v1.status == ModelVersion.Status.READY
+    return project, analyst, watcher, v1
+
+
+def test_keyboard_labeling_and_live_model_updates(trained, live_server, celery_worker_process, new_page):
+    project, analyst, watcher, v1 = trained
     themes = {t.shortcut: t for t in project.themes.all()}
 
     page = new_page()
