@@ -11,7 +11,9 @@ processes doing it:
 3. embed_2w: the embeddings deleted and a new run done by 2 workers side by side;
 4. retrain: one retrain in this process (`training_run`) on every embedded response and label;
 5. dashboard: the theme prevalence view (`selectors.insights.prevalence`), first call and repeated;
-6. similar: "more like this" (`selectors.discovery.responses_similar`) for one labelled response.
+6. similar: "more like this" (`selectors.discovery.responses_similar`) for one labelled response;
+7. cluster edits and map: merge, split, move, rename and the map's data on a project of the same size with a
+   finished discovery run (built directly by `bench/similar_latency.py`, which times them).
 
 Every worker is held to one CPU thread (EMBEDDING_THREADS=1, OMP_NUM_THREADS=1 and friends), so the speedup
 shows what the chunking parallelises, not what extra threads do. An embedding time is the span from the first
@@ -37,6 +39,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
+from bench import similar_latency  # noqa: E402
 from bench._data import NHS_DIR  # noqa: E402
 from bench.retrain_latency import EDITS  # noqa: E402
 
@@ -281,6 +284,14 @@ def main() -> None:
         steps["similar"] = (statistics.median(times), peak.mb)
     assert found, "more like this found nothing"
     print(f"more like this: {steps['similar'][0] * 1000:.0f} ms (median of 5)", flush=True)
+
+    # The discovery paths that read embeddings (cluster edits, the map) need a finished discovery run with its
+    # clusters and map: bench/similar_latency builds one of the same size directly and times them.
+    with me.watch() as peak:
+        edits = similar_latency.measure(similar_latency.build_project(args.size), repeats=5)
+        steps["cluster_edits"] = (edits["cluster_edit_ms"] / 1000, peak.mb)
+    print("cluster edits and map (p50 of 5): " + ", ".join(
+        f"{kind} {edits[f'{kind}_ms']:.0f} ms" for kind in ("merge", "split", "move", "relabel", "map")), flush=True)
 
     for step, (seconds, mb) in steps.items():
         print(f"  {step}: {seconds:.2f} s, peak {mb:.0f} MB", flush=True)

@@ -194,7 +194,7 @@ def measure(project_id: int, *, repeats: int = 7, seed: int = 0) -> dict:
         map_points_json(run=run)  # the body the map page fetches
 
     def clusters() -> list[int]:
-        return [c.pk for c in clusters_active(run=run).filter(is_outliers=False, size__gte=20)]
+        return [c.pk for c in clusters_active(run=run).filter(is_outliers=False, size__gte=4)]
 
     def merge(i: int) -> None:
         a, b = rng.choice(clusters(), 2, replace=False)

@@ -29,3 +29,5 @@ def test_the_scale_bench_runs_at_a_small_size_and_prints_its_last_line(tmp_path)
     assert embed_1w > 0 and embed_2w > 0 and abs(speedup - embed_1w / embed_2w) < 0.02
     assert import_s > 0 and retrain_s > 0 and similar_ms > 0 and peak_mb > 0
     assert "by 2 worker(s)" in done.stdout  # the second run's chunks really went to both workers
+    assert re.search(r"cluster edits and map \(p50 of 5\): merge \d+ ms, split \d+ ms, move \d+ ms, relabel \d+ ms, "
+                     r"map \d+ ms", done.stdout), done.stdout[-2000:]
