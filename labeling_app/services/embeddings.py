@@ -44,7 +44,6 @@ from labeling_app.services.job_runs import (
     job_attempts_exhausted,
     job_claim,
     job_claim_locked,
-    job_fail,
     job_failure_reason,
     job_heartbeat,
 )
@@ -219,18 +218,18 @@ def _chunk_claim(chunk_id: int, task_id: str, worker: str) -> EmbeddingChunk | N
     with transaction.atomic():
         chunk = (EmbeddingChunk.objects.select_for_update(of=("self",)).select_related("run", "run__project")
                  .filter(pk=chunk_id, run__status=EmbeddingRun.Status.RUNNING).first())
-        exhausted: list[str] = []
-        if chunk is None or not job_claim_locked(chunk, task_id=task_id,
-                                                 on_exhausted=lambda c, reason: exhausted.append(reason)):
-            claimed = None
-        else:
+        if chunk is None:
+            return None
+        was = chunk.status
+        claimed = job_claim_locked(chunk, task_id=task_id)  # past its attempts, job_fail fails it instead
+        if claimed:
             chunk.worker = worker[:255]
             chunk.save(update_fields=["worker"])
-            claimed = chunk
-    if chunk is not None and exhausted:
-        job_fail(chunk, exhausted[0])
-        _run_end_if_done(chunk.run_id)
-    return claimed
+    if claimed:
+        return chunk
+    if was != chunk.status == EmbeddingChunk.Status.FAILED:
+        _run_end_if_done(chunk.run_id)  # its failure is committed: it may have been the run's last chunk
+    return None
 
 
 def _run_progress(run_id: int) -> None:
