@@ -310,6 +310,9 @@ EMBEDDING_CHUNK_SIZE = int(os.environ.get("EMBEDDING_CHUNK_SIZE", 2000))
 # Threads one worker process embeds with (ONNX Runtime); 0 means every core the process may use. Set 1 to hold
 # each worker to one CPU thread when several workers share a machine (with OMP_NUM_THREADS=1 for torch).
 EMBEDDING_THREADS = int(os.environ.get("EMBEDDING_THREADS", 0))
+# How much lower than the web server's the Celery workers' CPU priority is (Unix nice increment, 0 to 19; 0 keeps
+# the same): background jobs yield the CPU to requests where both share a machine (tasks/__init__.py).
+WORKER_NICENESS = min(19, max(0, int(os.environ.get("WORKER_NICENESS", 10))))
 
 LOGGING = {
     "version": 1,

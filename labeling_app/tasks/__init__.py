@@ -4,13 +4,24 @@ Long tasks are acknowledged late and put back when their worker dies. They have 
 the cap on deliveries is in the database (each job's `attempts`, JOB_MAX_ATTEMPTS; see services.jobs),
 because a task that kills its worker never reaches code that could count its retries.
 """
+import os
 import threading
 
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_init, worker_ready, worker_shutdown
+from django.conf import settings
 
 from labeling_app.tasks import discovery, embeddings, imports, training
 
 __all__ = ["discovery", "embeddings", "imports", "training"]
+
+
+@worker_init.connect
+def _yield_cpu_to_web(**_: object) -> None:
+    # Set before the pool forks, so every child inherits it. Where a worker shares cores with the web server,
+    # retrains and embedding runs take only the CPU that requests leave: an analyst's next batch does not wait
+    # behind a retrain that can as well finish a second later. Nothing changes on a machine of its own.
+    if settings.WORKER_NICENESS:
+        os.nice(settings.WORKER_NICENESS)
 
 
 @worker_ready.connect

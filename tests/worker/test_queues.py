@@ -4,6 +4,7 @@ import csv
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -88,3 +89,19 @@ def test_a_retrain_does_not_wait_behind_a_large_embedding_run(loop_project, two_
         time.sleep(0.5)
         run.refresh_from_db()
     assert run.status == EmbeddingRun.Status.SUCCEEDED, run.message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_run_at_a_lower_cpu_priority_than_the_web_server(settings):
+    """A worker and its pool process run WORKER_NICENESS lower than the process that started them, so a retrain
+    sharing the cores with the web server takes only what requests leave (bench/load.py)."""
+    assert settings.WORKER_NICENESS > 0
+    proc = worker_start(settings, queues="training", name=f"nice-{os.getpid()}")
+    try:
+        children = [int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        assert children, "the prefork pool has no process"
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        for pid in [proc.pid, *children]:
+            assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, mine + settings.WORKER_NICENESS)
+    finally:
+        worker_stop(proc)
