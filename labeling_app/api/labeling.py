@@ -65,7 +65,7 @@ class QueueView(ProjectScopedMixin, APIView):
         responses = queue_batch_lease(project=self.project, user=request_user(request), size=size)
         suggestions = suggestions_for_responses(project=self.project, response_ids=[r.pk for r in responses])
         # Blind double coding: no suggestions for an overlap item until it is resolved.
-        blind = overlap_open_ids(project=self.project, response_ids=[r.pk for r in responses])
+        blind = overlap_open_ids(project=self.project, response_ids=[r.pk for r in responses if r.is_overlap])
         data = [{"id": r.pk, "respondent_id": r.respondent_id, "text": r.text, "metadata": r.metadata,
                  "suggestions": [] if r.pk in blind else suggestions[r.pk], "blind": r.pk in blind,
                  "themes": [], "flagged": False} for r in responses]

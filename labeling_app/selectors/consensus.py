@@ -89,7 +89,10 @@ def consensus_for_project(*, project: Project) -> Consensus:
 
 def overlap_open_ids(*, project: Project, response_ids: Iterable[int]) -> set[int]:
     """The given responses that are blind overlap items not resolved yet (coders must not see others' themes)."""
-    overlap = list(project.responses.filter(pk__in=list(response_ids), is_overlap=True).values_list("pk", flat=True))
+    ids = list(response_ids)
+    if not ids:
+        return set()
+    overlap = list(project.responses.filter(pk__in=ids, is_overlap=True).values_list("pk", flat=True))
     if not overlap:
         return set()
     codings = codings_read(project=project, response_ids=overlap)

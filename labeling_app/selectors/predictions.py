@@ -60,7 +60,7 @@ def _live_columns(project: Project, predictions: Predictions) -> list[int]:
 def suggestions_for_responses(*, project: Project, response_ids: list[int]) -> dict[int, list[dict]]:
     """The current model's suggestions for some responses, most likely first, live themes only."""
     out: dict[int, list[dict]] = {pk: [] for pk in response_ids}
-    predictions = predictions_current(project=project)
+    predictions = predictions_current(project=project) if response_ids else None
     if predictions is None:
         return out
     columns = _live_columns(project, predictions)

@@ -20,13 +20,17 @@ class AnnotationItem:
     complete: bool = True
 
 
-def annotation_items_check(*, project: Project, items: list[AnnotationItem]) -> None:
-    """Every response and theme must belong to the project, themes must be live, no response twice."""
+def annotation_items_check(*, project: Project, items: list[AnnotationItem]) -> dict[int, str]:
+    """Every response and theme must belong to the project, themes must be live, no response twice.
+
+    Returns the names of the project's themes (archived too), read in the same query as the check.
+    """
     if not items:
         raise ValidationError("nothing to submit")
     errors = []
     responses = set(project.responses.filter(pk__in=[i.response_id for i in items]).values_list("pk", flat=True))
-    live = set(project.themes.filter(archived=False).values_list("pk", flat=True))
+    themes = list(project.themes.values_list("pk", "name", "archived"))
+    live = {pk for pk, _, archived in themes if not archived}
     seen: set[int] = set()
     for n, item in enumerate(items):
         if item.response_id not in responses:
@@ -39,17 +43,19 @@ def annotation_items_check(*, project: Project, items: list[AnnotationItem]) -> 
             errors.append(f"item {n}: themes {unknown} are not live themes of this project")
     if errors:
         raise ValidationError(errors)
+    return {pk: name for pk, name, _ in themes}
 
 
 def annotation_submit(*, project: Project, user: User, items: list[AnnotationItem],
                       source: str = Annotation.Source.MANUAL) -> list[Annotation]:
     """Save one analyst's labels for several responses and ask for one retrain; all or nothing."""
-    annotation_items_check(project=project, items=items)
+    names = annotation_items_check(project=project, items=items)
     with transaction.atomic():
-        return _annotations_write(project=project, user=user, items=items, source=source)
+        return _annotations_write(project=project, user=user, items=items, source=source, names=names)
 
 
-def _annotations_write(*, project: Project, user: User, items: list[AnnotationItem], source: str) -> list[Annotation]:
+def _annotations_write(*, project: Project, user: User, items: list[AnnotationItem], source: str,
+                       names: dict[int, str]) -> list[Annotation]:
     # A fixed number of statements whatever the batch size (bulk inserts): a submit is one short transaction.
     response_ids = [i.response_id for i in items]
     previous = {
@@ -70,14 +76,14 @@ def _annotations_write(*, project: Project, user: User, items: list[AnnotationIt
                                  for annotation, item in zip(made, items, strict=True)
                                  for theme_id in sorted(set(item.theme_ids))])
     QueueLease.objects.filter(user=user, response_id__in=[i.response_id for i in items if i.complete]).delete()
-    _labels_audit(project, user, items, previous)
+    _labels_audit(project, user, items, previous, names)
     # Last: the project row stays locked by this update until the commit, and every submit updates it.
     training_inputs_changed(project=project)
     return made
 
 
-def _labels_audit(project: Project, user: User, items: list[AnnotationItem], previous: dict[int, Annotation]) -> None:
-    names = dict(project.themes.values_list("pk", "name"))
+def _labels_audit(project: Project, user: User, items: list[AnnotationItem], previous: dict[int, Annotation],
+                  names: dict[int, str]) -> None:
     before: dict[int, set[int]] = {}
     for annotation_id, theme_id in Annotation.themes.through.objects.filter(
             annotation_id__in=[a.pk for a in previous.values()]).values_list("annotation_id", "theme_id"):

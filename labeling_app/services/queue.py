@@ -8,24 +8,32 @@ project, and none waits on another. SQLite has no row locks: its write lock, tak
 (settings), serialises the claims instead.
 
 Which rows to try is read first, without locks, from the queue order (kept per process until the next
-retrain rebuilds it) and one query over its head; that read is only a hint, every claim is checked again.
+retrain rebuilds it), checked a window at a time from its head, skipping what this process already saw taken;
+that read is only a hint, every claim is checked again.
 """
 import threading
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from labeling_app.models import Adjudication, Annotation, LabelQueue, Membership, Project, QueueLease, Response
 
 LEASE = timedelta(minutes=30)
-#: The queue's head read in the first hint query: with 50 analysts each holding 10 and the last minutes'
-#: codings not yet out of the order, the first 1,000 usually still hold a free batch.
-HEAD = 1000
+#: At most this many responses of the queue's order are checked before a lease reads the whole project
+#: instead; in windows of WINDOW_PER_WANT times the rows wanted at first, each window twice the one before
+#: (50 analysts take the head of one order between two builds: a few queries reach far past it).
+HEAD = 10_000
+WINDOW_PER_WANT = 2
+MIN_WINDOW = 32
+#: How long a process reuses a whole-project read of free responses while the project's responses and the
+#: analysts' passes stay the same.
+FREE_READ_SECONDS = 3.0
 #: Hint rows per wanted row: spares for the rows that others claim between the hint and the lock.
 SPARE_PER_ITEM = 3
 SPARE_EXTRA = 20
@@ -37,9 +45,13 @@ ROUNDS = 3
 class _Order:
     ids: list[int]
     rank: dict[int, int]
-    # Set once the head of this build was found too taken to fill a batch: it stays so until the next build
-    # (leases last 30 minutes, codings stay), so later leases skip reading it and check the whole project.
-    head_spent: bool = False
+    # Responses of this build seen taken for everyone (coded whole, or held by someone) since it was read:
+    # later hints skip them without asking the database. With 50 analysts coding between two builds the
+    # head of the order fills with them, and reading them again on every request was most of a lease's
+    # cost. They stay skipped until the next build (a retrain's, every few seconds while analysts code);
+    # one freed meanwhile (a lease passed on or run out) is found by the whole-project read that runs
+    # whenever the walk through the order comes up short. Only ever added to (set.add is atomic).
+    gone: set[int] = field(default_factory=set)
 
 
 _orders: "OrderedDict[tuple[int, int, str], _Order]" = OrderedDict()
@@ -70,43 +82,137 @@ def _order(project: Project) -> _Order:
     return order
 
 
-def _likely_free(project: Project, user: User, now: datetime, only: list[int] | None) -> set[int]:
-    """Responses (of ``only``, or all) that looked servable to ``user`` a moment ago, in one query.
+def _coded(**filters: object) -> "QuerySet[Annotation]":
+    return Annotation.objects.filter(is_current=True, needs_recoding=False, is_complete=True, **filters)
 
-    Overlap items are kept unless this user coded them: the claim decides on them. A hint only.
+
+def _window_check(project: Project, user: User, now: datetime, ids: list[int]) -> tuple[set[int], set[int]]:
+    """Of ``ids``: those that looked servable to ``user`` a moment ago, and those taken for everyone.
+
+    Overlap items are kept unless this user coded them: the claim decides on them. One query; a hint only.
     """
-    coded = Annotation.objects.filter(response=OuterRef("pk"), is_current=True, needs_recoding=False,
-                                      is_complete=True)
-    held = QueueLease.objects.filter(response=OuterRef("pk"), expires_at__gt=now, skipped=False).exclude(user=user)
-    passed = QueueLease.objects.filter(response=OuterRef("pk"), user=user, skipped=True, expires_at__gt=now)
-    rows = Response.objects.filter(project=project)
-    if only is not None:
-        rows = rows.filter(pk__in=only)
-    rows = rows.filter(Q(~Exists(coded.filter(coder=user)), is_overlap=True)
-                       | Q(~Exists(coded), ~Exists(held), is_overlap=False)).exclude(Exists(passed))
-    return set(rows.values_list("pk", flat=True))
+    rows = Response.objects.filter(project=project, pk__in=ids).annotate(
+        coded=Exists(_coded(response=OuterRef("pk"))),
+        mine=Exists(_coded(response=OuterRef("pk"), coder=user)),
+        held=Exists(QueueLease.objects.filter(response=OuterRef("pk"), expires_at__gt=now, skipped=False)
+                    .exclude(user=user)),
+        passed=Exists(QueueLease.objects.filter(response=OuterRef("pk"), user=user, skipped=True,
+                                                expires_at__gt=now)),
+    ).values_list("pk", "is_overlap", "coded", "mine", "held", "passed")
+    free: set[int] = set()
+    gone: set[int] = set()
+    for pk, is_overlap, coded, mine, held, passed in rows:
+        if is_overlap:
+            if not mine and not passed:
+                free.add(pk)
+        elif coded or held:
+            gone.add(pk)
+        elif not passed:
+            free.add(pk)
+    return free, gone
 
 
-def _hint(project: Project, user: User, now: datetime, want: int, exclude: set[int]) -> tuple[list[int], bool]:
+@dataclass(frozen=True)
+class _FreeRead:
+    last_response: int
+    passes: int
+    at: float
+    free: frozenset[int]  # responses not in overlap that nobody had coded whole or held
+    has_overlap: bool
+
+
+# By project id and creation time (an id can come again after a rolled-back transaction on SQLite).
+_free_reads: "OrderedDict[tuple[int, datetime], _FreeRead]" = OrderedDict()
+_free_read_locks: dict[tuple[int, datetime], threading.Lock] = {}
+
+
+def _project_free(project: Project, user: User, now: datetime) -> set[int]:
+    """The responses of the project that looked servable to ``user`` lately (a hint, as above).
+
+    Only asked when the order is used up (or the project has none): while 50 analysts code the last responses
+    of an order, or once a project is coded, every request of every analyst asks it again, and each read
+    scans the project. So a read is kept per process and project for FREE_READ_SECONDS unless responses are
+    added or passed meanwhile, and one request at a time makes it (the others wait for it, instead of all
+    scanning at once). Responses taken since are weeded out by the live checks of `_walk`; one freed since (a
+    lease given up or run out) is seen that much later. Plain anti-joins, no OR between them, so PostgreSQL
+    hashes each side once.
+    """
+    last_response = project.responses.aggregate(last=Max("pk"))["last"] or 0
+    passes = QueueLease.objects.filter(project=project, skipped=True, expires_at__gt=now).count()
+    key = (project.pk, project.created_at)
+    with _orders_lock:
+        lock = _free_read_locks.setdefault(key, threading.Lock())
+    with lock:
+        read = _free_reads.get(key)
+        if read is None or (read.last_response, read.passes) != (last_response, passes) or \
+                time.monotonic() - read.at > FREE_READ_SECONDS:
+            held = QueueLease.objects.filter(response=OuterRef("pk"), expires_at__gt=now, skipped=False)
+            rows = project.responses.filter(is_overlap=False).exclude(Exists(_coded(response=OuterRef("pk")))) \
+                .exclude(Exists(held))
+            read = _FreeRead(last_response, passes, time.monotonic(), frozenset(rows.values_list("pk", flat=True)),
+                             project.responses.filter(is_overlap=True).exists())
+            with _orders_lock:
+                _free_reads[key] = read
+                while len(_free_reads) > _ORDERS_KEPT:
+                    _free_read_locks.pop(_free_reads.popitem(last=False)[0], None)
+    free = set(read.free)
+    mine_passed = QueueLease.objects.filter(project=project, user=user, skipped=True, expires_at__gt=now)
+    if passes:
+        free -= set(mine_passed.values_list("response_id", flat=True))
+    if read.has_overlap:
+        passed = mine_passed.filter(response=OuterRef("pk"))
+        coded_by_me = _coded(response=OuterRef("pk"), coder=user)
+        free |= set(project.responses.filter(is_overlap=True).exclude(Exists(coded_by_me)).exclude(Exists(passed))
+                    .values_list("pk", flat=True))
+    return free
+
+
+def _walk(project: Project, user: User, now: datetime, ids: list[int], want: int,
+          skip: set[int], gone: set[int]) -> tuple[list[int], bool]:
+    """The first ``want`` of ``ids`` (less ``skip``) that look servable to ``user`` now, and whether all of
+    ``ids`` were checked.
+
+    Checked with live queries in growing windows (WINDOW_PER_WANT times ``want`` first, each twice the one
+    before), at most HEAD ids; those found taken for everyone are added to ``gone``.
+    """
+    found: list[int] = []
+    at = checked = 0
+    size = max(WINDOW_PER_WANT * want, MIN_WINDOW)
+    while len(found) < want and at < len(ids) and checked < HEAD:
+        window: list[int] = []
+        size, wanted = size * 2, size
+        while at < len(ids) and len(window) < min(wanted, HEAD - checked):
+            pk = ids[at]
+            at += 1
+            if pk not in skip and pk not in gone:
+                window.append(pk)
+        checked += len(window)
+        if window:
+            free, taken = _window_check(project, user, now, window)
+            gone.update(taken)
+            found += [pk for pk in window if pk in free]
+    return found[:want], at >= len(ids)
+
+
+def _hint(project: Project, user: User, now: datetime, want: int, exclude: set[int],
+          enough: int | None = None) -> tuple[list[int], bool]:
     """Up to ``want`` responses likely servable to ``user``, most useful first; and whether that is all of them.
 
-    The head of the queue is checked first; when too little of it is free the whole project is (also the
-    responses imported since the queue was built, after the queue's own, oldest first).
+    The order is walked from its head, skipping what this process saw taken since the build; when that finds
+    fewer than ``enough`` (the rows actually needed; ``want`` adds spares) the project's other free responses
+    are walked too (those imported since the queue was built after the queue's own, oldest first).
     """
     order = _order(project)
-    head = [] if order.head_spent else [pk for pk in order.ids[:HEAD] if pk not in exclude]
-    free = _likely_free(project, user, now, head) if head else set()
-    found = [pk for pk in head if pk in free]
-    if len(found) >= want:
-        return found[:want], False
-    if head:
-        order.head_spent = True
-    seen = set(head)
-    rest = [pk for pk in _likely_free(project, user, now, None) if pk not in seen and pk not in exclude]
+    found, _ = _walk(project, user, now, order.ids, want, exclude, order.gone)
+    if len(found) >= (want if enough is None else enough):
+        return found, False
+    seen = set(found)
     end = len(order.ids)
-    rest.sort(key=lambda pk: (order.rank.get(pk, end), pk))
-    found += rest
-    return found[:want], len(found) <= want
+    rest = sorted((pk for pk in _project_free(project, user, now) if pk not in seen),
+                  key=lambda pk: (order.rank.get(pk, end), pk))
+    more, checked_all = _walk(project, user, now, rest, want - len(found), exclude, order.gone)
+    found += more
+    return found, checked_all and len(found) < want
 
 
 def _servable(project: Project, user: User, now: datetime, ids: list[int], overlap: set[int]) -> list[int]:
@@ -153,14 +259,15 @@ def _servable(project: Project, user: User, now: datetime, ids: list[int], overl
     return out
 
 
-def _claim(project: Project, user: User, now: datetime, candidates: list[int], need: int) -> list[int]:
-    """Lease up to ``need`` of ``candidates`` (in their order) to ``user``; returns the ones leased.
+def _claim(project: Project, user: User, now: datetime, candidates: list[int], need: int) -> list[Response]:
+    """Lease up to ``need`` of ``candidates`` (in their order) to ``user``; returns the ones leased (their rows,
+    read by the statement that locks them).
 
     Rows another analyst is claiming right now are locked by them and skipped, never waited for; a locked
     row is checked again before it is leased. Takes `need` rows at a time, so a claim holds few rows others
     could have had.
     """
-    taken: list[int] = []
+    taken: list[Response] = []
     if not candidates:
         return taken
     with transaction.atomic():
@@ -168,15 +275,17 @@ def _claim(project: Project, user: User, now: datetime, candidates: list[int], n
         while len(taken) < need and at < len(candidates):
             window = candidates[at:at + need - len(taken)]
             at += len(window)
-            locked = dict(Response.objects.filter(project=project, pk__in=window)
-                          .select_for_update(skip_locked=True, no_key=True).values_list("pk", "is_overlap"))
-            overlap = {pk for pk, is_overlap in locked.items() if is_overlap}
-            taken += _servable(project, user, now, [pk for pk in window if pk in locked], overlap)
+            locked = {r.pk: r for r in Response.objects.filter(project=project, pk__in=window)
+                      .select_for_update(skip_locked=True, no_key=True)}
+            overlap = {pk for pk, r in locked.items() if r.is_overlap}
+            taken += [locked[pk] for pk in _servable(project, user, now, [pk for pk in window if pk in locked],
+                                                     overlap)]
         if taken:
+            ids = [r.pk for r in taken]
             # This user's old leases of them (expired or skipped long ago) and anyone's expired ones make way.
-            QueueLease.objects.filter(Q(user=user) | Q(expires_at__lte=now), response_id__in=taken).delete()
+            QueueLease.objects.filter(Q(user=user) | Q(expires_at__lte=now), response_id__in=ids).delete()
             QueueLease.objects.bulk_create(
-                [QueueLease(project=project, response_id=pk, user=user, expires_at=now + LEASE) for pk in taken])
+                [QueueLease(project=project, response_id=pk, user=user, expires_at=now + LEASE) for pk in ids])
     return taken
 
 
@@ -193,17 +302,22 @@ def queue_batch_lease(*, project: Project, user: User, size: int) -> list[Respon
     mine = [pk for pk, _ in held]
     picked = _servable(project, user, now, mine, {pk for pk, is_overlap in held if is_overlap})[:size]
     tried = set(mine)
+    rows: dict[int, Response] = {}
     for _ in range(ROUNDS):
         need = size - len(picked)
         if need <= 0:
             break
-        candidates, complete = _hint(project, user, now, need * SPARE_PER_ITEM + SPARE_EXTRA, tried)
-        picked += _claim(project, user, now, candidates, need)
+        candidates, complete = _hint(project, user, now, need * SPARE_PER_ITEM + SPARE_EXTRA, tried, enough=need)
+        claimed = _claim(project, user, now, candidates, need)
+        rows.update((r.pk, r) for r in claimed)
+        picked += [r.pk for r in claimed]
         tried.update(candidates)
         if complete:
             break  # the hint held every free response: another round would find nothing new
-    by_id = {r.pk: r for r in project.responses.filter(pk__in=picked)}
-    return [by_id[pk] for pk in picked if pk in by_id]
+    held_rows = [pk for pk in picked if pk not in rows]
+    if held_rows:
+        rows.update((r.pk, r) for r in project.responses.filter(pk__in=held_rows))
+    return [rows[pk] for pk in picked if pk in rows]
 
 
 def queue_skip(*, project: Project, user: User, response_id: int) -> None:

@@ -76,9 +76,11 @@ def training_inputs_changed(*, project: Project, retrain: bool = True) -> None:
     Bumps the revision a model version is compared with and, unless `retrain` is False (an import, whose
     embedding run asks once the new texts are embedded), asks for one retrain after commit.
     """
-    Project.objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
     if retrain:
         training_request(project=project)
+    # Last, and nothing after it but the commit: every submit of the project waits for this row's lock, which
+    # the update holds until the transaction ends.
+    Project.objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
 
 
 def _claim(project_id: int, task_id: str) -> ModelVersion | None:

@@ -45,8 +45,8 @@ def test_candidates_taken_by_another_analyst_before_the_claim_are_not_served_twi
     real = queue._hint
     taken: list[int] = []
 
-    def hint_then_someone_is_quicker(project, user, now, want, exclude):
-        found, complete = real(project, user, now, want, exclude)
+    def hint_then_someone_is_quicker(project, user, now, want, exclude, enough=None):
+        found, complete = real(project, user, now, want, exclude, enough)
         if user == analyst and not taken:  # the other analyst takes this hint's rows and more
             taken.extend(r.pk for r in queue_batch_lease(project=project, user=other, size=len(found)))
         return found, complete
@@ -228,3 +228,56 @@ def test_parallel_analysts_never_hold_the_same_response():
     # Every response coded once, by the one analyst who held it.
     coded = Annotation.objects.filter(response__project=project, is_current=True)
     assert coded.count() == len(set(coded.values_list("response_id", flat=True)))
+
+
+@pytest.mark.django_db
+def test_a_coded_project_is_not_scanned_again_on_every_request(analyst, django_assert_max_num_queries):
+    """Once every response is coded, each analyst's request asks again; the project's free responses are read
+    once per FREE_READ_SECONDS per process, not once per request."""
+    project = _project(30, analyst)
+    theme = ThemeFactory(project=project)
+    annotation_submit(project=project, user=analyst, items=[
+        AnnotationItem(pk, [theme.pk]) for pk in project.responses.values_list("pk", flat=True)])
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as first:
+        assert queue_batch_lease(project=project, user=analyst, size=10) == []
+    with CaptureQueriesContext(connection) as again:
+        assert queue_batch_lease(project=project, user=analyst, size=10) == []
+    scans = [q["sql"] for q in first.captured_queries if "NOT (EXISTS" in q["sql"]]
+    assert scans, first.captured_queries  # the first request read the project ...
+    assert not [q["sql"] for q in again.captured_queries if "NOT (EXISTS" in q["sql"]]  # ... the second did not
+    assert len(again.captured_queries) < len(first.captured_queries)
+
+
+@pytest.mark.django_db
+def test_a_passed_response_and_new_responses_are_served_at_once_though_a_read_is_kept(analyst):
+    """The kept read of free responses is dropped when a response is passed on or responses are added."""
+    other = UserFactory(username="kept-other")
+    project = _project(3, analyst, other)
+    held = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=10)]
+    assert len(held) == 3
+    assert queue_batch_lease(project=project, user=other, size=10) == []  # all held: the read is kept now
+    queue_skip(project=project, user=analyst, response_id=held[0])
+    assert [r.pk for r in queue_batch_lease(project=project, user=other, size=10)] == [held[0]]
+    Response.objects.bulk_create(Response(project=project, respondent_id=f"late{i}", text=f"late {i}")
+                                 for i in range(2))
+    late = set(project.responses.filter(respondent_id__startswith="late").values_list("pk", flat=True))
+    assert {r.pk for r in queue_batch_lease(project=project, user=other, size=10)} == {held[0], *late}
+
+
+@pytest.mark.django_db
+def test_analysts_working_past_a_taken_head_are_served_from_far_down_the_order(analyst, monkeypatch):
+    """While many analysts code faster than retrains rebuild the order, its head is all taken: the walk reaches
+    the free responses further down (windows that grow) without reading the whole project."""
+    other = UserFactory(username="far-other")
+    project = _project(400, analyst, other)
+    theme = ThemeFactory(project=project)
+    order = list(project.responses.order_by("-pk").values_list("pk", flat=True))
+    LabelQueue.objects.create(project=project, response_ids=order, strategy="test")
+    annotation_submit(project=project, user=other, items=[AnnotationItem(pk, [theme.pk]) for pk in order[:300]])
+    read_whole = []
+    monkeypatch.setattr(queue, "_project_free", lambda *args: read_whole.append(args) or set())
+    assert [r.pk for r in queue_batch_lease(project=project, user=analyst, size=10)] == order[300:310]
+    assert not read_whole
