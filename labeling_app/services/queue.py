@@ -168,20 +168,20 @@ def _project_free(project: Project, user: User, now: datetime) -> set[int]:
 
 
 def _walk(project: Project, user: User, now: datetime, ids: list[int], want: int,
-          skip: set[int], gone: set[int]) -> tuple[list[int], bool]:
+          skip: set[int], gone: set[int], limit: int) -> tuple[list[int], bool]:
     """The first ``want`` of ``ids`` (less ``skip``) that look servable to ``user`` now, and whether all of
     ``ids`` were checked.
 
     Checked with live queries in growing windows (WINDOW_PER_WANT times ``want`` first, each twice the one
-    before), at most HEAD ids; those found taken for everyone are added to ``gone``.
+    before), at most ``limit`` ids; those found taken for everyone are added to ``gone``.
     """
     found: list[int] = []
     at = checked = 0
     size = max(WINDOW_PER_WANT * want, MIN_WINDOW)
-    while len(found) < want and at < len(ids) and checked < HEAD:
+    while len(found) < want and at < len(ids) and checked < limit:
         window: list[int] = []
         size, wanted = size * 2, size
-        while at < len(ids) and len(window) < min(wanted, HEAD - checked):
+        while at < len(ids) and len(window) < min(wanted, limit - checked):
             pk = ids[at]
             at += 1
             if pk not in skip and pk not in gone:
@@ -203,14 +203,16 @@ def _hint(project: Project, user: User, now: datetime, want: int, exclude: set[i
     are walked too (those imported since the queue was built after the queue's own, oldest first).
     """
     order = _order(project)
-    found, _ = _walk(project, user, now, order.ids, want, exclude, order.gone)
+    found, _ = _walk(project, user, now, order.ids, want, exclude, order.gone, HEAD)
     if len(found) >= (want if enough is None else enough):
         return found, False
     seen = set(found)
     end = len(order.ids)
     rest = sorted((pk for pk in _project_free(project, user, now) if pk not in seen),
                   key=lambda pk: (order.rank.get(pk, end), pk))
-    more, checked_all = _walk(project, user, now, rest, want - len(found), exclude, order.gone)
+    # Not skipping `order.gone` here: this read is what finds a response freed since the walk marked it taken.
+    # All of it may be checked (the windows double, so a few queries): it holds only recently free responses.
+    more, checked_all = _walk(project, user, now, rest, want - len(found), exclude, set(), len(rest))
     found += more
     return found, checked_all and len(found) < want
 

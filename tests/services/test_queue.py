@@ -1,9 +1,11 @@
 """Leasing batches: no repeats, no response held by two analysts, new and partly coded responses served."""
 import threading
 from collections import defaultdict
+from datetime import timedelta
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
 from labeling_app.models import Annotation, LabelQueue, QueueLease, Response, Role
 from labeling_app.services import queue
@@ -281,3 +283,18 @@ def test_analysts_working_past_a_taken_head_are_served_from_far_down_the_order(a
     monkeypatch.setattr(queue, "_project_free", lambda *args: read_whole.append(args) or set())
     assert [r.pk for r in queue_batch_lease(project=project, user=analyst, size=10)] == order[300:310]
     assert not read_whole
+
+
+@pytest.mark.django_db
+def test_a_response_whose_lease_ran_out_is_served_again_before_the_next_build(analyst, monkeypatch):
+    """A process that saw a response held skips it in the order until the next build; the whole-project read
+    must still find it once the lease has run out (else it waits for a retrain that may never come)."""
+    other = UserFactory(username="expired-other")
+    project = _project(3, analyst, other)
+    LabelQueue.objects.create(project=project, response_ids=list(project.responses.values_list("pk", flat=True)),
+                              strategy="test")
+    monkeypatch.setattr(queue, "FREE_READ_SECONDS", 0.0)  # no kept read: this is about the order's taken set
+    held = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=10)]
+    assert len(held) == 3 and queue_batch_lease(project=project, user=other, size=10) == []
+    QueueLease.objects.filter(user=analyst).update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert sorted(r.pk for r in queue_batch_lease(project=project, user=other, size=10)) == sorted(held)
