@@ -1,7 +1,7 @@
 """ThemeLoop's data model, one module per concern."""
 from labeling_app.models.annotations import Adjudication, Annotation
 from labeling_app.models.audit import AuditEvent
-from labeling_app.models.discovery import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun
+from labeling_app.models.discovery import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun, MapLayout
 from labeling_app.models.embeddings import EmbeddingChunk, EmbeddingRun, ResponseEmbedding
 from labeling_app.models.imports import ImportJob
 from labeling_app.models.insights import QuotePin
@@ -16,7 +16,8 @@ __all__ = [
     "Adjudication", "Annotation", "AuditEvent",
     "Cluster", "ClusterAction", "ClusterAssignment", "DiscoveryRun", "EmbeddingChunk", "EmbeddingRun",
     "ImportJob", "Invitation",
-    "LabelQueue", "Membership", "ModelVersion", "OutboxJob", "Project", "QueueLease", "QuotePin", "Response",
+    "LabelQueue", "MapLayout", "Membership", "ModelVersion", "OutboxJob", "Project", "QueueLease", "QuotePin",
+    "Response",
     "ResponseEmbedding", "Role",
     "SuggestionRejection", "Theme",
 ]

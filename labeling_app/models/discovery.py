@@ -36,6 +36,27 @@ class DiscoveryRun(JobRun):
         return f"discovery run {self.pk} of {self.project_id} ({self.status})"
 
 
+class MapLayout(JobRun):
+    """The job that lays out a finished discovery run's map (its 2-D positions, stored on the run).
+
+    A job of its own (services.job_runs: one claim, one heartbeat, one stale rule, one failure record) because it
+    runs after the run has succeeded: the clusters are shown while the map is still being laid out. Its key is
+    the run's, so the task takes the run's id.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Laying out"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+
+    run = models.OneToOneField(DiscoveryRun, on_delete=models.CASCADE, primary_key=True, related_name="map_layout")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+
+    def __str__(self) -> str:
+        return f"map layout of discovery run {self.pk} ({self.status})"
+
+
 class Cluster(models.Model):
     """A group of similar responses; merged, split or undone clusters stay as inactive history."""
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 from django.db.models import QuerySet
 
-from labeling_app.models import Annotation, Cluster, ClusterAssignment, DiscoveryRun, Project, Response
+from labeling_app.models import Annotation, Cluster, ClusterAssignment, DiscoveryRun, MapLayout, Project, Response
 from labeling_app.services.embeddings import embedding_store
 from labeling_app.services.media_files import run_folder
 from ml import discovery as ml_discovery
@@ -43,7 +43,11 @@ def map_points_json(*, run: DiscoveryRun) -> bytes:
     each request reads only what edits and labels change: the cluster and the themes of each point.
     """
     if not run.layout:
-        return b'{"ids": [], "pending": true}'
+        # Laid out by a job of its own (models.MapLayout): still to come, or failed, saying why.
+        failed = MapLayout.objects.filter(pk=run.pk, status=MapLayout.Status.FAILED).values_list("message", flat=True)
+        message = failed.first()
+        return json.dumps({"ids": [], "failed": message} if message is not None else {"ids": [], "pending": True}
+                          ).encode()
     ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64)
     # One round trip (two integers a row): a server-side cursor's many fetches cost more at 100,000 rows.
     cluster_of = dict(ClusterAssignment.objects.filter(run=run).values_list("response_id", "cluster_id"))

@@ -19,6 +19,7 @@ from labeling_app.models import (
     ClusterAction,
     ClusterAssignment,
     DiscoveryRun,
+    MapLayout,
     Project,
     Theme,
 )
@@ -125,19 +126,35 @@ def discovery_run_execute(*, discovery_run_id: int, task_id: str = "") -> Discov
     return run
 
 
-def discovery_layout_compute(*, discovery_run_id: int) -> DiscoveryRun | None:
-    """Compute and store the 2-D map layout of a finished run (once)."""
-    run = DiscoveryRun.objects.select_related("project").filter(
-        pk=discovery_run_id, status=DiscoveryRun.Status.SUCCEEDED).first()
-    if run is None or run.layout:
+def discovery_layout_compute(*, discovery_run_id: int, task_id: str = "") -> DiscoveryRun | None:
+    """Lay out the map of a finished run and store it on the run; its MapLayout job row says how that went.
+
+    Claimed, beaten and fenced by services.job_runs like every job: a duplicate delivery, or one for a layout
+    already there, does nothing (None); a failure is recorded on the job row (the map page says so) and leaves
+    the run and its clusters as they were. Returns the run with its layout when this delivery stored it.
+    """
+    job = job_claim(MapLayout, pk=discovery_run_id, task_id=task_id, select_related=("run__project",))
+    if job is None:
         return None
-    ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64)
-    store = embedding_store(project=run.project)
-    rows = store.rows_of(ids)
-    if (rows < 0).any():
-        raise ValueError(f"{int((rows < 0).sum())} responses of discovery run {run.pk} have no embedding any more")
-    layout = ml_discovery.layout_2d(store.vectors[rows], seed=run.seed)
-    DiscoveryRun.objects.filter(pk=run.pk, layout=b"").update(layout=np.asarray(layout, np.float32).tobytes())
+    run = job.run
+    try:
+        with job_heartbeat(job, task_id=task_id):
+            ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64)
+            store = embedding_store(project=run.project)
+            rows = store.rows_of(ids)
+            if (rows < 0).any():
+                raise ValueError(f"{int((rows < 0).sum())} of its responses have no embedding any more")
+            layout = ml_discovery.layout_2d(store.vectors[rows], seed=run.seed)
+            with transaction.atomic():
+                DiscoveryRun.objects.filter(pk=run.pk).update(layout=np.asarray(layout, np.float32).tobytes())
+                job_succeed(job, task_id=task_id)
+    except JobLost:
+        logger.warning("map layout of discovery run %s was taken over by another delivery", run.pk)
+        return None
+    except Exception as exc:
+        logger.exception("map layout of discovery run %s failed", run.pk)
+        job_fail(job, job_failure_reason(exc, str(exc) or type(exc).__name__), task_id=task_id)
+        return None
     run.refresh_from_db()
     return run
 
@@ -160,7 +177,9 @@ def _run_write(run: DiscoveryRun, ids: list[int], found: Any, *, task_id: str, s
     run_files_prune(project_id=run.project_id)
     from labeling_app.tasks.discovery import discovery_layout
 
-    # The map's layout takes as long again as the clustering: the clusters are shown first.
+    # The map's layout takes as long again as the clustering: the clusters are shown first, the layout is a
+    # job of its own.
+    MapLayout.objects.create(run=run)
     enqueue_on_commit(discovery_layout, discovery_run_id=run.pk)
 
 

@@ -1,5 +1,5 @@
-"""One way to run a background job, used by every job row (models.jobs.JobRun: imports, discovery, retrains,
-embedding runs while they plan and their chunks).
+"""One way to run a background job, used by every job row (models.jobs.JobRun: imports, discovery runs and their
+map layouts, retrains, embedding runs while they plan and their chunks).
 
 - Claim (`job_claim`, `job_claim_locked`): under a row lock, a delivery takes a row that is pending, or running
   and either its own (the same task id, delivered again after its worker was lost) or stale (no heartbeat for
@@ -62,6 +62,8 @@ JOB_KINDS: tuple[JobKind, ...] = (
     JobKind("labeling_app.ImportJob", "labeling_app.tasks.imports.import_run", lambda j: {"import_job_id": j.pk}),
     JobKind("labeling_app.DiscoveryRun", "labeling_app.tasks.discovery.discovery_compute",
             lambda r: {"discovery_run_id": r.pk}),
+    JobKind("labeling_app.MapLayout", "labeling_app.tasks.discovery.discovery_layout",
+            lambda m: {"discovery_run_id": m.pk}),
     JobKind("labeling_app.ModelVersion", "labeling_app.tasks.training.retrain",
             lambda v: {"project_id": v.project_id}),
     # An embedding run is a job while it plans; once its chunks exist they are the jobs (a run waiting for a

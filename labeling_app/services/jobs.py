@@ -169,12 +169,12 @@ def jobs_sweep_start(*, interval: float | None = None) -> threading.Event:
 def jobs_resume_pending() -> int:
     """Send again the work that never reached a worker (called when a worker starts); returns how many.
 
-    Pending imports, embedding runs and discovery runs are sent as they are, and so are the pending chunks of
-    running embedding runs; a project whose labels are ahead of its current model with no live
+    Pending imports, embedding runs, discovery runs and map layouts are sent as they are, and so are the pending
+    chunks of running embedding runs; a project whose labels are ahead of its current model with no live
     retrain (a request lost while the broker was down) gets one.
     """
-    from labeling_app.models import DiscoveryRun, EmbeddingRun, ImportJob, ModelVersion, Project
-    from labeling_app.tasks.discovery import discovery_compute
+    from labeling_app.models import DiscoveryRun, EmbeddingRun, ImportJob, MapLayout, ModelVersion, Project
+    from labeling_app.tasks.discovery import discovery_compute, discovery_layout
     from labeling_app.tasks.embeddings import embeddings_compute
     from labeling_app.tasks.imports import import_run
     from labeling_app.tasks.training import retrain
@@ -188,6 +188,9 @@ def jobs_resume_pending() -> int:
         sent += 1
     for run_id in DiscoveryRun.objects.filter(status=DiscoveryRun.Status.PENDING).values_list("pk", flat=True):
         discovery_compute.apply_async(kwargs={"discovery_run_id": run_id})
+        sent += 1
+    for run_id in MapLayout.objects.filter(status=MapLayout.Status.PENDING).values_list("pk", flat=True):
+        discovery_layout.apply_async(kwargs={"discovery_run_id": run_id})
         sent += 1
     from labeling_app.services.embeddings import embedding_chunks_pending_send
 

@@ -16,7 +16,8 @@ def discovery_compute(self: Task, *, discovery_run_id: int) -> str:
     return run.status if run else "skipped"
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, **_LIMITS)
-def discovery_layout(*, discovery_run_id: int) -> str:
-    """Compute the map layout of a finished discovery run; a run that has one is left alone."""
-    return "done" if discovery_layout_compute(discovery_run_id=discovery_run_id) else "skipped"
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **_LIMITS)
+def discovery_layout(self: Task, *, discovery_run_id: int) -> str:
+    """Lay out the map of a finished discovery run (its MapLayout job); a finished layout is not redone."""
+    run = discovery_layout_compute(discovery_run_id=discovery_run_id, task_id=self.request.id or "")
+    return "done" if run else "skipped"

@@ -120,3 +120,21 @@ def test_legend_zoom_and_colour_by_theme(live_server, demo_vectors, new_page):
     _select_box(page, box)
     expect(page.locator("#selection-count")).to_have_text(str(total))
     assert page.evaluate("window.__pwned") is None
+
+
+def test_the_map_waits_for_its_layout_and_says_why_when_it_failed(live_server, demo_vectors, new_page):
+    analyst = UserFactory(username="lee-analyst")
+    project = demo_project_make({analyst: Role.ANALYST}, demo_vectors)
+    run = DiscoveryRun.objects.create(project=project, n_clusters=8)
+    assert discovery_run_execute(discovery_run_id=run.pk).status == DiscoveryRun.Status.SUCCEEDED
+
+    page = new_page()
+    login(page, live_server, analyst.username, PASSWORD)
+    page.goto(f"{live_server.url}/projects/{project.pk}/map/")
+    expect(page.locator("#map-count")).to_have_text("laying out the map…")  # the layout job is still to run
+    # A response deleted between the clustering and the layout: the layout job fails, saying why.
+    project.responses.order_by("pk").first().delete()
+    assert discovery_layout_compute(discovery_run_id=run.pk, task_id="t") is None
+    expect(page.locator("#map-count")).to_contain_text(
+        "The map could not be laid out: 1 of its responses have no embedding any more", timeout=10_000)
+    assert page.locator("#map").get_attribute("data-ready") is None

@@ -2,7 +2,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling_app.models import Annotation, Cluster, ClusterAssignment, DiscoveryRun, Role, Theme
+from labeling_app.models import Annotation, Cluster, ClusterAssignment, DiscoveryRun, MapLayout, Response, Role, Theme
 from labeling_app.services.discovery import (
     action_undo,
     cluster_make_theme,
@@ -147,11 +147,35 @@ def test_the_map_layout_is_computed_once_after_the_clusters(run):
     from labeling_app.services.discovery import discovery_layout_compute
 
     assert map_points(run=run) == {"ids": [], "pending": True}
-    done = discovery_layout_compute(discovery_run_id=run.pk)
+    assert MapLayout.objects.get(pk=run.pk).status == MapLayout.Status.PENDING  # asked for with the clusters
+    done = discovery_layout_compute(discovery_run_id=run.pk, task_id="first")
     points = map_points(run=done)
     assert len(points["ids"]) == run.project.responses.count()
     assert all(0 <= v <= 1 for v in points["x"] + points["y"])
-    assert discovery_layout_compute(discovery_run_id=run.pk) is None  # already there
+    job = MapLayout.objects.get(pk=run.pk)
+    assert (job.status, job.attempts, job.task_id) == (MapLayout.Status.SUCCEEDED, 1, "first")
+    assert discovery_layout_compute(discovery_run_id=run.pk, task_id="again") is None  # already there
+    assert MapLayout.objects.get(pk=run.pk).attempts == 1
+
+
+def test_a_map_layout_that_fails_says_why_and_leaves_the_run_and_its_clusters(run):
+    from labeling_app.selectors.discovery import map_points
+    from labeling_app.services.discovery import discovery_layout_compute
+
+    before = state(run)
+    gone = run.project.responses.order_by("pk").first().pk
+    Response.objects.filter(pk=gone).delete()  # between the clustering and the layout: its embedding goes too
+    assert discovery_layout_compute(discovery_run_id=run.pk, task_id="t") is None
+    job = MapLayout.objects.get(pk=run.pk)
+    assert job.status == MapLayout.Status.FAILED and "1 of its responses have no embedding" in job.message
+    assert job.finished_at is not None
+    assert map_points(run=run) == {"ids": [], "failed": job.message}  # the map page says so instead of waiting
+    run.refresh_from_db()
+    assert run.status == DiscoveryRun.Status.SUCCEEDED and run.layout == b""
+    clusters, assignments = state(run)
+    assert clusters == before[0] and assignments == {r: c for r, c in before[1].items() if r != gone}
+    assert discovery_layout_compute(discovery_run_id=run.pk, task_id="again") is None  # failed is final
+    assert MapLayout.objects.get(pk=run.pk).attempts == 1
 
 
 def test_theme_split_reoffers_its_responses_for_the_new_themes(analyst, demo_vectors):

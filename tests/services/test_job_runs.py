@@ -221,3 +221,16 @@ def test_the_sweep_sends_each_job_that_lost_its_worker_again_once_under_an_id_it
         job_succeed(claimed, task_id=claimed.task_id)
     claimed.refresh_from_db()
     assert claimed.status == "succeeded" and claimed.message == "" and not claimed.interrupted
+
+
+def test_every_job_model_is_swept_by_its_own_task():
+    """A job model left out of JOB_KINDS would wait for ever once its worker is lost."""
+    from django.apps import apps
+
+    import labeling_app.tasks  # noqa: F401  (registers every task by name)
+    from labeling_app.celery import app
+    from labeling_app.models.jobs import JobRun
+    from labeling_app.services.job_runs import JOB_KINDS
+
+    assert {m._meta.label for m in apps.get_models() if issubclass(m, JobRun)} == {k.model for k in JOB_KINDS}
+    assert all(kind.task in app.tasks for kind in JOB_KINDS)

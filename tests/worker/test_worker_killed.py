@@ -23,6 +23,7 @@ from labeling_app.models import (
     DiscoveryRun,
     EmbeddingRun,
     ImportJob,
+    MapLayout,
     ModelVersion,
     Role,
 )
@@ -182,6 +183,34 @@ def test_a_discovery_run_killed_with_its_worker_keeps_the_previous_clusters_says
     page = client.get(reverse("clusters", args=[project.pk])).content.decode()
     assert "data-interrupted" not in page
     assert all(f'data-cluster="{c.pk}"' in page for c in done.clusters.filter(active=True))
+
+
+def test_a_map_layout_killed_with_its_worker_is_laid_out_once_by_the_next_worker(loop_project, workers, client):
+    project, analyst = loop_project
+    loop.embedded_answers_add(project, 10_000)  # the layout of 10,000 points takes seconds: killed in the middle
+    EmbeddingRun.objects.filter(project=project).update(status=EmbeddingRun.Status.SUCCEEDED)
+    first = workers("embeddings", purge=True)
+    run = DiscoveryRun.objects.create(project=project, n_clusters=6)
+    # Clustered here; the layout it asks for on commit is the worker's.
+    assert discovery_run_execute(discovery_run_id=run.pk, task_id="setup").status == "succeeded"
+    _wait("the layout to start", lambda: MapLayout.objects.filter(pk=run.pk, status="running").first(), every=0.005)
+    time.sleep(0.5)
+    _kill_whole_worker(first)
+    assert MapLayout.objects.get(pk=run.pk).status == MapLayout.Status.RUNNING, "killed after it finished"
+
+    _wait("the layout to go stale", lambda: MapLayout.objects.get(pk=run.pk).interrupted)
+    client.force_login(analyst)
+    points = f"/projects/{project.pk}/map/points/"
+    assert client.get(points).json() == {"ids": [], "pending": True}  # waiting, not failed: it is run again
+    assert client.get(reverse("clusters", args=[project.pk])).status_code == 200  # the clusters are shown
+
+    workers("embeddings", purge=False)
+    done = _wait("the layout to be run again", lambda: MapLayout.objects.filter(pk=run.pk).exclude(
+        status="running").first())
+    assert done.status == MapLayout.Status.SUCCEEDED, done.message
+    assert done.attempts == 2 and done.message == "" and not done.interrupted  # run once more, and once only
+    data = client.get(points).json()
+    assert len(data["ids"]) == len(set(data["ids"])) == len(data["x"]) == project.responses.count()
 
 
 def test_an_import_past_its_soft_time_limit_fails_saying_so_and_writes_nothing(transactional_db, workers,

@@ -239,6 +239,11 @@
 
   function load() {
     fetch(config.points, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (d) {
+      if (d.failed != null) {  // the layout job failed: say why; the clusters are still there
+        document.getElementById("map-count").textContent = "The map could not be laid out: " + d.failed +
+          ". Run discovery again to retry.";
+        return;
+      }
       if (d.pending) {  // the layout is still being computed: ask again shortly
         document.getElementById("map-count").textContent = "laying out the map…";
         setTimeout(load, 2000);
