@@ -107,6 +107,69 @@ def wait_for_model(project, timeout: float) -> None:  # type: ignore[no-untyped-
     sys.exit("no first model: is the worker running?")
 
 
+class CpuMeter:
+    """CPU seconds used during the run by each part on this machine (web, worker, PostgreSQL; locust is read
+    after it exits) and the machine's busiest 30 s, sampled every second: whether the cores were the limit."""
+
+    def __init__(self, web: subprocess.Popen, worker: subprocess.Popen) -> None:
+        import threading
+
+        import psutil
+
+        self.psutil = psutil
+        self.roots = {"web": web.pid, "worker": worker.pid}
+        self.start = self._read()
+        self.busy: list[float] = []  # busy cores, each second
+        self._stop = threading.Event()
+        psutil.cpu_times_percent(interval=None)
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        cores = self.psutil.cpu_count()
+        while not self._stop.wait(1.0):
+            idle = self.psutil.cpu_times_percent(interval=None)
+            self.busy.append(cores * (100.0 - idle.idle - idle.iowait) / 100.0)
+
+    def _read(self) -> dict[str, dict[int, float]]:
+        """CPU seconds by part and process id (a process gone before the end is not counted: an undercount)."""
+        out: dict[str, dict[int, float]] = {}
+        for part, pid in self.roots.items():
+            try:
+                root = self.psutil.Process(pid)
+                procs = [root, *root.children(recursive=True)]
+            except self.psutil.NoSuchProcess:
+                procs = []
+            out[part] = {p.pid: self._cpu(p) for p in procs}
+        out["postgres"] = {p.pid: self._cpu(p) for p in self.psutil.process_iter(["name"])
+                           if p.info["name"] and p.info["name"].startswith("postgres")}
+        return out
+
+    def _cpu(self, proc) -> float:  # type: ignore[no-untyped-def]
+        try:
+            t = proc.cpu_times()
+            return t.user + t.system
+        except self.psutil.Error:
+            return 0.0
+
+    def stop(self, locust_cpu: float) -> None:
+        self._stop.set()
+        self._thread.join()
+        end = self._read()
+        self.used = {part: sum(v - self.start[part].get(pid, 0.0) for pid, v in end[part].items()) for part in end}
+        self.used["locust"] = locust_cpu
+
+    def report(self, requests: int) -> str:
+        used = self.used
+        window = 30
+        busiest = max((sum(self.busy[i:i + window]) / window for i in range(max(1, len(self.busy) - window + 1))),
+                      default=0.0)
+        parts = ", ".join(f"{part} {seconds:.0f} s" for part, seconds in used.items())
+        server = (used["web"] + used["postgres"]) / max(requests, 1) * 1000
+        return (f"  cpu: {parts} of {self.psutil.cpu_count()} cores x {len(self.busy)} s; busiest {window} s: "
+                f"{busiest:.2f} of {self.psutil.cpu_count()} cores busy; web + postgres {server:.1f} ms a request")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=50)
@@ -152,6 +215,10 @@ def main() -> None:
         versions_before = ModelVersion.objects.filter(project=project, status=ModelVersion.Status.READY).count()
         analysts = [f"load-analyst-{i:02d}" for i in range(args.users)]
         stored_before = Annotation.objects.filter(response__project=project, coder__username__in=analysts).count()
+        import resource
+
+        locust_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        meter = CpuMeter(web, worker)
         subprocess.run(
             [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "load_users.py"), "--headless",
              "-u", str(args.users), "-r", str(max(1, args.users // 10)), "-t", f"{args.duration}s",
@@ -162,6 +229,8 @@ def main() -> None:
              "--stop-timeout", "30"],
             cwd=ROOT, env={**child_env, "LOAD_TOKENS": str(work / "setup.json"),
                            "LOAD_SUBMITTED": str(work / "submitted.txt")}, check=False)
+        locust_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        meter.stop((locust_after.ru_utime + locust_after.ru_stime) - (locust_before.ru_utime + locust_before.ru_stime))
         time.sleep(5)  # the last submissions' retrain may still be running; it does not change what is stored
         stored = Annotation.objects.filter(response__project=project,
                                            coder__username__in=analysts).count() - stored_before
@@ -176,6 +245,7 @@ def main() -> None:
                 print(f"  {name}: {r['Request Count']} requests, {r['Failure Count']} failures, "
                       f"p50 {r['50%']} ms, p95 {r['95%']} ms", flush=True)
         total = rows["Aggregated"]
+        print(meter.report(int(total["Request Count"])), flush=True)
         print(f"users={args.users} requests={total['Request Count']} failures={total['Failure Count']} "
               f"p50={total['50%']} p95={total['95%']} retrains={retrains} stored={stored} submitted={submitted}")
     finally:

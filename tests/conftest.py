@@ -37,6 +37,15 @@ class PreparedProject:
         return client
 
 
+@pytest.fixture(autouse=True)
+def _no_waiting_marks():
+    """Each test starts with no "a retrain message waits" mark (services.jobs): ids come again from test to test,
+    and a mark left by an earlier test, whose message was purged or never run, would hold this test's request."""
+    from labeling_app.services.jobs import jobs_waiting_marks_clear
+
+    jobs_waiting_marks_clear()
+
+
 @pytest.fixture
 def prepare_project(db) -> PreparedProject:
     """A project with an admin, a lead, two analysts, an outsider (admin of another project), themes, responses."""

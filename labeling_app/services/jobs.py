@@ -3,7 +3,8 @@
 Asking for a job writes an outbox row (OutboxJob) in the transaction that asks; after commit the message is
 sent and the row deleted. While Redis is down the send fails and the row stays: every worker runs a sweep
 (`jobs_sweep_start`) that sends what is left once the broker answers again, so nothing asked for during an
-outage is lost, and a web process never runs the job itself.
+outage is lost, and a web process never runs the job itself. A job asked for by every label batch (a retrain)
+is sent once while its message waits unstarted (`enqueue_coalesced_on_commit`).
 
 Long tasks are acknowledged late and rejected back to the queue when their pool process dies. When the whole
 worker dies, its message waits for Redis's visibility timeout; the sweep does not wait that long: a running
@@ -16,6 +17,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -26,8 +28,9 @@ from redis.exceptions import RedisError
 from labeling_app.models import OutboxJob
 from labeling_app.services.job_runs import job_attempts_exhausted, job_stale_before, jobs_stale_find
 
-__all__ = ["enqueue_on_commit", "job_attempts_exhausted", "jobs_outbox_send", "jobs_resume_pending",
-           "jobs_stale_resend", "jobs_sweep_start"]
+__all__ = ["enqueue_coalesced_on_commit", "enqueue_on_commit", "job_attempts_exhausted", "job_started_unmark",
+           "jobs_outbox_send", "jobs_resume_pending", "jobs_stale_resend", "jobs_sweep_start",
+           "jobs_waiting_marks_clear"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +57,73 @@ def enqueue_on_commit(task: Any, **ids: int) -> None:
 
     def send() -> None:
         if _send(task.name, ids):
-            OutboxJob.objects.filter(pk=row.pk).delete()
+            row.delete()  # one statement (a queryset's delete would wrap it in a transaction of its own)
         else:
             OutboxJob.objects.filter(pk=row.pk).update(send_failed_at=timezone.now())
 
     transaction.on_commit(send)
+
+
+#: How long a job's "a message waits, unstarted" mark lasts at most (its task clears it when it starts). Only a
+#: message that never starts (its worker died before taking it) leaves it: asking again then sends again.
+WAITING_MARK_SECONDS = 60
+_marks: dict[str, redis.Redis] = {}
+
+
+def _mark_client() -> redis.Redis:
+    url = settings.REDIS_URL
+    if url not in _marks:  # one client (and connection pool) per process
+        _marks[url] = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    return _marks[url]
+
+
+def _waiting_key(task_name: str, ids: dict[str, Any]) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}waiting:{OutboxJob.key_for(task_name, ids)}"
+
+
+def enqueue_coalesced_on_commit(task: Any, **ids: int) -> None:
+    """`enqueue_on_commit` for a job asked for again and again (a retrain by every label batch of a project):
+    while a message for the same task and ids waits in the broker, unstarted, asking again sends nothing.
+
+    Decided after the commit: the waiting message's run starts after this transaction committed, so it sees
+    what this transaction wrote. The task calls `job_started_unmark` before it reads anything. When Redis does
+    not answer, the job is sent (or kept in the outbox) as `enqueue_on_commit` does: a mark never loses a job.
+    """
+    row = OutboxJob.objects.create(task=task.name, kwargs=ids, key=OutboxJob.key_for(task.name, ids))
+
+    def send() -> None:
+        try:
+            first = _mark_client().set(_waiting_key(task.name, ids), 1, nx=True, ex=WAITING_MARK_SECONDS)
+        except RedisError:
+            first = True
+        if not first:
+            row.delete()  # a message for this job waits unstarted: it will see these writes
+        elif _send(task.name, ids):
+            row.delete()
+        else:
+            OutboxJob.objects.filter(pk=row.pk).update(send_failed_at=timezone.now())
+
+    transaction.on_commit(send)
+
+
+def jobs_waiting_marks_clear() -> int:
+    """Drop every "a message waits" mark (a worker starting: messages may have been lost or purged meanwhile,
+    and asking again must send again); returns how many. Redis down: nothing to drop that would hold a job."""
+    client = _mark_client()
+    try:
+        keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}waiting:*", count=1000))
+        return client.delete(*keys) if keys else 0
+    except RedisError:
+        return 0
+
+
+def job_started_unmark(task_name: str, **ids: int) -> None:
+    """A coalesced job's task has started: asking for the job again sends a new message (see
+    `enqueue_coalesced_on_commit`). Call it before the task reads anything."""
+    try:
+        _mark_client().delete(_waiting_key(task_name, ids))
+    except RedisError:  # the mark runs out on its own
+        logger.warning("could not clear the waiting mark of %s(%s)", task_name, ids, exc_info=True)
 
 
 def enqueue_group_on_commit(task: Any, kwargs_list: list[dict[str, int]]) -> None:
@@ -179,6 +244,7 @@ def jobs_resume_pending() -> int:
     from labeling_app.tasks.imports import import_run
     from labeling_app.tasks.training import retrain
 
+    jobs_waiting_marks_clear()  # whatever they marked as waiting may be what never reached a worker
     sent = 0
     for job_id in ImportJob.objects.filter(status=ImportJob.Status.PENDING).values_list("pk", flat=True):
         import_run.apply_async(kwargs={"import_job_id": job_id})

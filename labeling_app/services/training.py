@@ -42,7 +42,7 @@ from labeling_app.services.job_runs import (
     job_running_values,
     job_succeed,
 )
-from labeling_app.services.jobs import enqueue_on_commit
+from labeling_app.services.jobs import enqueue_coalesced_on_commit
 from ml import active_learning, classifier
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ def training_request(*, project: Project) -> None:
     """Ask for a retrain once the current transaction commits."""
     from labeling_app.tasks.training import retrain
 
-    enqueue_on_commit(retrain, project_id=project.pk)
+    # Coalesced: 50 analysts submitting ask about 10 times a second; one waiting message does for all of them.
+    enqueue_coalesced_on_commit(retrain, project_id=project.pk)
 
 
 def training_inputs_changed(*, project: Project, retrain: bool = True) -> None:

@@ -1,6 +1,7 @@
 from celery import Task, shared_task
 from django.conf import settings
 
+from labeling_app.services.jobs import job_started_unmark
 from labeling_app.services.training import training_run
 
 # Hard limit: the pool process is killed (the job goes stale and is sent again, up to its attempts). The soft
@@ -12,5 +13,6 @@ _LIMITS = {"time_limit": settings.TRAINING_TIME_LIMIT_SECONDS,
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **_LIMITS)
 def retrain(self: Task, *, project_id: int) -> str:
     """Retrain a project's classifier; guarded in the database (see services.training)."""
+    job_started_unmark(self.name, project_id=project_id)  # before the run reads the labels
     version = training_run(project_id=project_id, task_id=self.request.id or "")
     return f"v{version.number} {version.status}" if version else "coalesced"

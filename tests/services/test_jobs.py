@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from labeling_app.models import DiscoveryRun, EmbeddingRun, ImportJob, ModelVersion, Project
-from labeling_app.services.jobs import job_attempts_exhausted, jobs_resume_pending
+from labeling_app.models import DiscoveryRun, EmbeddingRun, ImportJob, MapLayout, ModelVersion, OutboxJob, Project
+from labeling_app.services.jobs import job_attempts_exhausted, job_started_unmark, jobs_resume_pending
 from tests.factories import ProjectFactory
 
 QUEUES = ("default", "imports", "embeddings", "training")
@@ -59,6 +59,10 @@ def test_a_starting_worker_is_sent_pending_jobs_and_one_retrain_per_project_left
     EmbeddingRun.objects.create(project=base, status=EmbeddingRun.Status.RUNNING)
     pending_discovery = DiscoveryRun.objects.create(project=base)
     DiscoveryRun.objects.create(project=base, status=DiscoveryRun.Status.SUCCEEDED)
+    laid_out = DiscoveryRun.objects.create(project=base, status=DiscoveryRun.Status.SUCCEEDED)
+    MapLayout.objects.create(run=laid_out, status=MapLayout.Status.SUCCEEDED)
+    pending_layout = MapLayout.objects.create(
+        run=DiscoveryRun.objects.create(project=base, status=DiscoveryRun.Status.SUCCEEDED))
 
     behind = _project("labels ahead of the model", revision=3, current_at=2)
     never_trained = _project("labelled, no model yet", revision=2)
@@ -74,9 +78,10 @@ def test_a_starting_worker_is_sent_pending_jobs_and_one_retrain_per_project_left
     ModelVersion.objects.create(project=failed, number=2, status=ModelVersion.Status.FAILED, labels_revision=3)
 
     client, keys = broker
-    assert jobs_resume_pending() == 6
+    assert jobs_resume_pending() == 7
     assert _sent(client, keys) == [
         ("discovery_compute", {"discovery_run_id": pending_discovery.pk}),
+        ("discovery_layout", {"discovery_run_id": pending_layout.pk}),
         ("embeddings_compute", {"embedding_run_id": pending_embedding.pk}),
         ("import_run", {"import_job_id": pending_import.pk}),
         ("retrain", {"project_id": behind.pk}),
@@ -126,3 +131,37 @@ def test_embedding_and_discovery_runs_delivered_past_the_limit_fail_without_runn
         assert run.status == "failed" and run.attempts == 4
         assert run.message.startswith("stopped after 3 attempts")
     assert not project.responses.filter(embedding__isnull=False).exists()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db
+def test_label_batches_send_one_retrain_while_one_waits_unstarted_and_a_new_one_once_it_started(
+        broker, prepare_project, django_capture_on_commit_callbacks):
+    from labeling_app.services.annotations import AnnotationItem, annotation_submit
+    from labeling_app.tasks.training import retrain
+
+    p = prepare_project
+    client, keys = broker
+    responses = list(p.project.responses.all())
+    for response in responses:  # three batches, three commits
+        with django_capture_on_commit_callbacks(execute=True):
+            annotation_submit(project=p.project, user=p.analyst, items=[
+                AnnotationItem(response.pk, [p.themes[0].pk])])
+    # The one waiting message starts after all three commits: it reads every label of them.
+    assert _sent(client, keys) == [("retrain", {"project_id": p.project.pk})]
+    assert not OutboxJob.objects.exists()  # asked for and handled: nothing left to the sweep
+
+    job_started_unmark(retrain.name, project_id=p.project.pk)  # what the task does first
+    with django_capture_on_commit_callbacks(execute=True):
+        annotation_submit(project=p.project, user=p.analyst2, items=[
+            AnnotationItem(responses[0].pk, [p.themes[1].pk])])
+    # Labels after the run started (it may have read the labels already): a message of their own.
+    assert _sent(client, keys) == [("retrain", {"project_id": p.project.pk})] * 2
+
+    # A starting worker drops the marks (a message may have been lost or purged meanwhile), and sends this
+    # project's retrain itself: its labels are ahead of its (missing) model.
+    assert jobs_resume_pending() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        annotation_submit(project=p.project, user=p.analyst2, items=[
+            AnnotationItem(responses[1].pk, [p.themes[1].pk])])
+    assert _sent(client, keys) == [("retrain", {"project_id": p.project.pk})] * 4
