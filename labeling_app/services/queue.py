@@ -52,6 +52,17 @@ class _Order:
     # one freed meanwhile (a lease passed on or run out) is found by the whole-project read that runs
     # whenever the walk through the order comes up short. Only ever added to (set.add is atomic).
     gone: set[int] = field(default_factory=set)
+    # Every id before this index is in `gone`: walks start here instead of stepping over them one by one on every
+    # request (they fill the head of the order as analysts code it). Only ever moved forward.
+    start: int = 0
+
+    def first_open(self) -> int:
+        """The index of the first id not (yet) seen taken; moves `start` there."""
+        at = self.start
+        while at < len(self.ids) and self.ids[at] in self.gone:
+            at += 1
+        self.start = max(self.start, at)  # another thread may have moved it further meanwhile
+        return at
 
 
 _orders: "OrderedDict[tuple[int, int, str], _Order]" = OrderedDict()
@@ -168,15 +179,15 @@ def _project_free(project: Project, user: User, now: datetime) -> set[int]:
 
 
 def _walk(project: Project, user: User, now: datetime, ids: list[int], want: int,
-          skip: set[int], gone: set[int], limit: int) -> tuple[list[int], bool]:
+          skip: set[int], gone: set[int], limit: int, start: int = 0) -> tuple[list[int], bool]:
     """The first ``want`` of ``ids`` (less ``skip``) that look servable to ``user`` now, and whether all of
     ``ids`` were checked.
 
     Checked with live queries in growing windows (WINDOW_PER_WANT times ``want`` first, each twice the one
-    before), at most ``limit`` ids; those found taken for everyone are added to ``gone``.
+    before), at most ``limit`` ids from index ``start``; those found taken for everyone are added to ``gone``.
     """
     found: list[int] = []
-    at = checked = 0
+    at, checked = start, 0
     size = max(WINDOW_PER_WANT * want, MIN_WINDOW)
     while len(found) < want and at < len(ids) and checked < limit:
         window: list[int] = []
@@ -203,7 +214,7 @@ def _hint(project: Project, user: User, now: datetime, want: int, exclude: set[i
     are walked too (those imported since the queue was built after the queue's own, oldest first).
     """
     order = _order(project)
-    found, _ = _walk(project, user, now, order.ids, want, exclude, order.gone, HEAD)
+    found, _ = _walk(project, user, now, order.ids, want, exclude, order.gone, HEAD, start=order.first_open())
     if len(found) >= (want if enough is None else enough):
         return found, False
     seen = set(found)

@@ -298,3 +298,16 @@ def test_a_response_whose_lease_ran_out_is_served_again_before_the_next_build(an
     assert len(held) == 3 and queue_batch_lease(project=project, user=other, size=10) == []
     QueueLease.objects.filter(user=analyst).update(expires_at=timezone.now() - timedelta(minutes=1))
     assert sorted(r.pk for r in queue_batch_lease(project=project, user=other, size=10)) == sorted(held)
+
+
+def test_walks_start_after_the_head_that_every_request_of_the_process_saw_taken():
+    from labeling_app.services.queue import _Order
+
+    order = _Order([11, 12, 13, 14, 15], {pk: i for i, pk in enumerate([11, 12, 13, 14, 15])}, gone={11, 12, 14})
+    assert order.first_open() == 2 and order.start == 2  # 13 is the first not seen taken
+    order.gone.add(13)
+    assert order.first_open() == 4  # past 13 and 14, at 15
+    order.start = 3  # left behind by a thread's late write: only costs a step, the answer is the same
+    assert order.first_open() == 4 and order.start == 4
+    order.gone.add(15)
+    assert order.first_open() == 5 == len(order.ids)  # all seen taken: the walk finds nothing in the order
