@@ -53,10 +53,27 @@ def enqueue_on_commit(task: Any, **ids: int) -> None:
     When the broker is down the outbox row stays, marked, and the workers' sweep sends it when the broker is
     back (`jobs_outbox_send`); the job is never run in the web process instead.
     """
+    _enqueue(task, ids, coalesce=False)
+
+
+def enqueue_coalesced_on_commit(task: Any, **ids: int) -> None:
+    """`enqueue_on_commit` for a job asked for again and again (a retrain by every label batch of a project):
+    while a message for the same task and ids waits in the broker, unstarted, asking again sends nothing.
+
+    Decided after the commit: the waiting message's run starts after this transaction committed, so it sees
+    what this transaction wrote. The task calls `job_started_unmark` before it reads anything. When Redis does
+    not answer, the job is sent (or kept in the outbox) as `enqueue_on_commit` does: a mark never loses a job.
+    """
+    _enqueue(task, ids, coalesce=True)
+
+
+def _enqueue(task: Any, ids: dict[str, int], *, coalesce: bool) -> None:
     row = OutboxJob.objects.create(task=task.name, kwargs=ids, key=OutboxJob.key_for(task.name, ids))
 
     def send() -> None:
-        if _send(task.name, ids):
+        if coalesce and _waiting_already(task.name, ids):
+            row.delete()  # a message for this job waits unstarted: it will see these writes
+        elif _send(task.name, ids):
             row.delete()  # one statement (a queryset's delete would wrap it in a transaction of its own)
         else:
             OutboxJob.objects.filter(pk=row.pk).update(send_failed_at=timezone.now())
@@ -81,29 +98,13 @@ def _waiting_key(task_name: str, ids: dict[str, Any]) -> str:
     return f"{settings.REDIS_KEY_PREFIX}waiting:{OutboxJob.key_for(task_name, ids)}"
 
 
-def enqueue_coalesced_on_commit(task: Any, **ids: int) -> None:
-    """`enqueue_on_commit` for a job asked for again and again (a retrain by every label batch of a project):
-    while a message for the same task and ids waits in the broker, unstarted, asking again sends nothing.
-
-    Decided after the commit: the waiting message's run starts after this transaction committed, so it sees
-    what this transaction wrote. The task calls `job_started_unmark` before it reads anything. When Redis does
-    not answer, the job is sent (or kept in the outbox) as `enqueue_on_commit` does: a mark never loses a job.
-    """
-    row = OutboxJob.objects.create(task=task.name, kwargs=ids, key=OutboxJob.key_for(task.name, ids))
-
-    def send() -> None:
-        try:
-            first = _mark_client().set(_waiting_key(task.name, ids), 1, nx=True, ex=WAITING_MARK_SECONDS)
-        except RedisError:
-            first = True
-        if not first:
-            row.delete()  # a message for this job waits unstarted: it will see these writes
-        elif _send(task.name, ids):
-            row.delete()
-        else:
-            OutboxJob.objects.filter(pk=row.pk).update(send_failed_at=timezone.now())
-
-    transaction.on_commit(send)
+def _waiting_already(task_name: str, ids: dict[str, Any]) -> bool:
+    """Mark the job as waiting; True when it was marked already (a message waits). False when Redis does not
+    answer: the caller sends, so a mark never holds a job back."""
+    try:
+        return not _mark_client().set(_waiting_key(task_name, ids), 1, nx=True, ex=WAITING_MARK_SECONDS)
+    except RedisError:
+        return False
 
 
 def jobs_waiting_marks_clear() -> int:

@@ -135,6 +135,13 @@ def test_the_map_waits_for_its_layout_and_says_why_when_it_failed(live_server, d
     # A response deleted between the clustering and the layout: the layout job fails, saying why.
     project.responses.order_by("pk").first().delete()
     assert discovery_layout_compute(discovery_run_id=run.pk, task_id="t") is None
-    expect(page.locator("#map-count")).to_contain_text(
-        "The map could not be laid out: 1 of its responses have no embedding any more", timeout=10_000)
+    expect(page.locator("#map-failed")).to_have_text(
+        "The map could not be laid out: 1 of its responses have no embedding any more. Run discovery again to "
+        "retry.", timeout=10_000)
+    expect(page.locator("#map")).to_be_hidden()  # no empty canvas in its place
     assert page.locator("#map").get_attribute("data-ready") is None
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "map-layout-failed.png"), full_page=True)
+    page.set_viewport_size({"width": 420, "height": 800})  # a phone-width window: the reason still reads whole
+    expect(page.locator("#map-failed")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "map-layout-failed-narrow.png"), full_page=True)

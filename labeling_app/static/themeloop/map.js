@@ -239,9 +239,12 @@
 
   function load() {
     fetch(config.points, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (d) {
-      if (d.failed != null) {  // the layout job failed: say why; the clusters are still there
-        document.getElementById("map-count").textContent = "The map could not be laid out: " + d.failed +
-          ". Run discovery again to retry.";
+      if (d.failed != null) {  // the layout job failed: say why, in place of an empty map; the clusters are still there
+        const failed = document.getElementById("map-failed");
+        failed.textContent = "The map could not be laid out: " + d.failed + ". Run discovery again to retry.";
+        failed.hidden = false;
+        document.querySelector(".map-layout").style.display = "none";  // its CSS display outranks [hidden]
+        document.getElementById("map-count").textContent = "no map";
         return;
       }
       if (d.pending) {  // the layout is still being computed: ask again shortly
