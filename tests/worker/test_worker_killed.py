@@ -189,10 +189,11 @@ def test_a_map_layout_killed_with_its_worker_is_laid_out_once_by_the_next_worker
     project, analyst = loop_project
     loop.embedded_answers_add(project, 10_000)  # the layout of 10,000 points takes seconds: killed in the middle
     EmbeddingRun.objects.filter(project=project).update(status=EmbeddingRun.Status.SUCCEEDED)
-    first = workers("embeddings", purge=True)
     run = DiscoveryRun.objects.create(project=project, n_clusters=6)
-    # Clustered here; the layout it asks for on commit is the worker's.
+    # Clustered here, before any worker runs (a starting worker sends pending discovery runs: it would race this
+    # call for the run). The worker purges the layout's message at start and sends the pending layout itself.
     assert discovery_run_execute(discovery_run_id=run.pk, task_id="setup").status == "succeeded"
+    first = workers("embeddings", purge=True)
     _wait("the layout to start", lambda: MapLayout.objects.filter(pk=run.pk, status="running").first(), every=0.005)
     time.sleep(0.5)
     _kill_whole_worker(first)
