@@ -62,6 +62,20 @@ def test_tokens_expire_and_can_be_revoked(settings):
     assert client.get("/api/projects/").status_code in (401, 403)
 
 
+def test_a_token_is_refused_once_its_user_is_deactivated_and_an_unknown_one_always():
+    user = UserFactory(username="leaver")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {_token(client, 'leaver', PASSWORD).json()['token']}")
+    assert client.get("/api/projects/").status_code == 200
+    user.is_active = False
+    user.save()
+    refused = client.get("/api/projects/")
+    assert refused.status_code in (401, 403) and "inactive" in refused.json()["message"]
+    client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    unknown = client.get("/api/projects/")
+    assert unknown.status_code in (401, 403) and "Invalid token" in unknown.json()["message"]
+
+
 def test_starting_discovery_runs_is_throttled_per_user(prepare_project, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
                                "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
