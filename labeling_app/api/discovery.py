@@ -20,7 +20,7 @@ from labeling_app.api.params import (
     clamped_int,
     id_param,
 )
-from labeling_app.api.responses import ResponseSerializer
+from labeling_app.api.responses import ResponseSerializer, ResponseThemesMixin
 from labeling_app.api.users import request_user
 from labeling_app.models import Cluster, ClusterAction, DiscoveryRun, Response, Role
 from labeling_app.selectors.discovery import (
@@ -29,7 +29,6 @@ from labeling_app.selectors.discovery import (
     discovery_run_latest,
     responses_similar,
 )
-from labeling_app.selectors.responses import responses_with_themes
 from labeling_app.services.discovery import (
     action_undo,
     cluster_make_theme,
@@ -152,7 +151,7 @@ class ClusterDetailView(ProjectScopedMixin, generics.RetrieveUpdateAPIView):
                                              name=data.get("name"), dismissed=data.get("dismissed"))
 
 
-class ClusterMembersView(ProjectScopedMixin, generics.ListAPIView):
+class ClusterMembersView(ResponseThemesMixin, generics.ListAPIView):
     """The responses of a cluster, with `search` over their text."""
 
     serializer_class = ResponseSerializer
@@ -162,7 +161,7 @@ class ClusterMembersView(ProjectScopedMixin, generics.ListAPIView):
             return Response.objects.none()
         cluster = get_object_or_404(Cluster.objects.filter(run__project=self.project), pk=self.kwargs["cluster_id"])
         search = self.request.query_params.get("search", "")
-        return responses_with_themes(cluster_members(cluster=cluster, search=search))
+        return cluster_members(cluster=cluster, search=search)
 
 
 class MergeSerializer(serializers.Serializer):
@@ -259,7 +258,7 @@ class ClusterUndoView(_ClusterActionView):
 
 @extend_schema(parameters=[OpenApiParameter("k", OpenApiTypes.INT),
                            OpenApiParameter("unlabelled", OpenApiTypes.BOOL)])
-class SimilarResponsesView(ProjectScopedMixin, generics.ListAPIView):
+class SimilarResponsesView(ResponseThemesMixin, generics.ListAPIView):
     """The responses most like this one by embedding ("more like this"), unlabelled ones by default."""
 
     serializer_class = ResponseSerializer

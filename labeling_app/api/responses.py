@@ -5,73 +5,83 @@ from rest_framework import generics, serializers
 
 from labeling_app.api.access import ProjectScopedMixin
 from labeling_app.api.params import bool_param, id_param, meta_filters
-from labeling_app.models import Response, Role
-from labeling_app.selectors.responses import (
-    response_theme_list,
-    responses_blind_for,
-    responses_filter,
-    responses_with_themes,
-)
+from labeling_app.models import Response
+from labeling_app.selectors.responses import ResponseThemes, responses_filter, responses_themes, viewer_blind_for
 
 
 class ResponseSerializer(serializers.ModelSerializer):
+    """A response with its resolved themes (the consensus that exports and the model use), its coding state and
+    the codings behind it that the requester may see (an analyst sees only their own on an open blind item)."""
+
     themes = serializers.SerializerMethodField()
+    state = serializers.SerializerMethodField()
+    coders = serializers.SerializerMethodField()
 
     class Meta:
         model = Response
-        fields = ["id", "respondent_id", "text", "metadata", "themes", "created_at"]
+        fields = ["id", "respondent_id", "text", "metadata", "themes", "state", "coders", "created_at"]
+
+    def _coded(self, response: Response) -> ResponseThemes:
+        return self.context["coded"][response.pk]
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_themes(self, response: Response) -> list[dict[str, object]]:
-        blind_for = self.context.get("blind_for")
-        if blind_for is not None and not getattr(self.root, "_blinded", False):
-            # Once for the whole page (one query for its open overlap items), not once per response.
-            page = getattr(self.parent, "instance", None) or [response]
-            responses_blind_for(project=response.project, responses=list(page), coder_id=blind_for)
-            setattr(self.root, "_blinded", True)  # noqa: B010  (the list serializer of this request)
-        return [{"id": t.pk, "name": t.name} for t in response_theme_list(response)]
+        return [{"id": t.pk, "name": t.name} for t in self._coded(response).themes]
+
+    @extend_schema_field(serializers.ChoiceField(["coded", "uncoded", "blind", "waiting", "disagreement"]))
+    def get_state(self, response: Response) -> str:
+        return self._coded(response).state
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_coders(self, response: Response) -> list[dict[str, object]]:
+        return [{"coder": c.coder_id, "name": c.name, "themes": [{"id": t.pk, "name": t.name} for t in c.themes]}
+                for c in self._coded(response).coders]
 
 
-class _BlindMixin(ProjectScopedMixin):
-    def get_serializer_context(self) -> dict[str, object]:
-        context = super().get_serializer_context()  # type: ignore[misc]
-        if self.membership.role == Role.ANALYST:
-            context["blind_for"] = self.membership.user_id
-        return context
+class ResponseThemesMixin(ProjectScopedMixin):
+    """Reads every listed response's themes once per page (a few queries), as the requester may see them."""
+
+    def get_serializer(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if args:
+            items = args[0] if kwargs.get("many") else [args[0]]
+            context: dict = kwargs.setdefault("context", self.get_serializer_context())  # type: ignore[attr-defined,assignment]
+            context["coded"] = responses_themes(project=self.project, response_ids=[r.pk for r in items],
+                                                blind_for=viewer_blind_for(self.membership))
+        return super().get_serializer(*args, **kwargs)  # type: ignore[misc]
 
 
 @extend_schema(
     parameters=[
         OpenApiParameter("search", OpenApiTypes.STR, description="text or respondent id contains"),
-        OpenApiParameter("theme", OpenApiTypes.INT, description="coded with this theme id"),
-        OpenApiParameter("uncoded", OpenApiTypes.BOOL, description="only responses without themes"),
+        OpenApiParameter("theme", OpenApiTypes.INT, description="resolved with this theme id (and the codings "
+                         "you may see of responses not resolved yet)"),
+        OpenApiParameter("uncoded", OpenApiTypes.BOOL, description="only responses nobody has coded"),
         OpenApiParameter("meta", OpenApiTypes.STR, many=True,
                          description="metadata filter KEY:VALUE, repeatable, e.g. meta=plan:Basic"),
     ]
 )
-class ResponseListView(_BlindMixin, generics.ListAPIView):
+class ResponseListView(ResponseThemesMixin, generics.ListAPIView):
     """The project's responses with their coded themes."""
 
     serializer_class = ResponseSerializer
 
     def get_queryset(self) -> QuerySet[Response]:
         params = self.request.query_params
-        return responses_with_themes(
-            responses_filter(
-                project=self.project,
-                search=params.get("search", "").strip(),
-                theme_id=id_param(params, "theme"),
-                uncoded=bool_param(params, "uncoded", default=False),
-                metadata=meta_filters(params.getlist("meta")),
-            )
+        return responses_filter(
+            project=self.project,
+            search=params.get("search", "").strip(),
+            theme_id=id_param(params, "theme"),
+            uncoded=bool_param(params, "uncoded", default=False),
+            metadata=meta_filters(params.getlist("meta")),
+            blind_for=viewer_blind_for(self.membership),
         )
 
 
-class ResponseDetailView(_BlindMixin, generics.RetrieveAPIView):
+class ResponseDetailView(ResponseThemesMixin, generics.RetrieveAPIView):
     """One response with its coded themes."""
 
     serializer_class = ResponseSerializer
     lookup_url_kwarg = "response_id"
 
     def get_queryset(self) -> QuerySet[Response]:
-        return responses_with_themes(self.project.responses.all())
+        return self.project.responses.all()

@@ -8,6 +8,7 @@ import numpy as np
 from django.db.models import QuerySet
 
 from labeling_app.models import Annotation, Cluster, ClusterAssignment, DiscoveryRun, MapLayout, Project, Response
+from labeling_app.selectors.responses import responses_filter
 from labeling_app.services.embeddings import embedding_store
 from labeling_app.services.media_files import run_folder
 from ml import discovery as ml_discovery
@@ -140,7 +141,6 @@ def _unlabelled_head(project: Project, ids: np.ndarray, ranked: np.ndarray, k: i
     return picked + list(itertools.islice(rest, k - len(picked)))
 
 
-def theme_response_ids(*, project: Project, theme_id: int) -> list[int]:
-    """Responses currently labelled with a theme (by anyone)."""
-    return list(Annotation.objects.filter(response__project=project, is_current=True, themes=theme_id)
-                .values_list("response_id", flat=True).distinct())
+def theme_response_ids(*, project: Project, theme_id: int, blind_for: int | None) -> list[int]:
+    """Responses coded with a theme, as the Responses page's theme filter finds them for the viewer."""
+    return list(responses_filter(project=project, theme_id=theme_id, blind_for=blind_for).values_list("pk", flat=True))

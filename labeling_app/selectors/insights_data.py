@@ -29,7 +29,7 @@ from django.db.models import Count, Max
 from scipy import sparse
 
 from labeling_app.models import Adjudication, Annotation, ModelVersion, Project, Response
-from labeling_app.selectors.consensus import codings_read, consensus_of
+from labeling_app.selectors.consensus import consensus_exceptions
 from labeling_app.selectors.predictions import predictions_current
 from ml.language import term_counts
 
@@ -206,30 +206,27 @@ def _labels_key(project: Project, source: str, theme_ids: list[int], responses: 
     # written directly (fixtures, shell), so a table is never older than the codings it counts.
     annotations = Annotation.objects.filter(response__project=project).aggregate(n=Count("id"), last=Max("id"))
     decisions = Adjudication.objects.filter(response__project=project).aggregate(n=Count("id"), last=Max("id"))
-    project.refresh_from_db(fields=["labels_revision", "current_model"])
+    project.refresh_from_db(fields=["labels_revision", "current_model", "overlap_coders"])
     model = project.current_model_id if source == "model" else None
     themes = hashlib.sha1(",".join(map(str, theme_ids)).encode()).hexdigest()[:16]
-    return (f"{responses}:labels:{source}:{project.labels_revision}:{annotations['n']}:"
+    # overlap_coders: how many blind codings resolve an overlap item (a change resolves or reopens items).
+    return (f"{responses}:labels:{source}:{project.labels_revision}:{project.overlap_coders}:{annotations['n']}:"
             f"{annotations['last']}:{decisions['n']}:{decisions['last']}:{model}:{themes}")
 
 
 def _human_labels(project: Project, theme_ids: list[int], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`consensus_of` for every response, vectorised: a response with one complete coder (or bulk-added themes
-    only), the common case, takes its themes straight from the rows; the few with several coders or a lead's
-    decision go through the consensus rules themselves."""
+    only), the common case, takes its themes straight from the rows; the few with several coders, a lead's
+    decision or a blind overlap coding go through the consensus rules themselves (`consensus_exceptions`)."""
     column = {t: j for j, t in enumerate(theme_ids)}
     labels = np.zeros((len(ids), len(theme_ids)), dtype=bool)
     labelled = np.zeros(len(ids), dtype=bool)
     current = Annotation.objects.filter(response__project=project, is_current=True, needs_recoding=False)
-    rows = np.array([(r, c, int(done), -1 if t is None else t) for r, c, done, t in current.values_list(
-        "response_id", "coder_id", "is_complete", "themes").iterator(chunk_size=20000)], dtype=np.int64)
-    rows = rows.reshape(-1, 4)
-    response, coder, complete, theme = rows.T
-    pairs = np.unique(np.stack([response[complete == 1], coder[complete == 1]], axis=1), axis=0)
-    coders_per_response = np.unique(pairs[:, 0], return_counts=True)
-    special = set(coders_per_response[0][coders_per_response[1] > 1].tolist())
-    special |= set(Adjudication.objects.filter(response__project=project, is_current=True,
-                                               kind=Adjudication.Kind.RESOLVE).values_list("response_id", flat=True))
+    rows = np.array([(r, int(done), -1 if t is None else t) for r, done, t in current.values_list(
+        "response_id", "is_complete", "themes").iterator(chunk_size=20000)], dtype=np.int64)
+    rows = rows.reshape(-1, 3)
+    response, complete, theme = rows.T
+    special, _, consensus = consensus_exceptions(project=project)
     ordinary = ~np.isin(response, np.fromiter(special, dtype=np.int64, count=len(special)))
     at = np.searchsorted(ids, response)
     seen = ordinary & ((complete == 1) | (theme >= 0))
@@ -238,8 +235,7 @@ def _human_labels(project: Project, theme_ids: list[int], ids: np.ndarray) -> tu
     hit = seen & (live >= 0)
     labels[at[hit], live[hit]] = True
     if special:
-        resolved = consensus_of(codings_read(project=project, response_ids=special)).resolved
-        for rid, themes in resolved.items():
+        for rid, themes in consensus.resolved.items():
             row = int(np.searchsorted(ids, rid))
             labelled[row] = True
             for t in themes:

@@ -25,7 +25,7 @@ from labeling_app.selectors.discovery import (
     responses_similar,
     theme_response_ids,
 )
-from labeling_app.selectors.responses import response_theme_list, responses_with_themes
+from labeling_app.selectors.responses import responses_themes, viewer_blind_for
 from labeling_app.services.annotations import annotations_add_theme
 from labeling_app.services.discovery import (
     action_undo,
@@ -136,9 +136,11 @@ def cluster_page(request: AuthenticatedHttpRequest, project_id: int, cluster_id:
         except (ValidationError, KeyError, ValueError) as exc:
             _errors(request, exc if isinstance(exc, ValidationError) else ValidationError(str(exc)))
     search = request.GET.get("q", "").strip()
-    members = responses_with_themes(cluster_members(cluster=cluster, search=search))[:500]
+    members = list(cluster_members(cluster=cluster, search=search)[:500])
+    coded = responses_themes(project=project, response_ids=[r.pk for r in members],
+                             blind_for=viewer_blind_for(membership))
     context = {"project": project, "membership": membership, "cluster": cluster, "search": search,
-               "rows": [(r, response_theme_list(r)) for r in members],
+               "rows": [(r, coded[r.pk]) for r in members],
                "others": clusters_active(run=cluster.run).exclude(pk=cluster.pk), **role_flags(membership)}
     return render(request, "labeling_app/cluster.html", context)
 
@@ -173,7 +175,8 @@ def similar_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
     response_id, theme_id = id_param(request.GET, "response"), id_param(request.GET, "theme")
     anchor = project.responses.filter(pk=response_id).first() if response_id else None
     anchor_theme = project.themes.filter(pk=theme_id).first() if theme_id else None
-    anchors = [anchor.pk] if anchor else theme_response_ids(project=project, theme_id=theme_id) if theme_id else []
+    anchors = [anchor.pk] if anchor else theme_response_ids(
+        project=project, theme_id=theme_id, blind_for=viewer_blind_for(membership)) if theme_id else []
     if request.method == "POST":
         ticked = id_list(request.POST.getlist("response"), "response")
         theme = get_object_or_404(project.themes.filter(archived=False), pk=required_id(request.POST, "theme"))

@@ -4,15 +4,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from labeling_app.api.params import id_param
-from labeling_app.models import Role
-from labeling_app.selectors.responses import (
-    metadata_keys,
-    response_flagged,
-    response_theme_list,
-    responses_blind_for,
-    responses_filter,
-    responses_with_themes,
-)
+from labeling_app.selectors.responses import metadata_keys, responses_filter, responses_themes, viewer_blind_for
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 PAGE_SIZE = 50
@@ -20,9 +12,11 @@ PAGE_SIZE = 50
 
 @login_required
 def response_browser(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
-    """The project's responses with their current themes, filtered; each can be re-opened to correct it."""
+    """The project's responses with their resolved themes (each coder's on demand), filtered; each can be
+    re-opened to correct it."""
     membership = page_membership(request, project_id)
     project = membership.project
+    blind_for = viewer_blind_for(membership)
     params = request.GET
     keys = metadata_keys(project=project)
     metadata = {k: params[f"meta_{k}"] for k in keys if params.get(f"meta_{k}")}
@@ -33,11 +27,11 @@ def response_browser(request: AuthenticatedHttpRequest, project_id: int) -> Http
         uncoded=params.get("uncoded") == "1",
         flagged=params.get("flagged") == "1",
         metadata=metadata,
+        blind_for=blind_for,
     )
-    page = Paginator(responses_with_themes(qs), PAGE_SIZE).get_page(params.get("page"))
-    if membership.role == Role.ANALYST:
-        responses_blind_for(project=project, responses=list(page.object_list), coder_id=request.user.pk)
-    rows = [(r, response_theme_list(r), response_flagged(r)) for r in page.object_list]
+    page = Paginator(qs, PAGE_SIZE).get_page(params.get("page"))
+    coded = responses_themes(project=project, response_ids=[r.pk for r in page.object_list], blind_for=blind_for)
+    rows = [(r, coded[r.pk]) for r in page.object_list]
     query = params.copy()
     query.pop("page", None)
     context = {
