@@ -23,3 +23,39 @@ def test_flagged_filter_and_coding_of_one_response(prepare_project):
     assert coding is not None and (coding.theme_ids, coding.flagged) == ([delivery.pk], False)
     assert response_coding(project=project, user=analyst, response_id=c.pk).theme_ids == []
     assert response_coding(project=project, user=analyst, response_id=ResponseFactory().pk) is None
+
+
+def test_the_theme_filter_matches_the_consensus_rules_on_every_kind_of_coding(prepare_project):
+    """One rule: the SQL half of the theme filter (ordinary responses) and the Python half (several coders, a
+    lead's decision, blind items) together select exactly the responses the consensus resolves to the theme."""
+    import random
+
+    from labeling_app.selectors.consensus import consensus_for_project
+    from labeling_app.services.annotations import annotations_add_theme
+    from labeling_app.services.review import disagreement_resolve, overlap_configure
+
+    pp = prepare_project
+    project, (price, delivery) = pp.project, pp.themes
+    ResponseFactory.create_batch(60, project=project)
+    overlap_configure(project=project, share=0.3, coders=2, participant_ids=[pp.analyst.pk, pp.analyst2.pk])
+    rng = random.Random(7)
+    ids = sorted(project.responses.values_list("pk", flat=True))
+    choices = [[], [price.pk], [delivery.pk], [price.pk, delivery.pk]]
+    for coder in (pp.analyst, pp.analyst2, pp.lead):
+        picked = rng.sample(ids, 35)
+        annotation_submit(project=project, user=coder,
+                          items=[AnnotationItem(r, rng.choice(choices)) for r in picked])
+    annotations_add_theme(project=project, user=pp.admin, response_ids=rng.sample(ids, 10), theme_id=delivery.pk)
+    consensus = consensus_for_project(project=project)
+    assert consensus.disagreements and consensus.pending and consensus.resolved  # every kind is there
+    for r in sorted(consensus.disagreements)[:4]:
+        disagreement_resolve(project=project, lead=pp.lead, response_id=r, theme_ids=rng.choice(choices[1:]))
+    consensus = consensus_for_project(project=project)
+    for theme in (price, delivery):
+        expected = sorted(r for r, themes in consensus.resolved.items() if theme.pk in themes)
+        found = list(responses_filter(project=project, theme_id=theme.pk, blind_for=pp.outsider.pk)
+                     .values_list("pk", flat=True))
+        assert found == expected
+    uncoded = set(responses_filter(project=project, uncoded=True).values_list("pk", flat=True))
+    touched = set(consensus.resolved) | consensus.disagreements | consensus.pending
+    assert uncoded == set(ids) - touched
