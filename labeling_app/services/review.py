@@ -56,6 +56,10 @@ def overlap_configure(*, project: Project, share: float, coders: int, participan
                                        .values_list("user__username", flat=True))
     audit_record(project=project, action="project.overlap", target_type="project", target_id=project.pk,
                  summary=f"{share:.0%} coded blind by {coders}", before=before, after=after)
+    if coders != before["overlap_coders"]:
+        # How many blind codings resolve an item changed: items become resolved or pending, so what the model
+        # learns from changed too.
+        training_inputs_changed(project=project)
     return len(chosen)
 
 

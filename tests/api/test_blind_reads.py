@@ -149,3 +149,19 @@ def test_the_responses_page_shows_the_resolved_set_and_the_coders_on_demand(blin
 
 def overlap_text(response_id: int) -> str:
     return Response.objects.get(pk=response_id).respondent_id
+
+
+def test_a_third_coder_needed_reopens_agreed_items_and_asks_for_a_retrain(blind):
+    pp, overlap, ordinary = blind
+    project, price = pp.project, pp.themes[0].pk
+    annotation_submit(project=project, user=pp.analyst2, items=[AnnotationItem(r, [price]) for r in overlap])
+    assert set(consensus_for_project(project=project).resolved) == set(overlap + ordinary)
+    project.refresh_from_db()
+    revision = project.labels_revision
+    overlap_configure(project=project, share=0.5, coders=3)
+    project.refresh_from_db()
+    assert project.labels_revision > revision
+    consensus = consensus_for_project(project=project)
+    assert consensus.pending == set(overlap) and set(consensus.resolved) == set(ordinary)
+    prevalence = _get(pp, "analyst2", "api-insights-prevalence").json()
+    assert {t["theme_id"]: t["count"] for t in prevalence["themes"]}[price] == 2
