@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from labeling_app.models import ModelVersion, Role
+from labeling_app.models import Adjudication, ModelVersion, Role
 from labeling_app.selectors.consensus import consensus_for_project
 from labeling_app.services.review import overlap_configure
 from labeling_app.services.training import training_run
@@ -13,7 +13,11 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.browser
 
 
-def _code_first_blind(page, live_server, project, key: str) -> int:
+def _pick(card, theme):
+    return card.locator(f'label.theme-pick[data-theme="{theme.pk}"]')
+
+
+def _code_first_blind(page, live_server, project, keys: list[str]) -> int:
     page.goto(f"{live_server.url}/projects/{project.pk}/label/")
     expect(page.locator("#labeling")).to_have_attribute("data-state", "ready")
     expect(page.locator("#blind")).to_be_visible()
@@ -24,7 +28,8 @@ def _code_first_blind(page, live_server, project, key: str) -> int:
     response_id = int(page.locator("#response-card").get_attribute("data-response"))
     api = page.request.get(f"{live_server.url}/api/projects/{project.pk}/responses/{response_id}/")
     assert api.json()["themes"] == []
-    page.keyboard.press(key)
+    for key in keys:
+        page.keyboard.press(key)
     page.keyboard.press("Shift+Enter")  # submits the response on screen (and any visited before it)
     expect(page.locator("#status-line")).to_contain_text("Saved 1")
     return response_id
@@ -37,13 +42,14 @@ def test_two_blind_coders_disagree_and_the_model_learns_the_leads_decision(live_
                                 keep_labels=120)
     assert training_run(project_id=project.pk, task_id="v1").status == ModelVersion.Status.READY
     overlap_configure(project=project, share=1.0, coders=2, participant_ids=[ann.pk, bob.pk])
-    first, second = project.themes.get(shortcut="1"), project.themes.get(shortcut="2")
+    first, second, third = (project.themes.get(shortcut=k) for k in "123")
 
     ann_page, bob_page = new_page(), new_page()
     login(ann_page, live_server, ann.username, PASSWORD)
     login(bob_page, live_server, bob.username, PASSWORD)
-    disputed = _code_first_blind(ann_page, live_server, project, "1")
-    assert _code_first_blind(bob_page, live_server, project, "2") == disputed  # the same overlap item
+    # They agree on the third theme and differ on the first two.
+    disputed = _code_first_blind(ann_page, live_server, project, ["1", "3"])
+    assert _code_first_blind(bob_page, live_server, project, ["2", "3"]) == disputed  # the same overlap item
     bob_page.screenshot(path=screenshots / "label-blind.png")
     # The item is coded twice: neither coder is served it again.
     for page in (ann_page, bob_page):
@@ -65,7 +71,35 @@ def test_two_blind_coders_disagree_and_the_model_learns_the_leads_decision(live_
     expect(card.locator('tr[data-coder]')).to_have_count(2)
     expect(card).to_contain_text(first.name)
     expect(card).to_contain_text(second.name)
+    # The themes a coder chose come first, the agreed one ticked already, each marked with who chose it.
+    picks = card.locator("fieldset.picks label.theme-pick")
+    contested = sorted([first, second], key=lambda t: (t.order, t.pk))
+    expect(picks).to_have_count(3)
+    assert [picks.nth(i).get_attribute("data-theme") for i in range(3)] == [str(t.pk) for t in [third, *contested]]
+    expect(_pick(card, third).locator("input")).to_be_checked()
+    for theme, coder in ((first, ann), (second, bob)):
+        expect(_pick(card, theme).locator("input")).not_to_be_checked()
+        expect(_pick(card, theme).locator(".coder-mark")).to_have_count(1)
+        expect(_pick(card, theme).locator(".coder-mark")).to_have_attribute("title", f"chosen by {coder.username}")
+    expect(_pick(card, first).locator(".coder-mark")).to_have_text("chosen by A")  # "A" shown; the rest is for AT
+    expect(_pick(card, third).locator(".coder-mark")).to_have_count(2)
+    others = card.locator("details.other-themes")
+    expect(others).not_to_have_attribute("open", "")
+    expect(others.locator("label.theme-pick")).to_have_count(project.themes.filter(archived=False).count() - 3)
     lead.screenshot(path=screenshots / "disagreements.png", full_page=True)
+
+    # Nothing ticked: Resolve asks first, and dismissing it sends nothing.
+    _pick(card, third).locator("input").uncheck()
+    asked = []
+    lead.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    lead.evaluate("window.stillHere = true")
+    card.get_by_role("button", name="Resolve").click()
+    expect(lead.locator("body")).to_be_visible()
+    assert asked and "no theme" in asked[0]
+    assert lead.evaluate("window.stillHere === true")  # the form was not sent
+    assert not Adjudication.objects.filter(response_id=disputed).exists()
+    expect(card).to_be_visible()
+
     card.locator(f'input[name="theme"][value="{second.pk}"]').check()
     card.get_by_role("button", name="Resolve").click()
     expect(lead.locator(".messages")).to_contain_text("Resolved")
@@ -76,3 +110,4 @@ def test_two_blind_coders_disagree_and_the_model_learns_the_leads_decision(live_
     assert after.status == ModelVersion.Status.READY, after.error
     assert after.labelled_responses == before.labelled_responses + 1
     assert after.labels_used == before.labels_used + 1  # the lead's one theme, not the coders' union of two
+
