@@ -1,4 +1,6 @@
 """The lead's review over the API: deciding a disagreement, and what its coders get back."""
+from datetime import datetime
+
 import pytest
 
 from labeling_app.models import Adjudication
@@ -47,3 +49,29 @@ def test_an_empty_resolve_is_refused_unless_no_theme_is_said(disputed):
     assert resolved.json() == {"response": first.pk, "kind": "resolve", "themes": [], "comment": "off topic"}
     assert consensus_for_project(project=pp.project).resolved[first.pk] == frozenset()
 
+
+
+def test_the_queue_carries_the_leads_send_back_comment_to_the_coders(disputed):
+    pp, first, url = disputed
+    queue = f"/api/projects/{pp.project.pk}/queue/?size=10"
+    assert all(item["review_note"] is None for item in pp.client("analyst").get(queue).json())
+    sent = pp.client("lead").post(url, {"send_back": True, "comment": "Delivery: only late or missing boxes"},
+                                  format="json")
+    assert sent.status_code == 201, sent.content
+
+    for who in ("analyst", "analyst2"):
+        items = {item["id"]: item for item in pp.client(who).get(queue).json()}
+        note = items[first.pk]["review_note"]
+        # Who and when and the lead's words: nothing of either coder's themes (the item is coded again blind).
+        assert set(note) == {"comment", "by", "at"}
+        assert note["comment"] == "Delivery: only late or missing boxes" and note["by"] == pp.lead.username
+        assert datetime.fromisoformat(note["at"].replace("Z", "+00:00")).tzinfo is not None
+        assert items[first.pk]["blind"] and items[first.pk]["themes"] == []
+        assert all(item["review_note"] is None for pk, item in items.items() if pk != first.pk)
+
+    # Re-opened on its own, too, while the coder has still to code it again; not once they have.
+    reopen = f"/api/projects/{pp.project.pk}/queue/?response={first.pk}"
+    assert pp.client("analyst").get(reopen).json()[0]["review_note"]["by"] == pp.lead.username
+    annotation_submit(project=pp.project, user=pp.analyst, items=[AnnotationItem(first.pk, [pp.themes[0].pk])])
+    assert pp.client("analyst").get(reopen).json()[0]["review_note"] is None
+    assert pp.client("analyst2").get(reopen).json()[0]["review_note"] is not None

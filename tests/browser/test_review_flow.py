@@ -4,13 +4,27 @@ from playwright.sync_api import expect
 
 from labeling_app.models import Adjudication, ModelVersion, Role
 from labeling_app.selectors.consensus import consensus_for_project
+from labeling_app.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.services.queue import queue_batch_lease
 from labeling_app.services.review import overlap_configure
 from labeling_app.services.training import training_run
 from tests.browser.conftest import login
 from tests.conftest import PASSWORD, demo_project_make
-from tests.factories import UserFactory
+from tests.factories import ThemeFactory, UserFactory
 
 pytestmark = pytest.mark.browser
+
+WIDTHS = (1280, 800, 390)  # desktop, tablet, phone
+
+
+def _screenshots(page, folder, name: str, *, full_page: bool = True) -> None:
+    """Screenshots at each width for a person to look at; nothing may stick out sideways. (The Label page is
+    taken as the window shows it: its action bar sticks to the window's bottom, mid-page on a whole-page one.)"""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=folder / f"{name}-{width}.png", full_page=full_page)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways at {width}"
+    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def _pick(card, theme):
@@ -111,3 +125,75 @@ def test_two_blind_coders_disagree_and_the_model_learns_the_leads_decision(live_
     assert after.labelled_responses == before.labelled_responses + 1
     assert after.labels_used == before.labels_used + 1  # the lead's one theme, not the coders' union of two
 
+
+def test_a_sent_back_item_reaches_its_coders_with_the_leads_comment(live_server, demo_vectors, new_page, screenshots):
+    ann, bob, lea = (UserFactory(username=n) for n in ("ann-recoder", "bob-recoder", "lea-reviewer"))
+    project = demo_project_make({ann: Role.ANALYST, bob: Role.ANALYST, lea: Role.LEAD}, demo_vectors,
+                                keep_labels=120)
+    # A real-size codebook (the NHS demo has 45 themes): the card must stay readable.
+    for i in range(45 - project.themes.count()):
+        ThemeFactory(project=project, name=f"Codebook theme {i + 1:02d}", order=100 + i)
+    overlap_configure(project=project, share=1.0, coders=2, participant_ids=[ann.pk, bob.pk])
+    first, second, third = (project.themes.get(shortcut=k) for k in "123")
+    # Both code the same overlap item apart (the test above does it in the page).
+    disputed = queue_batch_lease(project=project, user=ann, size=1)[0].pk
+    assert queue_batch_lease(project=project, user=bob, size=1)[0].pk == disputed
+    annotation_submit(project=project, user=ann, items=[AnnotationItem(disputed, [first.pk, third.pk])])
+    annotation_submit(project=project, user=bob, items=[AnnotationItem(disputed, [second.pk, third.pk])])
+
+    lead = new_page()
+    login(lead, live_server, lea.username, PASSWORD)
+    lead.goto(f"{live_server.url}/projects/{project.pk}/disagreements/")
+    card = lead.locator(f'.disagreement[data-response="{disputed}"]')
+    expect(_pick(card, third).locator("input")).to_be_checked()
+    expect(card.locator("details.other-themes label.theme-pick")).to_have_count(42)
+    _screenshots(lead, screenshots, "disagreements")
+    lead.set_viewport_size({"width": 390, "height": 900})
+    card.locator("details.other-themes summary").click()  # all 45 on a phone
+    expect(card.locator("details.other-themes label.theme-pick").last).to_be_visible()
+    lead.screenshot(path=screenshots / "disagreements-other-themes-390.png", full_page=True)
+    assert lead.evaluate("document.documentElement.scrollWidth") <= 390
+    lead.set_viewport_size({"width": 1280, "height": 900})
+    comment = "Read the codebook entry on value for money: it is about what they got, not the fee."
+    card.locator('input[name="comment"]').fill(comment)
+    card.get_by_role("button", name="Send back to coders").click()
+    expect(lead.locator(".messages")).to_contain_text("Sent back")
+    expect(lead.locator("#no-disagreements")).to_be_visible()
+
+    coder = new_page()
+    login(coder, live_server, ann.username, PASSWORD)
+    coder.goto(f"{live_server.url}/projects/{project.pk}/label/")
+    shown = coder.locator("#response-card")
+    expect(coder.locator("#labeling")).to_have_attribute("data-state", "ready")
+    for _ in range(project.labeling_batch_size):  # it comes back in the coder's queue
+        if shown.get_attribute("data-response") == str(disputed):
+            break
+        expect(coder.locator("#review-note")).to_be_hidden()  # only on the item sent back
+        coder.keyboard.press("Enter")
+    expect(shown).to_have_attribute("data-response", str(disputed))
+    note = coder.locator("#review-note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text(comment)
+    expect(note).to_contain_text(f"Sent back by {lea.username}")
+    # Still blind: the coder codes it again from scratch, seeing neither their old themes nor the other coder's.
+    expect(coder.locator("#blind")).to_be_visible()
+    expect(coder.locator('#theme-toggles button[aria-pressed="true"]')).to_have_count(0)
+    expect(note).not_to_contain_text(second.name)
+    _screenshots(coder, screenshots, "label-review-note", full_page=False)
+    at_start = coder.locator("#batch-progress").inner_text().startswith("response 1 of")
+    coder.keyboard.press("Enter" if at_start else "ArrowLeft")  # another item of the batch: no note there
+    expect(shown).not_to_have_attribute("data-response", str(disputed))
+    expect(note).to_be_hidden()
+
+    # They code it again and still differ; the lead decides that no theme applies, and says so.
+    annotation_submit(project=project, user=ann, items=[AnnotationItem(disputed, [first.pk])])
+    annotation_submit(project=project, user=bob, items=[AnnotationItem(disputed, [])])
+    lead.reload()
+    card = lead.locator(f'.disagreement[data-response="{disputed}"]')
+    expect(card.locator('input[name="theme"]:checked')).to_have_count(0)
+    asked = []
+    lead.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    card.get_by_role("button", name="Resolve").click()
+    expect(lead.locator(".messages")).to_contain_text("Resolved to no theme")
+    assert asked and "no theme" in asked[0]
+    assert consensus_for_project(project=project).resolved[disputed] == frozenset()
