@@ -17,11 +17,18 @@ from labeling_app.models import Role
 from labeling_app.selectors.consensus import overlap_open_ids
 from labeling_app.selectors.predictions import suggestions_band, suggestions_for_responses
 from labeling_app.selectors.responses import response_coding
+from labeling_app.selectors.review import review_notes_read
 from labeling_app.selectors.training import model_versions, responses_by_ids
 from labeling_app.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.services.events import model_version_payload
 from labeling_app.services.queue import queue_batch_lease, queue_skip
 from labeling_app.services.suggestions import suggestions_accept, suggestions_reject
+
+
+class ReviewNoteSerializer(serializers.Serializer):
+    comment = serializers.CharField()
+    by = serializers.CharField(help_text="the lead's username")
+    at = serializers.DateTimeField()
 
 
 class QueueItemSerializer(serializers.Serializer):
@@ -34,13 +41,16 @@ class QueueItemSerializer(serializers.Serializer):
     # Your current labels of the response: set when it is re-opened to be corrected, else empty.
     themes = serializers.ListField(child=serializers.IntegerField(), default=list)
     flagged = serializers.BooleanField(default=False)
+    review_note = ReviewNoteSerializer(allow_null=True, default=None,
+                                       help_text="sent back by a lead: their comment for the coders, else null")
 
 
 class QueueView(ProjectScopedMixin, APIView):
     """The next responses for you to label, most useful first; they are held for you for 30 minutes.
 
     With `response=<id>` it returns just that response (coded or not) with your current themes, to
-    re-open and correct it; submitting it replaces your labels.
+    re-open and correct it; submitting it replaces your labels. A response a lead sent back to its coders
+    carries the lead's comment as `review_note` (null otherwise).
     """
 
     @extend_schema(
@@ -57,18 +67,22 @@ class QueueView(ProjectScopedMixin, APIView):
             r = coding.response
             suggestions = suggestions_for_responses(project=self.project, response_ids=[r.pk])
             is_blind = bool(overlap_open_ids(project=self.project, response_ids=[r.pk]))
+            # The lead's comment only while the user is still to code it again (not once they have).
+            notes = review_notes_read(project=self.project, response_ids=[r.pk]) if coding.needs_recoding else {}
             data = [{"id": r.pk, "respondent_id": r.respondent_id, "text": r.text, "metadata": r.metadata,
                      "suggestions": [] if is_blind else suggestions[r.pk], "blind": is_blind,
-                     "themes": coding.theme_ids, "flagged": coding.flagged}]
+                     "themes": coding.theme_ids, "flagged": coding.flagged, "review_note": notes.get(r.pk)}]
             return ApiResponse(QueueItemSerializer(data, many=True).data)
         size = clamped_int(request.query_params, "size", default=self.project.labeling_batch_size, low=1, high=200)
         responses = queue_batch_lease(project=self.project, user=request_user(request), size=size)
         suggestions = suggestions_for_responses(project=self.project, response_ids=[r.pk for r in responses])
         # Blind double coding: no suggestions for an overlap item until it is resolved.
         blind = overlap_open_ids(project=self.project, response_ids=[r.pk for r in responses if r.is_overlap])
+        # Items a lead sent back carry the lead's comment (one query for the batch).
+        notes = review_notes_read(project=self.project, response_ids=[r.pk for r in responses])
         data = [{"id": r.pk, "respondent_id": r.respondent_id, "text": r.text, "metadata": r.metadata,
                  "suggestions": [] if r.pk in blind else suggestions[r.pk], "blind": r.pk in blind,
-                 "themes": [], "flagged": False} for r in responses]
+                 "themes": [], "flagged": False, "review_note": notes.get(r.pk)} for r in responses]
         return ApiResponse(QueueItemSerializer(data, many=True).data)
 
 

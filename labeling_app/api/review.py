@@ -35,6 +35,7 @@ class DisagreementSerializer(serializers.Serializer):
     response = serializers.IntegerField()
     respondent_id = serializers.CharField()
     text = serializers.CharField()
+    agreed = serializers.ListField(child=serializers.IntegerField(), help_text="themes every coder chose")
     coders = serializers.ListField(child=serializers.DictField())
 
 
@@ -53,18 +54,24 @@ class DisagreementListView(_LeadView):
 
 class ResolveSerializer(serializers.Serializer):
     themes = IdListField(required=False, allow_empty=True)
+    no_theme = serializers.BooleanField(default=False, help_text="resolve to no theme at all: an empty `themes` "
+                                        "is refused without it")
     send_back = serializers.BooleanField(default=False)
     comment = serializers.CharField(default="", allow_blank=True, max_length=2000)
 
     def validate(self, data: dict) -> dict:
-        if not data["send_back"] and "themes" not in data:
-            raise serializers.ValidationError("give the final `themes`, or `send_back` with a comment")
+        if data["no_theme"] and data.get("themes"):
+            raise serializers.ValidationError({"no_theme": "`no_theme: true` with themes: give one or the other"})
+        if not data["send_back"] and "themes" not in data and not data["no_theme"]:
+            raise serializers.ValidationError("give the final `themes` (or `no_theme: true`), or `send_back` with a "
+                                              "comment")
         return data
 
 
 class DisagreementResolveView(_LeadView):
     """Decide a disagreement: the final `themes` (the consensus the model learns from), or `send_back: true`
-    with a `comment` so its coders code it again."""
+    with a `comment` so its coders code it again. No theme at all needs `no_theme: true`: an empty `themes` alone
+    is refused (400), as it is most often nothing ticked by mistake."""
 
     @extend_schema(request=ResolveSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, project_id: int, response_id: int) -> ApiResponse:
@@ -77,7 +84,8 @@ class DisagreementResolveView(_LeadView):
                                               comment=data["comment"])
         else:
             decision = disagreement_resolve(project=self.project, lead=lead, response_id=response_id,
-                                            theme_ids=data["themes"], comment=data["comment"])
+                                            theme_ids=data.get("themes", []), comment=data["comment"],
+                                            confirm_empty=data["no_theme"])
         return ApiResponse({"response": response_id, "kind": decision.kind,
                             "themes": sorted(decision.themes.values_list("pk", flat=True)),
                             "comment": decision.comment}, status=201)

@@ -150,7 +150,7 @@ def consensus_exceptions(*, project: Project) -> tuple[set[int], Codings, Consen
 
 def disagreements_list(*, project: Project, theme_id: int | None = None) -> list[dict]:
     """Unresolved disagreements, oldest first: each coder's themes side by side (for a theme: where coders
-    differ on it)."""
+    differ on it), and the themes they all chose (`agreed`: where a lead's decision starts)."""
     codings = codings_read(project=project)
     open_ids = consensus_of(codings).disagreements
     if theme_id is not None:
@@ -160,8 +160,10 @@ def disagreements_list(*, project: Project, theme_id: int | None = None) -> list
     rows = []
     for response_id in sorted(open_ids):
         response = responses[response_id]
+        agreed = frozenset.intersection(*codings.complete[response_id].values())
         rows.append({
             "response": response_id, "respondent_id": response.respondent_id, "text": response.text,
+            "agreed": sorted(agreed),
             "coders": [{"coder": c, "name": coder_display_name(coders[c]), "themes": sorted(themes)}
                        for c, themes in sorted(codings.complete[response_id].items())],
         })

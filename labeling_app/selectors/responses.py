@@ -159,6 +159,7 @@ class ResponseCoding:
     response: Response
     theme_ids: list[int]  # the user's current live themes for it, in theme order
     flagged: bool
+    needs_recoding: bool = False  # sent back by a lead: the user is to code it again
 
 
 def response_coding(*, project: Project, user: User, response_id: int) -> ResponseCoding | None:
@@ -172,4 +173,4 @@ def response_coding(*, project: Project, user: User, response_id: int) -> Respon
         return ResponseCoding(response, [], False)
     # Archived themes cannot be submitted again; they drop out of a corrected coding.
     themes = sorted((t for t in annotation.themes.all() if not t.archived), key=lambda t: (t.order, t.pk))
-    return ResponseCoding(response, [t.pk for t in themes], annotation.flagged)
+    return ResponseCoding(response, [t.pk for t in themes], annotation.flagged, annotation.needs_recoding)

@@ -79,8 +79,15 @@ def _adjudication_record(response: Response, lead: User, kind: str, comment: str
 
 @transaction.atomic
 def disagreement_resolve(*, project: Project, lead: User, response_id: int, theme_ids: list[int],
-                         comment: str = "") -> Adjudication:
-    """The lead's final themes for a response its coders disagree on; the model learns from them."""
+                         comment: str = "", confirm_empty: bool = False) -> Adjudication:
+    """The lead's final themes for a response its coders disagree on; the model learns from them.
+
+    No theme at all is a decision too (the model learns that none applies), so it is taken only when the caller
+    says so with `confirm_empty=True`: an empty set is otherwise a slip (nothing ticked), refused.
+    """
+    if not theme_ids and not confirm_empty:
+        raise ValidationError({"themes": "no theme chosen: give the final themes, or confirm that no theme applies "
+                                         "(the model then learns that none does)"})
     response = _check_disagreement(project, response_id)
     live = set(project.themes.filter(archived=False).values_list("pk", flat=True))
     unknown = sorted(set(theme_ids) - live)

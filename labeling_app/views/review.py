@@ -6,7 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from labeling_app.api.params import id_list, id_param, required_id
-from labeling_app.models import Role
+from labeling_app.models import Role, Theme
 from labeling_app.selectors.agreement import agreement_report
 from labeling_app.selectors.consensus import disagreements_list
 from labeling_app.services.agreement_export import agreement_csv, agreement_xlsx
@@ -71,9 +71,12 @@ def disagreements_page(request: AuthenticatedHttpRequest, project_id: int) -> Ht
                 messages.success(request, "Sent back to its coders.")
             else:
                 theme_ids = id_list([t for t in request.POST.getlist("theme") if t.strip()], "theme")
+                # The page's script sets no_theme once the lead confirmed that no theme applies.
                 disagreement_resolve(project=project, lead=request.user, response_id=response_id,
-                                     theme_ids=theme_ids, comment=comment)
-                messages.success(request, "Resolved: the model will learn the final themes.")
+                                     theme_ids=theme_ids, comment=comment,
+                                     confirm_empty=request.POST.get("no_theme") == "1")
+                messages.success(request, "Resolved: the model will learn the final themes." if theme_ids else
+                                 "Resolved to no theme: the model will learn that none applies.")
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
         return redirect(request.get_full_path())
@@ -82,8 +85,34 @@ def disagreements_page(request: AuthenticatedHttpRequest, project_id: int) -> Ht
     names = {t.pk: t for t in project.themes.all()}
     rows = disagreements_list(project=project, theme_id=theme_id)
     for row in rows:
-        for coder in row["coders"]:
+        for coder, mark in zip(row["coders"], _coder_marks([c["name"] for c in row["coders"]]), strict=True):
+            coder["mark"] = mark
             coder["theme_objects"] = [names[t] for t in coder["themes"] if t in names]
+        row["picks"], row["other_themes"] = _theme_picks(row, themes)
     context = {"project": project, "membership": membership, "rows": rows, "themes": themes,
                "focus": names.get(theme_id) if theme_id else None, **role_flags(membership)}
     return render(request, "labeling_app/disagreements.html", context)
+
+
+def _coder_marks(names: list[str]) -> list[str]:
+    """Short marks for a card's coders, shown beside the themes each chose: the fewest leading letters of their
+    names that tell them apart ("A", "B"; "Ana", "And")."""
+    longest = max((len(n) for n in names), default=0)
+    for k in range(1, longest + 1):
+        marks = [n[:k].capitalize() for n in names]
+        if len(set(marks)) == len(marks):
+            return marks
+    return [f"{n} ({i})" for i, n in enumerate(names, start=1)]  # the same name twice
+
+
+def _theme_picks(row: dict, themes: list[Theme]) -> tuple[list[dict], list[Theme]]:
+    """A card's live themes for the lead to pick from: those any coder chose first (the agreed ones, pre-ticked,
+    ahead of the contested ones; codebook order within each), with who chose each; then all the others."""
+    chosen_by: dict[int, list[dict]] = {}
+    for coder in row["coders"]:
+        for theme_id in coder["themes"]:
+            chosen_by.setdefault(theme_id, []).append(coder)
+    agreed = set(row["agreed"])
+    picks = [{"theme": t, "coders": chosen_by[t.pk], "agreed": t.pk in agreed} for t in themes if t.pk in chosen_by]
+    picks.sort(key=lambda p: not p["agreed"])  # stable: codebook order kept within each group
+    return picks, [t for t in themes if t.pk not in chosen_by]

@@ -113,7 +113,8 @@ def test_a_resolved_disagreement_shows_the_leads_themes_with_the_coders_beside_t
     annotation_submit(project=project, user=pp.analyst2, items=[
         AnnotationItem(overlap[0], [price.pk, delivery.pk]), AnnotationItem(overlap[1], [delivery.pk])])
     disagreement_resolve(project=project, lead=pp.lead, response_id=overlap[0], theme_ids=[delivery.pk])
-    disagreement_resolve(project=project, lead=pp.lead, response_id=overlap[1], theme_ids=[])
+    disagreement_resolve(project=project, lead=pp.lead, response_id=overlap[1], theme_ids=[],
+                         confirm_empty=True)
     for role in ("analyst", "analyst2", "lead"):
         one = _one(pp, role, overlap[0])
         assert (one["state"], [t["name"] for t in one["themes"]]) == ("coded", ["Delivery"])

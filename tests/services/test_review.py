@@ -111,3 +111,21 @@ def test_the_model_learns_the_leads_decision_not_the_union(demo_vectors):
     after = training_run(project_id=project.pk, task_id="resolved")
     assert after.labelled_responses == 151
     assert after.labels_used == before.labels_used + 1  # the lead's one theme, not the coders' two
+
+
+def test_resolving_to_no_theme_must_be_confirmed(team):
+    project, users, (price, delivery, _) = team
+    r = project.responses.order_by("pk").first().pk
+    annotation_submit(project=project, user=users["ann"], items=[AnnotationItem(r, [price.pk])])
+    annotation_submit(project=project, user=users["bob"], items=[AnnotationItem(r, [delivery.pk])])
+    with pytest.raises(ValidationError) as refused:  # nothing ticked: a slip, not a decision
+        disagreement_resolve(project=project, lead=users["lea"], response_id=r, theme_ids=[])
+    assert "no theme chosen" in refused.value.message_dict["themes"][0]
+    assert not Adjudication.objects.filter(response_id=r).exists()
+    assert consensus_for_project(project=project).disagreements == {r}  # still waits for the lead
+
+    decision = disagreement_resolve(project=project, lead=users["lea"], response_id=r, theme_ids=[],
+                                    confirm_empty=True)
+    assert decision.kind == Adjudication.Kind.RESOLVE and not decision.themes.exists()
+    consensus = consensus_for_project(project=project)
+    assert consensus.resolved[r] == frozenset() and not consensus.disagreements  # the model learns "none"

@@ -102,3 +102,26 @@ def test_analysts_never_see_another_coders_themes_on_an_open_overlap_item(prepar
     assert chip in _client(pp.lead).get(page_url).content.decode()  # leads adjudicate
     annotation_submit(project=pp.project, user=pp.analyst2, items=[AnnotationItem(item.pk, [pp.themes[0].pk])])
     assert other.get(api_url).json()["themes"] == [{"id": pp.themes[0].pk, "name": pp.themes[0].name}]  # agreed
+
+
+def test_the_card_pre_ticks_agreed_themes_marks_who_chose_what_and_asks_before_no_theme(prepare_project):
+    pp = prepare_project
+    item = pp.project.responses.order_by("pk").first()
+    price, delivery = pp.themes
+    annotation_submit(project=pp.project, user=pp.analyst, items=[AnnotationItem(item.pk, [price.pk, delivery.pk])])
+    annotation_submit(project=pp.project, user=pp.analyst2, items=[AnnotationItem(item.pk, [price.pk])])
+    url = reverse("disagreements", kwargs={"project_id": pp.project.pk})
+    lead = _client(pp.lead)
+    page = lead.get(url).content.decode()
+    assert f'name="theme" value="{price.pk}" checked' in page  # both coders chose it
+    assert f'name="theme" value="{delivery.pk}">' in page  # one did: left for the lead
+    assert page.index(f'data-theme="{price.pk}"') < page.index(f'data-theme="{delivery.pk}"')  # agreed first
+    # "ana-analyst" and "andy-analyst": marks long enough to tell them apart, the full name on each.
+    assert page.count('title="chosen by ana-analyst"><span class="sr-only">chosen by </span>Ana<') == 2
+    assert page.count('title="chosen by andy-analyst"><span class="sr-only">chosen by </span>And<') == 1
+
+    lead.post(url, {"response": item.pk, "action": "resolve"})  # nothing ticked, not confirmed
+    assert not Adjudication.objects.filter(response=item).exists()
+    assert "no theme chosen" in lead.get(url).content.decode()
+    lead.post(url, {"response": item.pk, "action": "resolve", "no_theme": "1"})
+    assert consensus_for_project(project=pp.project).resolved[item.pk] == frozenset()

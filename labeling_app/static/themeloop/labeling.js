@@ -169,6 +169,7 @@
       $("response-meta").replaceChildren();
       $("theme-toggles").replaceChildren();
       $("blind").hidden = true;
+      renderReviewNote(null);
       $("batch-progress").textContent = "";
       return;
     }
@@ -190,7 +191,18 @@
     $("flag").hidden = !flagged.has(it.id);
     $("skipped").hidden = !skipped.has(it.id);
     $("blind").hidden = !it.blind;
+    renderReviewNote(it.review_note);
     renderThemes(it);
+  }
+
+  // A response a lead sent back: their comment, who and when (text only; never anyone's themes).
+  function renderReviewNote(note) {
+    $("review-note").hidden = !note;
+    if (!note) return;
+    const at = new Date(note.at);
+    const when = isNaN(at) ? "" : " · " + at.toLocaleString([], {dateStyle: "medium", timeStyle: "short"});
+    $("review-note-by").textContent = "Sent back by " + note.by + when;
+    $("review-note-text").textContent = note.comment;
   }
 
   function toggle(themeId) {
