@@ -7,6 +7,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from labeling_app.models import Membership, Project, Role
+from labeling_app.selectors.consensus import consensus_for_project
 
 
 def projects_for_user(*, user: User | AnonymousUser) -> QuerySet[Project]:
@@ -73,16 +74,16 @@ def project_get_for_role(*, user: User | AnonymousUser, project_id: int, role: s
 
 
 def project_counts(*, project: Project) -> dict[str, int]:
-    """Headline figures for a project's overview."""
-    from labeling_app.models import Annotation
-
-    labels = Annotation.themes.through.objects.filter(
-        annotation__response__project=project, annotation__is_current=True
-    )
+    """Headline figures for a project's overview, counted as the exports, insights and training count them:
+    a response is coded once it has a resolved set of themes (`consensus_for_project`: one coder's, the coders'
+    when they agree, or a lead's decision), an empty set ("coded, no theme") included; labels are the themes
+    of those sets. Responses whose coders disagree (until a lead decides) or that wait to be re-coded after a
+    split are not coded yet. So the overview of a project and of its long CSV re-imported read the same."""
+    resolved = consensus_for_project(project=project).resolved
     return {
         "responses": project.responses.count(),
         "themes": project.themes.filter(archived=False).count(),
-        "labels": labels.count(),
-        "coded_responses": labels.values("annotation__response").distinct().count(),
+        "labels": sum(len(themes) for themes in resolved.values()),
+        "coded_responses": len(resolved),
         "members": project.memberships.count(),
     }
