@@ -9,10 +9,11 @@ Label source. With ``source="human"`` (the default) the files hold resolved huma
 before, and the long CSV re-imports exactly. With ``source="model"`` responses that no human resolved carry the
 current model's predicted themes (above each theme's threshold), and the files say so: the wide CSV, the long
 CSV and the XLSX sheets "responses" and "labels" gain a last column ``label_source`` (``human``, ``model`` for
-an estimate, empty for a response with no labels); the report states the model version, its micro F1 and how
-many respondents are estimates. The long CSV stays the import format even then, so a re-import of it reads the
-estimates as labels and ``label_source`` as a metadata column: export ``source=human`` to move coded work
-between projects.
+an estimate, empty for a response with no labels); the report states how many respondents are estimates. The
+long CSV stays the import format even then, so a re-import of it reads the estimates as labels and
+``label_source`` as a metadata column: export ``source=human`` to move coded work between projects. The report
+and the XLSX "about" sheet state the current model's version and micro F1 (with its interval where stored)
+whatever the source (`selectors.training.model_current_quality`).
 
 Formula neutralisation, and its exact undo on import: a cell whose text matches ``^'*[=+\\-@\\t\\r]`` (any
 number of apostrophes, then a character a spreadsheet reads as the start of a formula) gets one leading
@@ -43,6 +44,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from labeling_app.models import Response, Theme
 from labeling_app.selectors import insights as sel
 from labeling_app.selectors.consensus import consensus_for_project
+from labeling_app.selectors.training import ModelQuality, model_current_quality
 from labeling_app.services import charts
 
 # A spreadsheet runs a cell starting with = + - @ (and tab/CR variants) as a formula.
@@ -285,22 +287,41 @@ def _filters(scope: sel.InsightsScope) -> list[str]:
     return out
 
 
-def _about_rows(scope: sel.InsightsScope, info: dict, respondents: int, estimated: int) -> list[list[object]]:
+def _model_f1_text(model: ModelQuality | None) -> str:
+    """The F1 with its interval ("0.612 (90% interval 0.550 to 0.670)" but with a dash), the F1 alone where no
+    interval is stored, "" without a model or F1."""
+    if model is None or model.micro_f1 is None:
+        return ""
+    text = f"{model.micro_f1:.3f}"
+    if model.micro_interval is not None:
+        level = f"{model.level:.0%} " if model.level else ""
+        text += f" ({level}interval {model.micro_interval[0]:.3f}–{model.micro_interval[1]:.3f})"
+    return text
+
+
+def _about_rows(scope: sel.InsightsScope, info: dict, model: ModelQuality | None, respondents: int,
+                estimated: int) -> list[list[object]]:
     project = scope.project
     return [["field", "value"], ["project", project.name], ["question", project.question or ""],
-            ["label source", _source_text(scope, info, estimated)], ["model version", info["model_version"] or ""],
-            ["model micro F1", info["model_micro_f1"] if info["model_micro_f1"] is not None else ""],
+            ["label source", _source_text(scope, info, model, estimated)],
+            ["model version", model.version if model else "no model trained yet"],
+            ["model micro F1", model.micro_f1 if model and model.micro_f1 is not None else ""],
+            ["model micro F1 interval", _model_f1_text(model) if model and model.micro_interval else ""],
             ["respondents with labels", respondents], ["of them model estimates", estimated],
             ["filters", "; ".join(_filters(scope)) or "none"],
             ["generated", timezone.now().strftime("%Y-%m-%d %H:%M UTC")]]
 
 
-def _source_text(scope: sel.InsightsScope, info: dict, estimated: int) -> str:
+def _source_text(scope: sel.InsightsScope, info: dict, model: ModelQuality | None, estimated: int) -> str:
+    """Which labels are counted; the model itself is stated apart (`_model_f1_text`), whatever the source."""
     if scope.source != "model":
         return "resolved human labels"
-    if not info["model_version"]:
+    version = info["model_version"] or (model.version if model else None)
+    if version is None:
         return "resolved human labels (no model trained yet, so no estimates)"
-    return (f"resolved human labels plus model version {info['model_version']} estimates for {estimated} "
+    if not info["model_version"]:
+        return f"resolved human labels (model version {version} has no predictions yet, so no estimates)"
+    return (f"resolved human labels plus model version {version} estimates for {estimated} "
             f"respondent{'s' if estimated != 1 else ''} no human resolved")
 
 
@@ -336,7 +357,8 @@ def export_xlsx(scope: sel.InsightsScope, options: ExportOptions | None = None) 
                                                                                    prevalence["themes"]]))))
     estimated = sum(1 for s in coded.label_source.values() if s == "model")
     info = sel.insights_source_info(scope=scope)
-    sheets.append(("about", _about_rows(scope, info, prevalence["respondents"], estimated)))
+    model = model_current_quality(project=scope.project)
+    sheets.append(("about", _about_rows(scope, info, model, prevalence["respondents"], estimated)))
     book = Workbook(write_only=True)  # streams rows out: the wide sheet of a large project is most of the time
     for title, rows in sheets:
         sheet = book.create_sheet(title)
@@ -398,6 +420,7 @@ def report_context(scope: sel.InsightsScope, options: ExportOptions | None = Non
     coded = _coded_rows(scope)
     prevalence = sel.prevalence(scope=scope)
     info = sel.insights_source_info(scope=scope)
+    model = model_current_quality(project=scope.project)
     estimated = sum(1 for s in coded.label_source.values() if s == "model")
     top = _top_themes(prevalence)
     terms = {b["theme_id"]: b["terms"] for b in _terms_by_theme(scope, top, REPORT_TERMS)}
@@ -412,8 +435,9 @@ def report_context(scope: sel.InsightsScope, options: ExportOptions | None = Non
         "project": scope.project, "respondents": prevalence["respondents"], "responses": len(coded.responses),
         "themes": top, "all_themes": prevalence["themes"] if len(prevalence["themes"]) > len(top) else [],
         "chart_themes": len(charted["themes"]), "filters": _filters(scope),
-        "source": _source_text(scope, info, estimated), "model_source": scope.source == "model",
-        "model_version": info["model_version"], "model_f1": info["model_micro_f1"], "estimated": estimated,
+        "source": _source_text(scope, info, model, estimated), "model_source": scope.source == "model",
+        # The current model and its quality, stated whatever the label source (None: no model made current yet).
+        "model": model, "model_f1_text": _model_f1_text(model), "estimated": estimated,
         "chart_png": _png(charts.prevalence_chart(charted)) if top else "",
         "segment": _segment_section(scope, options.segment), "drivers": _drivers_section(scope, options.score),
         "generated": timezone.now(),

@@ -22,6 +22,7 @@ from labeling_app.services.exports import (
     report_pdf,
 )
 from labeling_app.services.imports import import_file_run
+from tests.model_versions import model_version_make
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-output" / "screenshots"
 
@@ -170,3 +171,31 @@ def test_pdf_report_pages_show_the_chart_and_the_quotes(tmp_path):
     # The bars of the prevalence chart (charts.prevalence_chart) are #3b6ea8; the page's text and rules are grey.
     bar_pixels = int((np.abs(rgb - [0x3B, 0x6E, 0xA8]).max(axis=1) < 12).sum())
     assert bar_pixels > 500, bar_pixels
+
+
+def _about(book) -> dict:
+    return {row[0]: row[1] for row in book["about"].iter_rows(min_row=2, values_only=True)}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("source", ["human", "model"])
+def test_report_and_xlsx_state_the_current_model_and_its_quality_whatever_the_label_source(source):
+    project, _ = _import("Original", SOURCE.encode())
+    scope = InsightsScope(project=project, source=source)
+    page = export_render(scope=scope, fmt="html").decode()
+    assert "No model trained yet." in page
+    assert _about(load_workbook(io.BytesIO(export_xlsx(scope))))["model version"] == "no model trained yet"
+
+    themes = list(project.themes.order_by("order").values_list("pk", flat=True))
+    responses = list(project.responses.values_list("pk", flat=True))
+    version = model_version_make(project=project, number=3, theme_ids=themes, thresholds=[0.5] * len(themes),
+                                 probabilities={r: [0.9] + [0.1] * (len(themes) - 1) for r in responses})
+    version.micro_f1, version.quality_interval = 0.6123, {"micro": [0.55, 0.671], "macro": [0.4, 0.6], "level": 0.9}
+    version.save(update_fields=["micro_f1", "quality_interval"])
+    page = export_render(scope=scope, fmt="html").decode()
+    assert "No model trained yet" not in page
+    assert "Current model: version 3, micro F1 0.612 (90% interval 0.550–0.671), trained on 10 coded" in page
+    assert f"Label source: resolved human labels{'' if source == 'human' else ' plus model version 3'}" in page
+    about = _about(load_workbook(io.BytesIO(export_xlsx(scope))))
+    assert (about["model version"], about["model micro F1"]) == (3, 0.6123)
+    assert about["model micro F1 interval"] == "0.612 (90% interval 0.550–0.671)"
