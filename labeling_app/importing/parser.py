@@ -11,6 +11,15 @@ REQUIRED_COLUMNS = ("respondent_id", "response")
 THEME_COLUMN = "theme"
 # Optional: who coded the row. Each value becomes a coder of the project (for agreement), not a login.
 CODER_COLUMN = "coder"
+# Optional, ThemeLoop's own export writes it: what each row is (README, "Exports"). Without this column a file
+# is read as it always was, and `theme_description` is metadata like any other column.
+ROW_COLUMN = "themeloop_row"
+DESCRIPTION_COLUMN = "theme_description"  # a theme row's description (read only alongside ROW_COLUMN)
+ROW_RESPONSE = "response"  # a respondent's row, as in any long file (also a blank cell)
+ROW_NO_THEME = "coded_no_theme"  # a respondent coded with no theme (the theme cell stays blank)
+ROW_THEME = "theme"  # a theme of the theme set: no respondent_id or response, the theme and its description
+ROW_ARCHIVED_THEME = "archived_theme"  # the same, for an archived theme
+ROW_KINDS = (ROW_RESPONSE, ROW_NO_THEME, ROW_THEME, ROW_ARCHIVED_THEME)
 MAX_ERRORS = 50
 # The database columns' limits (Response.respondent_id, Theme.name); services pass the models' own values.
 MAX_RESPONDENT_ID_CHARS = 255
@@ -33,6 +42,8 @@ class ParsedRespondent:
     row: int = 0
     # With a coder column: each coder's themes (a coder's row with no theme means "coded, no theme").
     coders: dict[str, list[str]] = field(default_factory=dict)
+    # Coded: a theme, a coder's row, or a `coded_no_theme` row (then coded although `themes` is empty).
+    coded: bool = False
 
 
 @dataclass
@@ -41,6 +52,8 @@ class ParsedImport:
 
     respondents: list[ParsedRespondent]
     theme_names: list[str]
+    # From theme rows: theme name -> (description, archived); themes only named by labels are not here.
+    theme_details: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
     @property
     def label_count(self) -> int:
@@ -90,13 +103,19 @@ class LongFormatParser:
             )
         self._id_col, self._text_col = columns["respondent_id"], columns["response"]
         self._theme_col, self._coder_col = columns.get(THEME_COLUMN), columns.get(CODER_COLUMN)
-        self._meta_cols = [(i, name) for i, name in enumerate(header)
-                           if i not in (self._id_col, self._text_col, self._theme_col, self._coder_col)]
+        self._row_col = columns.get(ROW_COLUMN)
+        self._description_col = columns.get(DESCRIPTION_COLUMN) if self._row_col is not None else None
+        if self._row_col is not None and self._theme_col is None:
+            raise ImportFileError([RowError(f"a file with a {ROW_COLUMN} column needs a {THEME_COLUMN} column", 1)])
+        special = (self._id_col, self._text_col, self._theme_col, self._coder_col, self._row_col, self._description_col)
+        self._meta_cols = [(i, name) for i, name in enumerate(header) if i not in special]
         self._limits = (max_response_chars, max_respondent_id_chars, max_theme_chars)
         self.errors: list[RowError] = []
         self.theme_names: list[str] = []  # first spelling seen, in order of first appearance
         self._themes: dict[str, int] = {}  # case-folded -> index in theme_names
         self.coder_names: list[str] = []  # "" is the file's own coding (no coder named on the row)
+        # From the file's theme rows: theme index -> (description, archived).
+        self.theme_details: dict[int, tuple[str, bool]] = {}
         self._coders: dict[str, int] = {}
         # The one thing kept per respondent: respondent_id -> a slot in three arrays, holding a hash of its
         # first text (not the text: texts are most of a file), that row, and its respondent number (-1 until
@@ -150,7 +169,12 @@ class LongFormatParser:
         respondent_id = row[self._id_col].strip()
         text = row[self._text_col].strip()
         theme = " ".join(row[self._theme_col].split()) if self._theme_col is not None else ""
-        problem = _row_problem(respondent_id, text, max_response_chars) or _length_problem(
+        kind = (row[self._row_col].strip().lower() or ROW_RESPONSE) if self._row_col is not None else ROW_RESPONSE
+        if kind in (ROW_THEME, ROW_ARCHIVED_THEME):
+            self._theme_row(number, row, respondent_id, text, theme, archived=kind == ROW_ARCHIVED_THEME)
+            return None
+        problem = _kind_problem(kind, theme, row[self._description_col] if self._description_col is not None else "")
+        problem = problem or _row_problem(respondent_id, text, max_response_chars) or _length_problem(
             respondent_id, theme, max_id_chars, max_theme_chars)
         # Each respondent's first text and its row, rows with other problems included, so that every
         # repeated respondent is reported with the file's other errors, not after they are fixed.
@@ -174,11 +198,32 @@ class LongFormatParser:
             metadata = {name: row[i].strip() for i, name in self._meta_cols}
         coder = " ".join(row[self._coder_col].split())[:150] if self._coder_col is not None else ""
         # In a file with a coder column, a row with no coder is the file's own (the `imported` coder), and a
-        # coder's row with no theme means "coded, no theme". Without one, only a theme codes.
+        # coder's row with no theme means "coded, no theme". Without one, only a theme codes, or a row marked
+        # `coded_no_theme` (the file's own coding: coded, and no theme applies).
         codes = bool(coder or theme) if self._coder_col is not None else bool(theme)
+        codes = codes or kind == ROW_NO_THEME
         theme_index = self._index(self._themes, self.theme_names, theme) if theme else -1
         coder_index = self._index(self._coders, self.coder_names, coder, fold=False) if codes else -1
         return LongRow(number, respondent, respondent_id, text, metadata, theme_index, coder_index)
+
+    def _theme_row(self, number: int, row: list[str], respondent_id: str, text: str, theme: str, *,
+                   archived: bool) -> None:
+        """A row of the theme set: the theme joins theme_names (in the file's order) with its description."""
+        max_theme_chars = self._limits[2]
+        description = row[self._description_col] if self._description_col is not None else ""
+        problem = None
+        if respondent_id or text:
+            problem = "a theme row leaves respondent_id and response blank (it describes a theme, not an answer)"
+        elif not theme:
+            problem = "a theme row needs the theme's name in the theme column"
+        elif len(theme) > max_theme_chars:
+            problem = f"theme name of {len(theme):,} characters; the limit is {max_theme_chars:,}"
+        elif self._themes.get(theme.casefold()) in self.theme_details:
+            problem = f"theme {theme!r} has two theme rows"
+        if problem:
+            self.error(RowError(problem, number))
+            return
+        self.theme_details[self._index(self._themes, self.theme_names, theme)] = (description, archived)
 
     @staticmethod
     def _index(indexes: dict[str, int], names: list[str], name: str, *, fold: bool = True) -> int:
@@ -207,6 +252,7 @@ def parse_long_format(table: Table, *, max_response_chars: int, max_respondent_i
         if row.metadata is not None:
             respondents.append(ParsedRespondent(row.respondent_id, row.text, row.metadata, row=row.number))
         respondent = respondents[row.respondent]
+        respondent.coded = respondent.coded or row.coder >= 0
         theme = parser.theme_names[row.theme] if row.theme >= 0 else None
         if theme is not None and theme not in respondent.themes:
             respondent.themes.append(theme)
@@ -216,12 +262,23 @@ def parse_long_format(table: Table, *, max_response_chars: int, max_respondent_i
                 coded.append(theme)
     if parser.errors:
         raise ImportFileError(parser.sorted_errors())
-    return ParsedImport(respondents=respondents, theme_names=parser.theme_names)
+    return ParsedImport(respondents=respondents, theme_names=parser.theme_names,
+                        theme_details={parser.theme_names[i]: d for i, d in parser.theme_details.items()})
 
 
 def cell_unneutralise(cell: str) -> str:
     """Strip the apostrophe a ThemeLoop export put before a formula-like cell ("'=x" -> "=x", "'abc" kept)."""
     return cell[1:] if NEUTRALISED.match(cell) else cell
+
+
+def _kind_problem(kind: str, theme: str, description: str) -> str | None:
+    if kind not in ROW_KINDS:
+        return f"{ROW_COLUMN} {kind!r} is not one of {', '.join(ROW_KINDS)}"
+    if kind == ROW_NO_THEME and theme:
+        return f"a {ROW_NO_THEME} row leaves the theme blank (it names {theme!r})"
+    if description.strip():
+        return f"{DESCRIPTION_COLUMN} is for theme rows only; leave it blank on a respondent's row"
+    return None
 
 
 def _length_problem(respondent_id: str, theme: str, max_id_chars: int, max_theme_chars: int) -> str | None:

@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from labeling_app.models import ImportJob, Project, Role
+from labeling_app.selectors.projects import project_counts
 from labeling_app.services.imports import import_file_run
 from labeling_app.services.members import member_add_without_invitation, member_change_role
 from labeling_app.services.themes import theme_create
@@ -70,6 +71,16 @@ def _project_load(*, name: str, question: str, upload: Callable[[], File],
         elif membership.role != role:
             member_change_role(membership=membership, role=role)
     return project, job
+
+
+def demo_load_summary(*, project: Project, job: ImportJob | None) -> str:
+    """What `load_demo` says of a project: "already loaded", or the import's responses and labels with the
+    project's own count of live themes. Not the job's summary: its theme count is the themes the file names,
+    and the NHS file's coded sample names 35 of the 45 themes the demo creates beforehand."""
+    if job is None:
+        return "already loaded"
+    themes = project_counts(project=project)["themes"]
+    return f"imported {job.responses_created} responses, {themes} themes, {job.labels_created} labels"
 
 
 def demo_project_load(*, name: str = DEMO_PROJECT, question: str = DEMO_QUESTION,

@@ -5,14 +5,17 @@ Every export takes an `InsightsScope` (labeling_app.selectors.insights: `source`
 date range) and counts what the dashboard counts: figures come from the insights selectors, charts from
 `services.charts`.
 
-Label source. With ``source="human"`` (the default) the files hold resolved human labels only, byte for byte as
-before, and the long CSV re-imports exactly. With ``source="model"`` responses that no human resolved carry the
-current model's predicted themes (above each theme's threshold), and the files say so: the wide CSV, the long
-CSV and the XLSX sheets "responses" and "labels" gain a last column ``label_source`` (``human``, ``model`` for
-an estimate, empty for a response with no labels); the report states the model version, its micro F1 and how
-many respondents are estimates. The long CSV stays the import format even then, so a re-import of it reads the
-estimates as labels and ``label_source`` as a metadata column: export ``source=human`` to move coded work
-between projects.
+Label source. With ``source="human"`` (the default) the files hold resolved human labels only, and the long CSV
+re-imports exactly: it carries the whole theme set (a row per theme, with its description and archived state)
+and marks responses coded with no theme (`_long_rows`), so the same summary, themes and per-theme counts come
+back. With ``source="model"`` responses that no human resolved carry the current model's predicted themes (above
+each theme's threshold), and the files say so: the wide CSV, the long CSV and the XLSX sheets "responses" and
+"labels" gain a column ``label_source`` (``human``, ``model`` for an estimate, empty for a response with no
+labels; last, or in the long format before its two marker columns); the report states how many respondents are
+estimates. The long CSV stays the import format even then, so a re-import of it reads the estimates as labels
+and ``label_source`` as a metadata column: export ``source=human`` to move coded work between projects. The
+report and the XLSX "about" sheet state the current model's version and micro F1 (with its interval where
+stored) whatever the source (`selectors.training.model_current_quality`).
 
 Formula neutralisation, and its exact undo on import: a cell whose text matches ``^'*[=+\\-@\\t\\r]`` (any
 number of apostrophes, then a character a spreadsheet reads as the start of a formula) gets one leading
@@ -40,9 +43,18 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from labeling_app.importing.parser import (
+    DESCRIPTION_COLUMN,
+    ROW_ARCHIVED_THEME,
+    ROW_COLUMN,
+    ROW_NO_THEME,
+    ROW_RESPONSE,
+    ROW_THEME,
+)
 from labeling_app.models import Response, Theme
 from labeling_app.selectors import insights as sel
 from labeling_app.selectors.consensus import consensus_for_project
+from labeling_app.selectors.training import ModelQuality, model_current_quality
 from labeling_app.services import charts
 
 # A spreadsheet runs a cell starting with = + - @ (and tab/CR variants) as a formula.
@@ -113,6 +125,7 @@ class _Coded:
     label_source: dict[int, str]  # response pk -> "human", "model" (an estimate) or "" (no labels)
     theme_names: list[str]
     keys: list[str]
+    themes: list[Theme]  # the whole theme set, archived themes too, in the project's order
 
 
 def _coded_rows(scope: sel.InsightsScope) -> _Coded:
@@ -136,7 +149,7 @@ def _coded_rows(scope: sel.InsightsScope) -> _Coded:
         keys.update(dict.fromkeys(str(k) for k in (r.metadata or {})))
     # Every live theme is a column, so filtered exports of one project line up; archived ones only where used.
     return _Coded(responses, names, {r.pk: source.get(r.pk, "") for r in responses},
-                  [t.name for t in themes if not t.archived or t.name in used], list(keys))
+                  [t.name for t in themes if not t.archived or t.name in used], list(keys), themes)
 
 
 def _csv(rows: Sequence[Sequence[object]]) -> bytes:
@@ -146,14 +159,27 @@ def _csv(rows: Sequence[Sequence[object]]) -> bytes:
 
 
 def _long_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[list[object]]:
+    """The long format with ThemeLoop's own two last columns (parser.ROW_COLUMN, parser.DESCRIPTION_COLUMN):
+    first a row per theme of the whole theme set (`theme` or `archived_theme`, with its description, no
+    respondent), then the respondents' rows: `response` (a theme each, or one row with a blank theme when
+    uncoded) or `coded_no_theme` (people coded it and no theme applies). So a re-import gives the same theme
+    set and the same coded responses, labels and per-theme counts."""
     c = coded or _coded_rows(scope)
     marked = scope.source == "model"
-    rows: list[list[object]] = [["respondent_id", "response", "theme", *c.keys, *(["label_source"] if marked else [])]]
+    rows: list[list[object]] = [["respondent_id", "response", "theme", *c.keys, *(["label_source"] if marked else []),
+                                 ROW_COLUMN, DESCRIPTION_COLUMN]]
+    blank = [""] * (len(c.keys) + marked)
+    for t in c.themes:
+        rows.append(["", "", t.name, *blank, ROW_ARCHIVED_THEME if t.archived else ROW_THEME, t.description])
     for r in c.responses:
         meta = [str((r.metadata or {}).get(k, "")) for k in c.keys]
         tail = [c.label_source[r.pk]] if marked else []
-        for theme in c.names[r.pk] or [""]:  # an uncoded response is one row with an empty theme
-            rows.append([r.respondent_id, r.text, theme, *meta, *tail])
+        if not c.names[r.pk]:
+            # Resolved by people with no theme is coded; a model estimate of no theme is not (nobody coded it).
+            kind = ROW_NO_THEME if c.label_source[r.pk] == "human" else ROW_RESPONSE
+            rows.append([r.respondent_id, r.text, "", *meta, *tail, kind, ""])
+        for theme in c.names[r.pk]:
+            rows.append([r.respondent_id, r.text, theme, *meta, *tail, ROW_RESPONSE, ""])
     return rows
 
 
@@ -170,7 +196,8 @@ def _wide_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[li
 
 
 def export_long_csv(scope: sel.InsightsScope) -> bytes:
-    """One row per (response, theme): ThemeLoop's own import format, UTF-8, formulas neutralised."""
+    """One row per (response, theme), after a row per theme of the theme set: ThemeLoop's own import format
+    (see `_long_rows`), UTF-8, formulas neutralised."""
     return _csv(_long_rows(scope))
 
 
@@ -285,22 +312,41 @@ def _filters(scope: sel.InsightsScope) -> list[str]:
     return out
 
 
-def _about_rows(scope: sel.InsightsScope, info: dict, respondents: int, estimated: int) -> list[list[object]]:
+def _model_f1_text(model: ModelQuality | None) -> str:
+    """The F1 with its interval ("0.612 (90% interval 0.550 to 0.670)" but with a dash), the F1 alone where no
+    interval is stored, "" without a model or F1."""
+    if model is None or model.micro_f1 is None:
+        return ""
+    text = f"{model.micro_f1:.3f}"
+    if model.micro_interval is not None:
+        level = f"{model.level:.0%} " if model.level else ""
+        text += f" ({level}interval {model.micro_interval[0]:.3f}–{model.micro_interval[1]:.3f})"
+    return text
+
+
+def _about_rows(scope: sel.InsightsScope, info: dict, model: ModelQuality | None, respondents: int,
+                estimated: int) -> list[list[object]]:
     project = scope.project
     return [["field", "value"], ["project", project.name], ["question", project.question or ""],
-            ["label source", _source_text(scope, info, estimated)], ["model version", info["model_version"] or ""],
-            ["model micro F1", info["model_micro_f1"] if info["model_micro_f1"] is not None else ""],
+            ["label source", _source_text(scope, info, model, estimated)],
+            ["model version", model.version if model else "no model trained yet"],
+            ["model micro F1", model.micro_f1 if model and model.micro_f1 is not None else ""],
+            ["model micro F1 interval", _model_f1_text(model) if model and model.micro_interval else ""],
             ["respondents with labels", respondents], ["of them model estimates", estimated],
             ["filters", "; ".join(_filters(scope)) or "none"],
             ["generated", timezone.now().strftime("%Y-%m-%d %H:%M UTC")]]
 
 
-def _source_text(scope: sel.InsightsScope, info: dict, estimated: int) -> str:
+def _source_text(scope: sel.InsightsScope, info: dict, model: ModelQuality | None, estimated: int) -> str:
+    """Which labels are counted; the model itself is stated apart (`_model_f1_text`), whatever the source."""
     if scope.source != "model":
         return "resolved human labels"
-    if not info["model_version"]:
+    version = info["model_version"] or (model.version if model else None)
+    if version is None:
         return "resolved human labels (no model trained yet, so no estimates)"
-    return (f"resolved human labels plus model version {info['model_version']} estimates for {estimated} "
+    if not info["model_version"]:
+        return f"resolved human labels (model version {version} has no predictions yet, so no estimates)"
+    return (f"resolved human labels plus model version {version} estimates for {estimated} "
             f"respondent{'s' if estimated != 1 else ''} no human resolved")
 
 
@@ -336,7 +382,8 @@ def export_xlsx(scope: sel.InsightsScope, options: ExportOptions | None = None) 
                                                                                    prevalence["themes"]]))))
     estimated = sum(1 for s in coded.label_source.values() if s == "model")
     info = sel.insights_source_info(scope=scope)
-    sheets.append(("about", _about_rows(scope, info, prevalence["respondents"], estimated)))
+    model = model_current_quality(project=scope.project)
+    sheets.append(("about", _about_rows(scope, info, model, prevalence["respondents"], estimated)))
     book = Workbook(write_only=True)  # streams rows out: the wide sheet of a large project is most of the time
     for title, rows in sheets:
         sheet = book.create_sheet(title)
@@ -398,6 +445,7 @@ def report_context(scope: sel.InsightsScope, options: ExportOptions | None = Non
     coded = _coded_rows(scope)
     prevalence = sel.prevalence(scope=scope)
     info = sel.insights_source_info(scope=scope)
+    model = model_current_quality(project=scope.project)
     estimated = sum(1 for s in coded.label_source.values() if s == "model")
     top = _top_themes(prevalence)
     terms = {b["theme_id"]: b["terms"] for b in _terms_by_theme(scope, top, REPORT_TERMS)}
@@ -412,8 +460,9 @@ def report_context(scope: sel.InsightsScope, options: ExportOptions | None = Non
         "project": scope.project, "respondents": prevalence["respondents"], "responses": len(coded.responses),
         "themes": top, "all_themes": prevalence["themes"] if len(prevalence["themes"]) > len(top) else [],
         "chart_themes": len(charted["themes"]), "filters": _filters(scope),
-        "source": _source_text(scope, info, estimated), "model_source": scope.source == "model",
-        "model_version": info["model_version"], "model_f1": info["model_micro_f1"], "estimated": estimated,
+        "source": _source_text(scope, info, model, estimated), "model_source": scope.source == "model",
+        # The current model and its quality, stated whatever the label source (None: no model made current yet).
+        "model": model, "model_f1_text": _model_f1_text(model), "estimated": estimated,
         "chart_png": _png(charts.prevalence_chart(charted)) if top else "",
         "segment": _segment_section(scope, options.segment), "drivers": _drivers_section(scope, options.score),
         "generated": timezone.now(),

@@ -245,7 +245,7 @@ class _ImportWriter:
                                            "different response", by_id[respondent_id].number))
         if self.parser.errors:
             return  # the import will be refused: checking goes on, writing stops
-        self.themes.ensure(self.parser.theme_names)
+        self.themes.ensure(self.parser.theme_names, self.parser.theme_details)
         new = [r for r in batch if r.respondent_id not in existing]
         made: dict[str, int] = {}
         if new:
@@ -266,7 +266,8 @@ class _ImportWriter:
 
     def finish(self) -> ImportCounts:
         """Write the labels of every response, once all responses are in; returns what the import made."""
-        self.themes.ensure(self.parser.theme_names)
+        self.themes.ensure(self.parser.theme_names, self.parser.theme_details)
+        self.themes.describe(self.parser.theme_details)
         labelled = bool(self.codings)
         labels = self._labels_write() if labelled else 0
         if self.created or labelled or self.themes.created:
@@ -318,7 +319,10 @@ class _ImportWriter:
 
 
 class _ThemeSet:
-    """The project's themes by case-folded name; names new to the project are created as the file names them."""
+    """The project's themes by case-folded name; names new to the project are created as the file names them.
+
+    A theme the file describes in a theme row (`themeloop_row` theme/archived_theme) is created with that
+    description and archived state; a theme the project has already is left as the project has it."""
 
     def __init__(self, project: Project):
         self.project = project
@@ -327,21 +331,39 @@ class _ThemeSet:
         self.free_keys = iter([k for k in SHORTCUT_KEYS if k not in used])
         self.order = max((t.order for t in self.by_name.values()), default=0)
         self.pks: list[int] = []  # by the parser's theme index
+        self.made: dict[int, Theme] = {}  # by the parser's theme index: the themes this import created
         self.created = 0
 
-    def ensure(self, names: list[str]) -> None:
+    def ensure(self, names: list[str], details: dict[int, tuple[str, bool]]) -> None:
         """Make sure each of `names` past those seen before exists (names come in order of first appearance)."""
-        fresh = names[len(self.pks):]
-        new = []
-        for name in fresh:
+        start = len(self.pks)
+        fresh = names[start:]
+        new: dict[int, Theme] = {}
+        for index, name in enumerate(fresh, start=start):
             if name.casefold() not in self.by_name:
+                description, archived = details.get(index, ("", False))
                 self.order += 1
-                new.append(Theme(project=self.project, name=name, order=self.order,
-                                 colour=PALETTE[(self.order - 1) % len(PALETTE)], shortcut=next(self.free_keys, "")))
-        for theme in Theme.objects.bulk_create(new):
+                # An archived theme holds no key (keys are unique among live themes only).
+                new[index] = Theme(project=self.project, name=name, order=self.order, description=description,
+                                   archived=archived, colour=PALETTE[(self.order - 1) % len(PALETTE)],
+                                   shortcut="" if archived else next(self.free_keys, ""))
+        for theme in Theme.objects.bulk_create(list(new.values())):
             self.by_name[theme.name.casefold()] = theme
+        self.made.update(new)
         self.created += len(new)
         self.pks.extend(self.by_name[name.casefold()].pk for name in fresh)
+
+    def describe(self, details: dict[int, tuple[str, bool]]) -> None:
+        """Give the themes this import created the description and state of a theme row that came after
+        their first label (a hand-made file; ThemeLoop's export puts the theme rows first)."""
+        late = []
+        for index, (description, archived) in details.items():
+            theme = self.made.get(index)
+            if theme is not None and (theme.description, theme.archived) != (description, archived):
+                theme.description, theme.archived = description, archived
+                theme.shortcut = "" if archived else theme.shortcut
+                late.append(theme)
+        Theme.objects.bulk_update(late, ["description", "archived", "shortcut"])
 
 
 def _imported_labels_write(coder: User, theme_ids_by_response: dict[int, set[int]], *,

@@ -11,9 +11,11 @@ from labeling_app.services.demo import DEMO_PROJECT, NHS_PROJECT
 def test_load_demo_twice_loads_each_project_once(nhs_file, capsys):
     call_command("load_demo", nhs_dir=nhs_file.parent)
     out = capsys.readouterr().out
-    assert f"{NHS_PROJECT}: imported 6205 responses, " in out
     nhs = Project.objects.get(name=NHS_PROJECT)
     counts = project_counts(project=nhs)
+    # The project's own theme count: the 300 coded answers name only 35 of the framework's 45 themes.
+    assert f"{NHS_PROJECT}: imported 6205 responses, 45 themes, {counts['labels']} labels" in out
+    assert nhs.import_jobs.get().themes_in_file == 35
     assert counts["responses"] == 6205 and counts["coded_responses"] == 300 and counts["themes"] == 45
     assert Annotation.objects.filter(response__project=nhs).count() == 300
     # The whole framework is there to code with, including themes none of the 300 has.

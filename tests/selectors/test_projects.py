@@ -2,9 +2,13 @@
 import pytest
 from django.http import Http404
 
-from labeling_app.models import Membership, Role
-from labeling_app.selectors.projects import membership_get
-from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+from labeling_app.models import Annotation, Membership, Response, Role
+from labeling_app.selectors.consensus import consensus_for_project
+from labeling_app.selectors.projects import membership_get, project_counts
+from labeling_app.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
+from labeling_app.services.review import disagreement_resolve
+from labeling_app.services.themes import theme_update
+from tests.factories import MembershipFactory, ProjectFactory, ThemeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,3 +35,54 @@ def test_someone_who_is_not_a_member_gets_no_such_project():
         membership_get(user=UserFactory(), project_id=stored.project.pk)
     with pytest.raises(Http404):
         membership_get(user=stored.user, project_id=stored.project.pk + 1000)
+
+
+def test_counts_are_of_resolved_codings_so_coded_with_no_theme_is_coded_and_a_disagreement_waits():
+    project = ProjectFactory()
+    ann, bob = (MembershipFactory(project=project, user=UserFactory(username=n)).user for n in ("ann", "bob"))
+    lea = MembershipFactory(project=project, user=UserFactory(username="lea"), role=Role.LEAD).user
+    price, delivery, old = (ThemeFactory(project=project, name=n) for n in ("Price", "Delivery", "Old"))
+    r1, r2, r3, r4, _ = Response.objects.bulk_create(
+        Response(project=project, respondent_id=f"R{i}", text=f"text {i}") for i in range(5))
+    annotation_submit(project=project, user=ann, items=[AnnotationItem(r1.pk, [price.pk, delivery.pk]),
+                                                        AnnotationItem(r2.pk, []),  # coded: no theme applies
+                                                        AnnotationItem(r3.pk, [price.pk]),
+                                                        AnnotationItem(r4.pk, [old.pk])])
+    annotation_submit(project=project, user=bob, items=[AnnotationItem(r3.pk, [delivery.pk])])  # disagrees
+    theme_update(theme=old, archived=True)  # its label still counts; the theme is not live
+
+    counts = project_counts(project=project)
+    assert (counts["responses"], counts["themes"], counts["coded_responses"], counts["labels"]) == (5, 2, 3, 3)
+
+    disagreement_resolve(project=project, lead=lea, response_id=r3.pk, theme_ids=[price.pk, delivery.pk])
+    counts = project_counts(project=project)
+    # The lead's two themes, not the two coders' labels beside them.
+    assert (counts["coded_responses"], counts["labels"]) == (4, 5)
+
+
+def test_the_counts_in_the_database_agree_with_the_consensus_rules_case_by_case():
+    project = ProjectFactory()
+    ann, bob = (MembershipFactory(project=project, user=UserFactory(username=n)).user for n in ("ann", "bob"))
+    lea = MembershipFactory(project=project, user=UserFactory(username="lea"), role=Role.LEAD).user
+    price, delivery = (ThemeFactory(project=project, name=n).pk for n in ("Price", "Delivery"))
+    r = list(Response.objects.bulk_create(
+        Response(project=project, respondent_id=f"R{i}", text=f"text {i}") for i in range(11)))
+    annotation_submit(project=project, user=ann, items=[
+        AnnotationItem(r[0].pk, [price]), AnnotationItem(r[1].pk, []), AnnotationItem(r[3].pk, [price]),
+        AnnotationItem(r[4].pk, [price]), AnnotationItem(r[5].pk, [price]), AnnotationItem(r[6].pk, [price]),
+        AnnotationItem(r[7].pk, [price]), AnnotationItem(r[9].pk, [price, delivery])])
+    annotation_submit(project=project, user=bob, items=[
+        AnnotationItem(r[4].pk, [price]),  # the coders agree
+        AnnotationItem(r[5].pk, [delivery]),  # they disagree, nobody decides
+        AnnotationItem(r[6].pk, [])])  # they disagree, and the lead decides: no theme
+    disagreement_resolve(project=project, lead=lea, response_id=r[6].pk, theme_ids=[])
+    annotations_add_theme(project=project, user=bob, response_ids=[r[2].pk, r[3].pk, r[9].pk], theme_id=price)
+    annotations_add_theme(project=project, user=bob, response_ids=[r[3].pk], theme_id=delivery)
+    Annotation.objects.filter(response=r[7]).update(needs_recoding=True)  # waits to be re-coded after a split
+    Annotation.objects.create(response=r[8], coder=ann, is_complete=False)  # bulk-touched, no theme: not coded
+
+    resolved = consensus_for_project(project=project).resolved
+    counts = project_counts(project=project)
+    assert (counts["coded_responses"], counts["labels"]) == (len(resolved), sum(len(t) for t in resolved.values()))
+    assert set(resolved) == {r[i].pk for i in (0, 1, 2, 3, 4, 6, 9)}
+    assert (counts["coded_responses"], counts["labels"]) == (7, 7)

@@ -13,6 +13,8 @@ from openpyxl import load_workbook
 
 from labeling_app.models import ImportJob, Project
 from labeling_app.selectors.insights import InsightsScope, insights_scope_from_params
+from labeling_app.selectors.projects import project_counts
+from labeling_app.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.services.exports import (
     CHROMIUM,
     export_long_csv,
@@ -22,6 +24,9 @@ from labeling_app.services.exports import (
     report_pdf,
 )
 from labeling_app.services.imports import import_file_run
+from labeling_app.services.themes import theme_create, theme_update
+from tests.factories import UserFactory
+from tests.model_versions import model_version_make
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-output" / "screenshots"
 
@@ -76,7 +81,7 @@ def test_long_csv_round_trip_gives_the_same_summary_and_texts():
 def test_long_csv_neutralises_formula_cells_and_only_those():
     project, _ = _import("Original", SOURCE.encode())
     rows = list(csv.reader(io.StringIO(export_long_csv(InsightsScope(project=project)).decode())))
-    assert rows[0] == ["respondent_id", "response", "theme", "plan"]
+    assert rows[0] == ["respondent_id", "response", "theme", "plan", "themeloop_row", "theme_description"]
     cells = [cell for row in rows[1:] for cell in row]
     assert "'=SUM(A1:A9) is what I pay" in cells and "'+44 support line never answers" in cells
     assert "'-- too slow --" in cells and "'@support ignored me" in cells and "'=cmd|' /C calc'!A0" in cells
@@ -123,7 +128,9 @@ def test_meta_filter_and_bad_parameters():
     project, _ = _import("Original", SOURCE.encode())
     scope = insights_scope_from_params(project=project, params={"meta": ["plan:Family"]})
     rows = list(csv.DictReader(io.StringIO(export_long_csv(scope).decode())))
-    assert {row["respondent_id"] for row in rows} == {"R2", "R6"}
+    assert {row["respondent_id"] for row in rows if row["themeloop_row"] == "response"} == {"R2", "R6"}
+    # The theme set comes whole, whatever the filter: a re-import has every theme to code with.
+    assert [row["theme"] for row in rows if row["themeloop_row"] == "theme"] == ["Price", "Support", "Speed", "Value"]
     with pytest.raises(ValidationError, match="KEY:VALUE"):
         insights_scope_from_params(project=project, params={"meta": "plan"})
     with pytest.raises(ValidationError, match="unknown format"):
@@ -170,3 +177,59 @@ def test_pdf_report_pages_show_the_chart_and_the_quotes(tmp_path):
     # The bars of the prevalence chart (charts.prevalence_chart) are #3b6ea8; the page's text and rules are grey.
     bar_pixels = int((np.abs(rgb - [0x3B, 0x6E, 0xA8]).max(axis=1) < 12).sum())
     assert bar_pixels > 500, bar_pixels
+
+
+def _about(book) -> dict:
+    return {row[0]: row[1] for row in book["about"].iter_rows(min_row=2, values_only=True)}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("source", ["human", "model"])
+def test_report_and_xlsx_state_the_current_model_and_its_quality_whatever_the_label_source(source):
+    project, _ = _import("Original", SOURCE.encode())
+    scope = InsightsScope(project=project, source=source)
+    page = export_render(scope=scope, fmt="html").decode()
+    assert "No model trained yet." in page
+    assert _about(load_workbook(io.BytesIO(export_xlsx(scope))))["model version"] == "no model trained yet"
+
+    themes = list(project.themes.order_by("order").values_list("pk", flat=True))
+    responses = list(project.responses.values_list("pk", flat=True))
+    version = model_version_make(project=project, number=3, theme_ids=themes, thresholds=[0.5] * len(themes),
+                                 probabilities={r: [0.9] + [0.1] * (len(themes) - 1) for r in responses})
+    version.micro_f1, version.quality_interval = 0.6123, {"micro": [0.55, 0.671], "macro": [0.4, 0.6], "level": 0.9}
+    version.save(update_fields=["micro_f1", "quality_interval"])
+    page = export_render(scope=scope, fmt="html").decode()
+    assert "No model trained yet" not in page
+    assert "Current model: version 3, micro F1 0.612 (90% interval 0.550–0.671), trained on 10 coded" in page
+    assert f"Label source: resolved human labels{'' if source == 'human' else ' plus model version 3'}" in page
+    about = _about(load_workbook(io.BytesIO(export_xlsx(scope))))
+    assert (about["model version"], about["model micro F1"]) == (3, 0.6123)
+    assert about["model micro F1 interval"] == "0.612 (90% interval 0.550–0.671)"
+
+
+def _theme_set(project: Project) -> list[tuple[str, str, bool]]:
+    return list(project.themes.order_by("order", "id").values_list("name", "description", "archived"))
+
+
+@pytest.mark.django_db
+def test_long_csv_carries_coded_with_no_theme_and_the_whole_theme_set():
+    first, _ = _import("Original", SOURCE.encode())
+    analyst = UserFactory(username="ana")
+    r5 = first.responses.get(respondent_id="R5")
+    annotation_submit(project=first, user=analyst, items=[AnnotationItem(r5.pk, [])])  # coded: no theme applies
+    theme_create(project=first, name="Unused", description="Nobody said it, yet")
+    theme_update(theme=first.themes.get(name="Speed"), archived=True, description="=old, \"quoted\"\nline two")
+    exported = export_long_csv(InsightsScope(project=first))
+    rows = list(csv.DictReader(io.StringIO(exported.decode())))
+    assert [(r["theme"], r["themeloop_row"]) for r in rows if not r["respondent_id"]] == [
+        ("Price", "theme"), ("Support", "theme"), ("Speed", "archived_theme"), ("Value", "theme"),
+        ("Unused", "theme")]
+    assert [r["themeloop_row"] for r in rows if r["respondent_id"] == "R5"] == ["coded_no_theme"]
+
+    second, job = _import("Re-imported", exported)
+    assert job.summary == "imported 7 responses, 5 themes, 7 labels"
+    assert project_counts(project=second) == {**project_counts(project=first), "members": 0}
+    assert project_counts(project=second)["coded_responses"] == 7  # R5 among them
+    assert _theme_set(second) == _theme_set(first)
+    assert _contents(second) == _contents(first)
+    assert not second.themes.get(name="Speed").shortcut  # an archived theme holds no key

@@ -178,7 +178,8 @@ def test_model_source_adds_the_estimates_and_says_so(project):
     assert (about["model version"], about["of them model estimates"]) == (3, 1)
 
     page = report_html(scope).decode()
-    assert "Model version 3, micro F1 0.500; 1 of the 12 respondents counted are model estimates" in page
+    assert ("Current model: version 3, micro F1 0.500, trained on 10 coded responses; 1 of the 12 respondents "
+            "counted are model estimates") in page
     assert "model version 3 estimates for 1 respondent no human resolved" in page
 
 

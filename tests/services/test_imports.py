@@ -55,6 +55,25 @@ BAD_FILES = {
         b"respondent_id,response,theme\nR1,ok,Price\nR2,fine," + b"t" * 500 + b"\n", "f.csv",
         "row 3: theme name of 500 characters; the limit is 120"),
     "errors in an xlsx": (xlsx_bytes([["respondent_id", "response"], ["R1", None]]), "f.xlsx", "row 2: empty response"),
+    # ThemeLoop's own markers (themeloop_row): a file that uses them wrongly is refused whole, themes included.
+    "unknown row kind": (
+        b"respondent_id,response,theme,themeloop_row\n,,New theme,theme\nR1,ok,,comment\n", "f.csv",
+        "row 3: themeloop_row 'comment' is not one of response, coded_no_theme, theme, archived_theme"),
+    "coded_no_theme naming a theme": (
+        b"respondent_id,response,theme,themeloop_row\n,,New theme,theme\nR1,ok,Price,coded_no_theme\n", "f.csv",
+        "row 3: a coded_no_theme row leaves the theme blank (it names 'Price')"),
+    "theme row with a respondent": (
+        b"respondent_id,response,theme,themeloop_row\nR1,ok,New theme,theme\n", "f.csv",
+        "row 2: a theme row leaves respondent_id and response blank"),
+    "theme row without a name": (
+        b"respondent_id,response,theme,themeloop_row\nR1,ok,,\n,,,archived_theme\n", "f.csv",
+        "row 3: a theme row needs the theme's name"),
+    "a theme described twice": (
+        b"respondent_id,response,theme,themeloop_row,theme_description\n,,New theme,theme,a\n,,new THEME,theme,b\n"
+        b"R1,ok,,,\n", "f.csv", "row 3: theme 'new THEME' has two theme rows"),
+    "a description on a respondent's row": (
+        b"respondent_id,response,theme,themeloop_row,theme_description\nR1,ok,Price,response,cheap\n", "f.csv",
+        "row 2: theme_description is for theme rows only"),
 }
 
 
@@ -262,3 +281,65 @@ def test_the_periodic_task_and_the_command_purge_expired_uploads_when_nobody_imp
     assert ImportJob.objects.filter(project=project).count() == 3  # the jobs themselves stay
     # Beat sends the task hourly, by its registered name.
     assert settings.CELERY_BEAT_SCHEDULE["import-uploads-purge"]["task"] == import_uploads_purge.name
+
+
+@pytest.mark.django_db
+def test_theme_rows_and_coded_no_theme_rows_are_read_back(prepare_project):
+    """The long CSV's own rows (README, Exports): the theme set with descriptions and archived state, and
+    respondents coded with no theme; a theme row after the theme's first label still describes it."""
+    project = prepare_project.project
+    data = ("respondent_id,response,theme,plan,themeloop_row,theme_description\n"
+            ",,Quality,,theme,\"Food quality, taste\"\n"
+            ",,Old name,,archived_theme,Merged away\n"
+            ",,price,,theme,Not applied: Price is the project's already\n"
+            "R1,Too expensive,Price,Basic,response,\n"
+            "R2,Just moving,,Family,coded_no_theme,\n"
+            "R3,Not sure,,Basic,,\n"  # a blank kind is a respondent's row: uncoded here
+            "R4,Tasty,Late,Basic,response,\n"
+            ",,Late,,theme,Described after its first label\n")
+    job = import_file_run(project=project, user=None, upload=SimpleUploadedFile("f.csv", data.encode()))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    assert job.summary == "imported 4 responses, 4 themes, 2 labels" and job.themes_created == 3
+    themes = {t.name: (t.description, t.archived, bool(t.shortcut)) for t in project.themes.all()}
+    assert themes["Quality"] == ("Food quality, taste", False, True)
+    assert themes["Old name"] == ("Merged away", True, False)  # archived, so it holds no key
+    assert themes["Late"] == ("Described after its first label", False, True)
+    assert themes["Price"] == ("", False, True)  # the project's own theme is left as it is
+    r2 = project.responses.get(respondent_id="R2")
+    assert r2.metadata == {"plan": "Family"}  # the marker columns are not metadata
+    coded = r2.annotations.get(is_current=True)
+    assert (coded.is_complete, coded.needs_recoding, coded.themes.count()) == (True, False, 0)
+    assert not project.responses.get(respondent_id="R3").annotations.exists()
+
+
+@pytest.mark.django_db
+def test_a_client_file_without_the_marker_column_imports_as_before(prepare_project):
+    project = prepare_project.project
+    data = "respondent_id,response,theme,theme_description\nR1,Too expensive,Price,cheap\nR2,Moving,,\n"
+    job = import_file_run(project=project, user=None, upload=SimpleUploadedFile("f.csv", data.encode()))
+    assert job.summary == "imported 2 responses, 1 themes, 1 labels"
+    assert project.responses.get(respondent_id="R1").metadata == {"theme_description": "cheap"}
+    assert not project.responses.get(respondent_id="R2").annotations.exists()  # a blank theme: uncoded
+
+
+@pytest.mark.django_db
+def test_an_agreed_no_theme_from_coder_columns_is_a_coded_response_and_exported_so(prepare_project):
+    import csv
+
+    from labeling_app.selectors.insights import InsightsScope
+    from labeling_app.selectors.projects import project_counts
+    from labeling_app.services.exports import export_long_csv
+
+    project = prepare_project.project
+    data = ("respondent_id,response,theme,coder\nN1,Nothing to add,,ann\nN1,Nothing to add,,bob\n"
+            "P1,Too dear,Price,ann\nP1,Too dear,Price,bob\n")
+    job = import_file_run(project=project, user=None, upload=SimpleUploadedFile("f.csv", data.encode()))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    n1 = project.responses.get(respondent_id="N1")
+    codings = [(a.coder.first_name, a.is_complete, a.needs_recoding, a.themes.count())
+               for a in n1.annotations.filter(is_current=True).order_by("coder__first_name")]
+    assert codings == [("ann", True, False, 0), ("bob", True, False, 0)]
+    counts = project_counts(project=project)
+    assert (counts["coded_responses"], counts["labels"]) == (2, 1)  # N1 is coded; P1's two coders agree on one
+    rows = list(csv.DictReader(io.StringIO(export_long_csv(InsightsScope(project=project)).decode())))
+    assert [(r["theme"], r["themeloop_row"]) for r in rows if r["respondent_id"] == "N1"] == [("", "coded_no_theme")]

@@ -4,7 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from labeling_app.services.demo import DEMO_USERS, NHS_CODED, demo_project_load, nhs_demo_load
+from labeling_app.services.demo import DEMO_USERS, NHS_CODED, demo_load_summary, demo_project_load, nhs_demo_load
 
 NHS_DIR = Path(settings.BASE_DIR).parent / "shared" / "data" / "nhs_fft"
 
@@ -21,11 +21,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         project, job = demo_project_load()
-        self.stdout.write(f"{project.name}: " + (job.summary if job else "already loaded"))
+        self.stdout.write(f"{project.name}: " + demo_load_summary(project=project, job=job))
         nhs_dir: Path = options["nhs_dir"]
         if not options["no_nhs"] and (nhs_dir / "coded_responses.csv").is_file() and (nhs_dir / "split.csv").is_file():
             nhs, job = nhs_demo_load(data_dir=nhs_dir, coded=options["nhs_coded"])
-            self.stdout.write(f"{nhs.name}: " + (job.summary if job else "already loaded")
+            self.stdout.write(f"{nhs.name}: " + demo_load_summary(project=nhs, job=job)
                               + " (data: NHS England / The Strategy Unit, pxtextmining, MIT)")
         self.stdout.write("Demo users (demo passwords, change them for real use):")
         for username, (role, password) in DEMO_USERS.items():
