@@ -6,8 +6,8 @@ from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
-from labeling_app.models import Adjudication, Annotation, Membership, Project, Role
-from labeling_app.selectors.consensus import codings_read, consensus_of
+from labeling_app.models import Annotation, Membership, Project, Role
+from labeling_app.selectors.consensus import consensus_exceptions
 
 
 def projects_for_user(*, user: User | AnonymousUser) -> QuerySet[Project]:
@@ -94,25 +94,21 @@ def _resolved_counts(project: Project) -> tuple[int, int]:
 
     A response with at most one complete coder and no lead's decision resolves to the union of its current
     codings (the complete one, and themes added in bulk): coded if one is complete or has a theme. Every
-    response is counted that way in SQL; then the few with several complete coders or a decision are counted
-    again by `consensus_of` itself in place of that. A test checks both ways agree case by case."""
+    response is counted that way in SQL; then the few `consensus_exceptions` names (several complete coders, a
+    decision, a blind item) are counted again by the consensus rules in place of that. A test checks both ways
+    agree case by case."""
     current = Annotation.objects.filter(response__project=project, is_current=True, needs_recoding=False)
     coded = current.filter(Q(is_complete=True) | Q(themes__isnull=False)).values("response_id").distinct().count()
     labels = (Annotation.themes.through.objects.filter(annotation__in=current)
               .values("annotation__response_id", "theme_id").distinct().count())
-    several = (current.filter(is_complete=True).values("response_id").annotate(coders=Count("id"))
-               .filter(coders__gt=1).values_list("response_id", flat=True))
-    decided = Adjudication.objects.filter(response__project=project, is_current=True,
-                                          kind=Adjudication.Kind.RESOLVE).values_list("response_id", flat=True)
-    special = {*several, *decided}
+    special, codings, consensus = consensus_exceptions(project=project)
     if special:
-        codings = codings_read(project=project, response_ids=special)
         for response_id in special:  # take back what the union counted...
             union = {t for themes in codings.complete.get(response_id, {}).values() for t in themes}
             union |= codings.partial.get(response_id, frozenset())
             coded -= bool(codings.complete.get(response_id)) or bool(union)
             labels -= len(union)
-        resolved = consensus_of(codings).resolved  # ...and count what the rules resolve
+        resolved = consensus.resolved  # ...and count what the rules resolve
         coded += len(resolved)
         labels += sum(len(themes) for themes in resolved.values())
     return coded, labels

@@ -75,7 +75,7 @@ def test_the_counts_in_the_database_agree_with_the_consensus_rules_case_by_case(
         AnnotationItem(r[4].pk, [price]),  # the coders agree
         AnnotationItem(r[5].pk, [delivery]),  # they disagree, nobody decides
         AnnotationItem(r[6].pk, [])])  # they disagree, and the lead decides: no theme
-    disagreement_resolve(project=project, lead=lea, response_id=r[6].pk, theme_ids=[])
+    disagreement_resolve(project=project, lead=lea, response_id=r[6].pk, theme_ids=[], confirm_empty=True)
     annotations_add_theme(project=project, user=bob, response_ids=[r[2].pk, r[3].pk, r[9].pk], theme_id=price)
     annotations_add_theme(project=project, user=bob, response_ids=[r[3].pk], theme_id=delivery)
     Annotation.objects.filter(response=r[7]).update(needs_recoding=True)  # waits to be re-coded after a split
