@@ -193,10 +193,18 @@ class SuggestionListView(ProjectScopedMixin, APIView):
 
 class BulkDecisionSerializer(serializers.Serializer):
     theme = IdField()
-    # null or left out: from the theme's own threshold, i.e. exactly what the model suggests
+    # The reviewed responses: exactly these are written (required unless preview).
+    responses = IdListField(required=False, allow_empty=False)
+    # The band, read by preview only: null or left out starts at the theme's own threshold.
     min_probability = serializers.FloatField(min_value=0, max_value=1, allow_null=True, default=None)
     max_probability = serializers.FloatField(min_value=0, max_value=1, default=1.0)
     preview = serializers.BooleanField(default=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs["preview"] and "responses" not in attrs:
+            raise serializers.ValidationError(
+                {"responses": "list the reviewed responses to write (preview=true lists the band's)"})
+        return attrs
 
 
 class _BulkDecisionView(ProjectScopedMixin, APIView):
@@ -204,26 +212,34 @@ class _BulkDecisionView(ProjectScopedMixin, APIView):
     decide = staticmethod(suggestions_accept)
 
     @extend_schema(request=BulkDecisionSerializer,
-                   responses=inline_serializer("BulkDecisionResult", {"count": serializers.IntegerField(),
-                                                                      "preview": serializers.BooleanField()}))
+                   responses=inline_serializer("BulkDecisionResult", {
+                       "count": serializers.IntegerField(), "preview": serializers.BooleanField(),
+                       "responses": serializers.ListField(child=serializers.IntegerField(), required=False)}))
     def post(self, request: Request, project_id: int) -> ApiResponse:
         serializer = BulkDecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         theme = generics.get_object_or_404(self.project.themes.filter(archived=False), pk=data["theme"])
-        count = self.decide(project=self.project, user=request_user(request), theme=theme,
-                            min_probability=data["min_probability"], max_probability=data["max_probability"],
-                            preview=data["preview"])
-        return ApiResponse({"count": count, "preview": data["preview"]})
+        user = request_user(request)
+        if data["preview"]:
+            rows = suggestions_band(project=self.project, theme_id=theme.pk, min_probability=data["min_probability"],
+                                    max_probability=data["max_probability"], exclude_rejected_by=user.pk)
+            ids = [row["response"] for row in rows]
+            return ApiResponse({"count": len(ids), "preview": True, "responses": ids})
+        count = self.decide(project=self.project, user=user, theme=theme, response_ids=data["responses"])
+        return ApiResponse({"count": count, "preview": False})
 
 
 class SuggestionAcceptView(_BulkDecisionView):
-    """Accept a theme's suggestions in a probability band as your labels (preview=true only counts them)."""
+    """Accept a theme's suggestions for the listed, reviewed responses as your labels: exactly those are written.
+
+    With preview=true nothing is written: it lists the band's responses (min/max_probability) to review.
+    """
 
     decide = staticmethod(suggestions_accept)
 
 
 class SuggestionRejectView(_BulkDecisionView):
-    """Reject a theme's suggestions in a probability band (preview=true only counts them)."""
+    """Reject a theme's suggestions for the listed, reviewed responses (preview=true lists the band's)."""
 
     decide = staticmethod(suggestions_reject)

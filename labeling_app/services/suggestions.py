@@ -1,43 +1,39 @@
-"""Acting on the model's suggestions in bulk: accepted ones become the analyst's labels."""
+"""Acting on the model's suggestions in bulk: accepted ones become the analyst's labels.
+
+Both take the response ids the analyst reviewed and left ticked, and write exactly those: the band is read
+(selectors.predictions.suggestions_band) to show it, never again at write time, so a response unticked in the
+review, or one that entered the band since, is not written.
+"""
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from labeling_app.models import Annotation, Project, SuggestionRejection, Theme
-from labeling_app.selectors.predictions import suggestions_band
 from labeling_app.services.annotations import annotations_add_theme
 
 
-def _band(project: Project, user: User, theme: Theme, min_probability: float | None,
-          max_probability: float) -> list[int]:
-    rows = suggestions_band(project=project, theme_id=theme.pk, min_probability=min_probability,
-                            max_probability=max_probability, exclude_rejected_by=user.pk)
-    return [row["response"] for row in rows]
+def _check_responses(project: Project, response_ids: list[int]) -> list[int]:
+    ids = sorted(set(response_ids))
+    if not ids:
+        raise ValidationError("no responses were ticked")
+    found = set(project.responses.filter(pk__in=ids).values_list("pk", flat=True))
+    if len(found) != len(ids):
+        raise ValidationError(f"{len(ids) - len(found)} of the responses are not in this project")
+    return ids
 
 
-def suggestions_accept(*, project: Project, user: User, theme: Theme, min_probability: float | None = None,
-                       max_probability: float = 1.0, preview: bool = False) -> int:
-    """Label every unlabelled response suggested `theme` in the band with it, as `user`'s labels.
-
-    Without min_probability the band starts at the theme's own threshold (what the model suggests).
-    With preview=True nothing changes; the count is what would be labelled.
-    """
-    response_ids = _band(project, user, theme, min_probability, max_probability)
-    if preview or not response_ids:
-        return len(response_ids)
-    annotations_add_theme(project=project, user=user, response_ids=response_ids, theme_id=theme.pk,
+def suggestions_accept(*, project: Project, user: User, theme: Theme, response_ids: list[int]) -> int:
+    """Label exactly the listed responses (those reviewed and left ticked) with `theme`, as `user`'s labels."""
+    ids = _check_responses(project, response_ids)
+    annotations_add_theme(project=project, user=user, response_ids=ids, theme_id=theme.pk,
                           source=Annotation.Source.SUGGESTION)
-    return len(response_ids)
+    return len(ids)
 
 
-def suggestions_reject(*, project: Project, user: User, theme: Theme, min_probability: float | None = None,
-                       max_probability: float = 1.0, preview: bool = False) -> int:
-    """Record that `theme` does not apply to the suggested responses in the band; they are not offered again."""
-    response_ids = _band(project, user, theme, min_probability, max_probability)
-    if preview or not response_ids:
-        return len(response_ids)
+def suggestions_reject(*, project: Project, user: User, theme: Theme, response_ids: list[int]) -> int:
+    """Record that `theme` does not apply to exactly the listed responses; they are not offered it again."""
+    ids = _check_responses(project, response_ids)
     with transaction.atomic():
         SuggestionRejection.objects.bulk_create(
-            [SuggestionRejection(response_id=r, theme=theme, user=user) for r in response_ids],
-            ignore_conflicts=True,
-        )
-    return len(response_ids)
+            [SuggestionRejection(response_id=r, theme=theme, user=user) for r in ids], ignore_conflicts=True)
+    return len(ids)

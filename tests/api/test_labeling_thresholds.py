@@ -1,7 +1,7 @@
 """Suggestions follow each theme's own threshold (ModelVersion.thresholds), not a fixed 0.5."""
 import pytest
 
-from labeling_app.models import Annotation
+from labeling_app.models import Annotation, SuggestionRejection
 from labeling_app.selectors.predictions import suggestions_band, theme_thresholds
 from tests.factories import ResponseFactory, ThemeFactory
 from tests.model_versions import model_version_make
@@ -58,8 +58,10 @@ def test_bulk_accept_without_a_band_takes_exactly_what_the_model_suggests(scored
     url = f"/api/projects/{prepared.project.pk}/suggestions/accept/"
     preview = client.post(url, {"theme": high.pk, "preview": True}, format="json")
     assert preview.status_code == 200, preview.content
-    assert preview.json()["count"] == 1
-    assert client.post(url, {"theme": high.pk, "min_probability": None}, format="json").json()["count"] == 1
+    assert preview.json() == {"count": 1, "preview": True, "responses": [responses[1].pk]}
+    assert not Annotation.objects.exists()  # a preview writes nothing
+    listed = preview.json()["responses"]
+    assert client.post(url, {"theme": high.pk, "responses": listed}, format="json").json()["count"] == 1
     labelled = Annotation.objects.filter(coder=prepared.analyst, is_current=True)
     assert {(a.response_id, tuple(a.themes.values_list("pk", flat=True))) for a in labelled} == {
         (responses[1].pk, (high.pk,))}
@@ -68,6 +70,55 @@ def test_bulk_accept_without_a_band_takes_exactly_what_the_model_suggests(scored
                             max_probability=1) == []
     assert len(suggestions_band(project=prepared.project, theme_id=high.pk, min_probability=0.5,
                                 max_probability=1)) == 2
+
+
+def test_band_accept_writes_exactly_the_ids_sent(scored):
+    """What was reviewed is what is written: an id left out of the band's list stays unlabelled."""
+    prepared, low, _high, responses = scored
+    client = prepared.client("analyst")
+    url = f"/api/projects/{prepared.project.pk}/suggestions/accept/"
+    band = client.post(url, {"theme": low.pk, "preview": True}, format="json").json()["responses"]
+    assert band == [responses[2].pk, responses[0].pk, responses[3].pk]  # 0.55, 0.3, 0.25: most likely first
+    sent = [responses[2].pk, responses[3].pk]  # responses[0] unticked in the review
+    done = client.post(url, {"theme": low.pk, "min_probability": 0.2, "responses": sent}, format="json")
+    assert done.status_code == 200, done.content
+    assert done.json() == {"count": 2, "preview": False}
+    labelled = Annotation.objects.filter(is_current=True)
+    assert {(a.response_id, a.coder_id, tuple(a.themes.values_list("pk", flat=True))) for a in labelled} == {
+        (responses[2].pk, prepared.analyst.pk, (low.pk,)), (responses[3].pk, prepared.analyst.pk, (low.pk,))}
+    assert set(labelled.values_list("source", flat=True)) == {Annotation.Source.SUGGESTION}
+    # The left-out response is still in the band, unlabelled.
+    assert [r["response"] for r in suggestions_band(project=prepared.project, theme_id=low.pk,
+                                                    min_probability=None, max_probability=1)] == [responses[0].pk]
+
+
+def test_band_accept_or_reject_needs_the_reviewed_ids_and_only_this_projects(scored):
+    prepared, low, _high, responses = scored
+    client = prepared.client("analyst")
+    base = f"/api/projects/{prepared.project.pk}/suggestions/"
+    foreign = ResponseFactory()
+    for kind in ("accept", "reject"):
+        # No list: the band is not re-read at write time, so nothing is written.
+        for body in ({"theme": low.pk}, {"theme": low.pk, "min_probability": 0.2}, {"theme": low.pk, "responses": []}):
+            refused = client.post(base + kind + "/", body, format="json")
+            assert refused.status_code == 400, refused.content
+            assert "responses" in refused.json()["details"]
+        mixed = client.post(base + kind + "/", {"theme": low.pk, "responses": [responses[0].pk, foreign.pk]},
+                            format="json")
+        assert mixed.status_code == 400
+        assert mixed.json()["message"] == "1 of the responses are not in this project"
+    assert not Annotation.objects.exists() and not SuggestionRejection.objects.exists()
+
+
+def test_band_reject_hides_exactly_the_ids_sent(scored):
+    prepared, low, _high, responses = scored
+    client = prepared.client("analyst")
+    url = f"/api/projects/{prepared.project.pk}/suggestions/reject/"
+    assert client.post(url, {"theme": low.pk, "responses": [responses[0].pk]}, format="json").json() == {
+        "count": 1, "preview": False}
+    assert client.post(url, {"theme": low.pk, "preview": True}, format="json").json()["responses"] == [
+        responses[2].pk, responses[3].pk]
+    assert not Annotation.objects.exists()
 
 
 def test_queue_reopens_one_response_with_your_current_labels(scored):

@@ -145,3 +145,52 @@ def test_the_map_waits_for_its_layout_and_says_why_when_it_failed(live_server, d
     page.set_viewport_size({"width": 420, "height": 800})  # a phone-width window: the reason still reads whole
     expect(page.locator("#map-failed")).to_be_visible()
     page.screenshot(path=str(SHOTS / "map-layout-failed-narrow.png"), full_page=True)
+
+
+def test_label_selected_reviews_the_selection_and_labels_only_the_ticked(live_server, new_page):
+    from tests.browser.bulk_review import review_screenshots, small_run, untick
+    from tests.factories import MembershipFactory, ProjectFactory
+
+    analyst = UserFactory(username="max-analyst")
+    project = ProjectFactory(name="Map review")
+    MembershipFactory(project=project, user=analyst, role=Role.ANALYST)
+    positive = theme_create(project=project, name="Positive experience", colour="#2b8a3e")
+    complaint_text = "The nurse was rude and nobody answered the bell for an hour"
+    texts = [f"Lovely staff, thank you ({n})" for n in range(106)]
+    texts[3] = complaint_text
+    made, _ = small_run(project, texts)
+    complaint, other = made[3], made[70]
+
+    page = new_page()
+    login(page, live_server, analyst.username, PASSWORD)
+    page.goto(f"{live_server.url}/projects/{project.pk}/map/")
+    canvas = page.locator("#map")
+    expect(canvas).to_have_attribute("data-ready", "true", timeout=30_000)
+    _select_box(page, canvas.bounding_box())
+    expect(page.locator("#selection-count")).to_have_text("106")
+    expect(page.locator("#selection-label")).to_have_text("Review and label…")
+    page.click("#selection-label")
+
+    expect(page.locator("#bulk-review")).to_be_visible()
+    expect(page.locator("#br-title")).to_have_text("Review the 106 selected responses before labelling")
+    expect(page.locator("#br-confirm")).to_have_text("Label 106 responses with “Positive experience”")
+    expect(page.locator("#br-list li")).to_have_count(50)
+    untick(page, complaint.pk)
+    page.click("#br-next")
+    expect(page.locator("#br-page")).to_have_text("Page 2 of 3 · 51–100")
+    untick(page, other.pk)
+    page.click("#br-prev")  # the untick on page 1 is kept
+    expect(page.locator(f"#br-list li[data-response='{complaint.pk}'] input")).not_to_be_checked()
+    expect(page.locator("#br-confirm")).to_have_text("Label 104 responses with “Positive experience”")
+    review_screenshots(page, "map")
+    assert not Annotation.objects.exists()  # nothing is written before the confirm
+
+    page.click("#br-confirm")
+    expect(page.locator("#bulk-review")).to_be_hidden()
+    expect(page.locator("#selection-status")).to_have_text("Labelled 104 with “Positive experience”.")
+    labelled = set(Annotation.objects.filter(is_current=True, coder=analyst, themes=positive)
+                   .values_list("response_id", flat=True))
+    assert labelled == {r.pk for r in made} - {complaint.pk, other.pk}
+    # The map shows exactly those as labelled.
+    page.select_option("#colour-by", f"theme:{positive.pk}")
+    expect(canvas).to_have_attribute("data-highlighted", "104")

@@ -144,7 +144,7 @@ def test_annotation_submit_is_all_or_nothing(demo, analyst):
     assert Annotation.objects.count() == before
 
 
-def test_bulk_accept_previews_then_labels_as_the_analyst_and_reject_hides(demo, analyst):
+def test_bulk_accept_labels_as_the_analyst_and_reject_hides(demo, analyst):
     from labeling_app.models import Annotation
     from labeling_app.services.suggestions import suggestions_accept, suggestions_reject
 
@@ -152,10 +152,10 @@ def test_bulk_accept_previews_then_labels_as_the_analyst_and_reject_hides(demo, 
     demo.refresh_from_db()
     theme, other = list(demo.themes.order_by("order"))[:2]
     band = suggestions_band(project=demo, theme_id=theme.pk, min_probability=0.5, max_probability=1)
-    count = suggestions_accept(project=demo, user=analyst, theme=theme, min_probability=0.5, preview=True)
-    assert count == len(band) > 0
-    assert not Annotation.objects.filter(coder=analyst).exists()  # a preview changes nothing
-    assert suggestions_accept(project=demo, user=analyst, theme=theme, min_probability=0.5) == count
+    count = len(band)
+    assert count > 0
+    assert suggestions_accept(project=demo, user=analyst, theme=theme,
+                              response_ids=[r["response"] for r in band]) == count
     made = Annotation.objects.filter(coder=analyst, is_current=True)
     assert sorted(made.values_list("response_id", flat=True)) == sorted(r["response"] for r in band)
     assert all(list(a.themes.values_list("pk", flat=True)) == [theme.pk] for a in made)
@@ -163,7 +163,8 @@ def test_bulk_accept_previews_then_labels_as_the_analyst_and_reject_hides(demo, 
     # Rejected suggestions are not offered to that analyst again.
     shown = suggestions_band(project=demo, theme_id=other.pk, min_probability=0.2, max_probability=1,
                              exclude_rejected_by=analyst.pk)
-    assert suggestions_reject(project=demo, user=analyst, theme=other, min_probability=0.2) == len(shown)
+    assert suggestions_reject(project=demo, user=analyst, theme=other,
+                              response_ids=[r["response"] for r in shown]) == len(shown)
     assert not suggestions_band(project=demo, theme_id=other.pk, min_probability=0.2, max_probability=1,
                                 exclude_rejected_by=analyst.pk)
 
@@ -253,7 +254,8 @@ def test_accepted_suggestions_train_the_model_but_are_not_scored(demo, analyst):
     demo.refresh_from_db()
     theme = max(demo.themes.all(), key=lambda t: len(suggestions_band(
         project=demo, theme_id=t.pk, min_probability=0.5, max_probability=1)))
-    accepted = suggestions_accept(project=demo, user=analyst, theme=theme, min_probability=0.5)
+    band = suggestions_band(project=demo, theme_id=theme.pk, min_probability=0.5, max_probability=1)
+    accepted = suggestions_accept(project=demo, user=analyst, theme=theme, response_ids=[r["response"] for r in band])
     assert accepted > 0
     second = training_run(project_id=demo.pk, task_id="t2")
     assert second.status == ModelVersion.Status.READY, second.error

@@ -1,7 +1,8 @@
 // The map: every response as a point of the run's 2-D layout on a canvas (thousands of points draw in
 // one pass), coloured by cluster or by one chosen theme (its responses highlighted), with a legend.
 // The wheel and the +/− buttons zoom (about the cursor / the centre), Shift+drag pans, Reset shows all.
-// Hover shows the text (as text), a dragged box selects the points inside it at any zoom.
+// Hover shows the text (as text), a dragged box selects the points inside it at any zoom; labelling the
+// selection first shows its responses to review and untick.
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("map-config").textContent);
@@ -220,21 +221,40 @@
     renderLegend();
     draw();
   });
+  // "Review and label": the selected responses in the review (bulk-review.js), each can be unticked; exactly the
+  // ticked ones are sent, and only those are shown as labelled.
   document.getElementById("selection-label").addEventListener("click", function () {
-    const ids = Array.from(selected).map(function (i) { return data.ids[i]; });
-    fetch(config.points.replace("points/", "label/"), {method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
-      body: JSON.stringify({theme: Number(document.getElementById("selection-theme").value), responses: ids})})
-      .then(function (r) { return r.json(); })
-      .then(function (b) {
-        document.getElementById("selection-status").textContent = b.labelled != null ? "Labelled " + b.labelled + "." : b.message;
-        if (b.labelled == null) return;
-        // The labels are saved: show them at once when the map is coloured by that theme.
-        const theme = Number(document.getElementById("selection-theme").value);
-        selected.forEach(function (i) { if (data.themes[i].indexOf(theme) < 0) data.themes[i].push(theme); });
-        renderLegend();
-        draw();
-      });
+    const themeSelect = document.getElementById("selection-theme");
+    const theme = Number(themeSelect.value);
+    const name = themeById[theme] ? themeById[theme].name : themeSelect.options[themeSelect.selectedIndex].text;
+    const status = document.getElementById("selection-status");
+    const index = {};
+    const items = Array.from(selected).map(function (i) {
+      index[data.ids[i]] = i;
+      return {id: data.ids[i], text: data.text[i]};
+    });
+    if (!items.length) return;
+    status.textContent = "";
+    window.ThemeLoopBulkReview.open({
+      items: items, themeName: name, verb: "label",
+      title: "Review the " + items.length + " selected responses before labelling",
+      onConfirm: function (ids) {
+        return fetch(config.points.replace("points/", "label/"), {method: "POST", credentials: "same-origin",
+          headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
+          body: JSON.stringify({theme: theme, responses: ids})})
+          .then(function (r) { return r.json().then(function (b) { if (!r.ok) throw new Error(b.message); return b; }); })
+          .then(function (b) {
+            status.textContent = "Labelled " + b.labelled + " with “" + name + "”.";
+            // The labels are saved: show them at once when the map is coloured by that theme.
+            ids.forEach(function (id) {
+              const i = index[id];
+              if (i != null && data.themes[i].indexOf(theme) < 0) data.themes[i] = data.themes[i].concat([theme]);
+            });
+            renderLegend();
+            draw();
+          });
+      },
+    });
   });
 
   function load() {

@@ -1,4 +1,5 @@
-// Suggestions review: pick a theme and a probability band, preview the count, accept or reject in bulk.
+// Suggestions review: pick a theme and a probability band, then review its responses (bulk-review.js: paged,
+// each can be unticked) before accepting or rejecting exactly the ticked ones.
 // The band's lower end defaults to the theme's own threshold (left empty), so "accept all" takes exactly
 // what the model suggests for that theme; probabilities are shown and typed as percentages.
 (function () {
@@ -38,9 +39,7 @@
   function show() {
     const b = band();
     showThreshold();
-    const q = "suggestions/?page_size=200&theme=" + b.theme +
-      (b.min_probability == null ? "" : "&min_probability=" + b.min_probability) +
-      "&max_probability=" + b.max_probability;
+    const q = "suggestions/?page_size=200" + bandQuery(b);
     fetch(config.api + q, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (body) {
       const rows = $("suggestion-list").querySelector("tbody");
       rows.replaceChildren();
@@ -59,14 +58,57 @@
     });
   }
 
+  function themeName(id) {
+    const t = config.themes.find(function (x) { return x.id === id; });
+    return t ? t.name : "theme " + id;
+  }
+
+  function bandQuery(b) {
+    return "&theme=" + b.theme + (b.min_probability == null ? "" : "&min_probability=" + b.min_probability) +
+      "&max_probability=" + b.max_probability;
+  }
+
+  // The whole band as it is now, every page of it: the review shows all of it, and the write carries the ids
+  // left ticked (the server never reads the band again, so what was reviewed is what is written).
+  function bandItems(b) {
+    const items = [], seen = new Set();
+    function page(n) {
+      return fetch(config.api + "suggestions/?page_size=1000&page=" + n + bandQuery(b), {credentials: "same-origin"})
+        .then(function (r) { return r.json().then(function (body) { if (!r.ok) throw new Error(body.message); return body; }); })
+        .then(function (body) {
+          (body.results || []).forEach(function (s) {
+            if (seen.has(s.response)) return;
+            seen.add(s.response);
+            items.push({id: s.response, text: s.text, detail: pct(s.probability)});
+          });
+          return body.next ? page(n + 1) : items;
+        });
+    }
+    return page(1);
+  }
+
+  function bandLabel(b) {
+    const t = thresholds[String(b.theme)];
+    const low = b.min_probability == null ? (t == null ? "threshold" : pct(t)) : pct(b.min_probability);
+    return low + "–" + pct(b.max_probability);
+  }
+
+  // Accept or reject: first the band's responses to review and untick, then exactly the ticked ones are sent.
   function decide(kind) {
     const b = band();
-    post("suggestions/" + kind + "/", Object.assign({preview: true}, b)).then(function (p) {
-      if (!p.count) { $("sg-status").textContent = "Nothing to " + kind + "."; return null; }
-      if (!window.confirm(kind[0].toUpperCase() + kind.slice(1) + " this theme for " + p.count + " responses?")) return null;
-      return post("suggestions/" + kind + "/", b).then(function (r) {
-        $("sg-status").textContent = (kind === "accept" ? "Labelled " : "Rejected ") + r.count + " responses.";
-        show();
+    $("sg-status").textContent = "";
+    bandItems(b).then(function (items) {
+      if (!items.length) { $("sg-status").textContent = "Nothing to " + kind + "."; return; }
+      const name = themeName(b.theme);
+      window.ThemeLoopBulkReview.open({
+        items: items, themeName: name, verb: kind === "accept" ? "label" : "reject",
+        title: "Review " + items.length + " suggestions of “" + name + "” (" + bandLabel(b) + ")",
+        onConfirm: function (ids) {
+          return post("suggestions/" + kind + "/", {theme: b.theme, responses: ids}).then(function (r) {
+            $("sg-status").textContent = (kind === "accept" ? "Labelled " : "Rejected ") + r.count + " responses.";
+            show();
+          });
+        },
       });
     }).catch(function (e) { $("sg-status").textContent = "Failed: " + e.message; });
   }
