@@ -29,7 +29,7 @@ def project_list_with_counts(*, user: User) -> QuerySet[Project]:
     )
 
 
-def _count_of(rows: QuerySet) -> Subquery:
+def _count_of(rows: QuerySet) -> Coalesce:
     """COUNT(*) of a correlated queryset as an integer subquery (0, never NULL, for none)."""
     counted = rows.order_by().values("project").annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
