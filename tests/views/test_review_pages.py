@@ -127,7 +127,7 @@ def test_agreement_page_says_why_a_theme_has_no_alpha_and_prints_intervals_with_
     assert "1 of 3 themes: not enough variation to measure" in note and "nobody used the theme" in note
     price_row = page.split(f'data-theme="{price.pk}"')[1].split("</tr>")[0]
     assert "\u2212" in price_row.split("data-alpha=")[1].split("</td>")[0]  # a real minus sign
-    intervals = re.findall(r'<td class="small">([^<]*)</td>', page)
+    intervals = re.findall(r'<td class="small nowrap">([^<]*)</td>', page)
     assert intervals and all(re.fullmatch(r"(\u2212?\d\.\d\d to \u2212?\d\.\d\d)?", i) for i in intervals), intervals
     text = re.sub(r"<[^>]+>", " ", page)  # what a person reads (attributes keep plain values for scripts)
     assert "–-" not in text and "-0." not in text
