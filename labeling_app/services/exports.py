@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime
 import io
 import os
 import re
@@ -38,7 +39,9 @@ from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import timezone
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from labeling_app.models import Response, Theme
 from labeling_app.selectors import insights as sel
@@ -81,6 +84,34 @@ def xlsx_cell(value: object) -> object:
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
     return cell_neutralise(value)
+
+
+_INTEGER = re.compile(r"^-?(0|[1-9]\d*)$")
+_DECIMAL = re.compile(r"^-?(0|[1-9]\d*)\.\d+$")
+DATE_FORMAT, DATETIME_FORMAT = "yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss"
+
+
+def xlsx_typed_cell(sheet: WriteOnlyWorksheet, value: object, kind: str) -> object:
+    """A metadata value of a number or date column as a number, or a date with a date format, so a spreadsheet
+    sorts and sums it. Text that would not come back the same stays text: a code with leading zeros ("007"),
+    "nan", an exponent, a value that is not a date."""
+    text = value if isinstance(value, str) else ""
+    if kind == "number":
+        if _INTEGER.match(text):
+            return int(text)
+        if _DECIMAL.match(text):
+            return float(text)
+    elif kind == "date" and text:
+        try:
+            moment = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is not None:
+            dated = len(text) == 10
+            cell = WriteOnlyCell(sheet, value=moment.date() if dated else moment)
+            cell.number_format = DATE_FORMAT if dated else DATETIME_FORMAT
+            return cell
+    return xlsx_cell(value) if text else None
 
 
 def export_options_from_params(params: Mapping[str, str | list[str]]) -> ExportOptions:
@@ -338,10 +369,17 @@ def export_xlsx(scope: sel.InsightsScope, options: ExportOptions | None = None) 
     info = sel.insights_source_info(scope=scope)
     sheets.append(("about", _about_rows(scope, info, prevalence["respondents"], estimated)))
     book = Workbook(write_only=True)  # streams rows out: the wide sheet of a large project is most of the time
+    kinds = {c["key"]: c["kind"] for c in sel.metadata_columns(project=scope.project)}
+    # The metadata columns of the two response sheets, by position: number and date columns are written as
+    # numbers and dates (the insights data layer's classification), every other cell as neutralised text.
+    typed = {"responses": dict(enumerate(kinds.get(k, "") for k in ["", "", *coded.keys])),
+             "labels": dict(enumerate(kinds.get(k, "") for k in ["", "", "", *coded.keys]))}
     for title, rows in sheets:
         sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append([xlsx_cell(v) for v in row])
+        column_kind = typed.get(title, {})
+        for i, row in enumerate(rows):
+            sheet.append([xlsx_cell(v) if i == 0 or column_kind.get(j) not in ("number", "date")
+                          else xlsx_typed_cell(sheet, v, column_kind[j]) for j, v in enumerate(row)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -170,3 +170,41 @@ def test_pdf_report_pages_show_the_chart_and_the_quotes(tmp_path):
     # The bars of the prevalence chart (charts.prevalence_chart) are #3b6ea8; the page's text and rules are grey.
     bar_pixels = int((np.abs(rgb - [0x3B, 0x6E, 0xA8]).max(axis=1) < 12).sum())
     assert bar_pixels > 500, bar_pixels
+
+
+@pytest.mark.django_db
+def test_xlsx_writes_number_and_date_columns_as_numbers_and_dates_and_reimports_the_same():
+    import datetime
+
+    source = ("respondent_id,response,theme,score,date,visited,ward,plan\n"
+              "R1,Too dear,Price,1,2021-09-30,2021-09-30 12:30:00,007,Basic\n"
+              "R2,Late again,Delivery,4.5,2021-10-02,2021-10-02 08:05:00,012,Family\n"
+              "R3,Fine,,,,,,Basic\n")
+    project, _ = _import("Typed", source.encode())
+    book = load_workbook(io.BytesIO(export_xlsx(InsightsScope(project=project))))
+    for sheet, first_meta in (("responses", 2), ("labels", 3)):
+        rows = list(book[sheet].iter_rows())
+        header = [c.value for c in rows[0]]
+        assert header[first_meta:first_meta + 5] == ["score", "date", "visited", "ward", "plan"]
+        cells = {r[0].value: {h: c for h, c in zip(header, r, strict=False)} for r in rows[1:]}
+        r1, r2, r3 = cells["R1"], cells["R2"], cells["R3"]
+        assert (r1["score"].value, r2["score"].value) == (1, 4.5) and r1["score"].data_type == "n"
+        assert r1["date"].value == datetime.datetime(2021, 9, 30) and r1["date"].is_date
+        assert r1["date"].number_format == "yyyy-mm-dd"
+        assert r2["visited"].value == datetime.datetime(2021, 10, 2, 8, 5) and r2["visited"].is_date
+        assert r2["visited"].number_format == "yyyy-mm-dd hh:mm:ss"
+        assert r1["ward"].value == "007" and r1["plan"].value == "Basic"  # a code keeps its zeros; text is text
+        assert r3["score"].value is None and r3["date"].value is None
+    # The labels sheet still re-imports to the same metadata, and the date columns are dates again.
+    for name in book.sheetnames:
+        if name != "labels":
+            book.remove(book[name])
+    buf = io.BytesIO()
+    book.save(buf)
+    again, _ = _import("From typed XLSX", buf.getvalue(), "labels.xlsx")
+    assert {r.respondent_id: r.metadata for r in again.responses.all()} == \
+        {r.respondent_id: r.metadata for r in project.responses.all()}
+    from labeling_app.selectors.insights import metadata_columns
+
+    assert {c["key"]: c["kind"] for c in metadata_columns(project=again)} == \
+        {"date": "date", "plan": "category", "score": "number", "visited": "date", "ward": "number"}
