@@ -35,6 +35,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -67,6 +68,7 @@ REPORT_PINNED = 5
 REPORT_CHART_THEMES = 15  # bars in the report's prevalence chart; the table below it lists every theme
 REPORT_DRIVER_THEMES = 12  # the themes with the largest contribution either way
 REPORT_DIFFERENCES = 15
+PAPER_SIZES = ("A4", "Letter", "A3", "A5", "Legal")  # CSS @page size keywords Chromium prints
 
 
 @dataclass(frozen=True)
@@ -458,9 +460,16 @@ def report_context(scope: sel.InsightsScope, options: ExportOptions | None = Non
     }
 
 
+def report_paper() -> str:
+    """The report's paper size for CSS `@page` (settings.REPORT_PAPER: A4 unless the locale uses US Letter)."""
+    paper = str(getattr(settings, "REPORT_PAPER", "A4"))
+    return paper if paper in PAPER_SIZES else "A4"
+
+
 def report_html(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
     """The client report as one standalone HTML file (styles inline, charts as PNG data URIs, text escaped)."""
-    return render_to_string("labeling_app/report.html", report_context(scope, options)).encode("utf-8")
+    context = {**report_context(scope, options), "paper": report_paper()}
+    return render_to_string("labeling_app/report.html", context).encode("utf-8")
 
 
 def report_pdf(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
