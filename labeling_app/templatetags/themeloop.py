@@ -49,14 +49,3 @@ def interval(bounds: Any, digits: int = 2) -> str:
         return ""
     return f"{low} to {high}" if low and high else ""
 
-
-@register.filter
-def percent(value: Any, digits: int = 0) -> str:
-    """A share (0-1) as a percentage people read: "45%", "0%", "<1%" for a small non-zero share, "" if undefined."""
-    number = _finite(value)
-    if number is None:
-        return ""
-    shown = f"{number * 100:.{int(digits)}f}"
-    if float(shown) == 0 and number > 0:
-        return f"<{1 / 10 ** int(digits):g}%"
-    return shown.replace("-", MINUS) + "%"

@@ -134,9 +134,8 @@ def test_agreement_page_says_why_a_theme_has_no_alpha_and_prints_intervals_with_
 
 
 def test_figures_and_intervals_read_as_numbers_people_write():
-    from labeling_app.templatetags.themeloop import figure, interval, percent
+    from labeling_app.templatetags.themeloop import figure, interval
 
     assert interval([-0.2913, -0.0712], 2) == "\u22120.29 to \u22120.07"
     assert interval([None, 0.4], 2) == "" and interval(None, 2) == ""
     assert figure(-0.15, 3) == "\u22120.150" and figure(-0.0001, 3) == "0.000" and figure(float("nan")) == ""
-    assert percent(0.0) == "0%" and percent(0.4567) == "46%" and percent(0.001) == "<1%" and percent(None) == ""
