@@ -23,6 +23,7 @@ from labeling_app.selectors import insights as sel
 WIDTH = 560
 
 
+EMPTY_WIDTH = 300  # fits a phone; the note is one line
 NOTHING_TO_CHART = "Nothing to chart yet: no coded response in this selection."
 
 
@@ -55,7 +56,7 @@ def _empty_spec(spec: dict) -> dict:
     """A chart with no rows as a line of text under its title: axes over an empty domain read "0.000000%"."""
     note = alt.Chart(alt.Data(values=[{"note": NOTHING_TO_CHART}])).mark_text(
         fontSize=13, color="#666", align="left", x=0, y=20).encode(text="note:N")
-    return dict(note.properties(width=WIDTH, height=40, title=spec.get("title", "")).to_dict())
+    return dict(note.properties(width=EMPTY_WIDTH, height=40, title=spec.get("title", "")).to_dict())
 
 
 def prevalence_chart(prevalence: dict) -> dict:

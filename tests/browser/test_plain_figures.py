@@ -50,7 +50,7 @@ def test_an_empty_project_shows_no_six_digit_percentages_and_asks_nothing_that_f
     expect(page.locator('.chart[data-view="prevalence"]')).to_have_attribute("data-state", "drawn")
     expect(page.locator('.chart[data-view="cooccurrence"]')).to_have_attribute("data-state", "drawn")
     expect(page.locator('.chart[data-view="prevalence"] svg')).to_contain_text("Nothing to chart yet")
-    _shoot(page, screenshots, "empty-insights")
+    _shoot(page, screenshots, "empty-insights", '.chart[data-view="prevalence"] svg', '.chart[data-view="cooccurrence"] svg')
     for path in ("", "insights/", "model/", "suggestions/", "label/", "agreement/", "responses/"):
         page.goto(f"{live_server.url}/projects/{project.pk}/{path}")
         page.wait_for_load_state("networkidle")
