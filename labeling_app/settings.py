@@ -156,6 +156,18 @@ LOGIN_REDIRECT_URL = "project-list"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"
+# Paper size of the PDF report: US Letter where the locale's region uses it, A4 everywhere else; the environment
+# variable REPORT_PAPER ("A4" or "Letter") overrides.
+LETTER_REGIONS = ("us", "ca", "mx", "ph")
+
+
+def report_paper_for(language_code: str) -> str:
+    """ "Letter" for a locale whose region prints on US Letter (en-us, fr-ca...), "A4" for any other."""
+    region = language_code.lower().replace("_", "-").partition("-")[2]
+    return "Letter" if region in LETTER_REGIONS else "A4"
+
+
+REPORT_PAPER = os.environ.get("REPORT_PAPER") or report_paper_for(LANGUAGE_CODE)
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -5,15 +5,20 @@ from rest_framework import generics, serializers
 
 from labeling_app.api.access import ProjectScopedMixin
 from labeling_app.models import AuditEvent, Role
-from labeling_app.selectors.audit import audit_events
+from labeling_app.selectors.audit import audit_change_lines, audit_events
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor_name")
+    changes = serializers.SerializerMethodField(help_text="before and after as lines a person reads, one per key")
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "created_at", "actor", "action", "target_type", "target_id", "summary", "before", "after"]
+        fields = ["id", "created_at", "actor", "action", "target_type", "target_id", "summary", "before", "after",
+                  "changes"]
+
+    def get_changes(self, event: AuditEvent) -> list[str]:
+        return audit_change_lines(before=event.before, after=event.after)
 
 
 @extend_schema(parameters=[OpenApiParameter("action", str), OpenApiParameter("target_type", str)])

@@ -213,7 +213,9 @@ def _cell_text(value: object) -> str:
         return str(int(value))
     if isinstance(value, dt.datetime) and value.time() == dt.time():
         return value.date().isoformat()
-    if isinstance(value, (dt.date, dt.datetime)):
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")  # "2021-09-30 12:30:00": read as a date column, as in a CSV
+    if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
 

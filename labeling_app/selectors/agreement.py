@@ -13,6 +13,9 @@ from ml import agreement as ml_agreement
 
 # Krippendorff's conventions: alpha >= 0.8 is reliable, 0.667 <= alpha < 0.8 allows tentative conclusions only.
 RELIABLE, TENTATIVE = 0.8, 0.667
+# The flag of a theme whose alpha is undefined: every coder gave every double-coded response the same answer
+# for it (most often: nobody used the theme there), so there is no variation for alpha to measure.
+NO_VARIATION = "not enough variation"
 N_BOOT = 1000
 
 
@@ -50,7 +53,7 @@ def _interval(ci: tuple[float, float] | None) -> list[float | None]:
 
 def _flag(alpha: float | None) -> str:
     if alpha is None:
-        return "undefined"
+        return NO_VARIATION
     return "reliable" if alpha >= RELIABLE else "tentative" if alpha >= TENTATIVE else "unreliable"
 
 
@@ -61,7 +64,7 @@ def agreement_report(*, project: Project, n_boot: int = N_BOOT) -> dict:
     disagreements = consensus_of(codings).disagreements
     if not data.response_ids:
         return {"items": 0, "coders": [], "overall": {"alpha_masi": None, "alpha_masi_ci": [None, None], "items": 0},
-                "themes": [], "pairs": [], "over_time": [], "model": _model_as_coder(project),
+                "themes": [], "no_variation": 0, "pairs": [], "over_time": [], "model": _model_as_coder(project),
                 "unresolved": len(disagreements)}
     themes = list(project.themes.filter(archived=False).order_by("order", "pk"))
     names = {u.pk: coder_display_name(u) for u in User.objects.filter(pk__in=data.coder_ids)}
@@ -78,7 +81,7 @@ def agreement_report(*, project: Project, n_boot: int = N_BOOT) -> dict:
             "percent": _number(figures.percent), "percent_ci": _interval(figures.percent_ci),
             "items": figures.n_items, "flag": _flag(alpha), "disagreements": differing,
         })
-    # Lowest first; undefined (no variation) last.
+    # Lowest first; those without variation (alpha undefined) last.
     rows.sort(key=lambda row: (row["alpha"] is None, row["alpha"] if row["alpha"] is not None else 0, row["name"]))
     pairs = [
         {"coder_a": p.coder_a, "coder_b": p.coder_b, "name_a": names[p.coder_a], "name_b": names[p.coder_b],
@@ -94,6 +97,7 @@ def agreement_report(*, project: Project, n_boot: int = N_BOOT) -> dict:
         "overall": {"alpha_masi": _number(overall["alpha_masi"]),
                     "alpha_masi_ci": _interval(overall["alpha_masi_ci"]), "items": overall["n_items"]},
         "themes": rows,
+        "no_variation": sum(1 for row in rows if row["alpha"] is None),
         "pairs": pairs,
         "over_time": _over_time(project, data),
         "model": _model_as_coder(project),

@@ -23,9 +23,40 @@ from labeling_app.selectors import insights as sel
 WIDTH = 560
 
 
+EMPTY_WIDTH = 300  # fits a phone; the note is one line
+NOTHING_TO_CHART = "Nothing to chart yet: no coded response in this selection."
+
+
 def _spec(chart: Any) -> dict:
     # to_dict() validates against the Vega-Lite schema; a bad encoding fails here, not in the browser.
-    return dict(chart.to_dict())
+    spec = dict(chart.to_dict())
+    return _empty_spec(spec) if _has_no_rows(spec) else spec
+
+
+def _has_no_rows(spec: object) -> bool:
+    """True when every inline data set of the spec is empty (an empty project, a filter nothing matches)."""
+    found: list[list] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            data = node.get("data")
+            if isinstance(data, dict) and isinstance(data.get("values"), list):
+                found.append(data["values"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+    return bool(found) and not any(found)
+
+
+def _empty_spec(spec: dict) -> dict:
+    """A chart with no rows as a line of text under its title: axes over an empty domain read "0.000000%"."""
+    note = alt.Chart(alt.Data(values=[{"note": NOTHING_TO_CHART}])).mark_text(
+        fontSize=13, color="#666", align="left", x=0, y=20).encode(text="note:N")
+    return dict(note.properties(width=EMPTY_WIDTH, height=40, title=spec.get("title", "")).to_dict())
 
 
 def prevalence_chart(prevalence: dict) -> dict:

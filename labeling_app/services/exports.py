@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime
 import io
 import os
 import re
@@ -37,11 +38,14 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import timezone
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from labeling_app.importing.parser import (
     DESCRIPTION_COLUMN,
@@ -76,6 +80,7 @@ REPORT_PINNED = 5
 REPORT_CHART_THEMES = 15  # bars in the report's prevalence chart; the table below it lists every theme
 REPORT_DRIVER_THEMES = 12  # the themes with the largest contribution either way
 REPORT_DIFFERENCES = 15
+PAPER_SIZES = ("A4", "Letter", "A3", "A5", "Legal")  # CSS @page size keywords Chromium prints
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,34 @@ def xlsx_cell(value: object) -> object:
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
     return cell_neutralise(value)
+
+
+_INTEGER = re.compile(r"^-?(0|[1-9]\d*)$")
+_DECIMAL = re.compile(r"^-?(0|[1-9]\d*)\.\d+$")
+DATE_FORMAT, DATETIME_FORMAT = "yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss"
+
+
+def xlsx_typed_cell(sheet: WriteOnlyWorksheet, value: object, kind: str) -> object:
+    """A metadata value of a number or date column as a number, or a date with a date format, so a spreadsheet
+    sorts and sums it. Text that would not come back the same stays text: a code with leading zeros ("007"),
+    "nan", an exponent, a value that is not a date."""
+    text = value if isinstance(value, str) else ""
+    if kind == "number":
+        if _INTEGER.match(text):
+            return int(text)
+        if _DECIMAL.match(text):
+            return float(text)
+    elif kind == "date" and text:
+        try:
+            moment = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is not None:
+            dated = len(text) == 10
+            cell = WriteOnlyCell(sheet, value=moment.date() if dated else moment)
+            cell.number_format = DATE_FORMAT if dated else DATETIME_FORMAT
+            return cell
+    return xlsx_cell(value) if text else None
 
 
 def export_options_from_params(params: Mapping[str, str | list[str]]) -> ExportOptions:
@@ -385,10 +418,17 @@ def export_xlsx(scope: sel.InsightsScope, options: ExportOptions | None = None) 
     model = model_current_quality(project=scope.project)
     sheets.append(("about", _about_rows(scope, info, model, prevalence["respondents"], estimated)))
     book = Workbook(write_only=True)  # streams rows out: the wide sheet of a large project is most of the time
+    kinds = {c["key"]: c["kind"] for c in sel.metadata_columns(project=scope.project)}
+    # The metadata columns of the two response sheets, by position: number and date columns are written as
+    # numbers and dates (the insights data layer's classification), every other cell as neutralised text.
+    typed = {"responses": dict(enumerate(kinds.get(k, "") for k in ["", "", *coded.keys])),
+             "labels": dict(enumerate(kinds.get(k, "") for k in ["", "", "", *coded.keys]))}
     for title, rows in sheets:
         sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append([xlsx_cell(v) for v in row])
+        column_kind = typed.get(title, {})
+        for i, row in enumerate(rows):
+            sheet.append([xlsx_cell(v) if i == 0 or column_kind.get(j) not in ("number", "date")
+                          else xlsx_typed_cell(sheet, v, column_kind[j]) for j, v in enumerate(row)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -469,9 +509,16 @@ def report_context(scope: sel.InsightsScope, options: ExportOptions | None = Non
     }
 
 
+def report_paper() -> str:
+    """The report's paper size for CSS `@page` (settings.REPORT_PAPER: A4 unless the locale uses US Letter)."""
+    paper = str(getattr(settings, "REPORT_PAPER", "A4"))
+    return paper if paper in PAPER_SIZES else "A4"
+
+
 def report_html(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
     """The client report as one standalone HTML file (styles inline, charts as PNG data URIs, text escaped)."""
-    return render_to_string("labeling_app/report.html", report_context(scope, options)).encode("utf-8")
+    context = {**report_context(scope, options), "paper": report_paper()}
+    return render_to_string("labeling_app/report.html", context).encode("utf-8")
 
 
 def report_pdf(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:

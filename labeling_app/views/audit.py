@@ -5,7 +5,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from labeling_app.models import Role
-from labeling_app.selectors.audit import audit_events
+from labeling_app.selectors.audit import audit_change_lines, audit_events
 from labeling_app.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 PER_PAGE = 100
@@ -18,6 +18,7 @@ def audit_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespon
     action = request.GET.get("action") or None
     page = Paginator(audit_events(project=membership.project, action=action), PER_PAGE).get_page(
         request.GET.get("page"))
+    rows = [(event, audit_change_lines(before=event.before, after=event.after)) for event in page]
     return render(request, "labeling_app/audit.html", {
-        "project": membership.project, "membership": membership, "page": page, "action": action,
+        "project": membership.project, "membership": membership, "page": page, "rows": rows, "action": action,
         **role_flags(membership)})

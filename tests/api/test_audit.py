@@ -102,3 +102,24 @@ def test_one_request_s_user_is_not_lent_to_later_changes(prepare_project):
     theme_create(project=p.project, name="Made by a command")  # no request: the system's change
     event = AuditEvent.objects.get(project=p.project, action="theme.create")
     assert event.actor_id is None and event.actor_name == ""
+
+
+def test_the_audit_page_and_api_show_changes_as_readable_lines_not_raw_values(prepare_project):
+    from labeling_app.services.audit import acting_as
+    from labeling_app.services.review import overlap_configure
+    from labeling_app.services.themes import theme_update
+
+    p = prepare_project
+    with acting_as(p.admin):
+        overlap_configure(project=p.project, share=0.5, coders=2)
+        theme_update(theme=p.themes[0], name="Too expensive", description="Cost or fees")
+    browser = Client()
+    assert browser.login(username="alice-admin", password=PASSWORD)
+    page = browser.get(f"/projects/{p.project.pk}/audit/").content.decode()
+    assert "<div>overlap share: 0% → 50%</div>" in page
+    assert "<div>name: Price → Too expensive</div>" in page
+    assert "<div>description: (empty) → Cost or fees</div>" in page
+    assert "{" not in page.split('class="table audit-log"')[1].split("</table>")[0]  # no raw dict or list
+    overlap = _events(p, action="project.overlap")[0]
+    assert overlap["changes"][0] == "overlap share: 0% → 50%"
+    assert overlap["before"] == {"overlap_share": 0.0, "overlap_coders": 2}  # the raw values stay for programs

@@ -204,7 +204,14 @@ def test_accept_suggestions_follows_each_theme_threshold(live_server, new_page):
     for theme, suggested in ((low, True), (high, False), (mid, True), (other, False)):
         toggle = _toggle(page, theme)
         expect(toggle).to_have_class("toggle suggested" if suggested else "toggle")
-    expect(_toggle(page, high).locator(".prob")).to_have_text("65%")
+    # Each probability shows its theme's own threshold, and one visible line says what that means: 30% is
+    # suggested while 65% is not, and Space takes exactly the highlighted ones.
+    expect(_toggle(page, high).locator(".prob")).to_have_text("65% < 80%")
+    expect(_toggle(page, low).locator(".prob")).to_have_text("30% ≥ 20%")
+    legend = page.locator("#suggest-legend")
+    expect(legend).to_be_visible()
+    expect(legend).to_contain_text("Each theme has its own threshold")
+    expect(legend).to_contain_text("Space accepts the highlighted themes")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "label-54-themes-suggestions.png"))
     # Sorting by probability puts the most likely themes first; the keys stay with their themes.

@@ -70,9 +70,9 @@ def test_model_page_axes_sortable_table_and_flags(live_server, prepare_project, 
     last = page.locator(f"#versions tr[data-version='{current.number}']")
     number = current.number
     expect(last.locator("td").nth(3)).to_have_text(
-        f"{current.micro_f1:.3f} ({0.31 + 0.07 * number:.2f}–{0.39 + 0.07 * number:.2f})")
+        f"{current.micro_f1:.3f} ({0.31 + 0.07 * number:.2f} to {0.39 + 0.07 * number:.2f})")
     expect(last.locator("td").nth(4)).to_have_text(
-        f"{current.macro_f1:.3f} ({0.05 + 0.08 * number:.2f}–{0.2 + 0.08 * number:.2f})")
+        f"{current.macro_f1:.3f} ({0.05 + 0.08 * number:.2f} to {0.2 + 0.08 * number:.2f})")
     expect(page.locator("#versions + p")).to_contain_text("90% interval")
     expect(page.locator("#versions + p")).to_contain_text(f"({40 * number} for v{number})")
 

@@ -206,3 +206,18 @@ def test_segments_chart_keeps_to_the_commonest_themes():
     }
     rows = _datasets(charts.segments_chart(many))
     assert {r["theme"] for r in rows} == {f"T{i}" for i in range(charts.SEGMENT_THEMES)}
+
+
+@pytest.mark.parametrize("name, build", [
+    ("prevalence", lambda: charts.prevalence_chart({"respondents": 0, "themes": []})),
+    ("segments", lambda: charts.segments_chart({"respondents": 0, "themes": [], "segments": [], "differences": []})),
+    ("cooccurrence", lambda: charts.cooccurrence_chart({"themes": [], "pairs": [], "combinations": []})),
+    ("combinations", lambda: charts.combinations_chart({"themes": [], "pairs": [], "combinations": []})),
+    ("trends", lambda: charts.trends_chart({"period": "month", "periods": [], "themes": []})),
+])
+def test_a_chart_with_nothing_to_show_says_so_instead_of_drawing_axes_over_an_empty_range(name, build):
+    spec = build()
+    jsonschema.validate(spec, load_schema())
+    assert spec["mark"]["type"] == "text" and spec["data"]["values"] == [{"note": charts.NOTHING_TO_CHART}]
+    svg = charts.chart_render(spec, "svg").decode()
+    assert "Nothing to chart yet" in svg and "0.000000" not in svg and "%" not in svg

@@ -1,6 +1,7 @@
 """Exports: the long CSV re-imports to the same project; formulas are neutralised and the importer undoes it."""
 import csv
 import io
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -233,3 +234,90 @@ def test_long_csv_carries_coded_with_no_theme_and_the_whole_theme_set():
     assert _theme_set(second) == _theme_set(first)
     assert _contents(second) == _contents(first)
     assert not second.themes.get(name="Speed").shortcut  # an archived theme holds no key
+
+
+@pytest.mark.django_db
+def test_xlsx_writes_number_and_date_columns_as_numbers_and_dates_and_reimports_the_same():
+    import datetime
+
+    source = ("respondent_id,response,theme,score,date,visited,ward,plan\n"
+              "R1,Too dear,Price,1,2021-09-30,2021-09-30 12:30:00,007,Basic\n"
+              "R2,Late again,Delivery,4.5,2021-10-02,2021-10-02 08:05:00,012,Family\n"
+              "R3,Fine,,,,,,Basic\n")
+    project, _ = _import("Typed", source.encode())
+    book = load_workbook(io.BytesIO(export_xlsx(InsightsScope(project=project))))
+    for sheet, first_meta in (("responses", 2), ("labels", 3)):
+        rows = list(book[sheet].iter_rows())
+        header = [c.value for c in rows[0]]
+        assert header[first_meta:first_meta + 5] == ["score", "date", "visited", "ward", "plan"]
+        cells = {r[0].value: {h: c for h, c in zip(header, r, strict=False)} for r in rows[1:]}
+        r1, r2, r3 = cells["R1"], cells["R2"], cells["R3"]
+        assert (r1["score"].value, r2["score"].value) == (1, 4.5) and r1["score"].data_type == "n"
+        assert r1["date"].value == datetime.datetime(2021, 9, 30) and r1["date"].is_date
+        assert r1["date"].number_format == "yyyy-mm-dd"
+        assert r2["visited"].value == datetime.datetime(2021, 10, 2, 8, 5) and r2["visited"].is_date
+        assert r2["visited"].number_format == "yyyy-mm-dd hh:mm:ss"
+        assert r1["ward"].value == "007" and r1["plan"].value == "Basic"  # a code keeps its zeros; text is text
+        assert r3["score"].value is None and r3["date"].value is None
+    # The labels sheet still re-imports to the same metadata, and the date columns are dates again.
+    for name in book.sheetnames:
+        if name != "labels":
+            book.remove(book[name])
+    buf = io.BytesIO()
+    book.save(buf)
+    again, _ = _import("From typed XLSX", buf.getvalue(), "labels.xlsx")
+    assert {r.respondent_id: r.metadata for r in again.responses.all()} == \
+        {r.respondent_id: r.metadata for r in project.responses.all()}
+    from labeling_app.selectors.insights import metadata_columns
+
+    assert {c["key"]: c["kind"] for c in metadata_columns(project=again)} == \
+        {"date": "date", "plan": "category", "score": "number", "visited": "date", "ward": "number"}
+
+
+def test_report_paper_is_a4_unless_the_locale_prints_on_us_letter(settings):
+    from labeling_app.services.exports import report_paper
+    from labeling_app.settings import report_paper_for
+
+    assert [report_paper_for(code) for code in ("en-gb", "de", "fr-fr", "en-us", "fr-ca", "en_US")] == \
+        ["A4", "A4", "A4", "Letter", "Letter", "Letter"]
+    assert settings.LANGUAGE_CODE == "en-gb" and report_paper() == "A4"
+    settings.REPORT_PAPER = "Letter"
+    assert report_paper() == "Letter"
+    settings.REPORT_PAPER = "A4; } body { display: none"  # never written into the style sheet as it is
+    assert report_paper() == "A4"
+
+
+def _long_report_source() -> bytes:
+    """A survey whose report runs over several pages: 14 themes, long answers, a segment and a score column."""
+    words = "the delivery came late again and the driver left the box outside in the rain so the food spoiled"
+    lines = ["respondent_id,response,theme,plan,score"]
+    for i in range(140):
+        themes = [f"Theme {(i + k) % 14:02d} about the service" for k in range(1 + i % 3)]
+        for theme in themes:
+            lines.append(f"R{i},\"{words} {i} {words[: 20 + (i * 7) % 60]}\",{theme},{'Basic' if i % 2 else 'Family'},"
+                         f"{1 + (i * 3) % 5}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.skipif(not (shutil.which("pdfinfo") and Path(CHROMIUM).exists()), reason="needs chromium, poppler")
+@pytest.mark.django_db
+def test_pdf_report_is_a4_and_no_page_ends_with_a_heading(tmp_path):
+    project, _ = _import("Long report", _long_report_source())
+    scope = InsightsScope(project=project)
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(report_pdf(scope))
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    assert "(A4)" in info, info  # 595.28 x 841.89 pts, was US Letter (612 x 792)
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    assert pages >= 3
+    html = export_render(scope=scope, fmt="html").decode()
+    headings = {re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<h[23][^>]*>(.*?)</h[23]>", html)}
+    headings = {h.replace("&#x27;", "'") for h in headings}
+    assert "In their words" in headings and "All themes" in headings and "By plan" in headings
+    for page in range(1, pages + 1):
+        text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"], check=True,
+                              capture_output=True, text=True).stdout
+        last = [line.strip() for line in text.splitlines() if line.strip()][-1]
+        assert last not in headings, f"page {page} ends with the heading {last!r}"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "40", str(pdf), str(SCREENSHOTS / "report-a4")], check=True)

@@ -125,3 +125,40 @@ def test_the_card_pre_ticks_agreed_themes_marks_who_chose_what_and_asks_before_n
     assert "no theme chosen" in lead.get(url).content.decode()
     lead.post(url, {"response": item.pk, "action": "resolve", "no_theme": "1"})
     assert consensus_for_project(project=pp.project).resolved[item.pk] == frozenset()
+
+
+def test_agreement_page_says_why_a_theme_has_no_alpha_and_prints_intervals_with_minus_signs(prepare_project):
+    import re
+
+    from tests.factories import ResponseFactory, ThemeFactory
+
+    pp = prepare_project
+    price, delivery = pp.themes
+    unused = ThemeFactory(project=pp.project, name="Never used", shortcut="3")
+    responses = ResponseFactory.create_batch(10, project=pp.project)
+    # Price: the two analysts disagree on most responses (alpha below zero); nobody ever gives "Never used".
+    for user, coded in [(pp.analyst, range(0, 5)), (pp.analyst2, range(3, 8))]:
+        annotation_submit(project=pp.project, user=user, items=[
+            AnnotationItem(r.pk, [price.pk] if i in coded else [delivery.pk]) for i, r in enumerate(responses)])
+    page = _client(pp.lead).get(reverse("agreement", kwargs={"project_id": pp.project.pk})).content.decode()
+
+    row = page.split(f'data-theme="{unused.pk}"')[1].split("</tr>")[0]
+    assert "not enough variation" in row and "undefined" not in page
+    alpha_cell = row.split("data-alpha=")[1].split("</td>")[0]
+    assert not re.search(r"\d", alpha_cell.split(">", 1)[1])  # no number where alpha is undefined
+    note = page.split('id="no-variation-note"')[1].split("</p>")[0]
+    assert "1 of 3 themes: not enough variation to measure" in note and "nobody used the theme" in note
+    price_row = page.split(f'data-theme="{price.pk}"')[1].split("</tr>")[0]
+    assert "\u2212" in price_row.split("data-alpha=")[1].split("</td>")[0]  # a real minus sign
+    intervals = re.findall(r'<td class="small nowrap">([^<]*)</td>', page)
+    assert intervals and all(re.fullmatch(r"(\u2212?\d\.\d\d to \u2212?\d\.\d\d)?", i) for i in intervals), intervals
+    text = re.sub(r"<[^>]+>", " ", page)  # what a person reads (attributes keep plain values for scripts)
+    assert "–-" not in text and "-0." not in text
+
+
+def test_figures_and_intervals_read_as_numbers_people_write():
+    from labeling_app.templatetags.themeloop import figure, interval
+
+    assert interval([-0.2913, -0.0712], 2) == "\u22120.29 to \u22120.07"
+    assert interval([None, 0.4], 2) == "" and interval(None, 2) == ""
+    assert figure(-0.15, 3) == "\u22120.150" and figure(-0.0001, 3) == "0.000" and figure(float("nan")) == ""

@@ -104,6 +104,8 @@
   function showSource(info) {
     const badge = document.getElementById("source-info");
     if (!info) return;
+    const note = document.querySelector('[data-note="micro-f1"]');  // says what micro F1 means, when shown
+    note.hidden = !(info.source === "model" && info.model_version);
     if (info.source === "model") {
       const f1 = info.model_micro_f1 === null ? "n/a" : Number(info.model_micro_f1).toFixed(3);
       badge.textContent = info.model_version

@@ -121,6 +121,7 @@
     } else {
       shown = themes;
     }
+    $("suggest-legend").hidden = !(it.suggestions || []).length;
     highlight = found ? Math.max(0, Math.min(highlight, found.length - 1)) : 0;
     $("no-match").hidden = !(found && !found.length);
     $("theme-count").textContent = found ? found.length + " of " + themes.length : themes.length + " themes";
@@ -143,7 +144,11 @@
       if (s) {
         const p = document.createElement("span");
         p.className = "prob";
-        p.textContent = pct(s.probability);
+        // The theme's own threshold beside the probability: suggestions are per theme, so 27% can be
+        // suggested (threshold 22%) while 32% is not (threshold 40%).
+        p.textContent = pct(s.probability) + (s.threshold == null ? "" : (s.suggested ? " ≥ " : " < ") + pct(s.threshold));
+        p.title = "Model probability " + pct(s.probability) + (s.threshold == null ? "" :
+          "; suggested from " + pct(s.threshold) + ", this theme's own threshold");
         b.append(p);
         b.dataset.probability = String(s.probability);
         if (s.suggested) b.classList.add("suggested");
@@ -168,6 +173,7 @@
       $("respondent").textContent = "";
       $("response-meta").replaceChildren();
       $("theme-toggles").replaceChildren();
+      $("suggest-legend").hidden = true;
       $("blind").hidden = true;
       renderReviewNote(null);
       $("batch-progress").textContent = "";

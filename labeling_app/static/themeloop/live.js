@@ -3,6 +3,8 @@
 (function () {
   "use strict";
   const listeners = [];
+  const MICRO_F1 = "Micro F1 (0 to 1): how closely the model's themes match the ones people gave, counting every " +
+    "theme decision on every response together; 1 means always the same.";
   let current = null;
 
   function ago(iso) {
@@ -22,6 +24,7 @@
     badge.textContent = "v" + current.version + " · " + current.labelled_responses + " labels · micro F1 " + f1 +
       " · " + ago(current.made_current_at);
     badge.dataset.version = String(current.version);
+    badge.title = MICRO_F1;
   }
 
   function accept(model) {

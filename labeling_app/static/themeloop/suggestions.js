@@ -6,6 +6,10 @@
   "use strict";
   const config = JSON.parse(document.getElementById("suggestions-config").textContent);
   const $ = function (id) { return document.getElementById(id); };
+  if (!(config.themes || []).length) {  // nothing to ask for: the page says so (a request for theme 0 is a 400)
+    window.ThemeLoopLive.start(config);
+    return;
+  }
   const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
 
   const thresholds = Object.assign({}, config.thresholds || {});
