@@ -13,6 +13,8 @@ def test_load_demo_twice_loads_each_project_once(nhs_file, capsys):
     out = capsys.readouterr().out
     assert f"{NHS_PROJECT}: imported 6205 responses, " in out
     nhs = Project.objects.get(name=NHS_PROJECT)
+    assert nhs.score_higher_is_better is False  # FFT: 1 = very good
+    assert Project.objects.get(name=DEMO_PROJECT).score_higher_is_better is True
     counts = project_counts(project=nhs)
     assert counts["responses"] == 6205 and counts["coded_responses"] == 300 and counts["themes"] == 45
     assert Annotation.objects.filter(response__project=nhs).count() == 300
