@@ -14,7 +14,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import altair as alt
 from django.core.exceptions import ValidationError
@@ -26,13 +26,40 @@ from labeling_app.selectors import insights as sel
 WIDTH = 560
 
 
+@dataclasses.dataclass(frozen=True)
+class ChartFit:
+    """How much room the page has for a chart (`available` px, the chart's box; None for files and reports,
+    drawn at full size): on a phone the plots narrow and long labels are cut sooner, instead of the chart
+    running off the screen."""
+
+    available: int | None = None
+
+    @property
+    def narrow(self) -> bool:
+        return self.available is not None and self.available < 700
+
+    @property
+    def labels(self) -> int:
+        return 110 if self.narrow else 180
+
+    def plot(self, reserve: int, cap: int = WIDTH) -> int:
+        """The plot's width once `reserve` px of labels and legends are set aside, at most `cap`."""
+        return cap if self.available is None else max(140, min(cap, self.available - reserve))
+
+
 def _spec(chart: Any) -> dict:
     # to_dict() validates against the Vega-Lite schema; a bad encoding fails here, not in the browser.
     return dict(chart.to_dict())
 
 
-def prevalence_chart(prevalence: dict) -> dict:
+def _title(parts: list[str], fit: ChartFit) -> Any:
+    """A title on one line, or on a phone one line per part."""
+    return alt.Title(parts, anchor="start") if fit.narrow else " ".join(parts)
+
+
+def prevalence_chart(prevalence: dict, fit: ChartFit | None = None) -> dict:
     """Themes ranked by share of respondents, with 95% Wilson intervals as error bars."""
+    fit = fit or ChartFit()
     rows = [
         {"theme": t["theme"], "share": t["share"], "count": t["count"],
          "ci_low": t["ci_low"], "ci_high": t["ci_high"]}
@@ -40,7 +67,7 @@ def prevalence_chart(prevalence: dict) -> dict:
     ]
     order = [r["theme"] for r in rows]
     base = alt.Chart(alt.Data(values=rows)).encode(
-        y=alt.Y("theme:N", sort=order, title=None),
+        y=alt.Y("theme:N", sort=order, title=None, axis=alt.Axis(labelLimit=fit.labels)),
     )
     bars = base.mark_bar(color="#3b6ea8").encode(
         x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share of respondents"),
@@ -54,7 +81,7 @@ def prevalence_chart(prevalence: dict) -> dict:
     )
     rules = base.mark_rule(color="#222").encode(x="ci_low:Q", x2="ci_high:Q")
     chart = (bars + rules).properties(
-        width=WIDTH, height=alt.Step(18),
+        width=fit.plot(fit.labels + 40), height=alt.Step(18),
         title=f"Prevalence ({prevalence.get('respondents', 0)} respondents)",
     )
     return _spec(chart)
@@ -64,9 +91,10 @@ SEGMENT_THEMES = 12  # panels in the segments chart: the commonest themes (the t
 SEGMENT_BARS = 12  # bars per panel: the largest segments (a column of 200 values would draw a 10,000 px chart)
 
 
-def segments_chart(prevalence: dict) -> dict:
+def segments_chart(prevalence: dict, fit: ChartFit | None = None) -> dict:
     """Share per theme side by side for each segment value, for the commonest themes; significant differences
     are marked."""
+    fit = fit or ChartFit()
     shown = {t["theme_id"] for t in prevalence.get("themes", [])[:SEGMENT_THEMES]}
     segments = prevalence.get("segments", [])
     largest = {s["segment"] for s in sorted(segments, key=lambda s: -s["respondents"])[:SEGMENT_BARS]}
@@ -92,13 +120,14 @@ def segments_chart(prevalence: dict) -> dict:
     order = [t["theme"] for t in prevalence.get("themes", [])[:SEGMENT_THEMES]]
     # No data on the layers: the facet's data is split per theme; data on a layer would show every row in each panel.
     base = alt.Chart().encode(
-        y=alt.Y("segment:N", title=None),
+        y=alt.Y("segment:N", title=None, axis=alt.Axis(labelLimit=90 if fit.narrow else 180)),
     )
+    legend_at: Literal["bottom", "right"] = "bottom" if fit.narrow else "right"
     bars = base.mark_bar().encode(
         x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share", stack=None),
-        color=alt.Color("segment:N", legend=alt.Legend(title="Segment")),
+        color=alt.Color("segment:N", legend=alt.Legend(title="Segment", orient=legend_at)),
         opacity=alt.Opacity("significant:N", scale=alt.Scale(domain=["yes", "no"], range=[1.0, 0.45]),
-                            legend=alt.Legend(title="Significant difference")),
+                            legend=alt.Legend(title="Significant difference", orient=legend_at)),
         tooltip=[
             alt.Tooltip("theme:N", title="Theme"), alt.Tooltip("segment:N", title="Segment"),
             alt.Tooltip("count:Q", title="Count"), alt.Tooltip("respondents:Q", title="Respondents"),
@@ -107,9 +136,13 @@ def segments_chart(prevalence: dict) -> dict:
         ],
     )
     rules = base.mark_rule(color="#222").encode(x="ci_low:Q", x2="ci_high:Q")
-    chart = alt.layer(bars, rules).properties(width=WIDTH - 160).facet(
+    # On a phone each theme's name sits above its panel rather than beside it.
+    panel = fit.plot(100 if fit.narrow else fit.labels + 300, cap=WIDTH - 160)
+    header = (alt.Header(labelAngle=0, labelOrient="top", labelAnchor="start", labelLimit=panel + 60)
+              if fit.narrow else alt.Header(labelAngle=0, labelAlign="left"))
+    chart = alt.layer(bars, rules).properties(width=panel).facet(
         data=alt.Data(values=rows),
-        row=alt.Row("theme:N", sort=order, title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+        row=alt.Row("theme:N", sort=order, title=None, header=header),
     ).properties(title="Segments (faded: no significant difference)" + (
         f"; the {len(largest)} largest of {len(segments)} segments" if len(segments) > len(largest) else ""))
     return _spec(chart)
@@ -118,7 +151,7 @@ def segments_chart(prevalence: dict) -> dict:
 TERM_LABELS = 15  # points labelled with their words: the most distinctive terms of the theme
 
 
-def _term_labels(rows: list[dict], height: int = 320) -> set[str]:
+def _term_labels(rows: list[dict], width: int = WIDTH, height: int = 320) -> set[str]:
     """The terms to write beside their points: the most distinctive (z > 0) first, skipping one whose label would
     sit on a label already placed (positions estimated on the chart's log-x and linear-y scales)."""
     if not rows:
@@ -131,7 +164,7 @@ def _term_labels(rows: list[dict], height: int = 320) -> set[str]:
     for r, lx in sorted(zip(rows, logs, strict=True), key=lambda p: -p[0]["z"]):
         if len(chosen) >= TERM_LABELS or r["z"] <= 0:
             break
-        x = (lx - min(logs)) / x_span * WIDTH + 6
+        x = (lx - min(logs)) / x_span * width + 6
         y = (max(zs) - r["z"]) / z_span * height
         right = x + 6.5 * len(r["term"])
         if all(abs(y - py) >= 13 or right < px or x > pright for px, py, pright in placed):
@@ -140,11 +173,13 @@ def _term_labels(rows: list[dict], height: int = 320) -> set[str]:
     return chosen
 
 
-def terms_chart(terms: dict) -> dict:
+def terms_chart(terms: dict, fit: ChartFit | None = None) -> dict:
     """Scattertext-style plot: term frequency (log x) against distinctiveness z (y), the most distinctive
     points labelled with their words (a downloaded chart has no tooltips to hover)."""
     rows = [{"term": p["term"], "frequency": p["frequency"], "z": p["z"]} for p in terms.get("points", [])]
-    labelled = _term_labels(rows)
+    fit = fit or ChartFit()
+    width = fit.plot(140 if fit.narrow else 80)  # on a phone, room for the words of the right-most points
+    labelled = _term_labels(rows, width)
     for r in rows:
         r["label"] = r["term"] if r["term"] in labelled else ""
     base = alt.Chart(alt.Data(values=rows)).encode(
@@ -159,7 +194,9 @@ def terms_chart(terms: dict) -> dict:
     words = base.mark_text(align="left", baseline="middle", dx=6, fontSize=11, color="#222").encode(
         text=alt.Text("label:N"))
     chart = alt.layer(points, words).properties(
-        width=WIDTH, height=320, title=f"Terms distinguishing “{terms.get('theme', '')}”")
+        width=width, height=320,
+        title=alt.Title(["Terms distinguishing", f"“{terms.get('theme', '')}”"], limit=width + 60)
+        if fit.narrow else f"Terms distinguishing “{terms.get('theme', '')}”")
     return _spec(chart)
 
 
@@ -167,11 +204,12 @@ EFFECT_COLOURS = {"better": "#27ae60", "worse": "#c0392b", "none": "#95a5a6"}
 EFFECT_WORDS = {"better": "makes it better", "worse": "makes it worse", "none": "no difference"}
 
 
-def drivers_chart(drivers: dict) -> dict:
+def drivers_chart(drivers: dict, fit: ChartFit | None = None) -> dict:
     """Contribution of each theme to the score (impact x prevalence), with bootstrap 95% intervals, coloured by
     whether the theme makes the outcome better or worse: through the score's direction, so on a scale where
     1 is very good a theme that raises the score is red."""
     higher = drivers.get("higher_is_better", True)
+    fit = fit or ChartFit()
 
     def effect(t: dict) -> str:
         if "effect" in t:
@@ -185,13 +223,14 @@ def drivers_chart(drivers: dict) -> dict:
         for t in drivers.get("themes", [])
     ]
     order = [r["theme"] for r in rows]
-    base = alt.Chart(alt.Data(values=rows)).encode(y=alt.Y("theme:N", sort=order, title=None))
+    axis_title = [f"Contribution to mean {drivers.get('score', '')}", f"({'higher' if higher else 'lower'} is better)"]
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        y=alt.Y("theme:N", sort=order, title=None, axis=alt.Axis(labelLimit=fit.labels)))
     bars = base.mark_bar().encode(
-        x=alt.X("contribution:Q", title=f"Contribution to mean {drivers.get('score', '')} "
-                                        f"({'higher' if higher else 'lower'} is better)"),
+        x=alt.X("contribution:Q", title=axis_title if fit.narrow else " ".join(axis_title)),
         color=alt.Color("effect:N", title="Outcome", scale=alt.Scale(
             domain=[EFFECT_WORDS[k] for k in EFFECT_COLOURS], range=list(EFFECT_COLOURS.values())),
-            legend=alt.Legend(orient="bottom")),
+            legend=alt.Legend(orient="bottom", columns=1 if fit.narrow else 3)),
         tooltip=[
             alt.Tooltip("theme:N", title="Theme"), alt.Tooltip("effect:N", title="Outcome"),
             alt.Tooltip("count:Q", title="Respondents"),
@@ -203,9 +242,9 @@ def drivers_chart(drivers: dict) -> dict:
     )
     rules = base.mark_rule(color="#222").encode(x="ci_low:Q", x2="ci_high:Q")
     chart = (bars + rules).properties(
-        width=WIDTH, height=alt.Step(18),
-        title=f"Drivers of {drivers.get('score', '')} (mean {drivers.get('mean', 0):.2f}, "
-              f"{drivers.get('respondents', 0)} respondents)",
+        width=fit.plot(fit.labels + 40), height=alt.Step(18),
+        title=_title([f"Drivers of {drivers.get('score', '')}",
+                      f"(mean {drivers.get('mean', 0):.2f}, {drivers.get('respondents', 0)} respondents)"], fit),
     )
     return _spec(chart)
 
@@ -278,7 +317,7 @@ TREND_COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948
                  "#9c755f", "#bab0ac"]
 
 
-def trends_chart(trends: dict, theme_names: dict[int, str] | None = None) -> dict:
+def trends_chart(trends: dict, theme_names: dict[int, str] | None = None, fit: ChartFit | None = None) -> dict:
     """Share of respondents per theme over time for the themes the selector chose (`shown_themes`: the
     commonest, or those picked), a colour each, above the base n of every period. Periods with fewer than
     `min_base` respondents are left off the lines, which break there (one respondent reads as 0% or 100%), and
@@ -287,6 +326,8 @@ def trends_chart(trends: dict, theme_names: dict[int, str] | None = None) -> dic
     Trend points carry theme ids only; ``theme_names`` (id -> name, e.g. from prevalence) labels the lines when
     the trends dict does not name them.
     """
+    fit = fit or ChartFit()
+    width = fit.plot(80)
     points = trends.get("points", [])
     min_base = int(trends.get("min_base", sel.MIN_BASE))
     names = dict(theme_names or {})
@@ -325,15 +366,17 @@ def trends_chart(trends: dict, theme_names: dict[int, str] | None = None) -> dic
         y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="Share of respondents"),
         color=alt.Color("theme:N", title="Theme", sort=order,
                         scale=alt.Scale(domain=order, range=TREND_COLOURS[:len(order)]),
-                        legend=alt.Legend(orient="bottom", columns=2, labelLimit=260, symbolType="stroke")),
+                        legend=alt.Legend(orient="bottom", columns=1 if fit.narrow else 2,
+                                          labelLimit=width if fit.narrow else 260, symbolType="stroke")),
         detail=alt.Detail("run:N"),
         tooltip=[alt.Tooltip("period:O", title="Period"), alt.Tooltip("theme:N", title="Theme"),
                  alt.Tooltip("count:Q", title="Count"), alt.Tooltip("respondents:Q", title="Respondents"),
                  alt.Tooltip("share:Q", format=".1%", title="Share")],
     )
-    top = alt.layer(shade, lines).properties(width=WIDTH, height=240)
+    top = alt.layer(shade, lines).properties(width=width, height=240)
     base = alt.Chart(alt.Data(values=bases)).encode(
-        x=alt.X("period:O", title=None, scale=alt.Scale(domain=periods), axis=alt.Axis(labelAngle=-45)),
+        x=alt.X("period:O", title=None, scale=alt.Scale(domain=periods),
+                axis=alt.Axis(labelAngle=-45, labelOverlap="parity" if fit.narrow else False)),
         y=alt.Y("respondents:Q", title="Base n"))
     bars = base.mark_bar().encode(
         color=alt.Color("base:N", title="Base", scale=alt.Scale(domain=[ok, low_label], range=["#7f8c8d", "#c9cdd2"]),
@@ -342,9 +385,11 @@ def trends_chart(trends: dict, theme_names: dict[int, str] | None = None) -> dic
                  alt.Tooltip("base:N", title="Base")],
     )
     counts = base.mark_text(dy=-5, fontSize=9, color="#444").encode(text=alt.Text("respondents:Q"))
-    chart = alt.vconcat(top, alt.layer(bars, counts).properties(width=WIDTH, height=70), spacing=6).properties(
-        title=f"Trends by {unit}: {len(order)} theme{'s' if len(order) != 1 else ''}; "
-              f"periods with n < {min_base} shaded and left off the lines")
+    # On a phone the bars are too thin for their numbers: the tooltips and the shading say it there.
+    below = (bars if fit.narrow else alt.layer(bars, counts)).properties(width=width, height=70)
+    chart = alt.vconcat(top, below, spacing=6).properties(
+        title=_title([f"Trends by {unit}: {len(order)} theme{'s' if len(order) != 1 else ''};",
+                      f"periods with n < {min_base} shaded and left off the lines"], fit))
     return _spec(chart.resolve_scale(color="independent"))
 
 
@@ -404,28 +449,33 @@ def insights_chart(*, scope: sel.InsightsScope, view: str, params: Mapping[str, 
     """One insights view's Vega-Lite spec under the scope, with the view's own parameters: ``theme`` (terms),
     ``segment`` (segments; insights_defaults' segment column when absent), ``score`` (drivers; the first
     numeric column when absent), ``period`` and ``themes`` (trends, over the scope's date column or the first
-    one; the commonest themes when no themes are named).
+    one; the commonest themes when no themes are named); ``width``, the room the page has for it in px (the
+    page's charts fit a phone; files leave it out and are drawn at full size).
 
     Raises ValidationError for an unknown view or a bad parameter.
     """
+    raw_width = params.get("width") or ""
+    fit = ChartFit(max(200, min(int(raw_width), 4000)) if raw_width.isascii() and raw_width.isdigit()
+                   and len(raw_width) <= 5 else None)
     if view == "prevalence":
         prev = sel.prevalence(scope=scope)
-        return InsightsChart(prevalence_chart(prev), prev["respondents"], [])
+        return InsightsChart(prevalence_chart(prev, fit), prev["respondents"], [])
     if view == "segments":
         segment = params.get("segment") or insights_default_column(project=scope.project, kind="segment")
         prev = sel.prevalence(scope=scope, segment=segment)
-        return InsightsChart(segments_chart(prev), prev["respondents"], [f"compared by {segment}"] if segment else [])
+        details = [f"compared by {segment}"] if segment else []
+        return InsightsChart(segments_chart(prev, fit), prev["respondents"], details)
     if view == "terms":
         terms = sel.terms(scope=scope, theme_id=_theme_param(params))
         base = sel.prevalence(scope=scope)["respondents"]
-        return InsightsChart(terms_chart(terms), base, [f"theme {terms['theme']}"])
+        return InsightsChart(terms_chart(terms, fit), base, [f"theme {terms['theme']}"])
     if view == "drivers":
         score = params.get("score") or insights_default_column(project=scope.project, kind="number")
         if not score:
             raise ValidationError("drivers need score=<a numeric column>; this project's metadata has none.")
         result = sel.drivers(scope=scope, score=score)
         way = "higher" if result["higher_is_better"] else "lower"
-        return InsightsChart(drivers_chart(result), result["respondents"], [f"score {score} ({way} is better)"])
+        return InsightsChart(drivers_chart(result, fit), result["respondents"], [f"score {score} ({way} is better)"])
     if view in ("cooccurrence", "combinations"):
         co = sel.cooccurrence(scope=scope)
         base = sel.prevalence(scope=scope)["respondents"]
@@ -435,7 +485,7 @@ def insights_chart(*, scope: sel.InsightsScope, view: str, params: Mapping[str, 
         period = params.get("period") or "month"
         result = sel.trends(scope=dated, period=period, theme_ids=themes_param(params))
         base = sum(p["respondents"] for p in result["points"])
-        return InsightsChart(trends_chart(result), base, [f"by {period} of {dated.date_field}"],
+        return InsightsChart(trends_chart(result, fit=fit), base, [f"by {period} of {dated.date_field}"],
                              result["shown_themes"])
     raise ValidationError(f"unknown chart {view!r}; choose one of {', '.join(CHART_VIEWS)}.")
 

@@ -285,3 +285,26 @@ def test_caption_wraps_any_chart_into_valid_vega_lite_with_the_lines_at_the_bott
         jsonschema.validate(spec, load_schema())
         assert spec["title"]["text"] == ["Question: Q", "Filters: none", "Base: n = 5"]
         assert spec["title"]["orient"] == "bottom" and "$schema" not in spec["vconcat"][0]
+
+
+def _widths(spec: object) -> list[int]:
+    if isinstance(spec, dict):
+        own = [spec["width"]] if isinstance(spec.get("width"), int) else []
+        return own + [w for v in spec.values() for w in _widths(v)]
+    if isinstance(spec, list):
+        return [w for v in spec for w in _widths(v)]
+    return []
+
+
+def test_charts_narrow_to_the_room_the_page_gives_and_files_keep_full_size():
+    phone, full = charts.ChartFit(340), charts.ChartFit()
+    builds = [lambda f: charts.prevalence_chart(PREVALENCE, f), lambda f: charts.segments_chart(PREVALENCE, f),
+              lambda f: charts.terms_chart(TERMS, f), lambda f: charts.drivers_chart(DRIVERS, f),
+              lambda f: charts.trends_chart(TRENDS, {1: "Staff attitude", 2: HOSTILE}, fit=f)]
+    for build in builds:
+        narrow, wide = _widths(build(phone)), _widths(build(full))
+        jsonschema.validate(build(phone), load_schema())
+        assert narrow and max(narrow) <= 340 - 80 < min(wide), (narrow, wide)
+    assert max(_widths(charts.prevalence_chart(PREVALENCE, charts.ChartFit(1200)))) == charts.WIDTH
+    y_axis = charts.prevalence_chart(PREVALENCE, phone)["layer"][0]["encoding"]["y"]["axis"]
+    assert y_axis["labelLimit"] == 110
