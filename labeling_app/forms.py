@@ -16,9 +16,13 @@ class ProjectForm(forms.ModelForm):
 class ProjectSettingsForm(forms.ModelForm):
     class Meta:
         model = Project
-        fields = ["name", "question", "labeling_batch_size", "active_learning_strategy"]
+        fields = ["name", "question", "labeling_batch_size", "active_learning_strategy", "score_higher_is_better"]
         widgets = {"question": forms.Textarea(attrs={"rows": 2})}
-        labels = {"labeling_batch_size": "Labeling batch size", "active_learning_strategy": "Which responses first"}
+        labels = {"labeling_batch_size": "Labeling batch size", "active_learning_strategy": "Which responses first",
+                  "score_higher_is_better": "A higher score is better"}
+        help_texts = {"score_higher_is_better": "Untick where a lower score is better (e.g. NHS FFT: 1 = very good): "
+                                                "Insights then colour drivers by whether they make the score better "
+                                                "or worse."}
 
     def clean_labeling_batch_size(self) -> int:
         size = self.cleaned_data["labeling_batch_size"]

@@ -15,7 +15,7 @@ from labeling_app.api.params import MAX_ID, IdField, int_param
 from labeling_app.api.users import request_user
 from labeling_app.models import Role
 from labeling_app.selectors import insights as sel
-from labeling_app.services.charts import CHART_FORMATS, CHART_VIEWS, chart_render, insights_chart_spec
+from labeling_app.services.charts import CHART_FORMATS, CHART_VIEWS, insights_chart_file, themes_param
 from labeling_app.services.quotes import quote_pin, quote_unpin
 
 FILTERS = [
@@ -104,13 +104,16 @@ class CooccurrenceView(_InsightsView):
 
 
 class TrendsView(_InsightsView):
-    """Theme shares per week or month of a date column."""
+    """Theme shares per week or month of a date column, each period's base n with a low_base flag (n < 30),
+    the commonest themes and the ones a chart draws (`themes`, else the commonest)."""
 
-    @extend_schema(parameters=[*FILTERS, OpenApiParameter("period", OpenApiTypes.STR, enum=["week", "month"])],
+    @extend_schema(parameters=[*FILTERS, OpenApiParameter("period", OpenApiTypes.STR, enum=["week", "month"]),
+                               OpenApiParameter("themes", OpenApiTypes.STR, description="theme ids, comma-separated")],
                    responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, project_id: int) -> ApiResponse:
         period = request.query_params.get("period") or "month"
-        return self.respond(request, lambda s: sel.trends(scope=s, period=period))
+        themes = themes_param(request.query_params)
+        return self.respond(request, lambda s: sel.trends(scope=s, period=period, theme_ids=themes))
 
 
 class QuotesView(_InsightsView):
@@ -132,7 +135,8 @@ class ChartFileView(_InsightsView):
     @extend_schema(parameters=[*FILTERS, OpenApiParameter("theme", OpenApiTypes.INT, description="terms"),
                                OpenApiParameter("segment", OpenApiTypes.STR, description="segments"),
                                OpenApiParameter("score", OpenApiTypes.STR, description="drivers"),
-                               OpenApiParameter("period", OpenApiTypes.STR, enum=["week", "month"])],
+                               OpenApiParameter("period", OpenApiTypes.STR, enum=["week", "month"]),
+                               OpenApiParameter("themes", OpenApiTypes.STR, description="trends: theme ids")],
                    responses={(200, "image/png"): OpenApiTypes.BINARY, (200, "image/svg+xml"): OpenApiTypes.BINARY})
     def get(self, request: Request, project_id: int, view: str, fmt: str) -> HttpResponse:
         if view not in CHART_VIEWS:
@@ -140,8 +144,8 @@ class ChartFileView(_InsightsView):
             raise serializers.ValidationError({"view": [f"Unknown chart {view!r}; choose one of {choices}."]})
         if fmt not in CHART_FORMATS:
             raise serializers.ValidationError({"format": [f"Unknown format {fmt!r}; choose png or svg."]})
-        params = {k: request.query_params.get(k, "") for k in ("theme", "segment", "score", "period")}
-        data = chart_render(insights_chart_spec(scope=self.scope(request), view=view, params=params), fmt)
+        params = {k: request.query_params.get(k, "") for k in ("theme", "segment", "score", "period", "themes")}
+        data = insights_chart_file(scope=self.scope(request), view=view, params=params, fmt=fmt)
         response = HttpResponse(data, content_type=CHART_FORMATS[fmt])
         response["Content-Disposition"] = f'attachment; filename="{view}.{fmt}"'
         return response

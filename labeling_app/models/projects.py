@@ -30,6 +30,9 @@ class Project(models.Model):
     # Blind double coding: this share of responses is coded by `overlap_coders` analysts each.
     overlap_share = models.FloatField(default=0.0)
     overlap_coders = models.PositiveSmallIntegerField(default=2)
+    # Which way the survey's numeric score runs (NHS FFT: 1 = very good, so lower is better): insights read a
+    # driver as making the outcome better or worse through it.
+    score_higher_is_better = models.BooleanField(default=True)
     # Bumped by every labeling change; a model version remembers the revision it was trained on.
     labels_revision = models.PositiveIntegerField(default=0)
     current_model = models.ForeignKey(

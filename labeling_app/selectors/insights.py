@@ -92,10 +92,37 @@ def insights_scope_from_params(*, project: Project, params: Mapping[str, str | l
                          date_from=date_from, date_to=date_to)
 
 
+def _segment_count(column: MetaColumn) -> int:
+    # How many segments the column makes: distinct non-empty values, months for a date column (see
+    # _segment_values).
+    present = [v for v in column.values if v != ""]
+    return len({v[:7] for v in present}) if column.kind == "date" else len(present)
+
+
 def metadata_columns(*, project: Project) -> list[dict]:
-    """The metadata columns of the project's responses with their kind and, for categories, up to 50 values."""
-    return [{"key": c.key, "kind": c.kind, "values": c.values[:50] if c.kind == "category" else []}
+    """The metadata columns of the project's responses with their kind, how many segments each makes
+    (`segments`: distinct values, months for a date column) and, for categories, up to 50 values."""
+    return [{"key": c.key, "kind": c.kind, "values": c.values[:50] if c.kind == "category" else [],
+             "segments": _segment_count(c)}
             for c in response_table(project=project).columns.values()]
+
+
+SEGMENT_VALUES = range(2, 13)  # a column making 2-12 segments compares readably side by side
+
+
+def insights_defaults(*, project: Project) -> dict[str, str | None]:
+    """The columns the views open on when none is named: `segment`, the first column that makes 2-12 segments,
+    categories before numbers before dates (a date column segments by month, and two years of months made a
+    5,500 px chart); `score`, the first numeric column (drivers); `date`, the first date column (trends). None
+    where the project has no such column."""
+    columns = metadata_columns(project=project)
+    segment = None
+    for kind in ("category", "number", "date"):
+        segment = next((c["key"] for c in columns if c["kind"] == kind and c["segments"] in SEGMENT_VALUES), None)
+        if segment is not None:
+            break
+    first = {kind: next((c["key"] for c in columns if c["kind"] == kind), None) for kind in ("number", "date")}
+    return {"segment": segment, "score": first["number"], "date": first["date"]}
 
 
 @dataclass
@@ -277,12 +304,21 @@ def term_responses(*, scope: InsightsScope, theme_id: int | None, term: str, lim
     return {"term": term, "responses": out}
 
 
+def _effect(impact: float, higher_is_better: bool) -> str:
+    if impact == 0:
+        return "none"
+    return "better" if (impact > 0) == higher_is_better else "worse"
+
+
 def drivers(*, scope: InsightsScope, score: str) -> dict:
     """Key drivers of a numeric score: each theme's impact (mean with - without) and contribution
-    (impact x prevalence), with seeded bootstrap 95% intervals."""
+    (impact x prevalence), with seeded bootstrap 95% intervals. `effect` reads the impact through the project's
+    score direction (`score_higher_is_better`): "better" where the theme goes with a better score, "worse"
+    where with a worse one (on a 1 = very good scale a positive impact is worse)."""
     kinds = {c["key"]: c["kind"] for c in metadata_columns(project=scope.project)}
     if kinds.get(score) != "number":
         raise ValidationError(f"{score!r} is not a numeric metadata column.")
+    higher = bool(scope.project.score_higher_is_better)
     d = _data(scope)
     column = d.column(score)
     assert column is not None and column.numbers is not None
@@ -301,9 +337,11 @@ def drivers(*, scope: InsightsScope, score: str) -> dict:
         il, ih, cl, ch = ci[j] if 0 < c < n else (0.0, 0.0, 0.0, 0.0)
         rows.append({"theme_id": t, "theme": d.names[t], "count": c, "mean_with": _r(mw), "mean_without": _r(mo),
                      "impact": _r(impact), "impact_ci": [_r(il), _r(ih)],
-                     "contribution": _r(impact * c / n if n else 0.0), "contribution_ci": [_r(cl), _r(ch)]})
+                     "contribution": _r(impact * c / n if n else 0.0), "contribution_ci": [_r(cl), _r(ch)],
+                     "effect": _effect(_r(impact), higher)})
     rows.sort(key=lambda r: (r["contribution"], r["theme_id"]))
-    return {"score": score, "mean": _r(scores.mean() if n else 0.0), "respondents": n, "themes": rows}
+    return {"score": score, "higher_is_better": higher, "mean": _r(scores.mean() if n else 0.0),
+            "respondents": n, "themes": rows}
 
 
 def cooccurrence(*, scope: InsightsScope, top: int = 15) -> dict:
@@ -333,13 +371,26 @@ def cooccurrence(*, scope: InsightsScope, top: int = 15) -> dict:
                        for j, t in enumerate(d.theme_ids)], "pairs": pairs, "combinations": combos}
 
 
-def trends(*, scope: InsightsScope, period: str = "month") -> dict:
-    """Theme shares per week or month of scope.date_field."""
+TREND_THEMES = 8  # lines the trends view draws unless others are picked: the commonest themes in scope
+TREND_THEMES_MAX = 10  # at most this many picked, so each line keeps a colour of its own
+MIN_BASE = 30  # a period with fewer respondents is flagged `low_base`: one respondent makes a share of 0 or 100%
+
+
+def trends(*, scope: InsightsScope, period: str = "month", theme_ids: list[int] | None = None) -> dict:
+    """Theme shares per week or month of scope.date_field, with each period's base (`respondents`) and a
+    `low_base` flag where it is under MIN_BASE. `top_themes` are the TREND_THEMES commonest themes over the
+    dated respondents; `shown_themes` the ones a chart draws: `theme_ids` when given, else the top themes."""
     if period not in ("week", "month"):
         raise ValidationError("period must be 'week' or 'month'.")
     if not scope.date_field:
         raise ValidationError("trends need date_field.")
     d = _data(scope)
+    if theme_ids is not None:
+        unknown = sorted(set(theme_ids) - set(d.theme_ids))
+        if unknown:
+            raise ValidationError(f"No live theme {unknown[0]} in this project.")
+        if not 0 < len(theme_ids) <= TREND_THEMES_MAX:
+            raise ValidationError(f"Pick 1 to {TREND_THEMES_MAX} themes for trends.")
     days = _days(d.table, scope.date_field)[d.rows]
     if period == "month":
         arr = np.datetime_as_string(days.astype("datetime64[M]"), unit="M")
@@ -353,10 +404,15 @@ def trends(*, scope: InsightsScope, period: str = "month") -> dict:
         mask = arr == key
         n = int(mask.sum())
         c = d.matrix[mask].sum(axis=0)
-        points.append({"period": key, "respondents": n,
+        points.append({"period": key, "respondents": n, "low_base": n < MIN_BASE,
                        "themes": [{"theme_id": t, "count": int(c[j]), "share": _r(c[j] / n)}
                                   for j, t in enumerate(d.theme_ids)]})
-    return {"period": period, "points": points}
+    totals = d.matrix.sum(axis=0) if len(d.rows) else np.zeros(len(d.theme_ids), dtype=np.int64)
+    top = [d.theme_ids[j] for j in sorted(range(len(d.theme_ids)), key=lambda j: (-int(totals[j]), d.theme_ids[j]))
+           if totals[j] > 0][:TREND_THEMES]
+    shown = list(dict.fromkeys(theme_ids)) if theme_ids is not None else top
+    return {"period": period, "min_base": MIN_BASE, "top_themes": top,
+            "shown_themes": [{"theme_id": t, "theme": d.names[t]} for t in shown], "points": points}
 
 
 QUOTE_SAMPLE = 400  # members per theme whose vectors are read to find the typical ones

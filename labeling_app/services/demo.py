@@ -46,12 +46,14 @@ def demo_users_ensure() -> dict[str, str]:
 
 
 def _project_load(*, name: str, question: str, upload: Callable[[], File],
-                  theme_names: Callable[[], list[str]] | None = None) -> tuple[Project, ImportJob | None]:
+                  theme_names: Callable[[], list[str]] | None = None, settings: dict | None = None,
+                  ) -> tuple[Project, ImportJob | None]:
     # Idempotent: a project that already has responses is left as it is; only memberships are ensured.
     demo_users_ensure()
     # The demo's projects have no owner (names are unique per owner: a user's own project of the same name is
     # another project).
-    project, created = Project.objects.get_or_create(name=name, created_by=None, defaults={"question": question})
+    project, created = Project.objects.get_or_create(name=name, created_by=None,
+                                                     defaults={"question": question, **(settings or {})})
     job = None
     if created or not project.responses.exists():
         existing = {t.name.casefold() for t in project.themes.all()}
@@ -128,5 +130,6 @@ def nhs_demo_load(*, data_dir: Path, coded: int = NHS_CODED, seed: int = NHS_SEE
         writer.writerows(rows)
         return ContentFile(out.getvalue().encode("utf-8"), name="nhs_fft_demo.csv")
 
+    # FFT scores run 1 = very good ... 5 = very poor: a theme that lowers the score makes things better.
     return _project_load(name=NHS_PROJECT, question=NHS_QUESTION, upload=upload,
-                         theme_names=lambda: reduced()[2])
+                         theme_names=lambda: reduced()[2], settings={"score_higher_is_better": False})

@@ -41,6 +41,10 @@ def insights_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
         "chart_files": reverse("api-insights-chart", args=[project.pk, "VIEW", "png"]).replace("VIEW.png", ""),
         "export": reverse("api-export", args=[project.pk]),
         "columns": columns, "themes": themes,
+        # What the views open on: a segment column of 2-12 values (never a date column of 23 months), the
+        # first score and date columns; trends draw the commonest themes under the filters until others are picked.
+        "defaults": sel.insights_defaults(project=project),
+        "trend_themes": sel.TREND_THEMES, "trend_themes_max": sel.TREND_THEMES_MAX, "min_base": sel.MIN_BASE,
     }
     context = {"project": project, "membership": membership, **role_flags(membership), "config": config}
     return render(request, "labeling_app/insights.html", context)
@@ -56,8 +60,8 @@ def insights_charts(request: AuthenticatedHttpRequest, project_id: int, view: st
         if view not in charts.CHART_VIEWS:
             raise Http404("No such view.")
         scope = sel.insights_scope_from_params(project=membership.project, params=params)
-        spec = charts.insights_chart_spec(scope=scope, view=view, params=request.GET)
+        chart = charts.insights_chart(scope=scope, view=view, params=request.GET)
         info = sel.insights_source_info(scope=scope)
     except ValidationError as exc:
         return JsonResponse({"message": " ".join(exc.messages), "details": {}}, status=400)
-    return JsonResponse({"spec": spec, "source": info})
+    return JsonResponse({"spec": chart.spec, "source": info, "base": chart.base, "themes": chart.themes})

@@ -97,3 +97,54 @@ def test_bad_parameters_are_400_with_a_message_and_outsiders_404(charted):
         assert set(body) == {"message", "details"} and message in body["message"], body
     outsider = charted.client("outsider").get(_url(charted.project, "prevalence", "png"))
     assert outsider.status_code == 404 and b"Price" not in outsider.content
+
+
+def _texts(svg: bytes) -> list[str]:
+    """The lines of text an SVG shows (what a search in the file finds): each <text>, or each of its <tspan>s."""
+    out = []
+    for el in ET.fromstring(svg).iter():
+        if el.tag.endswith("}text") or el.tag == "text":
+            spans = [s for s in el if s.tag.endswith("tspan")]
+            out += ["".join(s.itertext()) for s in spans] if spans else ["".join(el.itertext())]
+    return out
+
+
+@pytest.mark.django_db
+def test_chart_files_carry_a_caption_with_question_filters_labels_base_and_date(charted):
+    from django.utils import timezone
+
+    client = charted.client("analyst")
+    project = charted.project
+    svg = client.get(_url(project, "prevalence", "svg"), {"meta": "plan:Family", "date_field": "day",
+                                                          "date_from": "2024-01-01"}).content
+    texts = _texts(svg)
+    assert f"Question: {project.name}: {project.question}" in texts
+    assert "Filters: plan = Family; day from 2024-01-01 to …" in texts
+    assert (f"Labels: resolved human labels · Base: n = 2 respondents · Drawn {timezone.localdate().isoformat()}"
+            " · ThemeLoop") in texts
+    segments = _texts(client.get(_url(project, "segments", "svg"), {"source": "model"}).content)
+    assert "Filters: none · compared by plan" in texts + segments
+    assert any(t.startswith("Labels: human labels") and "Base: n = 5 respondents" in t for t in segments)
+    # The PNG carries it too: three lines taller than the same chart drawn bare.
+    from labeling_app.selectors.insights import InsightsScope
+    from labeling_app.services.charts import chart_render, insights_chart_spec
+
+    bare = chart_render(insights_chart_spec(scope=InsightsScope(project=project), view="prevalence", params={}), "png")
+    png = client.get(_url(project, "prevalence", "png")).content
+    assert _png_size(png)[1] - _png_size(bare)[1] >= 2 * 3 * 11
+
+
+@pytest.mark.django_db
+def test_terms_file_names_its_points_and_drivers_read_through_the_score_direction(charted):
+    client = charted.client("analyst")
+    project = charted.project
+    price = next(t for t in charted.themes if t.name == "Price")
+    terms = _texts(client.get(_url(project, "terms", "svg"), {"theme": price.pk}).content)
+    assert "expensive" in terms and "theme Price" in " ".join(terms)
+    higher = _texts(client.get(_url(project, "drivers", "svg")).content)
+    project.score_higher_is_better = False
+    project.save(update_fields=["score_higher_is_better"])
+    lower = _texts(client.get(_url(project, "drivers", "svg")).content)
+    assert "Contribution to mean score (higher is better)" in higher
+    assert "Contribution to mean score (lower is better)" in lower
+    assert any("score score (lower is better)" in t for t in lower)

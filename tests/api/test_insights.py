@@ -78,3 +78,56 @@ def test_bad_parameters_are_400_with_the_error_shape(nhs, name, params):
     r = _get(pp, name, **params)
     assert r.status_code == 400, r.content
     assert set(r.json()) == {"message", "details"} and r.json()["message"]
+
+
+def _rows(spec: object) -> list[dict]:
+    """Every inline data row of a Vega-Lite spec, wherever it sits."""
+    if isinstance(spec, list):
+        return [r for v in spec for r in _rows(v)]
+    if not isinstance(spec, dict):
+        return []
+    values = spec.get("values") if isinstance(spec.get("values"), list) else []
+    return [r for r in values if isinstance(r, dict)] + [r for k, v in spec.items() if k != "values" for r in _rows(v)]
+
+
+def test_trends_give_each_periods_base_and_the_page_chart_agrees(nhs):
+    from django.test import Client
+
+    pp, _ = nhs
+    r = _get(pp, "api-insights-trends", date_field="date")
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["min_base"] == 30 and len(body["top_themes"]) == 8
+    assert all(p["low_base"] == (p["respondents"] < 30) for p in body["points"])
+    assert {p["period"] for p in body["points"] if p["low_base"]} >= {"2021-01", "2022-11"}  # 6 and 1 respondents
+    # The page's chart draws the same bases and themes as the API gives (and the chart files use the same spec).
+    page = Client()
+    page.force_login(pp.analyst)
+    chart = page.get(reverse("insights-charts", kwargs={"project_id": pp.project.pk, "view": "trends"}),
+                     {"date_field": "date"}).json()
+    assert chart["themes"] == body["shown_themes"]
+    rows = _rows(chart["spec"])
+    drawn = {r["period"]: r["respondents"] for r in rows if "base" in r}
+    assert drawn == {p["period"]: p["respondents"] for p in body["points"]}
+    assert {r["theme"] for r in rows if "theme" in r} == {t["theme"] for t in body["shown_themes"]}
+    assert not {r["period"] for r in rows if "theme" in r} & {p["period"] for p in body["points"] if p["low_base"]}
+
+    picked = [t["theme_id"] for t in body["shown_themes"]][2:4]
+    r = _get(pp, "api-insights-trends", date_field="date", themes=",".join(map(str, picked)))
+    assert [t["theme_id"] for t in r.json()["shown_themes"]] == picked
+    for bad in ("abc", "1,,x", ",".join(str(t) for t in range(1, 12)), "999999999"):
+        r = _get(pp, "api-insights-trends", date_field="date", themes=bad)
+        assert r.status_code == 400 and set(r.json()) == {"message", "details"}, (bad, r.content)
+
+
+def test_the_page_opens_segments_on_a_few_valued_column_not_the_date(nhs):
+    from django.test import Client
+
+    pp, _ = nhs
+    page = Client()
+    page.force_login(pp.analyst)
+    html = page.get(reverse("insights", kwargs={"project_id": pp.project.pk})).content.decode()
+    assert '<option value="organisation" selected>' in html and '<option value="date" selected>' not in html
+    chart = page.get(reverse("insights-charts", kwargs={"project_id": pp.project.pk, "view": "segments"})).json()
+    segments = {r["segment"] for r in _rows(chart["spec"])}
+    assert segments == {"NEAS", "NHFT"}

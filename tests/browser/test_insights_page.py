@@ -106,3 +106,77 @@ def test_insights_dashboard_on_nhs(live_server, nhs_file, new_page, screenshots)
 
     # Vega ran with its interpreter: nothing was refused by script-src 'self'.
     assert not [e for e in csp_errors if "Content Security Policy" in e or "unsafe-eval" in e], csp_errors
+
+
+def test_insights_defaults_on_nhs_fit_the_page_at_three_widths(live_server, nhs_file, new_page, screenshots):
+    """Segments open on a few-valued column (not the 23-month date), trends on the commonest themes with their
+    base n (small months shaded, off the lines), the picker adds a theme; the page fits at 1280, 800 and 390 px."""
+    import pandas as pd
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from labeling_app.services.imports import import_file_run
+
+    analyst = UserFactory(username="ins-widths")
+    project = ProjectFactory(name="NHS insights widths")
+    MembershipFactory(project=project, user=analyst, role=Role.ANALYST)
+    import_file_run(project=project, user=None, upload=SimpleUploadedFile("nhs.csv", nhs_file.read_bytes()))
+    frame = pd.read_csv(nhs_file, dtype=str, keep_default_na=False)
+    commonest = list(frame.drop_duplicates(["respondent_id", "theme"])["theme"].value_counts().index[:8])
+
+    page = new_page()
+    login(page, live_server, analyst.username, PASSWORD)
+    page.goto(f"{live_server.url}/projects/{project.pk}/insights/")
+    expect(page.locator("body")).to_have_attribute("data-insights", "ready", timeout=90_000)
+    for view in VIEWS:  # trends too: over the project's date column without choosing one
+        _drawn(page, view)
+
+    segment = page.locator("#segment-column").input_value()
+    assert segment and segment != "date", segment
+    assert page.locator('#segment-column option[value="date"]').inner_text() == "date (23 months)"
+    segments_height = page.locator('.chart[data-view="segments"] svg').first.bounding_box()["height"]
+    assert segments_height < 1500, segments_height
+
+    def legend() -> list[str]:
+        return page.locator('.chart[data-view="trends"] .role-legend-label text').all_text_contents()
+
+    bases = ["n ≥ 30", "n < 30: left off"]
+    assert sorted(legend()) == sorted(commonest + bases)
+    ticked = page.locator("#trends-themes input:checked")
+    assert ticked.count() == 8
+    # Pick one more theme: the chart redraws with it, in a ninth colour.
+    page.locator("#trends-pick summary").click()
+    extra = page.locator("#trends-themes label", has_not=page.locator("input:checked")).first
+    name = extra.inner_text().strip()
+    extra.locator("input").check()
+    expect(page.locator('.chart[data-view="trends"] .role-legend-label text', has_text=name)).to_have_count(
+        1, timeout=30_000)
+    assert sorted(legend()) == sorted([*commonest, name, *bases])
+    assert name not in commonest
+    page.locator("#trends-commonest").click()
+    expect(page.locator('.chart[data-view="trends"] .role-legend-label text', has_text=name)).to_have_count(
+        0, timeout=30_000)
+    page.locator("#trends-pick summary").click()
+    page.locator("#view-trends").screenshot(path=screenshots / "insights-trends-default.png")
+    page.locator("#view-terms").screenshot(path=screenshots / "insights-terms-labelled.png")
+
+    for width in (1280, 800, 390):
+        # Loaded at this width: the charts are drawn for the room their card has.
+        page.set_viewport_size({"width": width, "height": 900})
+        page.reload()
+        expect(page.locator("body")).to_have_attribute("data-insights", "ready", timeout=90_000)
+        for view in VIEWS:
+            _drawn(page, view)
+        height = page.evaluate("document.documentElement.scrollHeight")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        page.screenshot(path=screenshots / f"insights-nhs-{width}.png", full_page=True)
+        wide = page.evaluate("""Array.from(document.querySelectorAll('body *')).filter(e =>
+            e.getBoundingClientRect().right > window.innerWidth + 1 && !e.parentElement.closest('.chart, nav'))
+            .slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ':' +
+                             Math.round(e.getBoundingClientRect().right))""")
+        assert overflow <= 0, (width, overflow, wide)  # nothing runs off the page
+        assert height < 12_000, (width, height)  # the date segments alone made a 17,500 px page
+        # The views of the brief fit their card whole (the theme-by-theme matrices may scroll inside theirs).
+        for view in ["prevalence", "segments", "terms", "drivers", "trends"]:
+            spill = page.evaluate(f"""(() => {{ const c = document.querySelector('.chart[data-view="{view}"]');
+                return c.scrollWidth - c.clientWidth; }})()""")
+            assert spill <= 1, (width, view, spill)

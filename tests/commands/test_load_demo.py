@@ -12,6 +12,8 @@ def test_load_demo_twice_loads_each_project_once(nhs_file, capsys):
     call_command("load_demo", nhs_dir=nhs_file.parent)
     out = capsys.readouterr().out
     nhs = Project.objects.get(name=NHS_PROJECT)
+    assert nhs.score_higher_is_better is False  # FFT: 1 = very good
+    assert Project.objects.get(name=DEMO_PROJECT).score_higher_is_better is True
     counts = project_counts(project=nhs)
     # The project's own theme count: the 300 coded answers name only 35 of the framework's 45 themes.
     assert f"{NHS_PROJECT}: imported 6205 responses, 45 themes, {counts['labels']} labels" in out

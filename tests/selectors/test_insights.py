@@ -4,12 +4,24 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from scipy import stats
 
-from labeling_app.selectors.insights import InsightsScope, cooccurrence, drivers, prevalence
+from labeling_app.selectors.insights import (
+    MIN_BASE,
+    TREND_THEMES,
+    TREND_THEMES_MAX,
+    InsightsScope,
+    cooccurrence,
+    drivers,
+    insights_defaults,
+    metadata_columns,
+    prevalence,
+    trends,
+)
 from labeling_app.services.imports import import_file_run
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, ResponseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +118,75 @@ def test_z_test_matches_scipy_chi_square():
     z, p = two_proportion_z_test(30, 100, 45, 110)
     chi2, p_chi, _, _ = stats.chi2_contingency(np.array([[30, 70], [45, 65]]), correction=False)
     assert round(z * z, 6) == round(chi2, 6) and round(p, 6) == round(p_chi, 6)
+
+
+def test_defaults_open_segments_on_a_few_valued_category_never_the_date(nhs):
+    # The NHS date column makes 23 monthly segments (a 5,500 px chart): segments open on a column of 2-12 values.
+    project, frame = nhs
+    kinds = {c["key"]: c for c in metadata_columns(project=project)}
+    months = frame["date"].str[:7].nunique()
+    assert kinds["date"]["kind"] == "date" and kinds["date"]["segments"] == months > 12
+    assert kinds["organisation"]["segments"] == frame["organisation"].nunique() == 2
+    assert insights_defaults(project=project) == {"segment": "organisation", "score": "score", "date": "date"}
+
+
+def test_default_segment_prefers_categories_then_numbers_then_dates_and_may_be_none():
+    def project_with(metadata):
+        project = ProjectFactory()
+        for i, meta in enumerate(metadata):
+            ResponseFactory(project=project, text=f"answer {i}", metadata=meta)
+        return project
+
+    rows = [{"code": f"C{i:03d}", "rating": str(i % 5 + 1), "day": f"2024-0{i % 3 + 1}-1{i % 9}"} for i in range(40)]
+    assert insights_defaults(project=project_with(rows))["segment"] == "rating"  # 40 codes: too many to compare
+    no_rating = [{"code": r["code"], "day": r["day"]} for r in rows]
+    assert insights_defaults(project=project_with(no_rating))["segment"] == "day"  # 3 months
+    only_codes = [{"code": r["code"]} for r in rows]
+    assert insights_defaults(project=project_with(only_codes)) == {"segment": None, "score": None, "date": None}
+    one_value = [{"plan": "basic", **r} for r in only_codes]
+    assert insights_defaults(project=project_with(one_value))["segment"] is None  # one value compares nothing
+
+
+def test_trends_carry_each_periods_base_flag_small_bases_and_pick_the_commonest_themes(nhs):
+    project, frame = nhs
+    scope = InsightsScope(project=project, date_field="date")
+    out = trends(scope=scope)
+    people = frame.drop_duplicates("respondent_id")
+    per_month = people.groupby(people["date"].str[:7])["respondent_id"].count().to_dict()
+    assert {p["period"]: p["respondents"] for p in out["points"]} == per_month
+    assert {p["period"]: p["low_base"] for p in out["points"]} == {m: n < MIN_BASE for m, n in per_month.items()}
+    assert out["min_base"] == MIN_BASE and any(p["low_base"] for p in out["points"])
+    assert not all(p["low_base"] for p in out["points"])
+
+    counts = frame.drop_duplicates(["respondent_id", "theme"])["theme"].value_counts()
+    names = {t["theme_id"]: t["theme"] for t in out["shown_themes"]}
+    assert len(out["top_themes"]) == TREND_THEMES and [names[t] for t in out["top_themes"]] == \
+        list(counts.index[:TREND_THEMES])
+    assert [t["theme_id"] for t in out["shown_themes"]] == out["top_themes"]
+
+    others = [t["theme_id"] for t in prevalence(scope=scope)["themes"]][-3:]
+    picked = trends(scope=scope, theme_ids=others)
+    assert [t["theme_id"] for t in picked["shown_themes"]] == others and picked["top_themes"] == out["top_themes"]
+    with pytest.raises(ValidationError, match="Pick 1 to"):
+        trends(scope=scope, theme_ids=[t["theme_id"] for t in prevalence(scope=scope)["themes"]][:TREND_THEMES_MAX + 1])
+    with pytest.raises(ValidationError, match="No live theme"):
+        trends(scope=scope, theme_ids=[10**9])
+
+
+def test_the_score_direction_decides_whether_a_driver_makes_the_outcome_better(nhs):
+    # FFT: 1 = very good. Gratitude goes with low scores: read as higher-is-better it would be "worse".
+    project, _ = nhs
+    scope = InsightsScope(project=project)
+    assert project.score_higher_is_better is True
+    higher = {t["theme"]: t for t in drivers(scope=scope, score="score")["themes"]}
+    project.score_higher_is_better = False
+    project.save(update_fields=["score_higher_is_better"])
+    out = drivers(scope=InsightsScope(project=project), score="score")
+    lower = {t["theme"]: t for t in out["themes"]}
+    assert out["higher_is_better"] is False
+    gratitude = "Positive experience & gratitude"
+    assert higher[gratitude]["impact"] < 0
+    assert (higher[gratitude]["effect"], lower[gratitude]["effect"]) == ("worse", "better")
+    flip = {"better": "worse", "worse": "better", "none": "none"}
+    assert all(lower[name]["effect"] == flip[t["effect"]] for name, t in higher.items())
+    assert {t["effect"] for t in higher.values()} >= {"better", "worse"}

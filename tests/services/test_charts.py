@@ -132,15 +132,47 @@ def test_terms_chart_plots_frequency_against_z_with_term_tooltip():
     rows = _datasets(spec)
     assert {(r["term"], r["frequency"], r["z"]) for r in rows} == {
         (p["term"], p["frequency"], p["z"]) for p in TERMS["points"]}
-    assert spec["encoding"]["x"]["field"] == "frequency"
-    assert spec["encoding"]["y"]["field"] == "z"
-    assert any(t["field"] == "term" for t in spec["encoding"]["tooltip"])
+    points, words = spec["layer"]
+    assert points["encoding"]["x"]["field"] == words["encoding"]["x"]["field"] == "frequency"
+    assert points["encoding"]["y"]["field"] == words["encoding"]["y"]["field"] == "z"
+    assert any(t["field"] == "term" for t in points["encoding"]["tooltip"])
+    assert words["mark"]["type"] == "text" and words["encoding"]["text"]["field"] == "label"
+
+
+def test_terms_chart_labels_the_most_distinctive_points_with_their_words():
+    # A downloaded chart has no tooltip: without words on the points it is dots that say nothing.
+    points = [{"term": f"w{i:02d}", "frequency": 10 + i, "z": 2.0 * i - 5} for i in range(25)]
+    rows = _datasets(charts.terms_chart({"theme": "T", "points": points}))
+    labelled = {r["label"] for r in rows if r["label"]}
+    assert labelled == {f"w{i:02d}" for i in range(25 - charts.TERM_LABELS, 25)}  # the highest z
+    assert all(r["label"] in ("", r["term"]) for r in rows)
+    # A term whose label would sit on a more distinctive one's is left to its tooltip.
+    crowded = [*points, {"term": "w24 twin", "frequency": 34, "z": 42.9}]
+    rows = _datasets(charts.terms_chart({"theme": "T", "points": crowded}))
+    assert "w24" in {r["label"] for r in rows} and "w24 twin" not in {r["label"] for r in rows}
 
 
 def test_drivers_chart_carries_contributions_and_bootstrap_intervals():
     rows = _datasets(charts.drivers_chart(DRIVERS))
     assert {(r["theme"], r["contribution"], r["ci_low"], r["ci_high"]) for r in rows} == {
         (t["theme"], t["contribution"], *t["contribution_ci"]) for t in DRIVERS["themes"]}
+
+
+def _effect_colours(spec: dict) -> dict[str, str]:
+    rows = _datasets(spec)
+    scale = spec["layer"][0]["encoding"]["color"]["scale"]
+    colour = dict(zip(scale["domain"], scale["range"], strict=True))
+    return {r["theme"]: colour[r["effect"]] for r in rows}
+
+
+def test_drivers_chart_colours_by_better_or_worse_through_the_score_direction():
+    # Staff attitude lowers the score: worse (red) where higher is better, better (green) where 1 = very good.
+    higher = _effect_colours(charts.drivers_chart({**DRIVERS, "higher_is_better": True}))
+    lower = _effect_colours(charts.drivers_chart({**DRIVERS, "higher_is_better": False}))
+    red, green = charts.EFFECT_COLOURS["worse"], charts.EFFECT_COLOURS["better"]
+    assert higher == {"Staff attitude": red, HOSTILE: green}
+    assert lower == {"Staff attitude": green, HOSTILE: red}
+    assert "lower is better" in str(charts.drivers_chart({**DRIVERS, "higher_is_better": False}))
 
 
 def test_cooccurrence_heatmap_is_symmetric_and_uses_lift():
@@ -175,7 +207,7 @@ def test_combinations_chart_has_a_bar_per_set_and_a_membership_matrix():
 
 
 def test_trends_chart_names_lines_and_keeps_each_point():
-    rows = _datasets(charts.trends_chart(TRENDS, {1: "Staff attitude", 2: HOSTILE}))
+    rows = [r for r in _datasets(charts.trends_chart(TRENDS, {1: "Staff attitude", 2: HOSTILE})) if "theme" in r]
     assert {(r["period"], r["theme"], r["share"]) for r in rows} == {
         ("2024-01", "Staff attitude", 0.333333), ("2024-01", HOSTILE, 0.1),
         ("2024-02", "Staff attitude", 0.454545), ("2024-02", HOSTILE, 0.190909)}
@@ -221,3 +253,73 @@ def test_a_chart_with_nothing_to_show_says_so_instead_of_drawing_axes_over_an_em
     assert spec["mark"]["type"] == "text" and spec["data"]["values"] == [{"note": charts.NOTHING_TO_CHART}]
     svg = charts.chart_render(spec, "svg").decode()
     assert "Nothing to chart yet" in svg and "0.000000" not in svg and "%" not in svg
+
+
+def _trends(n_themes: int, bases: list[int], shown: list[int]) -> dict:
+    return {"period": "month", "min_base": 30, "shown_themes": [{"theme_id": i, "theme": f"T{i}"} for i in shown],
+            "points": [{"period": f"2024-{m + 1:02d}", "respondents": n, "low_base": n < 30,
+                        "themes": [{"theme_id": i, "count": 1, "share": 0.5} for i in range(n_themes)]}
+                       for m, n in enumerate(bases)]}
+
+
+def test_trends_chart_draws_only_the_shown_themes_each_in_its_own_colour():
+    spec = charts.trends_chart(_trends(45, [100, 200], shown=list(range(8))))
+    lines = [r for r in _datasets(spec) if "theme" in r]
+    assert {r["theme"] for r in lines} == {f"T{i}" for i in range(8)}
+    colour = spec["vconcat"][0]["layer"][1]["encoding"]["color"]["scale"]
+    assert colour["domain"] == [f"T{i}" for i in range(8)] and len(set(colour["range"])) == 8
+
+
+def test_trends_chart_leaves_low_base_periods_off_the_lines_and_shows_every_base():
+    spec = charts.trends_chart(_trends(3, [1, 120, 29, 30], shown=[0, 1]))
+    rows = _datasets(spec)
+    lines = [r for r in rows if "theme" in r]
+    assert {r["period"] for r in lines} == {"2024-02", "2024-04"}  # n = 1 and n = 29 are not points
+    assert len({r["run"] for r in lines}) == 2  # the line breaks over the low month instead of joining across it
+    bases = {r["period"]: (r["respondents"], r["base"]) for r in rows if "base" in r}
+    assert bases == {"2024-01": (1, "n < 30: left off"), "2024-02": (120, "n ≥ 30"),
+                     "2024-03": (29, "n < 30: left off"), "2024-04": (30, "n ≥ 30")}
+    shaded = [r["period"] for r in spec["vconcat"][0]["layer"][0]["data"]["values"]]
+    assert shaded == ["2024-01", "2024-03"]
+
+
+def test_segments_chart_keeps_to_the_largest_segments():
+    # A column of 23 months drew a 5,500 px chart: the bars stay at the largest SEGMENT_BARS segments.
+    segments = [{"segment": f"2024-{i:02d}", "respondents": 10 + i, "themes": [
+        {"theme_id": 1, "theme": "A", "count": 1, "share": 0.1, "ci_low": 0, "ci_high": 0.2}]} for i in range(23)]
+    spec = charts.segments_chart({"themes": [{"theme_id": 1, "theme": "A"}], "segments": segments,
+                                  "differences": []})
+    shown = {r["segment"] for r in _datasets(spec)}
+    assert shown == {f"2024-{i:02d}" for i in range(23 - charts.SEGMENT_BARS, 23)}
+    assert f"the {charts.SEGMENT_BARS} largest of 23 segments" in str(spec["title"])
+
+
+def test_caption_wraps_any_chart_into_valid_vega_lite_with_the_lines_at_the_bottom():
+    for _name, build in CASES:
+        spec = charts.chart_with_caption(build(), ["Question: Q", "Filters: none", "Base: n = 5"])
+        jsonschema.validate(spec, load_schema())
+        assert spec["title"]["text"] == ["Question: Q", "Filters: none", "Base: n = 5"]
+        assert spec["title"]["orient"] == "bottom" and "$schema" not in spec["vconcat"][0]
+
+
+def _widths(spec: object) -> list[int]:
+    if isinstance(spec, dict):
+        own = [spec["width"]] if isinstance(spec.get("width"), int) else []
+        return own + [w for v in spec.values() for w in _widths(v)]
+    if isinstance(spec, list):
+        return [w for v in spec for w in _widths(v)]
+    return []
+
+
+def test_charts_narrow_to_the_room_the_page_gives_and_files_keep_full_size():
+    phone, full = charts.ChartFit(340), charts.ChartFit()
+    builds = [lambda f: charts.prevalence_chart(PREVALENCE, f), lambda f: charts.segments_chart(PREVALENCE, f),
+              lambda f: charts.terms_chart(TERMS, f), lambda f: charts.drivers_chart(DRIVERS, f),
+              lambda f: charts.trends_chart(TRENDS, {1: "Staff attitude", 2: HOSTILE}, fit=f)]
+    for build in builds:
+        narrow, wide = _widths(build(phone)), _widths(build(full))
+        jsonschema.validate(build(phone), load_schema())
+        assert narrow and max(narrow) <= 340 - 80 < min(wide), (narrow, wide)
+    assert max(_widths(charts.prevalence_chart(PREVALENCE, charts.ChartFit(1200)))) == charts.WIDTH
+    y_axis = charts.prevalence_chart(PREVALENCE, phone)["layer"][0]["encoding"]["y"]["axis"]
+    assert y_axis["labelLimit"] == 110

@@ -156,6 +156,25 @@ def test_admin_changes_settings_and_a_bad_batch_size_is_refused(prepare_project)
 
 
 @pytest.mark.django_db
+def test_admin_sets_which_way_the_score_runs(prepare_project):
+    # NHS FFT scores 1 = very good: the admin unticks "A higher score is better" and insights read drivers so.
+    client = Client()
+    client.force_login(prepare_project.admin)
+    url = reverse("project-settings", kwargs={"project_id": prepare_project.project.pk})
+    page = client.get(url).content.decode()
+    assert 'name="score_higher_is_better"' in page and "A higher score is better" in page
+    assert prepare_project.project.score_higher_is_better is True
+    data = {"name": "Cancellations", "question": "Why?", "labeling_batch_size": 10,
+            "active_learning_strategy": "margin"}
+    assert client.post(url, data).status_code == 302  # the box unticked
+    prepare_project.project.refresh_from_db()
+    assert prepare_project.project.score_higher_is_better is False
+    assert client.post(url, {**data, "score_higher_is_better": "on"}).status_code == 302
+    prepare_project.project.refresh_from_db()
+    assert prepare_project.project.score_higher_is_better is True
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("who", ["analyst", "lead", "admin", "outsider", "anonymous"])
 def test_invitation_answers_are_the_invitees_only(who, prepare_project):
     from labeling_app.models import Invitation

@@ -12,6 +12,10 @@
   const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
   const columns = {};
   config.columns.forEach(function (c) { columns[c.key] = c; });
+  const defaults = config.defaults || {};
+  // Trends: null draws the commonest themes under the filters (the server picks them); a list, the ones ticked.
+  let trendThemes = null;
+  const QUOTES_OPEN = 5;  // quote blocks open on load; the rest open on a click
 
   function el(tag, text, cls) {
     const node = document.createElement(tag);
@@ -51,6 +55,7 @@
     if (view === "segments") q.set("segment", document.getElementById("segment-column").value);
     if (view === "terms") q.set("theme", document.getElementById("terms-theme").value);
     if (view === "drivers") q.set("score", document.getElementById("drivers-score").value);
+    if (view === "trends" && trendThemes) q.set("themes", trendThemes.join(","));
     return q;
   }
 
@@ -60,13 +65,17 @@
     if (view === "drivers" && !document.getElementById("drivers-score").value) return Promise.resolve();
     if (view === "terms" && !document.getElementById("terms-theme").value) return Promise.resolve();
     if (view === "trends") {
-      const hasDate = !!document.getElementById("f-date-field").value;
-      document.getElementById("trends-note").hidden = hasDate;
+      // Over the date column chosen in the filters, else the project's first one (the server's default).
+      const hasDate = !!(document.getElementById("f-date-field").value || defaults.date);
       if (!hasDate) { div.textContent = ""; fileLinks(view, false); return Promise.resolve(); }
     }
     div.dataset.state = "loading";
-    return getJSON(config.charts + view + "/?" + extra(view).toString()).then(function (body) {
+    // The room the chart has: on a phone the server narrows the plot rather than let it run off the screen.
+    const q = extra(view);
+    q.set("width", String(Math.round(div.clientWidth || 0) || ""));
+    return getJSON(config.charts + view + "/?" + q.toString()).then(function (body) {
       if (view === "prevalence") showSource(body.source);
+      if (view === "trends") tickTrendThemes(body.themes || []);
       // ast + expr: Vega interprets expressions instead of compiling them with new Function (CSP-safe).
       return window.vegaEmbed(div, body.spec, {actions: false, ast: true, expr: window.vega.expressionInterpreter,
                                                renderer: "svg"});
@@ -192,12 +201,24 @@
 
   function loadQuotes() {
     const box = document.getElementById("quotes");
+    // A reload (after a pin, or new filters) keeps open the blocks the analyst opened.
+    const opened = box.children.length ? new Set(Array.prototype.map.call(
+      box.querySelectorAll("details.quote-theme[open]"), function (d) { return d.dataset.theme; })) : null;
     return getJSON(config.api + "quotes/?" + filters().toString()).then(function (body) {
       box.textContent = "";
-      body.themes.forEach(function (t) {
-        const block = el("div", null, "quote-theme");
+      // Commonest themes first, the first few open: 45 themes' quotes open at once made a page of 7,000 px.
+      const rank = {};
+      config.themes.forEach(function (t, i) { rank[t.id] = i; });
+      const themes = body.themes.slice().sort(function (a, b) {
+        return (rank[a.theme_id] === undefined ? 1e9 : rank[a.theme_id]) - (rank[b.theme_id] === undefined ? 1e9 : rank[b.theme_id]);
+      });
+      themes.forEach(function (t, i) {
+        const block = el("details", null, "quote-theme");
         block.dataset.theme = t.theme_id;
-        block.appendChild(el("h3", t.theme));
+        block.open = opened ? opened.has(String(t.theme_id)) : (i < QUOTES_OPEN || t.pinned.length > 0);
+        const summary = el("summary");
+        summary.appendChild(el("h3", t.theme));
+        block.appendChild(summary);
         const ul = el("ul", null, "quotes");
         t.pinned.forEach(function (q) { ul.appendChild(quoteItem(q, t.theme_id, true)); });
         const pinnedIds = new Set(t.pinned.map(function (q) { return q.id; }));
@@ -216,6 +237,30 @@
       document.body.dataset.insights = "ready";
     });
   }
+
+  // The theme boxes show what the chart draws; at the most a chart can colour apart, the rest are disabled.
+  const trendBoxes = document.querySelectorAll("#trends-themes input[type=checkbox]");
+  function tickTrendThemes(themes) {
+    const drawn = new Set(themes.map(function (t) { return String(t.theme_id); }));
+    trendBoxes.forEach(function (box) { box.checked = drawn.has(box.value); });
+    limitTrendBoxes();
+  }
+  function limitTrendBoxes() {
+    const full = document.querySelectorAll("#trends-themes input:checked").length >= config.trend_themes_max;
+    trendBoxes.forEach(function (box) { box.disabled = full && !box.checked; });
+  }
+  function redrawTrends() { drawChart(document.querySelector('[data-view="trends"]')); }
+  trendBoxes.forEach(function (box) {
+    box.addEventListener("change", function () {
+      const ticked = Array.prototype.map.call(document.querySelectorAll("#trends-themes input:checked"),
+                                              function (b) { return b.value; });
+      limitTrendBoxes();
+      trendThemes = ticked.length ? ticked : null;
+      redrawTrends();
+    });
+  });
+  const commonest = document.getElementById("trends-commonest");
+  if (commonest) commonest.addEventListener("click", function () { trendThemes = null; redrawTrends(); });
 
   metaKey.addEventListener("change", function () {
     metaValue.textContent = "";
