@@ -75,6 +75,9 @@ CHROMIUM = "/usr/bin/chromium"
 TOP_THEMES = 10  # themes with distinguishing words (XLSX and report) and quotes (report)
 TERMS_PER_THEME = 15  # XLSX; the report shows the first REPORT_TERMS
 REPORT_TERMS = 8
+# One line a lead understands, as on the Model page (partials/micro_f1_note.html says the same).
+MICRO_F1_MEANS = ("0 to 1: how closely the model's themes match the ones people gave, counting every theme decision "
+                  "on every response together (common themes weigh most); 1 means always the same.")
 REPORT_QUOTES = 3  # quotes per top theme in the report: every pinned one first, representatives make up the rest
 REPORT_PINNED = 5
 REPORT_CHART_THEMES = 15  # bars in the report's prevalence chart; the table below it lists every theme
@@ -346,14 +349,14 @@ def _filters(scope: sel.InsightsScope) -> list[str]:
 
 
 def _model_f1_text(model: ModelQuality | None) -> str:
-    """The F1 with its interval ("0.612 (90% interval 0.550 to 0.670)" but with a dash), the F1 alone where no
-    interval is stored, "" without a model or F1."""
+    """The F1 with its interval ("0.612 (90% interval 0.550 to 0.670)"), the F1 alone where no interval is stored,
+    "" without a model or F1."""
     if model is None or model.micro_f1 is None:
         return ""
     text = f"{model.micro_f1:.3f}"
     if model.micro_interval is not None:
         level = f"{model.level:.0%} " if model.level else ""
-        text += f" ({level}interval {model.micro_interval[0]:.3f}–{model.micro_interval[1]:.3f})"
+        text += f" ({level}interval {model.micro_interval[0]:.3f} to {model.micro_interval[1]:.3f})"
     return text
 
 
@@ -365,6 +368,7 @@ def _about_rows(scope: sel.InsightsScope, info: dict, model: ModelQuality | None
             ["model version", model.version if model else "no model trained yet"],
             ["model micro F1", model.micro_f1 if model and model.micro_f1 is not None else ""],
             ["model micro F1 interval", _model_f1_text(model) if model and model.micro_interval else ""],
+            ["what micro F1 means", MICRO_F1_MEANS if model else ""],
             ["respondents with labels", respondents], ["of them model estimates", estimated],
             ["filters", "; ".join(_filters(scope)) or "none"],
             ["generated", timezone.now().strftime("%Y-%m-%d %H:%M UTC")]]
@@ -502,7 +506,8 @@ def report_context(scope: sel.InsightsScope, options: ExportOptions | None = Non
         "chart_themes": len(charted["themes"]), "filters": _filters(scope),
         "source": _source_text(scope, info, model, estimated), "model_source": scope.source == "model",
         # The current model and its quality, stated whatever the label source (None: no model made current yet).
-        "model": model, "model_f1_text": _model_f1_text(model), "estimated": estimated,
+        "model": model, "model_f1_text": _model_f1_text(model), "micro_f1_means": MICRO_F1_MEANS,
+        "estimated": estimated,
         "chart_png": _png(charts.prevalence_chart(charted)) if top else "",
         "segment": _segment_section(scope, options.segment), "drivers": _drivers_section(scope, options.score),
         "generated": timezone.now(),

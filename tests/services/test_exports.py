@@ -201,11 +201,13 @@ def test_report_and_xlsx_state_the_current_model_and_its_quality_whatever_the_la
     version.save(update_fields=["micro_f1", "quality_interval"])
     page = export_render(scope=scope, fmt="html").decode()
     assert "No model trained yet" not in page
-    assert "Current model: version 3, micro F1 0.612 (90% interval 0.550–0.671), trained on 10 coded" in page
+    assert "Current model: version 3, micro F1 0.612 (90% interval 0.550 to 0.671), trained on 10 coded" in page
+    assert "Micro F1 runs from 0 to 1: how closely the model" in page
     assert f"Label source: resolved human labels{'' if source == 'human' else ' plus model version 3'}" in page
     about = _about(load_workbook(io.BytesIO(export_xlsx(scope))))
     assert (about["model version"], about["model micro F1"]) == (3, 0.6123)
-    assert about["model micro F1 interval"] == "0.612 (90% interval 0.550–0.671)"
+    assert about["model micro F1 interval"] == "0.612 (90% interval 0.550 to 0.671)"
+    assert about["what micro F1 means"].startswith("0 to 1: how closely")
 
 
 def _theme_set(project: Project) -> list[tuple[str, str, bool]]:
