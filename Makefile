@@ -35,6 +35,7 @@ bench: install
 	$(PY) bench/retrain_latency.py
 	$(PY) bench/discovery_quality.py
 	$(PY) bench/dashboard_latency.py
+	$(PY) bench/projects_list_latency.py
 	$(PY) bench/load.py
 	$(PY) bench/scale.py --size $(SCALE_SIZE)
 
