@@ -110,6 +110,18 @@ def measure(project, repeats: int) -> list[float]:  # type: ignore[no-untyped-de
     return times
 
 
+def nhs_inputs():  # type: ignore[no-untyped-def]
+    """The NHS coded file as a label matrix and each respondent's metadata (META keys): what build_project takes."""
+    path = NHS_DIR / "coded_responses.csv"
+    if not path.is_file():
+        sys.exit(f"{NHS_DIR} is missing")
+    with open(path, newline="", encoding="utf-8") as fh:
+        metadata: dict[str, dict] = {}
+        for row in csv.DictReader(fh):
+            metadata.setdefault(row["respondent_id"], {k: row[k] for k in META})
+    return load_coded(path), metadata
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="6205,100000")
@@ -117,15 +129,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench-dashboard.sqlite3'}"))
     args = parser.parse_args()
-    path = NHS_DIR / "coded_responses.csv"
-    if not path.is_file():
-        sys.exit(f"{NHS_DIR} is missing")
     setup_django(args.database_url)
-    data = load_coded(path)
-    with open(path, newline="", encoding="utf-8") as fh:
-        metadata: dict[str, dict] = {}
-        for row in csv.DictReader(fh):
-            metadata.setdefault(row["respondent_id"], {k: row[k] for k in META})
+    data, metadata = nhs_inputs()
     print(f"database {args.database_url.split('://')[0]}, {os.cpu_count()} CPUs", flush=True)
     results, n_views = [], 7
     for size in [int(s) for s in args.sizes.split(",")]:

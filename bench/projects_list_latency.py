@@ -8,7 +8,6 @@ the bench's own database and reused.
 Last line: page_p50_ms=… page_max_ms=… query_p50_ms=… baseline_query_p50_ms=… at SIZE (CPU)
 """
 import argparse
-import csv
 import os
 import platform
 import statistics
@@ -19,8 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from bench._data import NHS_DIR, load_coded  # noqa: E402
-from bench.dashboard_latency import META, build_project, setup_django  # noqa: E402
+from bench.dashboard_latency import build_project, nhs_inputs, setup_django  # noqa: E402
 
 
 def cpu_name() -> str:
@@ -52,9 +50,6 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench-dashboard.sqlite3'}"))
     args = parser.parse_args()
-    path = NHS_DIR / "coded_responses.csv"
-    if not path.is_file():
-        sys.exit(f"{NHS_DIR} is missing")
     setup_django(args.database_url)
     from django.contrib.auth.models import User
     from django.db.models import Count, OuterRef, Q, Subquery
@@ -63,11 +58,7 @@ def main() -> None:
     from labeling_app.models import Membership
     from labeling_app.selectors.projects import project_list_with_counts, projects_for_user
 
-    data = load_coded(path)
-    with open(path, newline="", encoding="utf-8") as fh:
-        metadata: dict[str, dict] = {}
-        for row in csv.DictReader(fh):
-            metadata.setdefault(row["respondent_id"], {k: row[k] for k in META})
+    data, metadata = nhs_inputs()
     project = build_project(args.size, data, metadata)
     user = User.objects.get(username="bench-analyst")
     assert Membership.objects.filter(project=project, user=user).exists()
