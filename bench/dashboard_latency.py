@@ -43,9 +43,10 @@ def build_project(size: int, data, metadata: dict[str, dict]):  # type: ignore[n
     """The bench project of this size, built once (reused when it is already complete)."""
     from django.contrib.auth.models import User
 
-    from labeling_app.models import Annotation, Project, Response
-    from labeling_app.services.projects import project_create
-    from labeling_app.services.themes import theme_create
+    from labeling_app.labeling.models import Annotation
+    from labeling_app.projects.models import Project, Response
+    from labeling_app.projects.services.projects import project_create
+    from labeling_app.themes.services import theme_create
 
     name = f"bench-dashboard-{size}"
     project = Project.objects.filter(name=name).first()
@@ -74,8 +75,8 @@ def measure(project, repeats: int) -> list[float]:  # type: ignore[no-untyped-de
     """Milliseconds of every view call, all views and repeats together."""
     from django.db.models import F
 
-    from labeling_app.models import Project
-    from labeling_app.selectors import insights as sel
+    from labeling_app.insights.selectors import insights as sel
+    from labeling_app.projects.models import Project
 
     scope = sel.InsightsScope(project=project)
     dated = sel.InsightsScope(project=project, date_field="date")

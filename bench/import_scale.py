@@ -119,8 +119,9 @@ def measure(size: int = 100_000, *, keep: bool = False) -> dict:
     from django.core.files import File
     from django.db import connection
 
-    from labeling_app.models import ImportJob, Project
-    from labeling_app.services.imports import import_file_run
+    from labeling_app.importing.models import ImportJob
+    from labeling_app.importing.services import import_file_run
+    from labeling_app.projects.models import Project
 
     project = Project.objects.create(name=f"import scale {size} {time.time_ns()}")
     with tempfile.TemporaryDirectory() as tmp:

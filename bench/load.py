@@ -48,10 +48,10 @@ def build_project(users: int, labelled: int):  # type: ignore[no-untyped-def]
     from django.core.files.uploadedfile import SimpleUploadedFile
     from rest_framework.authtoken.models import Token
 
-    from labeling_app.models import Membership, Project, Role
-    from labeling_app.services.embeddings import embeddings_ensure
-    from labeling_app.services.imports import import_file_run
-    from labeling_app.services.projects import project_create
+    from labeling_app.importing.services import import_file_run
+    from labeling_app.modeling.services.embeddings import embeddings_ensure
+    from labeling_app.projects.models import Membership, Project, Role
+    from labeling_app.projects.services.projects import project_create
 
     Project.objects.filter(name=PROJECT).delete()
     owner, _ = User.objects.get_or_create(username="load-owner")
@@ -81,8 +81,8 @@ def build_project(users: int, labelled: int):  # type: ignore[no-untyped-def]
 def embeddings_store_cached(project) -> None:  # type: ignore[no-untyped-def]
     """The responses' embeddings from bench/.cache (computed by the app's model on the first run, ~6,000 texts
     take minutes on a busy machine), stored as the embedding run would store them."""
-    from labeling_app.models import ResponseEmbedding
-    from labeling_app.services.embeddings import _loaded_model, embedding_model_name
+    from labeling_app.modeling.models import ResponseEmbedding
+    from labeling_app.modeling.services.embeddings import _loaded_model, embedding_model_name
     from ml.embeddings import text_hash
 
     rows = list(project.responses.order_by("pk").values_list("pk", "text"))
@@ -95,7 +95,7 @@ def embeddings_store_cached(project) -> None:  # type: ignore[no-untyped-def]
 
 
 def wait_for_model(project, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    from labeling_app.services.training import training_request
+    from labeling_app.modeling.services.training_requests import training_request
 
     training_request(project=project)
     deadline = time.monotonic() + timeout
@@ -192,7 +192,8 @@ def main() -> None:
            "THEMELOOP_INSTANCE": f"bench-load-{os.getpid()}", "MEDIA_ROOT": str(work / "media"),
            "ALLOWED_HOSTS": "127.0.0.1,localhost"}
     setup_django(env)
-    from labeling_app.models import Annotation, ModelVersion
+    from labeling_app.labeling.models import Annotation
+    from labeling_app.modeling.models import ModelVersion
 
     child_env = {**os.environ, **env}
     t = time.perf_counter()

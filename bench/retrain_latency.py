@@ -64,10 +64,12 @@ def start_worker() -> subprocess.Popen:
 def build_project(size: int, data, X: np.ndarray, labelled: np.ndarray, name: str):  # type: ignore[no-untyped-def]
     from django.contrib.auth.models import User
 
-    from labeling_app.models import Annotation, Project, Response, ResponseEmbedding, Role
-    from labeling_app.services.embeddings import embedding_model_name
-    from labeling_app.services.projects import project_create
-    from labeling_app.services.themes import theme_create
+    from labeling_app.labeling.models import Annotation
+    from labeling_app.modeling.models import ResponseEmbedding
+    from labeling_app.modeling.services.embeddings import embedding_model_name
+    from labeling_app.projects.models import Project, Response, Role
+    from labeling_app.projects.services.projects import project_create
+    from labeling_app.themes.services import theme_create
     from ml.embeddings import text_hash
 
     Project.objects.filter(name=name).delete()
@@ -99,7 +101,7 @@ def build_project(size: int, data, X: np.ndarray, labelled: np.ndarray, name: st
 
 
 def wait_for_version(project, number: int, timeout: float = 300) -> float:  # type: ignore[no-untyped-def]
-    from labeling_app.models import Project
+    from labeling_app.projects.models import Project
 
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
@@ -114,14 +116,14 @@ def measure(size: int, data, X, order, repeats: int, n_initial: int, name: str):
     """Median seconds from a submitted batch of 10 to its version being current, and median queue ms."""
     from django.contrib.auth.models import User
 
-    from labeling_app.models import ModelVersion
-    from labeling_app.services.annotations import AnnotationItem, annotation_submit
-    from labeling_app.services.queue import queue_batch_lease
-    from labeling_app.services.training import training_request
+    from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
+    from labeling_app.labeling.services.queue import queue_batch_lease
+    from labeling_app.modeling.models import ModelVersion
+    from labeling_app.modeling.services.training_requests import training_request
 
     t = time.perf_counter()
     # No retrains while the project is being built: one started half-way would embed the texts itself.
-    with mock.patch("labeling_app.services.training.training_request"):
+    with mock.patch("labeling_app.modeling.services.training.training_request"):
         project, user, made, themes = build_project(size, data, X, order[:n_initial], name)
     print(f"[{name}] built project in {time.perf_counter() - t:.1f} s", flush=True)
     t = time.perf_counter()
@@ -163,7 +165,7 @@ def main() -> None:
     if not (NHS_DIR / "coded_responses.csv").is_file():
         sys.exit(f"{NHS_DIR} is missing")
     setup_django(args.database_url)
-    from labeling_app.services.embeddings import _loaded_model, embedding_model_name
+    from labeling_app.modeling.services.embeddings import _loaded_model, embedding_model_name
 
     data = load_coded(NHS_DIR / "coded_responses.csv")
     pool, _ = load_split(data, NHS_DIR / "split.csv")

@@ -155,7 +155,7 @@ def embed_span(run_id: int, timeout: float) -> float:
     """Wait for an embedding run to finish; seconds from its first chunk's start to its last chunk's end."""
     from django.db.models import Max, Min
 
-    from labeling_app.models import EmbeddingRun
+    from labeling_app.modeling.models import EmbeddingRun
 
     deadline = time.monotonic() + timeout
     while True:
@@ -202,13 +202,15 @@ def main() -> None:
     from django.core.files import File
     from django.db import transaction
 
-    from labeling_app.models import Annotation, EmbeddingRun, Project, ResponseEmbedding
-    from labeling_app.selectors import insights
-    from labeling_app.selectors.discovery import responses_similar
-    from labeling_app.services.embeddings import embedding_run_request
-    from labeling_app.services.imports import import_file_run
-    from labeling_app.services.projects import project_create
-    from labeling_app.services.training import training_run
+    from labeling_app.discovery.selectors import responses_similar
+    from labeling_app.importing.services import import_file_run
+    from labeling_app.insights.selectors import insights
+    from labeling_app.labeling.models import Annotation
+    from labeling_app.modeling.models import EmbeddingRun, ResponseEmbedding
+    from labeling_app.modeling.services.embeddings import embedding_run_request
+    from labeling_app.modeling.services.training import training_run
+    from labeling_app.projects.models import Project
+    from labeling_app.projects.services.projects import project_create
 
     print(f"database {args.database_url.split('://')[0]}, {psutil.cpu_count()} CPUs, size {args.size}, "
           f"chunks of {chunk}; timings on a machine others may be loading", flush=True)

@@ -63,18 +63,13 @@ def build_project(size: int, *, seed: int = 0) -> int:
     from django.contrib.auth.models import User
     from django.db import transaction
 
-    from labeling_app.models import (
-        Annotation,
-        Cluster,
-        ClusterAssignment,
-        DiscoveryRun,
-        Project,
-        Response,
-        ResponseEmbedding,
-    )
-    from labeling_app.services.embeddings import embedding_model_name
-    from labeling_app.services.projects import project_create
-    from labeling_app.services.themes import theme_create
+    from labeling_app.discovery.models import Cluster, ClusterAssignment, DiscoveryRun
+    from labeling_app.labeling.models import Annotation
+    from labeling_app.modeling.models import ResponseEmbedding
+    from labeling_app.modeling.services.embeddings import embedding_model_name
+    from labeling_app.projects.models import Project, Response
+    from labeling_app.projects.services.projects import project_create
+    from labeling_app.themes.services import theme_create
     from ml.embeddings import text_hash
 
     name = f"bench-similar-v2-{size}"
@@ -163,20 +158,20 @@ def measure(project_id: int, *, repeats: int = 7, seed: int = 0) -> dict:
     """
     from django.contrib.auth.models import User
 
-    from labeling_app.models import Project
-    from labeling_app.selectors.discovery import (
+    from labeling_app.discovery.selectors import (
         clusters_active,
         discovery_run_latest,
         map_points_json,
         responses_similar,
     )
-    from labeling_app.services.discovery import (
+    from labeling_app.discovery.services import (
         action_undo,
         cluster_split,
         cluster_update,
         clusters_merge,
         responses_move,
     )
+    from labeling_app.projects.models import Project
 
     project = Project.objects.get(pk=project_id)
     run = discovery_run_latest(project=project)

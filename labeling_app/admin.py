@@ -1,7 +1,10 @@
 """Django admin for site staff."""
 from django.contrib import admin
 
-from labeling_app.models import Annotation, ImportJob, Membership, Project, Response, Theme
+from labeling_app.importing.models import ImportJob
+from labeling_app.labeling.models import Annotation
+from labeling_app.projects.models import Membership, Project, Response
+from labeling_app.themes.models import Theme
 
 
 class MembershipInline(admin.TabularInline):

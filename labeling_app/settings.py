@@ -37,7 +37,7 @@ if _flag("THEMELOOP_HTTPS"):
     SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = os.environ.get("SECURE_HSTS_SUBDOMAINS", "1") != "0"
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 # The DEBUG error page lists settings: hide the ones that carry addresses with credentials too.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "labeling_app.debug.SettingsHidingFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "labeling_app.core.debug.SettingsHidingFilter"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -73,14 +73,14 @@ MIDDLEWARE = [
 # Repeated wrong passwords lock that username from that address out for a while (login page, token endpoint
 # and admin alike): django-axes, its records in the database.
 AUTHENTICATION_BACKENDS = [
-    "labeling_app.api.authentication.LockoutBackend",
+    "labeling_app.projects.api.authentication.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 5))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "labeling_app.api.auth.lockout_response"
+AXES_LOCKOUT_CALLABLE = "labeling_app.projects.api.auth.lockout_response"
 AXES_VERBOSE = False
 # API tokens expire; signing in again (or DELETE /api/auth/token/) gives a new one.
 TOKEN_TTL = timedelta(hours=int(os.environ.get("TOKEN_TTL_HOURS", 24 * 7)))
@@ -98,7 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "labeling_app.context_processors.redis_notice",
+                "labeling_app.core.context_processors.redis_notice",
             ],
         },
     },
@@ -182,8 +182,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        # RedisCache that answers a miss while Redis is down (labeling_app.cache): pages degrade, never 500.
-        "BACKEND": "labeling_app.cache.TolerantRedisCache",
+        # RedisCache that answers a miss while Redis is down (labeling_app.core.cache): pages degrade, never 500.
+        "BACKEND": "labeling_app.core.cache.TolerantRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX.rstrip(":"),
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
@@ -255,7 +255,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = CELERY_VISIBILITY_TIMEOU
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "labeling_app.api.authentication.ExpiringTokenAuthentication",
+        "labeling_app.projects.api.authentication.ExpiringTokenAuthentication",
     ],
     # Expensive requests per user (ScopedRateThrottle on the views that start work); 429 past the rate.
     "DEFAULT_THROTTLE_RATES": {
@@ -265,13 +265,13 @@ REST_FRAMEWORK = {
     },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "labeling_app.api.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "labeling_app.core.http.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "labeling_app.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "labeling_app.core.http.errors.exception_handler",
     # JSON with a nesting limit: a deeply nested body is a 400, not a RecursionError.
     "DEFAULT_PARSER_CLASSES": [
-        "labeling_app.api.params.BoundedJSONParser",
+        "labeling_app.core.http.params.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -285,7 +285,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # `<id:…>` (labeling_app.api.params.IdConverter): a database id, 1 to 2^63-1.
+    # `<id:…>` (labeling_app.core.http.params.IdConverter): a database id, 1 to 2^63-1.
     "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}},
 }
 

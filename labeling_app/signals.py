@@ -4,8 +4,9 @@ from typing import Any
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from labeling_app.models import DiscoveryRun, Project
-from labeling_app.services.media_files import folders_remove_on_commit, project_folders, run_folder
+from labeling_app.core.media_files import folders_remove_on_commit, project_folders, run_folder
+from labeling_app.discovery.models import DiscoveryRun
+from labeling_app.projects.models import Project
 
 
 @receiver(post_delete, sender=Project, dispatch_uid="project_files_remove")

@@ -10,7 +10,8 @@ import pytest
 from django.contrib.auth.models import AbstractBaseUser
 from rest_framework.test import APIClient
 
-from labeling_app.models import Project, Role, Theme
+from labeling_app.projects.models import Project, Role
+from labeling_app.themes.models import Theme
 from tests.factories import MembershipFactory, ProjectFactory, ResponseFactory, ThemeFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +42,7 @@ class PreparedProject:
 def _no_waiting_marks():
     """Each test starts with no "a retrain message waits" mark (services.jobs): ids come again from test to test,
     and a mark left by an earlier test, whose message was purged or never run, would hold this test's request."""
-    from labeling_app.services.jobs import jobs_waiting_marks_clear
+    from labeling_app.jobs.services.outbox import jobs_waiting_marks_clear
 
     jobs_waiting_marks_clear()
 
@@ -71,7 +72,7 @@ def demo_vectors() -> dict[str, bytes]:
     """Embeddings of the demo answers, computed once per test session with the app's model."""
     from labeling_app.importing.parser import parse_long_format
     from labeling_app.importing.readers import read_table
-    from labeling_app.services.embeddings import _loaded_model, embedding_model_name
+    from labeling_app.modeling.services.embeddings import _loaded_model, embedding_model_name
     from ml.embeddings import embed_texts
 
     parsed = parse_long_format(read_table(DEMO_FILE.read_bytes(), "demo.csv", max_bytes=10**8),
@@ -85,9 +86,10 @@ def demo_project_make(owner_memberships: dict, demo_vectors: dict[str, bytes], *
     """The demo survey as a project, embedded; with keep_labels, only that many responses keep their labels."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from labeling_app.models import Annotation, ResponseEmbedding
-    from labeling_app.services.embeddings import embedding_model_name
-    from labeling_app.services.imports import import_file_run
+    from labeling_app.importing.services import import_file_run
+    from labeling_app.labeling.models import Annotation
+    from labeling_app.modeling.models import ResponseEmbedding
+    from labeling_app.modeling.services.embeddings import embedding_model_name
     from ml.embeddings import text_hash
 
     project = ProjectFactory(name="Loop Box churn")

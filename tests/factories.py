@@ -1,7 +1,8 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from labeling_app.models import Membership, Project, Response, Role, Theme
+from labeling_app.projects.models import Membership, Project, Response, Role
+from labeling_app.themes.models import Theme
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -2,7 +2,8 @@
 import numpy as np
 from django.utils import timezone
 
-from labeling_app.models import ModelVersion, Project
+from labeling_app.modeling.models import ModelVersion
+from labeling_app.projects.models import Project
 
 
 def model_version_make(*, project: Project, probabilities: dict[int, list[float]], theme_ids: list[int],

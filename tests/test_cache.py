@@ -1,10 +1,10 @@
-"""The cache while Redis is down: a miss and a dropped write, never an error (labeling_app.cache)."""
+"""The cache while Redis is down: a miss and a dropped write, never an error (labeling_app.core.cache)."""
 import socket
 
 import pytest
 from django.core.cache import cache
 
-from labeling_app.services.progress import progress_get, progress_set
+from labeling_app.core.progress import progress_get, progress_set
 
 
 def test_a_down_cache_reads_as_empty_and_drops_writes(settings):

@@ -28,7 +28,7 @@ MAX_THEME_CHARS = 120
 # followed by a letter, `/`, `!` or `?` (so `<img/src=x/onerror=…>` without spaces is caught too), and
 # `javascript:` URLs. Plain angle brackets ("I <3 it", "a < b", "<= 5") are fine.
 ACTIVE_MARKUP = re.compile(r"<[a-z/!?]|javascript\s*:", re.IGNORECASE)
-# Undoes exactly what ThemeLoop's exporter adds (labeling_app.services.exports): one apostrophe in front of
+# Undoes exactly what ThemeLoop's exporter adds (labeling_app.exporting.services): one apostrophe in front of
 # apostrophes-then-a-formula-start (= + - @ tab CR). Any other leading apostrophe is the respondent's own.
 NEUTRALISED = re.compile(r"^''*[=+\-@\t\r]")
 

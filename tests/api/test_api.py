@@ -2,8 +2,9 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from labeling_app.models import ImportJob, Role
-from labeling_app.services.imports import import_file_run
+from labeling_app.importing.models import ImportJob
+from labeling_app.importing.services import import_file_run
+from labeling_app.projects.models import Role
 
 
 @pytest.mark.django_db

@@ -1,7 +1,7 @@
 """Bad input answers 4xx in the API's error shape, never 500: one test per class of input that used to break."""
 import pytest
 
-from labeling_app.models import Theme
+from labeling_app.themes.models import Theme
 from tests.api.test_permissions import _ids
 
 MAX_ID = 2**63 - 1  # the largest id a 64-bit column holds

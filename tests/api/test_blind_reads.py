@@ -7,10 +7,10 @@ import io
 import pytest
 from django.urls import reverse
 
-from labeling_app.models import Response
-from labeling_app.selectors.consensus import consensus_for_project
-from labeling_app.services.annotations import AnnotationItem, annotation_submit
-from labeling_app.services.review import disagreement_resolve, overlap_configure
+from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.projects.models import Response
+from labeling_app.review.selectors.consensus import consensus_for_project
+from labeling_app.review.services.adjudication import disagreement_resolve, overlap_configure
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from labeling_app.services.imports import import_file_run
+from labeling_app.importing.services import import_file_run
 
 ROWS = [("A1", "Too expensive for me", "Price", "Basic", 1, "2024-01-03"),
         ("A2", "Expensive and late", "Price;Delivery", "Family", 2, "2024-01-20"),
@@ -126,8 +126,8 @@ def test_chart_files_carry_a_caption_with_question_filters_labels_base_and_date(
     assert "Filters: none · compared by plan" in texts + segments
     assert any(t.startswith("Labels: human labels") and "Base: n = 5 respondents" in t for t in segments)
     # The PNG carries it too: three lines taller than the same chart drawn bare.
-    from labeling_app.selectors.insights import InsightsScope
-    from labeling_app.services.charts import chart_render, insights_chart_spec
+    from labeling_app.insights.selectors.insights import InsightsScope
+    from labeling_app.insights.services.charts import chart_render, insights_chart_spec
 
     bare = chart_render(insights_chart_spec(scope=InsightsScope(project=project), view="prevalence", params={}), "png")
     png = client.get(_url(project, "prevalence", "png")).content

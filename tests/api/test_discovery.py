@@ -1,7 +1,7 @@
 """Cluster edits over the API: an empty PATCH is a 400 in the one error shape, not a 500."""
 import pytest
 
-from labeling_app.models import Cluster, ClusterAction, DiscoveryRun
+from labeling_app.discovery.models import Cluster, ClusterAction, DiscoveryRun
 
 
 @pytest.fixture

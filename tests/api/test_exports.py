@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from labeling_app.services.exports import CHROMIUM
-from labeling_app.services.imports import import_file_run
+from labeling_app.exporting.services import CHROMIUM
+from labeling_app.importing.services import import_file_run
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from labeling_app.models import Membership, Role
-from labeling_app.services.imports import import_file_run
+from labeling_app.importing.services import import_file_run
+from labeling_app.projects.models import Membership, Role
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from labeling_app.models import Invitation
+from labeling_app.projects.models import Invitation
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
 

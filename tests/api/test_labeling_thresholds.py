@@ -1,8 +1,8 @@
 """Suggestions follow each theme's own threshold (ModelVersion.thresholds), not a fixed 0.5."""
 import pytest
 
-from labeling_app.models import Annotation, SuggestionRejection
-from labeling_app.selectors.predictions import suggestions_band, theme_thresholds
+from labeling_app.labeling.models import Annotation, SuggestionRejection
+from labeling_app.modeling.selectors.predictions import suggestions_band, theme_thresholds
 from tests.factories import ResponseFactory, ThemeFactory
 from tests.model_versions import model_version_make
 

@@ -6,7 +6,7 @@ from django.core.exceptions import BadRequest
 from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
-from labeling_app.api import params
+from labeling_app.core.http import params
 
 
 @pytest.mark.parametrize("raw,expected", [("1", 1), (" 42 ", 42), ("007", 7), (str(params.MAX_ID), params.MAX_ID)])

@@ -4,7 +4,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from labeling_app.models import ImportJob, Invitation, Role
+from labeling_app.importing.models import ImportJob
+from labeling_app.projects.models import Invitation, Role
 
 ROLES = [Role.ANALYST, Role.LEAD, Role.ADMIN]
 PUBLIC = {"api-token", "api-schema", "api-docs"}  # checked separately below
@@ -39,7 +40,7 @@ def _ids(pp):
 
 def _disagreement(pp):
     """Two analysts code the first response differently: a disagreement for the lead's endpoints."""
-    from labeling_app.services.annotations import AnnotationItem, annotation_submit
+    from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 
     first = pp.project.responses.first()
     for user, theme in ((pp.analyst, pp.themes[0]), (pp.analyst2, pp.themes[1])):
@@ -50,8 +51,9 @@ def _discovery_fixture(project):
     """A finished run with two clusters of the fixture's responses (no clustering needed for access checks)."""
     import numpy as np
 
-    from labeling_app.models import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun, ResponseEmbedding
-    from labeling_app.services.embeddings import embedding_model_name
+    from labeling_app.discovery.models import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun
+    from labeling_app.modeling.models import ResponseEmbedding
+    from labeling_app.modeling.services.embeddings import embedding_model_name
     from ml.embeddings import text_hash
 
     rng = np.random.default_rng(0)

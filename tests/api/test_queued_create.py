@@ -3,9 +3,9 @@ import inspect
 
 import pytest
 
-from labeling_app.api.discovery import DiscoveryRunListCreateView
-from labeling_app.api.imports import ImportListCreateView
 from labeling_app.celery import app
+from labeling_app.discovery.api import DiscoveryRunListCreateView
+from labeling_app.importing.api import ImportListCreateView
 
 
 @pytest.mark.parametrize("view", [ImportListCreateView, DiscoveryRunListCreateView])

@@ -2,7 +2,8 @@
 import numpy as np
 from playwright.sync_api import Page, expect
 
-from labeling_app.models import Cluster, ClusterAssignment, DiscoveryRun, Project, Response
+from labeling_app.discovery.models import Cluster, ClusterAssignment, DiscoveryRun
+from labeling_app.projects.models import Project, Response
 from tests.browser.conftest import SCREENSHOTS
 
 WIDTHS = (1280, 800, 390)

@@ -3,7 +3,8 @@ will label, and only those are labelled."""
 import pytest
 from playwright.sync_api import expect
 
-from labeling_app.models import Annotation, Role
+from labeling_app.labeling.models import Annotation
+from labeling_app.projects.models import Role
 from tests.browser.bulk_review import small_run
 from tests.browser.conftest import login
 from tests.conftest import PASSWORD

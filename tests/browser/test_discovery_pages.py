@@ -4,7 +4,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from labeling_app.models import Annotation, Cluster, ClusterAssignment, DiscoveryRun, Role
+from labeling_app.discovery.models import Cluster, ClusterAssignment, DiscoveryRun
+from labeling_app.labeling.models import Annotation
+from labeling_app.projects.models import Role
 from tests.browser.conftest import SCREENSHOTS, login
 from tests.conftest import PASSWORD, demo_project_make
 from tests.factories import UserFactory
@@ -69,8 +71,8 @@ def test_start_merge_split_and_make_a_theme(live_server, celery_worker_process, 
 def test_the_map_draws_every_nhs_response(live_server, nhs_file, new_page):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from labeling_app.services.discovery import discovery_layout_compute, discovery_run_execute
-    from labeling_app.services.imports import import_file_run
+    from labeling_app.discovery.services import discovery_layout_compute, discovery_run_execute
+    from labeling_app.importing.services import import_file_run
     from tests.factories import MembershipFactory, ProjectFactory
     from tests.services.test_training import _embedding_runs_done
 

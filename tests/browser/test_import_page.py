@@ -4,7 +4,7 @@ import base64
 import pytest
 from playwright.sync_api import expect
 
-from labeling_app.models import ImportJob
+from labeling_app.importing.models import ImportJob
 from tests.browser.conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]

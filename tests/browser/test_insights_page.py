@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from labeling_app.models import Role
+from labeling_app.projects.models import Role
 from tests.browser.conftest import login
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
@@ -52,7 +52,7 @@ def _chart_files_and_exports_carry_the_filters(page, live_server, project) -> No
 def test_insights_dashboard_on_nhs(live_server, nhs_file, new_page, screenshots):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from labeling_app.services.imports import import_file_run
+    from labeling_app.importing.services import import_file_run
 
     analyst = UserFactory(username="ins-analyst")
     project = ProjectFactory(name="NHS insights")
@@ -114,7 +114,7 @@ def test_insights_defaults_on_nhs_fit_the_page_at_three_widths(live_server, nhs_
     import pandas as pd
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from labeling_app.services.imports import import_file_run
+    from labeling_app.importing.services import import_file_run
 
     analyst = UserFactory(username="ins-widths")
     project = ProjectFactory(name="NHS insights widths")

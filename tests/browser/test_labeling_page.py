@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from labeling_app.models import ModelVersion, Role
-from labeling_app.selectors.predictions import predictions_of, suggestions_for_responses
-from labeling_app.services.training import training_run
+from labeling_app.modeling.models import ModelVersion
+from labeling_app.modeling.selectors.predictions import predictions_of, suggestions_for_responses
+from labeling_app.modeling.services.training import training_run
+from labeling_app.projects.models import Role
 from tests.browser.conftest import login
 from tests.conftest import PASSWORD, demo_project_make
 from tests.factories import UserFactory

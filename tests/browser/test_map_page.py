@@ -4,10 +4,12 @@ var/test-output/screenshots/map-*.png."""
 import pytest
 from playwright.sync_api import expect
 
-from labeling_app.models import Annotation, DiscoveryRun, Role
-from labeling_app.services.annotations import annotations_add_theme
-from labeling_app.services.discovery import discovery_layout_compute, discovery_run_execute
-from labeling_app.services.themes import theme_create
+from labeling_app.discovery.models import DiscoveryRun
+from labeling_app.discovery.services import discovery_layout_compute, discovery_run_execute
+from labeling_app.labeling.models import Annotation
+from labeling_app.labeling.services.annotations import annotations_add_theme
+from labeling_app.projects.models import Role
+from labeling_app.themes.services import theme_create
 from tests.browser.conftest import SCREENSHOTS, login
 from tests.conftest import PASSWORD, demo_project_make
 from tests.factories import UserFactory

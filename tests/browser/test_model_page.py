@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from labeling_app.models import ModelVersion
+from labeling_app.modeling.models import ModelVersion
 from ml.classifier import needs_more_examples
 from tests.browser.conftest import SCREENSHOTS, login
 from tests.factories import ThemeFactory

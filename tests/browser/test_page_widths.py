@@ -3,7 +3,7 @@ the page sideways (wide tables scroll inside their own box), the header stays sh
 each width are kept in var/test-output/screenshots/widths/ for a person to look at."""
 import pytest
 
-from labeling_app.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 from tests.browser.conftest import login
 from tests.factories import ResponseFactory
 

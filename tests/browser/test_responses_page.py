@@ -3,9 +3,9 @@ on demand; screenshots at 1280, 800 and 390 px."""
 import pytest
 from playwright.sync_api import expect
 
-from labeling_app.models import Response
-from labeling_app.services.annotations import AnnotationItem, annotation_submit
-from labeling_app.services.review import disagreement_resolve, overlap_configure
+from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.projects.models import Response
+from labeling_app.review.services.adjudication import disagreement_resolve, overlap_configure
 from tests.browser.conftest import login
 
 pytestmark = pytest.mark.browser

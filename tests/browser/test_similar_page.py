@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from labeling_app.models import Annotation, Response, ResponseEmbedding, Role
-from labeling_app.services.embeddings import embedding_model_name
-from labeling_app.services.themes import theme_create
+from labeling_app.labeling.models import Annotation
+from labeling_app.modeling.models import ResponseEmbedding
+from labeling_app.modeling.services.embeddings import embedding_model_name
+from labeling_app.projects.models import Response, Role
+from labeling_app.themes.services import theme_create
 from ml.embeddings import text_hash
 from tests.browser.bulk_review import review_screenshots, untick
 from tests.browser.conftest import login

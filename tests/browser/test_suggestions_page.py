@@ -4,7 +4,8 @@ Screenshots of the review go to var/test-output/screenshots/bulk-review-suggesti
 import pytest
 from playwright.sync_api import expect
 
-from labeling_app.models import Role, SuggestionRejection
+from labeling_app.labeling.models import SuggestionRejection
+from labeling_app.projects.models import Role
 from tests.browser.bulk_review import review_screenshots, untick
 from tests.browser.conftest import login
 from tests.conftest import PASSWORD

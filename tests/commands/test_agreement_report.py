@@ -9,8 +9,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from labeling_app.models import Annotation
-from labeling_app.services.imports import import_file_run
+from labeling_app.importing.services import import_file_run
+from labeling_app.labeling.models import Annotation
 from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
-from labeling_app.models import Project
+from labeling_app.projects.models import Project
 
 
 @pytest.mark.django_db

@@ -3,7 +3,7 @@ import time
 import pytest
 from django.core.management import CommandError, call_command
 
-from labeling_app.models import Project
+from labeling_app.projects.models import Project
 
 
 @pytest.mark.django_db

@@ -2,9 +2,10 @@
 import pytest
 from django.core.management import call_command
 
-from labeling_app.models import Annotation, Membership, Project
-from labeling_app.selectors.projects import project_counts
-from labeling_app.services.demo import DEMO_PROJECT, NHS_PROJECT
+from labeling_app.importing.demo import DEMO_PROJECT, NHS_PROJECT
+from labeling_app.labeling.models import Annotation
+from labeling_app.projects.models import Membership, Project
+from labeling_app.projects.selectors.projects import project_counts
 
 
 @pytest.mark.django_db

@@ -1,5 +1,5 @@
 """The audit trail's before and after as lines a person reads (selectors.audit.audit_change_lines)."""
-from labeling_app.selectors.audit import audit_change_lines
+from labeling_app.audit.selectors import audit_change_lines
 
 
 def test_a_changed_setting_reads_old_to_new_with_shares_as_percentages_and_lists_joined():

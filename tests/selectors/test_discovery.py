@@ -7,17 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labeling_app.models import (
-    Annotation,
-    Cluster,
-    ClusterAssignment,
-    DiscoveryRun,
-    Response,
-    ResponseEmbedding,
-    Theme,
-)
-from labeling_app.selectors.discovery import map_points, map_points_json, responses_similar
-from labeling_app.services.embeddings import embedding_model_name
+from labeling_app.discovery.models import Cluster, ClusterAssignment, DiscoveryRun
+from labeling_app.discovery.selectors import map_points, map_points_json, responses_similar
+from labeling_app.labeling.models import Annotation
+from labeling_app.modeling.models import ResponseEmbedding
+from labeling_app.modeling.services.embeddings import embedding_model_name
+from labeling_app.projects.models import Response
+from labeling_app.themes.models import Theme
 from ml.discovery import nearest
 from tests.factories import ProjectFactory, UserFactory
 

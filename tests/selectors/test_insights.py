@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from scipy import stats
 
-from labeling_app.selectors.insights import (
+from labeling_app.importing.services import import_file_run
+from labeling_app.insights.selectors.insights import (
     MIN_BASE,
     TREND_THEMES,
     TREND_THEMES_MAX,
@@ -20,7 +21,6 @@ from labeling_app.selectors.insights import (
     prevalence,
     trends,
 )
-from labeling_app.services.imports import import_file_run
 from tests.factories import ProjectFactory, ResponseFactory
 
 pytestmark = pytest.mark.django_db

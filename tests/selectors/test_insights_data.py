@@ -3,8 +3,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from labeling_app.selectors.insights import InsightsScope, metadata_columns, prevalence, term_responses
-from labeling_app.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.insights.selectors.insights import InsightsScope, metadata_columns, prevalence, term_responses
+from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 from tests.factories import ProjectFactory, ResponseFactory, ThemeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,9 +62,10 @@ def test_a_view_reads_the_tables_once_per_state(coded):
 
 
 def test_the_vectorised_labels_follow_the_consensus_rules():
-    from labeling_app.models import Adjudication, Annotation
-    from labeling_app.selectors.consensus import consensus_for_project
-    from labeling_app.selectors.insights_data import label_table, response_table
+    from labeling_app.insights.selectors.data import label_table, response_table
+    from labeling_app.labeling.models import Annotation
+    from labeling_app.review.models import Adjudication
+    from labeling_app.review.selectors.consensus import consensus_for_project
 
     project = ProjectFactory()
     a, b, lead = UserFactory(), UserFactory(), UserFactory()
@@ -102,8 +103,8 @@ def test_the_vectorised_labels_follow_the_consensus_rules():
 def test_an_import_leaves_the_tables_in_the_shared_cache():
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from labeling_app.selectors import insights_data
-    from labeling_app.services.imports import import_file_run
+    from labeling_app.importing.services import import_file_run
+    from labeling_app.insights.selectors import data as insights_data
 
     project = ProjectFactory()
     rows = "respondent_id,response,theme,plan\n1,Too expensive,Price,pro\n2,Nobody answers,Support,basic\n"

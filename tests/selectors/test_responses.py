@@ -1,8 +1,8 @@
 """Filtering responses: the flagged filter of the Responses page."""
 import pytest
 
-from labeling_app.selectors.responses import response_coding, responses_filter
-from labeling_app.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.labeling.selectors import response_coding, responses_filter
+from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 from tests.factories import ResponseFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,9 +30,9 @@ def test_the_theme_filter_matches_the_consensus_rules_on_every_kind_of_coding(pr
     lead's decision, blind items) together select exactly the responses the consensus resolves to the theme."""
     import random
 
-    from labeling_app.selectors.consensus import consensus_for_project
-    from labeling_app.services.annotations import annotations_add_theme
-    from labeling_app.services.review import disagreement_resolve, overlap_configure
+    from labeling_app.labeling.services.annotations import annotations_add_theme
+    from labeling_app.review.selectors.consensus import consensus_for_project
+    from labeling_app.review.services.adjudication import disagreement_resolve, overlap_configure
 
     pp = prepare_project
     project, (price, delivery) = pp.project, pp.themes

@@ -4,7 +4,7 @@ import io
 
 from openpyxl import load_workbook
 
-from labeling_app.services.agreement_export import agreement_csv, agreement_xlsx
+from labeling_app.review.services.agreement_export import agreement_csv, agreement_xlsx
 
 REPORT = {
     "items": 12,

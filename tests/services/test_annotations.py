@@ -2,8 +2,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling_app.models import Annotation
-from labeling_app.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
+from labeling_app.labeling.models import Annotation
+from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
 
 pytestmark = pytest.mark.django_db
 

@@ -2,8 +2,8 @@
 import pytest
 from django.test import Client
 
-from labeling_app.models import AuditEvent
-from labeling_app.services.audit import Change, acting_as, audit_actor_set, audit_record, audit_record_many
+from labeling_app.audit.models import AuditEvent
+from labeling_app.audit.services import Change, acting_as, audit_actor_set, audit_record, audit_record_many
 from tests.factories import ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 from altair.vegalite.v6.schema import load_schema
 
-from labeling_app.services import charts
+from labeling_app.insights.services import charts
 
 HOSTILE = '<img src=x onerror="alert(1)">'
 

@@ -3,7 +3,7 @@ import csv
 
 import pytest
 
-from labeling_app.services.demo import nhs_demo_rows
+from labeling_app.importing.demo import nhs_demo_rows
 
 
 @pytest.fixture

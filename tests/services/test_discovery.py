@@ -2,8 +2,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling_app.models import Annotation, Cluster, ClusterAssignment, DiscoveryRun, MapLayout, Response, Role, Theme
-from labeling_app.services.discovery import (
+from labeling_app.discovery.models import Cluster, ClusterAssignment, DiscoveryRun, MapLayout
+from labeling_app.discovery.services import (
     action_undo,
     cluster_make_theme,
     cluster_split,
@@ -12,7 +12,10 @@ from labeling_app.services.discovery import (
     discovery_run_execute,
     responses_move,
 )
-from labeling_app.services.themes import theme_set_copy, themes_merge
+from labeling_app.labeling.models import Annotation
+from labeling_app.projects.models import Response, Role
+from labeling_app.themes.models import Theme
+from labeling_app.themes.services import theme_set_copy, themes_merge
 from tests.conftest import demo_project_make
 from tests.factories import ProjectFactory
 
@@ -143,8 +146,8 @@ def test_theme_set_copy_as_template(analyst, demo_vectors):
 
 
 def test_the_map_layout_is_computed_once_after_the_clusters(run):
-    from labeling_app.selectors.discovery import map_points
-    from labeling_app.services.discovery import discovery_layout_compute
+    from labeling_app.discovery.selectors import map_points
+    from labeling_app.discovery.services import discovery_layout_compute
 
     assert map_points(run=run) == {"ids": [], "pending": True}
     assert MapLayout.objects.get(pk=run.pk).status == MapLayout.Status.PENDING  # asked for with the clusters
@@ -159,8 +162,8 @@ def test_the_map_layout_is_computed_once_after_the_clusters(run):
 
 
 def test_a_map_layout_that_fails_says_why_and_leaves_the_run_and_its_clusters(run):
-    from labeling_app.selectors.discovery import map_points
-    from labeling_app.services.discovery import discovery_layout_compute
+    from labeling_app.discovery.selectors import map_points
+    from labeling_app.discovery.services import discovery_layout_compute
 
     before = state(run)
     gone = run.project.responses.order_by("pk").first().pk
@@ -179,10 +182,10 @@ def test_a_map_layout_that_fails_says_why_and_leaves_the_run_and_its_clusters(ru
 
 
 def test_theme_split_reoffers_its_responses_for_the_new_themes(analyst, demo_vectors):
-    from labeling_app.models import LabelQueue
-    from labeling_app.services.queue import queue_batch_lease
-    from labeling_app.services.themes import theme_split
-    from labeling_app.services.training import training_run
+    from labeling_app.labeling.models import LabelQueue
+    from labeling_app.labeling.services.queue import queue_batch_lease
+    from labeling_app.modeling.services.training import training_run
+    from labeling_app.themes.services import theme_split
 
     project = demo_project_make({analyst: Role.ANALYST}, demo_vectors)
     training_run(project_id=project.pk, task_id="t0")
@@ -223,8 +226,9 @@ def test_a_run_without_k_chooses_it_from_the_data(analyst, demo_vectors):
 
 
 def test_a_discovery_run_waits_for_missing_embeddings_and_is_sent_again_when_they_are_done(analyst, demo_vectors):
-    from labeling_app.models import EmbeddingRun, OutboxJob, ResponseEmbedding
-    from labeling_app.services.embeddings import embedding_chunk_execute, embedding_run_execute
+    from labeling_app.jobs.models import OutboxJob
+    from labeling_app.modeling.models import EmbeddingRun, ResponseEmbedding
+    from labeling_app.modeling.services.embeddings import embedding_chunk_execute, embedding_run_execute
     from tests.factories import ResponseFactory
 
     project = demo_project_make({analyst: Role.ANALYST}, demo_vectors, keep_labels=0)

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from labeling_app.models import Response, ResponseEmbedding
-from labeling_app.services import embedding_store as es
-from labeling_app.services.embeddings import embedding_model_name
+from labeling_app.modeling.models import ResponseEmbedding
+from labeling_app.modeling.services import embedding_store as es
+from labeling_app.modeling.services.embeddings import embedding_model_name
+from labeling_app.projects.models import Response
 from tests.conftest import ROOT, _database_url
 from tests.factories import ProjectFactory
 
@@ -204,7 +205,7 @@ def test_two_processes_rebuilding_at_once_leave_one_good_store(settings, tmp_pat
     go = tmp_path / "go"
     script = ("import os, sys, time, django\n"
               "django.setup()\n"
-              "from labeling_app.services.embedding_store import embedding_store_load\n"
+              "from labeling_app.modeling.services.embedding_store import embedding_store_load\n"
               "while not os.path.exists(sys.argv[1]): time.sleep(0.01)\n"
               "s = embedding_store_load(project_id=int(sys.argv[2]), model_name=sys.argv[3])\n"
               "print(s.key, len(s))\n")

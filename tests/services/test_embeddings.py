@@ -7,18 +7,14 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from labeling_app.models import (
-    DiscoveryRun,
-    EmbeddingChunk,
-    EmbeddingRun,
-    LabelQueue,
-    OutboxJob,
-    Response,
-    ResponseEmbedding,
-)
-from labeling_app.services import embeddings
-from labeling_app.services.discovery import discovery_run_execute
-from labeling_app.services.embeddings import (
+from labeling_app.discovery.models import DiscoveryRun
+from labeling_app.discovery.services import discovery_run_execute
+from labeling_app.jobs.models import OutboxJob
+from labeling_app.jobs.services.runs import jobs_stale_find
+from labeling_app.labeling.models import LabelQueue
+from labeling_app.modeling.models import EmbeddingChunk, EmbeddingRun, ResponseEmbedding
+from labeling_app.modeling.services import embeddings
+from labeling_app.modeling.services.embeddings import (
     embedding_chunk_execute,
     embedding_chunks_pending_send,
     embedding_matrix,
@@ -26,8 +22,8 @@ from labeling_app.services.embeddings import (
     embedding_run_request,
     embeddings_ensure,
 )
-from labeling_app.services.job_runs import jobs_stale_find
-from labeling_app.tasks.embeddings import embeddings_chunk, embeddings_compute
+from labeling_app.modeling.tasks.embeddings import embeddings_chunk, embeddings_compute
+from labeling_app.projects.models import Response
 from tests.factories import ProjectFactory
 
 

@@ -8,8 +8,8 @@ import redis
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 
-from labeling_app.models import ModelVersion
-from labeling_app.services.events import channel, events_listen, events_listen_async, model_event_publish
+from labeling_app.live.services import channel, events_listen, events_listen_async, model_event_publish
+from labeling_app.modeling.models import ModelVersion
 
 pytestmark = pytest.mark.worker
 
@@ -104,7 +104,7 @@ def _closed_port_url() -> str:
 
 def test_while_redis_is_down_both_listeners_say_so_and_end_and_publishing_drops_the_event(prepare_project,
                                                                                           settings):
-    from labeling_app.services.events import UNAVAILABLE_EVENT
+    from labeling_app.live.services import UNAVAILABLE_EVENT
 
     settings.REDIS_URL = _closed_port_url()
     assert list(events_listen(project_id=prepare_project.project.pk)) == [UNAVAILABLE_EVENT]

@@ -12,11 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
-from labeling_app.models import ImportJob, Project
-from labeling_app.selectors.insights import InsightsScope, insights_scope_from_params
-from labeling_app.selectors.projects import project_counts
-from labeling_app.services.annotations import AnnotationItem, annotation_submit
-from labeling_app.services.exports import (
+from labeling_app.exporting.services import (
     CHROMIUM,
     export_long_csv,
     export_render,
@@ -24,8 +20,13 @@ from labeling_app.services.exports import (
     export_xlsx,
     report_pdf,
 )
-from labeling_app.services.imports import import_file_run
-from labeling_app.services.themes import theme_create, theme_update
+from labeling_app.importing.models import ImportJob
+from labeling_app.importing.services import import_file_run
+from labeling_app.insights.selectors.insights import InsightsScope, insights_scope_from_params
+from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.projects.models import Project
+from labeling_app.projects.selectors.projects import project_counts
+from labeling_app.themes.services import theme_create, theme_update
 from tests.factories import UserFactory
 from tests.model_versions import model_version_make
 
@@ -271,14 +272,14 @@ def test_xlsx_writes_number_and_date_columns_as_numbers_and_dates_and_reimports_
     again, _ = _import("From typed XLSX", buf.getvalue(), "labels.xlsx")
     assert {r.respondent_id: r.metadata for r in again.responses.all()} == \
         {r.respondent_id: r.metadata for r in project.responses.all()}
-    from labeling_app.selectors.insights import metadata_columns
+    from labeling_app.insights.selectors.insights import metadata_columns
 
     assert {c["key"]: c["kind"] for c in metadata_columns(project=again)} == \
         {"date": "date", "plan": "category", "score": "number", "visited": "date", "ward": "number"}
 
 
 def test_report_paper_is_a4_unless_the_locale_prints_on_us_letter(settings):
-    from labeling_app.services.exports import report_paper
+    from labeling_app.exporting.services import report_paper
     from labeling_app.settings import report_paper_for
 
     assert [report_paper_for(code) for code in ("en-gb", "de", "fr-fr", "en-us", "fr-ca", "en_US")] == \

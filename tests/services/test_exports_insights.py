@@ -10,11 +10,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
-from labeling_app.models import ImportJob, Project, Theme
-from labeling_app.selectors.insights import InsightsScope, insights_scope_from_params, prevalence
-from labeling_app.services.exports import ExportOptions, export_long_csv, export_wide_csv, export_xlsx, report_html
-from labeling_app.services.imports import import_file_run
-from labeling_app.services.quotes import quote_pin
+from labeling_app.exporting.services import ExportOptions, export_long_csv, export_wide_csv, export_xlsx, report_html
+from labeling_app.importing.models import ImportJob
+from labeling_app.importing.services import import_file_run
+from labeling_app.insights.selectors.insights import InsightsScope, insights_scope_from_params, prevalence
+from labeling_app.insights.services.quotes import quote_pin
+from labeling_app.projects.models import Project
+from labeling_app.themes.models import Theme
 from tests.factories import UserFactory
 from tests.model_versions import model_version_make
 

@@ -14,16 +14,17 @@ from collections import Counter
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from labeling_app.models import ImportJob, Project, Role
-from labeling_app.selectors.consensus import consensus_for_project
-from labeling_app.selectors.insights import InsightsScope, prevalence
-from labeling_app.selectors.projects import project_counts
-from labeling_app.services.annotations import AnnotationItem, annotation_submit
-from labeling_app.services.demo import nhs_demo_rows
-from labeling_app.services.exports import export_long_csv
-from labeling_app.services.imports import import_file_run
-from labeling_app.services.review import disagreement_resolve, overlap_configure
-from labeling_app.services.themes import theme_create, theme_split, theme_update, themes_merge
+from labeling_app.exporting.services import export_long_csv
+from labeling_app.importing.demo import nhs_demo_rows
+from labeling_app.importing.models import ImportJob
+from labeling_app.importing.services import import_file_run
+from labeling_app.insights.selectors.insights import InsightsScope, prevalence
+from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.projects.models import Project, Role
+from labeling_app.projects.selectors.projects import project_counts
+from labeling_app.review.selectors.consensus import consensus_for_project
+from labeling_app.review.services.adjudication import disagreement_resolve, overlap_configure
+from labeling_app.themes.services import theme_create, theme_split, theme_update, themes_merge
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

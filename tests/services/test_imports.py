@@ -6,9 +6,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
 from labeling_app.importing.errors import ImportFileError
-from labeling_app.models import Annotation, ImportJob, Response, Theme
-from labeling_app.services.imports import import_file_run
-from labeling_app.services.users import IMPORTED_CODER_USERNAME
+from labeling_app.importing.models import ImportJob
+from labeling_app.importing.services import import_file_run
+from labeling_app.labeling.models import Annotation
+from labeling_app.projects.models import Response
+from labeling_app.projects.services.users import IMPORTED_CODER_USERNAME
+from labeling_app.themes.models import Theme
 
 GOOD = "respondent_id,response,theme,plan\nR1,Too expensive,Price,Basic\nR1,Too expensive,Value,Basic\nR2,Box came late,Delivery,Family\nR3,Moving abroad,,Basic\n"
 
@@ -168,7 +171,7 @@ def test_xlsx_import(prepare_project):
 
 @pytest.mark.django_db
 def test_a_finished_job_is_not_run_twice(prepare_project):
-    from labeling_app.services.imports import import_job_run
+    from labeling_app.importing.services import import_job_run
 
     job = import_file_run(project=prepare_project.project, user=None,
                           upload=SimpleUploadedFile("a.csv", GOOD.encode()))
@@ -181,7 +184,7 @@ def test_a_finished_job_is_not_run_twice(prepare_project):
 def test_a_duplicate_delivery_skips_a_running_job_but_its_own_redelivery_runs(prepare_project):
     from django.utils import timezone
 
-    from labeling_app.services.imports import import_job_run
+    from labeling_app.importing.services import import_job_run
 
     job = ImportJob.objects.create(project=prepare_project.project, original_name="a.csv",
                                    file=SimpleUploadedFile("a.csv", GOOD.encode()),
@@ -196,7 +199,7 @@ def test_a_duplicate_delivery_skips_a_running_job_but_its_own_redelivery_runs(pr
 
 @pytest.mark.django_db
 def test_project_counts_count_each_label_once(prepare_project):
-    from labeling_app.selectors.projects import project_counts
+    from labeling_app.projects.selectors.projects import project_counts
 
     import_file_run(project=prepare_project.project, user=None, upload=SimpleUploadedFile("a.csv", GOOD.encode()))
     counts = project_counts(project=prepare_project.project)
@@ -226,7 +229,7 @@ def test_uploads_are_deleted_once_their_retention_has_passed(settings, prepare_p
 
     from django.utils import timezone
 
-    from labeling_app.services.imports import import_uploads_prune
+    from labeling_app.importing.services import import_uploads_prune
 
     settings.IMPORT_UPLOAD_RETENTION_HOURS = 24
     project = prepare_project.project
@@ -258,7 +261,7 @@ def test_the_periodic_task_and_the_command_purge_expired_uploads_when_nobody_imp
     from django.core.management import call_command
     from django.utils import timezone
 
-    from labeling_app.tasks.imports import import_uploads_purge
+    from labeling_app.importing.tasks import import_uploads_purge
 
     settings.IMPORT_UPLOAD_RETENTION_HOURS = 24
     project = prepare_project.project
@@ -326,9 +329,9 @@ def test_a_client_file_without_the_marker_column_imports_as_before(prepare_proje
 def test_an_agreed_no_theme_from_coder_columns_is_a_coded_response_and_exported_so(prepare_project):
     import csv
 
-    from labeling_app.selectors.insights import InsightsScope
-    from labeling_app.selectors.projects import project_counts
-    from labeling_app.services.exports import export_long_csv
+    from labeling_app.exporting.services import export_long_csv
+    from labeling_app.insights.selectors.insights import InsightsScope
+    from labeling_app.projects.selectors.projects import project_counts
 
     project = prepare_project.project
     data = ("respondent_id,response,theme,coder\nN1,Nothing to add,,ann\nN1,Nothing to add,,bob\n"

@@ -8,9 +8,12 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from labeling_app.models import Annotation, ImportJob, Project, Response, Theme
-from labeling_app.services.imports import BATCH, import_file_run, import_job_write
-from labeling_app.services.job_runs import job_claim
+from labeling_app.importing.models import ImportJob
+from labeling_app.importing.services import BATCH, import_file_run, import_job_write
+from labeling_app.jobs.services.runs import job_claim
+from labeling_app.labeling.models import Annotation
+from labeling_app.projects.models import Project, Response
+from labeling_app.themes.models import Theme
 
 THEMES = ["Price", "Delivery", "Staff", "Food quality", "Waiting time", "Parking", "Cleanliness"]
 

@@ -3,15 +3,16 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
-from labeling_app.models import AuditEvent, Invitation, Role
-from labeling_app.selectors.invitations import (
+from labeling_app.audit.models import AuditEvent
+from labeling_app.audit.services import acting_as
+from labeling_app.projects.models import Invitation, Role
+from labeling_app.projects.selectors.invitations import (
     invitation_get_for_invitee,
     invitations_pending_for_project,
     invitations_pending_for_user,
 )
-from labeling_app.selectors.projects import membership_get
-from labeling_app.services.audit import acting_as
-from labeling_app.services.invitations import (
+from labeling_app.projects.selectors.projects import membership_get
+from labeling_app.projects.services.invitations import (
     invitation_accept,
     invitation_create,
     invitation_decline,

@@ -15,9 +15,10 @@ from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from labeling_app.models import Cluster, DiscoveryRun, ModelVersion
-from labeling_app.models.jobs import JOB_INTERRUPTED
-from labeling_app.services.job_runs import (
+from labeling_app.discovery.models import Cluster, DiscoveryRun
+from labeling_app.jobs.models import JOB_INTERRUPTED
+from labeling_app.jobs.services.outbox import jobs_stale_resend
+from labeling_app.jobs.services.runs import (
     TIME_LIMIT,
     JobLost,
     job_claim,
@@ -27,7 +28,7 @@ from labeling_app.services.job_runs import (
     job_succeed,
     jobs_stale_find,
 )
-from labeling_app.services.jobs import jobs_stale_resend
+from labeling_app.modeling.models import ModelVersion
 from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -225,12 +226,12 @@ def test_the_sweep_sends_each_job_that_lost_its_worker_again_once_under_an_id_it
 
 def test_every_job_model_is_swept_by_its_own_task():
     """A job model left out of JOB_KINDS would wait for ever once its worker is lost."""
+    import labeling_app.tasks  # noqa: F401  (registers every task by name)
     from django.apps import apps
 
-    import labeling_app.tasks  # noqa: F401  (registers every task by name)
     from labeling_app.celery import app
-    from labeling_app.models.jobs import JobRun
-    from labeling_app.services.job_runs import JOB_KINDS
+    from labeling_app.jobs.models import JobRun
+    from labeling_app.jobs.services.runs import JOB_KINDS
 
     assert {m._meta.label for m in apps.get_models() if issubclass(m, JobRun)} == {k.model for k in JOB_KINDS}
     assert all(kind.task in app.tasks for kind in JOB_KINDS)

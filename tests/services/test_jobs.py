@@ -9,8 +9,12 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from labeling_app.models import DiscoveryRun, EmbeddingRun, ImportJob, MapLayout, ModelVersion, OutboxJob, Project
-from labeling_app.services.jobs import job_attempts_exhausted, job_started_unmark, jobs_resume_pending
+from labeling_app.discovery.models import DiscoveryRun, MapLayout
+from labeling_app.importing.models import ImportJob
+from labeling_app.jobs.models import OutboxJob
+from labeling_app.jobs.services.outbox import job_attempts_exhausted, job_started_unmark, jobs_resume_pending
+from labeling_app.modeling.models import EmbeddingRun, ModelVersion
+from labeling_app.projects.models import Project
 from tests.factories import ProjectFactory
 
 QUEUES = ("default", "imports", "embeddings", "training")
@@ -101,7 +105,7 @@ def test_the_attempt_limit_is_a_setting_and_the_reason_says_what_happened(settin
 def test_an_import_delivered_past_the_limit_fails_without_running_and_its_page_says_why(prepare_project, client):
     from django.urls import reverse
 
-    from labeling_app.services.imports import import_job_run
+    from labeling_app.importing.services import import_job_run
 
     project = prepare_project.project
     job = ImportJob.objects.create(project=project, original_name="a.csv", task_id="t", attempts=3,
@@ -118,8 +122,8 @@ def test_an_import_delivered_past_the_limit_fails_without_running_and_its_page_s
 
 @pytest.mark.django_db
 def test_embedding_and_discovery_runs_delivered_past_the_limit_fail_without_running(prepare_project):
-    from labeling_app.services.discovery import discovery_run_execute
-    from labeling_app.services.embeddings import embedding_run_execute
+    from labeling_app.discovery.services import discovery_run_execute
+    from labeling_app.modeling.services.embeddings import embedding_run_execute
 
     project = prepare_project.project
     embedding = EmbeddingRun.objects.create(project=project, attempts=3)
@@ -137,8 +141,8 @@ def test_embedding_and_discovery_runs_delivered_past_the_limit_fail_without_runn
 @pytest.mark.django_db
 def test_label_batches_send_one_retrain_while_one_waits_unstarted_and_a_new_one_once_it_started(
         broker, prepare_project, django_capture_on_commit_callbacks):
-    from labeling_app.services.annotations import AnnotationItem, annotation_submit
-    from labeling_app.tasks.training import retrain
+    from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
+    from labeling_app.modeling.tasks.training import retrain
 
     p = prepare_project
     client, keys = broker

@@ -6,11 +6,12 @@ import json
 import pytest
 from django.db import transaction
 
-from labeling_app.models import DiscoveryRun, Role
-from labeling_app.selectors.discovery import map_points_json
-from labeling_app.services.discovery import discovery_layout_compute, discovery_run_execute
-from labeling_app.services.embeddings import embedding_store
-from labeling_app.services.media_files import project_folders, run_folder
+from labeling_app.core.media_files import project_folders, run_folder
+from labeling_app.discovery.models import DiscoveryRun
+from labeling_app.discovery.selectors import map_points_json
+from labeling_app.discovery.services import discovery_layout_compute, discovery_run_execute
+from labeling_app.modeling.services.embeddings import embedding_store
+from labeling_app.projects.models import Role
 from tests.conftest import demo_project_make
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,8 +3,9 @@ never left without an admin."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling_app.models import AuditEvent, Role
-from labeling_app.services.members import member_add_without_invitation, member_change_role, member_remove
+from labeling_app.audit.models import AuditEvent
+from labeling_app.projects.models import Role
+from labeling_app.projects.services.members import member_add_without_invitation, member_change_role, member_remove
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

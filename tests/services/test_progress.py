@@ -1,5 +1,5 @@
 """Job progress in the cache: clamped to 0-100, per job and kind."""
-from labeling_app.services.progress import progress_get, progress_set
+from labeling_app.core.progress import progress_get, progress_set
 
 
 def test_progress_is_kept_per_job_and_clamped():

@@ -2,9 +2,10 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling_app.models import AuditEvent, Role
-from labeling_app.services.audit import acting_as
-from labeling_app.services.projects import project_create, project_update
+from labeling_app.audit.models import AuditEvent
+from labeling_app.audit.services import acting_as
+from labeling_app.projects.models import Role
+from labeling_app.projects.services.projects import project_create, project_update
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,11 +7,12 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from labeling_app.models import Annotation, LabelQueue, QueueLease, Response, Role
-from labeling_app.services import queue
-from labeling_app.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
-from labeling_app.services.queue import queue_batch_lease, queue_skip
-from labeling_app.services.themes import theme_split
+from labeling_app.labeling.models import Annotation, LabelQueue, QueueLease
+from labeling_app.labeling.services import queue
+from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
+from labeling_app.labeling.services.queue import queue_batch_lease, queue_skip
+from labeling_app.projects.models import Response, Role
+from labeling_app.themes.services import theme_split
 from tests.factories import MembershipFactory, ProjectFactory, ThemeFactory, UserFactory
 
 
@@ -301,7 +302,7 @@ def test_a_response_whose_lease_ran_out_is_served_again_before_the_next_build(an
 
 
 def test_walks_start_after_the_head_that_every_request_of_the_process_saw_taken():
-    from labeling_app.services.queue import _Order
+    from labeling_app.labeling.services.queue import _Order
 
     order = _Order([11, 12, 13, 14, 15], {pk: i for i, pk in enumerate([11, 12, 13, 14, 15])}, gone={11, 12, 14})
     assert order.first_open() == 2 and order.start == 2  # 13 is the first not seen taken

@@ -2,9 +2,9 @@
 import pytest
 from django.http import Http404
 
-from labeling_app.models import QuotePin
-from labeling_app.selectors.insights import InsightsScope, quotes
-from labeling_app.services.quotes import quote_pin, quote_unpin
+from labeling_app.insights.models import QuotePin
+from labeling_app.insights.selectors.insights import InsightsScope, quotes
+from labeling_app.insights.services.quotes import quote_pin, quote_unpin
 from tests.factories import ProjectFactory, ResponseFactory, ThemeFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,8 +38,8 @@ def test_ids_of_another_project_are_not_found(prepare_project):
 
 
 def test_representative_quotes_come_from_the_themes_responses_embedded_or_not(prepare_project, demo_vectors):
-    from labeling_app.models import Role
-    from labeling_app.services.annotations import AnnotationItem, annotation_submit
+    from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
+    from labeling_app.projects.models import Role
     from tests.conftest import demo_project_make
     from tests.factories import UserFactory
 

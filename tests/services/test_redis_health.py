@@ -1,7 +1,7 @@
 """The outage notice's Redis check: a real Redis answers, a closed port does not, and answers are remembered."""
 import socket
 
-from labeling_app.services import redis_health
+from labeling_app.core import redis_health
 
 
 def _closed_port() -> int:

@@ -2,12 +2,14 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling_app.models import Adjudication, Annotation, Membership, Response, Role
-from labeling_app.selectors.consensus import consensus_for_project, overlap_open_ids
-from labeling_app.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
-from labeling_app.services.queue import queue_batch_lease
-from labeling_app.services.review import disagreement_resolve, disagreement_send_back, overlap_configure
-from labeling_app.services.training import training_run
+from labeling_app.labeling.models import Annotation
+from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
+from labeling_app.labeling.services.queue import queue_batch_lease
+from labeling_app.modeling.services.training import training_run
+from labeling_app.projects.models import Membership, Response, Role
+from labeling_app.review.models import Adjudication
+from labeling_app.review.selectors.consensus import consensus_for_project, overlap_open_ids
+from labeling_app.review.services.adjudication import disagreement_resolve, disagreement_send_back, overlap_configure
 from tests.factories import MembershipFactory, ProjectFactory, ThemeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

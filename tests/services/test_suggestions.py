@@ -3,9 +3,9 @@ written is exactly the reviewed responses listed, never the band read again."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling_app.models import Annotation, SuggestionRejection
-from labeling_app.selectors.predictions import suggestions_band
-from labeling_app.services.suggestions import suggestions_accept, suggestions_reject
+from labeling_app.labeling.models import Annotation, SuggestionRejection
+from labeling_app.labeling.services.suggestions import suggestions_accept, suggestions_reject
+from labeling_app.modeling.selectors.predictions import suggestions_band
 from tests.factories import ResponseFactory, ThemeFactory
 from tests.model_versions import model_version_make
 

@@ -2,9 +2,10 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling_app.models import ModelVersion, Role
-from labeling_app.services.themes import theme_create, theme_split, theme_update, themes_merge
-from labeling_app.services.training import training_run
+from labeling_app.modeling.models import ModelVersion
+from labeling_app.modeling.services.training import training_run
+from labeling_app.projects.models import Role
+from labeling_app.themes.services import theme_create, theme_split, theme_update, themes_merge
 from tests.conftest import demo_project_make
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,7 @@ def test_an_archived_themes_key_is_free_again(prepare_project):
 
 def _coded_project(n: int):
     """A project with n responses, each coded with "Price" and "Delivery" by one analyst, and a queue."""
-    from labeling_app.models import Annotation, LabelQueue
+    from labeling_app.labeling.models import Annotation, LabelQueue
     from tests.factories import ProjectFactory, ResponseFactory, ThemeFactory, UserFactory
 
     project, coder = ProjectFactory(), UserFactory()
@@ -81,7 +82,7 @@ def test_splitting_a_theme_takes_as_many_queries_on_many_labels_as_on_few():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from labeling_app.models import Annotation, LabelQueue
+    from labeling_app.labeling.models import Annotation, LabelQueue
 
     counts = []
     for n in (3, 30):
@@ -109,7 +110,7 @@ class _CountedId(int):
 
 
 def test_moving_ids_to_the_front_builds_one_set_however_long_the_queue():
-    from labeling_app.services.themes import ids_to_front
+    from labeling_app.themes.services import ids_to_front
 
     for size in (100, 1_000):
         _CountedId.hashed = 0

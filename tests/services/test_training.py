@@ -3,11 +3,13 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from labeling_app.models import LabelQueue, ModelVersion, Role
-from labeling_app.selectors.predictions import predictions_current, predictions_of, suggestions_band
-from labeling_app.services.annotations import AnnotationItem, annotation_submit
-from labeling_app.services.queue import queue_batch_lease
-from labeling_app.services.training import training_run
+from labeling_app.labeling.models import LabelQueue
+from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.labeling.services.queue import queue_batch_lease
+from labeling_app.modeling.models import ModelVersion
+from labeling_app.modeling.selectors.predictions import predictions_current, predictions_of, suggestions_band
+from labeling_app.modeling.services.training import training_run
+from labeling_app.projects.models import Role
 from tests.conftest import demo_project_make
 from tests.factories import UserFactory
 
@@ -134,7 +136,7 @@ def test_two_analysts_get_different_responses_and_coded_ones_are_not_served_agai
 def test_annotation_submit_is_all_or_nothing(demo, analyst):
     from django.core.exceptions import ValidationError
 
-    from labeling_app.models import Annotation
+    from labeling_app.labeling.models import Annotation
 
     response = demo.responses.filter(annotations__isnull=True).first()
     before = Annotation.objects.count()
@@ -145,8 +147,8 @@ def test_annotation_submit_is_all_or_nothing(demo, analyst):
 
 
 def test_bulk_accept_labels_as_the_analyst_and_reject_hides(demo, analyst):
-    from labeling_app.models import Annotation
-    from labeling_app.services.suggestions import suggestions_accept, suggestions_reject
+    from labeling_app.labeling.models import Annotation
+    from labeling_app.labeling.services.suggestions import suggestions_accept, suggestions_reject
 
     training_run(project_id=demo.pk, task_id="t1")
     demo.refresh_from_db()
@@ -179,7 +181,7 @@ def test_a_long_retrain_keeps_its_slot_by_its_heartbeat(transactional_db, demo_v
     import threading
     import time
 
-    from labeling_app.services import training
+    from labeling_app.modeling.services import training
 
     # A run silent this long could be taken over; 20 beats per period, as a loaded machine may delay a few.
     settings.JOB_STALE_AFTER_SECONDS = 2
@@ -248,7 +250,7 @@ def test_only_the_current_and_previous_model_files_are_kept(demo, settings, djan
 
 
 def test_accepted_suggestions_train_the_model_but_are_not_scored(demo, analyst):
-    from labeling_app.services.suggestions import suggestions_accept
+    from labeling_app.labeling.services.suggestions import suggestions_accept
 
     first = training_run(project_id=demo.pk, task_id="t1")
     demo.refresh_from_db()
@@ -289,7 +291,7 @@ def test_the_app_serves_and_estimates_exactly_what_the_label_efficiency_bench_me
     import joblib
 
     from bench.label_efficiency import app_fit, next_batch
-    from labeling_app.services.training import SEED, _snapshot
+    from labeling_app.modeling.services.training import SEED, _snapshot
     from ml.classifier import predict_scores
 
     version = training_run(project_id=demo.pk, task_id="t1")
@@ -310,8 +312,8 @@ def test_the_app_serves_and_estimates_exactly_what_the_label_efficiency_bench_me
 
 def _embedded_project(n: int, seed: int):
     """A project of n responses with stored (random) embeddings and no labels."""
-    from labeling_app.models import ResponseEmbedding
-    from labeling_app.services.embeddings import embedding_model_name
+    from labeling_app.modeling.models import ResponseEmbedding
+    from labeling_app.modeling.services.embeddings import embedding_model_name
     from tests.factories import ProjectFactory, ResponseFactory
 
     project = ProjectFactory()
@@ -326,7 +328,7 @@ def test_the_cold_start_queue_takes_as_many_queries_for_many_responses_as_for_fe
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from labeling_app.services.training import cold_start_queue_build
+    from labeling_app.modeling.services.embeddings import cold_start_queue_build
 
     counts = []
     for n in (60, 600):
@@ -342,8 +344,8 @@ def test_the_cold_start_queue_takes_as_many_queries_for_many_responses_as_for_fe
 
 def _embedding_runs_done(project) -> None:
     """Run the project's queued embedding runs here as the workers would: the planner, then each chunk."""
-    from labeling_app.models import EmbeddingRun
-    from labeling_app.services.embeddings import embedding_chunk_execute, embedding_run_execute
+    from labeling_app.modeling.models import EmbeddingRun
+    from labeling_app.modeling.services.embeddings import embedding_chunk_execute, embedding_run_execute
 
     for run in EmbeddingRun.objects.filter(project=project, status=EmbeddingRun.Status.PENDING):
         embedding_run_execute(embedding_run_id=run.pk, task_id=f"plan-{run.pk}")
@@ -355,7 +357,8 @@ def _embedding_runs_done(project) -> None:
 
 def test_a_retrain_never_embeds_it_learns_from_what_is_embedded_and_the_embedding_run_asks_for_the_rest(
         demo, analyst):
-    from labeling_app.models import EmbeddingRun, OutboxJob, ResponseEmbedding
+    from labeling_app.jobs.models import OutboxJob
+    from labeling_app.modeling.models import EmbeddingRun, ResponseEmbedding
     from tests.factories import ResponseFactory
 
     first = training_run(project_id=demo.pk, task_id="t1")
@@ -388,7 +391,9 @@ def test_a_retrain_never_embeds_it_learns_from_what_is_embedded_and_the_embeddin
 
 
 def test_a_retrain_with_no_labelled_answer_embedded_waits_for_the_embedding_run(demo):
-    from labeling_app.models import Annotation, EmbeddingRun, OutboxJob, ResponseEmbedding
+    from labeling_app.jobs.models import OutboxJob
+    from labeling_app.labeling.models import Annotation
+    from labeling_app.modeling.models import EmbeddingRun, ResponseEmbedding
 
     labelled = Annotation.objects.filter(response__project=demo, is_current=True).values_list("response_id")
     ResponseEmbedding.objects.filter(response_id__in=labelled).delete()  # e.g. a coded file just imported
@@ -410,9 +415,9 @@ def test_a_promotion_and_a_slot_claim_of_one_project_at_once_do_not_deadlock(tra
 
     from django.db import connection, transaction
 
-    from labeling_app.models import Project
-    from labeling_app.services.job_runs import job_running_values
-    from labeling_app.services.training import _promote
+    from labeling_app.jobs.services.runs import job_running_values
+    from labeling_app.modeling.services.training import _promote
+    from labeling_app.projects.models import Project
 
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises all writers: lock order only matters on PostgreSQL")

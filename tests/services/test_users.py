@@ -1,7 +1,7 @@
 """Coder identities: the imported coder and coders named in a file are attributions, never logins."""
 import pytest
 
-from labeling_app.services.users import file_coder_get, imported_coder_get
+from labeling_app.projects.services.users import file_coder_get, imported_coder_get
 from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db

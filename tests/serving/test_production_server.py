@@ -23,8 +23,8 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from labeling_app.models import ModelVersion
-from labeling_app.services.events import channel, model_event_publish
+from labeling_app.live.services import channel, model_event_publish
+from labeling_app.modeling.models import ModelVersion
 from tests.browser.conftest import SCREENSHOTS
 from tests.conftest import _database_url
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory

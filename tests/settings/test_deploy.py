@@ -7,7 +7,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from labeling_app.debug import SettingsHidingFilter
+from labeling_app.core.debug import SettingsHidingFilter
 
 # The production environment: none of the development or test switches (the root conftest allows async-unsafe).
 ENV = {k: v for k, v in os.environ.items()

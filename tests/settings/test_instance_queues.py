@@ -6,7 +6,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from labeling_app.services.events import channel
+from labeling_app.live.services import channel
 from labeling_app.settings import _instance_of
 
 
@@ -35,7 +35,7 @@ def test_two_checkouts_get_different_prefixes(tmp_path):
 
 @pytest.mark.worker
 def test_a_sent_task_lands_only_in_this_installations_queue():
-    from labeling_app.tasks.training import retrain
+    from labeling_app.modeling.tasks.training import retrain
 
     client = redis.Redis.from_url(settings.REDIS_URL)
     mine = f"{settings.REDIS_KEY_PREFIX}training"

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from labeling_app.models import Annotation
+from labeling_app.labeling.models import Annotation
 from tests.api.test_permissions import _ids
 
 BEYOND_64_BITS = "99999999999999999999999"

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from labeling_app.models import Annotation
+from labeling_app.labeling.models import Annotation
 from tests.factories import ResponseFactory
 
 pytestmark = pytest.mark.django_db

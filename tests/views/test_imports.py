@@ -6,8 +6,9 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 
-from labeling_app.models import EmbeddingRun, ImportJob
-from labeling_app.services.imports import import_file_run
+from labeling_app.importing.models import ImportJob
+from labeling_app.importing.services import import_file_run
+from labeling_app.modeling.models import EmbeddingRun
 
 
 def _admin(prepare_project):

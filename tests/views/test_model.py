@@ -6,8 +6,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from labeling_app.models import ModelVersion
-from labeling_app.views.model import _x_ticks
+from labeling_app.modeling.models import ModelVersion
+from labeling_app.modeling.views import _x_ticks
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from labeling_app.models import Role
+from labeling_app.projects.models import Role
 from tests.factories import ResponseFactory
 
 PARTIALS = {"embedding-progress", "map-data", "discovery-status"}
@@ -177,7 +177,7 @@ def test_admin_sets_which_way_the_score_runs(prepare_project):
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["analyst", "lead", "admin", "outsider", "anonymous"])
 def test_invitation_answers_are_the_invitees_only(who, prepare_project):
-    from labeling_app.models import Invitation
+    from labeling_app.projects.models import Invitation
 
     invitation = Invitation.objects.create(project=prepare_project.project, username="oscar-outsider",
                                            invitee=prepare_project.outsider, role=Role.LEAD,
@@ -200,7 +200,7 @@ def test_invitation_answers_are_the_invitees_only(who, prepare_project):
 
 @pytest.mark.django_db
 def test_renaming_to_a_name_the_owner_already_uses_is_refused_on_the_page():
-    from labeling_app.services.projects import project_create
+    from labeling_app.projects.services.projects import project_create
     from tests.factories import UserFactory
 
     owner = UserFactory(username="owner")

@@ -7,9 +7,9 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from labeling_app.models import Adjudication
-from labeling_app.selectors.consensus import consensus_for_project
-from labeling_app.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.review.models import Adjudication
+from labeling_app.review.selectors.consensus import consensus_for_project
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +84,7 @@ def test_leads_sharpen_a_theme_description_from_the_agreement_page(disputed):
 
 
 def test_analysts_never_see_another_coders_themes_on_an_open_overlap_item(prepare_project):
-    from labeling_app.services.review import overlap_configure
+    from labeling_app.review.services.adjudication import overlap_configure
 
     pp = prepare_project
     overlap_configure(project=pp.project, share=1.0, coders=2)

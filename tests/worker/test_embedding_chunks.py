@@ -7,8 +7,10 @@ import time
 import pytest
 from django.db import transaction
 
-from labeling_app.models import EmbeddingChunk, EmbeddingRun, LabelQueue, Response, ResponseEmbedding
-from labeling_app.services.embeddings import embedding_model_name, embedding_run_request
+from labeling_app.labeling.models import LabelQueue
+from labeling_app.modeling.models import EmbeddingChunk, EmbeddingRun, ResponseEmbedding
+from labeling_app.modeling.services.embeddings import embedding_model_name, embedding_run_request
+from labeling_app.projects.models import Response
 from ml.embeddings import text_hash
 from tests.conftest import worker_start, worker_stop
 from tests.factories import ProjectFactory

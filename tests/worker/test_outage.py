@@ -18,9 +18,13 @@ from django.db import connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from labeling_app.models import DiscoveryRun, EmbeddingRun, ImportJob, ModelVersion, OutboxJob, Project, Role
-from labeling_app.services import redis_health
-from labeling_app.services.jobs import enqueue_on_commit, jobs_outbox_send
+from labeling_app.core import redis_health
+from labeling_app.discovery.models import DiscoveryRun
+from labeling_app.importing.models import ImportJob
+from labeling_app.jobs.models import OutboxJob
+from labeling_app.jobs.services.outbox import enqueue_on_commit, jobs_outbox_send
+from labeling_app.modeling.models import EmbeddingRun, ModelVersion
+from labeling_app.projects.models import Project, Role
 from tests.conftest import worker_start, worker_stop
 from tests.factories import MembershipFactory, UserFactory
 from tests.worker import test_retrain_worker as loop
@@ -207,9 +211,9 @@ def test_work_asked_for_during_an_outage_is_saved_answered_and_run_once_when_red
     assert proc.poll() is None
 
     # A duplicate delivery (a sweep racing a worker start's resend) is harmless: the claim guards skip it.
-    from labeling_app.tasks.discovery import discovery_compute
-    from labeling_app.tasks.imports import import_run
-    from labeling_app.tasks.training import retrain
+    from labeling_app.discovery.tasks import discovery_compute
+    from labeling_app.importing.tasks import import_run
+    from labeling_app.modeling.tasks.training import retrain
 
     versions = project.model_versions.count()
     import_run.apply_async(kwargs={"import_job_id": job.pk})
@@ -226,7 +230,7 @@ def test_work_asked_for_during_an_outage_is_saved_answered_and_run_once_when_red
 
 def test_the_sweep_keeps_jobs_while_the_broker_is_down_and_sends_each_once_when_it_is_back(
         transactional_db, own_redis, settings):
-    from labeling_app.tasks.training import retrain
+    from labeling_app.modeling.tasks.training import retrain
     from tests.factories import ProjectFactory
 
     project = ProjectFactory()

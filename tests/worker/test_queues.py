@@ -10,10 +10,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
-from labeling_app.models import EmbeddingRun, ModelVersion, Response
-from labeling_app.services.embeddings import embedding_run_request
-from labeling_app.services.imports import import_job_create
-from labeling_app.services.themes import theme_update
+from labeling_app.importing.services import import_job_create
+from labeling_app.modeling.models import EmbeddingRun, ModelVersion
+from labeling_app.modeling.services.embeddings import embedding_run_request
+from labeling_app.projects.models import Response
+from labeling_app.themes.services import theme_update
 from tests.conftest import worker_start, worker_stop
 from tests.factories import ProjectFactory
 from tests.worker import test_retrain_triggers as triggers

@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from labeling_app.models import LabelQueue, ModelVersion, Project
-from labeling_app.services.imports import import_job_create
-from labeling_app.services.queue import queue_batch_lease
-from labeling_app.services.themes import theme_update
+from labeling_app.importing.services import import_job_create
+from labeling_app.labeling.models import LabelQueue
+from labeling_app.labeling.services.queue import queue_batch_lease
+from labeling_app.modeling.models import ModelVersion
+from labeling_app.projects.models import Project
+from labeling_app.themes.services import theme_update
 from tests.worker import test_retrain_worker as loop
 
 pytestmark = pytest.mark.worker

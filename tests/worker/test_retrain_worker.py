@@ -4,9 +4,10 @@ import time
 import psutil
 import pytest
 
-from labeling_app.models import ModelVersion, Project, Role
-from labeling_app.services.annotations import AnnotationItem, annotation_submit
-from labeling_app.services.training import training_run
+from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
+from labeling_app.modeling.models import ModelVersion
+from labeling_app.modeling.services.training import training_run
+from labeling_app.projects.models import Project, Role
 from tests.conftest import demo_project_make
 from tests.factories import UserFactory
 
@@ -42,8 +43,9 @@ def loop_project(transactional_db, demo_vectors):
 def embedded_answers_add(project, n: int) -> None:
     """Add n answers to the project with stored embeddings (the project's own vectors, reused): a retrain of a
     bigger project, seconds of predicting and ranking, without any embedding work."""
-    from labeling_app.models import Response, ResponseEmbedding
-    from labeling_app.services.embeddings import embedding_model_name
+    from labeling_app.modeling.models import ResponseEmbedding
+    from labeling_app.modeling.services.embeddings import embedding_model_name
+    from labeling_app.projects.models import Response
     from ml.embeddings import text_hash
 
     vectors = [bytes(v) for v in ResponseEmbedding.objects.filter(response__project=project).values_list(

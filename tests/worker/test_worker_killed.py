@@ -17,19 +17,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from labeling_app.models import (
-    AuditEvent,
-    ClusterAssignment,
-    DiscoveryRun,
-    EmbeddingRun,
-    ImportJob,
-    MapLayout,
-    ModelVersion,
-    Role,
-)
-from labeling_app.services.annotations import annotation_submit
-from labeling_app.services.discovery import discovery_run_execute, discovery_run_request
-from labeling_app.services.imports import import_job_create
+from labeling_app.audit.models import AuditEvent
+from labeling_app.discovery.models import ClusterAssignment, DiscoveryRun, MapLayout
+from labeling_app.discovery.services import discovery_run_execute, discovery_run_request
+from labeling_app.importing.models import ImportJob
+from labeling_app.importing.services import import_job_create
+from labeling_app.labeling.services.annotations import annotation_submit
+from labeling_app.modeling.models import EmbeddingRun, ModelVersion
+from labeling_app.projects.models import Role
 from tests.conftest import worker_start, worker_stop
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.worker import test_retrain_worker as loop
@@ -217,8 +212,8 @@ def test_a_map_layout_killed_with_its_worker_is_laid_out_once_by_the_next_worker
 def test_an_import_past_its_soft_time_limit_fails_saying_so_and_writes_nothing(transactional_db, workers,
                                                                                 monkeypatch):
     # An import, not a discovery run: the embedding model's loader falls back on any error, a soft limit included.
-    from labeling_app.services.job_runs import TIME_LIMIT
-    from labeling_app.tasks.imports import import_run
+    from labeling_app.importing.tasks import import_run
+    from labeling_app.jobs.services.runs import TIME_LIMIT
 
     # The limits travel in the message, from the process that sends it: this one, as the web process would.
     monkeypatch.setattr(import_run, "time_limit", 60)

@@ -3,9 +3,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from labeling_app.selectors.agreement import agreement_report
-from labeling_app.selectors.projects import project_find_by_name
-from labeling_app.services.agreement_export import agreement_csv
+from labeling_app.projects.selectors.projects import project_find_by_name
+from labeling_app.review.selectors.agreement import agreement_report
+from labeling_app.review.services.agreement_export import agreement_csv
 
 
 def _figure(value: float | None) -> str:

@@ -4,9 +4,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from labeling_app.selectors.insights import insights_scope_from_params
-from labeling_app.selectors.projects import project_find_by_name
-from labeling_app.services.exports import FORMATS, export_options_from_params, export_render
+from labeling_app.exporting.services import FORMATS, export_options_from_params, export_render
+from labeling_app.insights.selectors.insights import insights_scope_from_params
+from labeling_app.projects.selectors.projects import project_find_by_name
 
 
 class Command(BaseCommand):

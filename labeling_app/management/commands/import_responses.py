@@ -4,9 +4,10 @@ from typing import Any
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from labeling_app.models import ImportJob, Project
-from labeling_app.selectors.projects import project_find_by_name
-from labeling_app.services.imports import import_file_run
+from labeling_app.importing.models import ImportJob
+from labeling_app.importing.services import import_file_run
+from labeling_app.projects.models import Project
+from labeling_app.projects.selectors.projects import project_find_by_name
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from labeling_app.services.demo import DEMO_USERS, NHS_CODED, demo_load_summary, demo_project_load, nhs_demo_load
+from labeling_app.importing.demo import DEMO_USERS, NHS_CODED, demo_load_summary, demo_project_load, nhs_demo_load
 
 NHS_DIR = Path(settings.BASE_DIR).parent / "shared" / "data" / "nhs_fft"
 

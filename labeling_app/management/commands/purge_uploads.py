@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from labeling_app.services.imports import import_uploads_prune
+from labeling_app.importing.services import import_uploads_prune
 
 
 class Command(BaseCommand):

@@ -1,1 +1,0 @@
-"""The REST API (DRF), one module per resource."""

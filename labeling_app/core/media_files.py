@@ -1,0 +1,50 @@
+"""Where the app's derived files live in the media store, and their removal when what they derive from goes.
+
+Every file here is a cache of database rows (embedding stores, a discovery run's term counts and map body, model
+files of versions): a missing one is rebuilt on first use, so removing files never loses data.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+RUN_FILES_KEPT = 2  # a project's newest runs keep their files; an older run viewed again rebuilds them once
+
+
+def run_folder(run_id: int) -> Path:
+    """A discovery run's files: its term counts and the fixed part of its map."""
+    return Path(settings.MEDIA_ROOT) / "discovery" / f"run-{run_id}"
+
+
+def project_folders(project_id: int) -> list[Path]:
+    """A project's own folders: its embedding stores and its model files."""
+    media = Path(settings.MEDIA_ROOT)
+    return [media / "embeddings" / f"project-{project_id}", media / "models" / f"project-{project_id}"]
+
+
+def folders_remove_on_commit(folders: list[Path]) -> None:
+    """Remove the folders once the transaction that deleted their rows commits (kept if it rolls back)."""
+    def remove() -> None:
+        for folder in folders:
+            try:
+                shutil.rmtree(folder, ignore_errors=False)
+            except FileNotFoundError:
+                pass
+            except OSError:  # the rows are gone: a file left behind is only disk space, logged for the operator
+                logger.exception("could not remove %s", folder)
+
+    transaction.on_commit(remove)
+
+
+def run_files_prune(*, project_id: int, keep: int = RUN_FILES_KEPT) -> None:
+    """Remove the files of the project's discovery runs older than its ``keep`` newest finished ones."""
+    from labeling_app.discovery.models import DiscoveryRun
+
+    runs = DiscoveryRun.objects.filter(project_id=project_id, status=DiscoveryRun.Status.SUCCEEDED)
+    old = runs.order_by("-created_at", "-id").values_list("pk", flat=True)[keep:]
+    folders_remove_on_commit([run_folder(pk) for pk in old if run_folder(pk).exists()])

@@ -1,0 +1,557 @@
+"""Coded responses and insights as files a client can open: long CSV (ThemeLoop's import format), wide CSV,
+XLSX (a sheet per insights view), and a client report as HTML or PDF.
+
+Every export takes an `InsightsScope` (labeling_app.insights.selectors.insights: `source`, `meta=KEY:VALUE` filters, a
+date range) and counts what the dashboard counts: figures come from the insights selectors, charts from
+`services.charts`.
+
+Label source. With ``source="human"`` (the default) the files hold resolved human labels only, and the long CSV
+re-imports exactly: it carries the whole theme set (a row per theme, with its description and archived state)
+and marks responses coded with no theme (`_long_rows`), so the same summary, themes and per-theme counts come
+back. With ``source="model"`` responses that no human resolved carry the current model's predicted themes (above
+each theme's threshold), and the files say so: the wide CSV, the long CSV and the XLSX sheets "responses" and
+"labels" gain a column ``label_source`` (``human``, ``model`` for an estimate, empty for a response with no
+labels; last, or in the long format before its two marker columns); the report states how many respondents are
+estimates. The long CSV stays the import format even then, so a re-import of it reads the estimates as labels
+and ``label_source`` as a metadata column: export ``source=human`` to move coded work between projects. The
+report and the XLSX "about" sheet state the current model's version and micro F1 (with its interval where
+stored) whatever the source (`selectors.training.model_current_quality`).
+
+Formula neutralisation, and its exact undo on import: a cell whose text matches ``^'*[=+\\-@\\t\\r]`` (any
+number of apostrophes, then a character a spreadsheet reads as the start of a formula) gets one leading
+apostrophe. The importer (`labeling_app.importing.parser.cell_unneutralise`) strips one leading apostrophe
+from a cell matching ``^''*[=+\\-@\\t\\r]``. Because apostrophes already in front of such a character are
+escaped too, the pair is a bijection: every text, "'=x" included, re-imports exactly as it was exported.
+Every text cell of every sheet goes through `cell_neutralise` (XLSX: `xlsx_cell`, which first turns control
+characters a workbook cannot hold, such as a vertical tab pasted from another system, into spaces).
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import datetime
+import io
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from labeling_app.importing.parser import (
+    DESCRIPTION_COLUMN,
+    ROW_ARCHIVED_THEME,
+    ROW_COLUMN,
+    ROW_NO_THEME,
+    ROW_RESPONSE,
+    ROW_THEME,
+)
+from labeling_app.insights.selectors import insights as sel
+from labeling_app.insights.services import charts
+from labeling_app.modeling.selectors.training import ModelQuality, model_current_quality
+from labeling_app.projects.models import Response
+from labeling_app.review.selectors.consensus import consensus_for_project
+from labeling_app.themes.models import Theme
+
+# A spreadsheet runs a cell starting with = + - @ (and tab/CR variants) as a formula.
+NEEDS_NEUTRALISING = re.compile(r"^'*[=+\-@\t\r]")
+
+FORMATS = {  # format -> (content type, file extension)
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "csv-wide": ("text/csv; charset=utf-8", "csv"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "html": ("text/html; charset=utf-8", "html"),
+    "pdf": ("application/pdf", "pdf"),
+}
+CHROMIUM = "/usr/bin/chromium"
+TOP_THEMES = 10  # themes with distinguishing words (XLSX and report) and quotes (report)
+TERMS_PER_THEME = 15  # XLSX; the report shows the first REPORT_TERMS
+REPORT_TERMS = 8
+# One line a lead understands, as on the Model page (partials/micro_f1_note.html says the same).
+MICRO_F1_MEANS = ("0 to 1: how closely the model's themes match the ones people gave, counting every theme decision "
+                  "on every response together (common themes weigh most); 1 means always the same.")
+REPORT_QUOTES = 3  # quotes per top theme in the report: every pinned one first, representatives make up the rest
+REPORT_PINNED = 5
+REPORT_CHART_THEMES = 15  # bars in the report's prevalence chart; the table below it lists every theme
+REPORT_DRIVER_THEMES = 12  # the themes with the largest contribution either way
+REPORT_DIFFERENCES = 15
+PAPER_SIZES = ("A4", "Letter", "A3", "A5", "Legal")  # CSS @page size keywords Chromium prints
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """The views' own parameters (the scope holds the filters): which column segments, scores and dates come from."""
+
+    segment: str | None = None  # XLSX "segments" sheet; the report picks a 2-8-valued column when None
+    score: str | None = None  # drivers of this column only; every numeric column when None
+    period: str = "month"  # trends by "week" or "month"
+
+
+def xlsx_cell(value: object) -> object:
+    """A value as an XLSX cell: control characters a workbook cannot hold (vertical tab, NUL...) become spaces,
+    then the formula rule applies. The long CSV keeps such texts exactly; the workbook cannot."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
+    return cell_neutralise(value)
+
+
+_INTEGER = re.compile(r"^-?(0|[1-9]\d*)$")
+_DECIMAL = re.compile(r"^-?(0|[1-9]\d*)\.\d+$")
+DATE_FORMAT, DATETIME_FORMAT = "yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss"
+
+
+def xlsx_typed_cell(sheet: WriteOnlyWorksheet, value: object, kind: str) -> object:
+    """A metadata value of a number or date column as a number, or a date with a date format, so a spreadsheet
+    sorts and sums it. Text that would not come back the same stays text: a code with leading zeros ("007"),
+    "nan", an exponent, a value that is not a date."""
+    text = value if isinstance(value, str) else ""
+    if kind == "number":
+        if _INTEGER.match(text):
+            return int(text)
+        if _DECIMAL.match(text):
+            return float(text)
+    elif kind == "date" and text:
+        try:
+            moment = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is not None:
+            dated = len(text) == 10
+            cell = WriteOnlyCell(sheet, value=moment.date() if dated else moment)
+            cell.number_format = DATE_FORMAT if dated else DATETIME_FORMAT
+            return cell
+    return xlsx_cell(value) if text else None
+
+
+def export_options_from_params(params: Mapping[str, str | list[str]]) -> ExportOptions:
+    """`segment`, `score` and `period` (week|month) from query or command parameters; ValidationError on a bad
+    period (a column that does not exist is refused by the selector that reads it)."""
+    def one(key: str) -> str | None:
+        value = params.get(key)
+        return (value[-1] if value else None) if isinstance(value, list) else value or None
+
+    period = one("period") or "month"
+    if period not in ("week", "month"):
+        raise ValidationError("period must be 'week' or 'month'.")
+    return ExportOptions(segment=one("segment"), score=one("score"), period=period)
+
+
+def cell_neutralise(value: object) -> object:
+    """One leading apostrophe on a text a spreadsheet would read as a formula (see the module's rule)."""
+    if isinstance(value, str) and NEEDS_NEUTRALISING.match(value):
+        return "'" + value
+    return value
+
+
+# ---- response rows (long CSV, wide CSV, the "responses" and "labels" sheets) ----------------------------
+
+
+@dataclass
+class _Coded:
+    responses: list[Response]  # in scope, in file order (uncoded ones too: the long CSV re-imports them)
+    names: dict[int, list[str]]  # response pk -> its theme names, in theme order
+    label_source: dict[int, str]  # response pk -> "human", "model" (an estimate) or "" (no labels)
+    theme_names: list[str]
+    keys: list[str]
+    themes: list[Theme]  # the whole theme set, archived themes too, in the project's order
+
+
+def _coded_rows(scope: sel.InsightsScope) -> _Coded:
+    project = scope.project
+    # Uncoded responses too (the long CSV re-imports them), through the dashboard's own filter.
+    wanted = sel.scope_response_ids(scope=scope)
+    responses = [r for r in Response.objects.filter(project=project).order_by("id") if r.pk in wanted]
+    themes = list(Theme.objects.filter(project=project).order_by("order", "id"))
+    name_of = {t.pk: t.name for t in themes}
+    order_of = {t.pk: i for i, t in enumerate(themes)}
+    labels: dict[int, frozenset[int]] = dict(consensus_for_project(project=project).resolved)
+    source = dict.fromkeys(labels, "human")
+    if scope.source == "model":
+        labels.update({pk: themes for pk, themes in sel.model_estimates(project=project).items() if pk not in labels})
+        source.update({pk: "model" for pk in labels if pk not in source})
+    names = {r.pk: [name_of[t] for t in sorted(labels.get(r.pk, ()), key=order_of.__getitem__) if t in name_of]
+             for r in responses}
+    used = {n for theme_names in names.values() for n in theme_names}
+    keys: dict[str, None] = {}
+    for r in responses:
+        keys.update(dict.fromkeys(str(k) for k in (r.metadata or {})))
+    # Every live theme is a column, so filtered exports of one project line up; archived ones only where used.
+    return _Coded(responses, names, {r.pk: source.get(r.pk, "") for r in responses},
+                  [t.name for t in themes if not t.archived or t.name in used], list(keys), themes)
+
+
+def _csv(rows: Sequence[Sequence[object]]) -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows([[cell_neutralise(v) for v in row] for row in rows])
+    return out.getvalue().encode("utf-8")
+
+
+def _long_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[list[object]]:
+    """The long format with ThemeLoop's own two last columns (parser.ROW_COLUMN, parser.DESCRIPTION_COLUMN):
+    first a row per theme of the whole theme set (`theme` or `archived_theme`, with its description, no
+    respondent), then the respondents' rows: `response` (a theme each, or one row with a blank theme when
+    uncoded) or `coded_no_theme` (people coded it and no theme applies). So a re-import gives the same theme
+    set and the same coded responses, labels and per-theme counts."""
+    c = coded or _coded_rows(scope)
+    marked = scope.source == "model"
+    rows: list[list[object]] = [["respondent_id", "response", "theme", *c.keys, *(["label_source"] if marked else []),
+                                 ROW_COLUMN, DESCRIPTION_COLUMN]]
+    blank = [""] * (len(c.keys) + marked)
+    for t in c.themes:
+        rows.append(["", "", t.name, *blank, ROW_ARCHIVED_THEME if t.archived else ROW_THEME, t.description])
+    for r in c.responses:
+        meta = [str((r.metadata or {}).get(k, "")) for k in c.keys]
+        tail = [c.label_source[r.pk]] if marked else []
+        if not c.names[r.pk]:
+            # Resolved by people with no theme is coded; a model estimate of no theme is not (nobody coded it).
+            kind = ROW_NO_THEME if c.label_source[r.pk] == "human" else ROW_RESPONSE
+            rows.append([r.respondent_id, r.text, "", *meta, *tail, kind, ""])
+        for theme in c.names[r.pk]:
+            rows.append([r.respondent_id, r.text, theme, *meta, *tail, ROW_RESPONSE, ""])
+    return rows
+
+
+def _wide_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[list[object]]:
+    c = coded or _coded_rows(scope)
+    marked = scope.source == "model"
+    rows: list[list[object]] = [["respondent_id", "response", *c.keys, *c.theme_names,
+                                 *(["label_source"] if marked else [])]]
+    for r in c.responses:
+        has = set(c.names[r.pk])
+        rows.append([r.respondent_id, r.text, *[str((r.metadata or {}).get(k, "")) for k in c.keys],
+                     *[1 if n in has else 0 for n in c.theme_names], *([c.label_source[r.pk]] if marked else [])])
+    return rows
+
+
+def export_long_csv(scope: sel.InsightsScope) -> bytes:
+    """One row per (response, theme), after a row per theme of the theme set: ThemeLoop's own import format
+    (see `_long_rows`), UTF-8, formulas neutralised."""
+    return _csv(_long_rows(scope))
+
+
+def export_wide_csv(scope: sel.InsightsScope) -> bytes:
+    """One row per response, a 0/1 column per theme (and `label_source` with source="model"), formulas neutralised."""
+    return _csv(_wide_rows(scope))
+
+
+# ---- XLSX: a sheet per view ------------------------------------------------------------------------------
+
+
+def _top_themes(prevalence: dict, n: int = TOP_THEMES) -> list[dict]:
+    return [t for t in prevalence["themes"] if t["count"] > 0][:n]
+
+
+def _prevalence_rows(prevalence: dict) -> list[list[object]]:
+    n = prevalence["respondents"]
+    return [["theme", "respondents", "share", "ci_low", "ci_high", "base"],
+            *[[t["theme"], t["count"], t["share"], t["ci_low"], t["ci_high"], n] for t in prevalence["themes"]]]
+
+
+def _segment_rows(prevalence: dict) -> tuple[list[list[object]], list[list[object]]]:
+    shares: list[list[object]] = [["segment", "theme", "respondents", "share", "ci_low", "ci_high", "base"]]
+    for seg in prevalence.get("segments", []):
+        for t in seg["themes"]:
+            shares.append([seg["segment"], t["theme"], t["count"], t["share"], t["ci_low"], t["ci_high"],
+                           seg["respondents"]])
+    tests: list[list[object]] = [["theme", "segment_a", "segment_b", "z", "p", "p_adjusted", "significant"]]
+    for d in sorted(prevalence.get("differences", []), key=lambda d: (d["p_adjusted"], d["theme"])):
+        tests.append([d["theme"], d["segment_a"], d["segment_b"], d["z"], d["p"], d["p_adjusted"],
+                      "yes" if d["significant"] else "no"])
+    return shares, tests
+
+
+def _terms_by_theme(scope: sel.InsightsScope, top: list[dict], limit: int) -> list[dict]:
+    return [sel.terms(scope=scope, theme_id=t["theme_id"], limit=limit) for t in top]
+
+
+def _terms_rows(terms: list[dict]) -> list[list[object]]:
+    rows: list[list[object]] = [["theme", "rank", "term", "z", "count_in", "count_out"]]
+    for block in terms:
+        for rank, t in enumerate(block["terms"], start=1):
+            rows.append([block["theme"], rank, t["term"], t["z"], t["count_in"], t["count_out"]])
+    return rows
+
+
+def _score_columns(scope: sel.InsightsScope, options: ExportOptions) -> list[str]:
+    if options.score:
+        return [options.score]
+    return [c["key"] for c in sel.metadata_columns(project=scope.project) if c["kind"] == "number"]
+
+
+def _drivers_rows(drivers: list[dict]) -> list[list[object]]:
+    rows: list[list[object]] = [["score", "theme", "respondents", "mean_with", "mean_without", "impact",
+                                 "impact_ci_low", "impact_ci_high", "contribution", "contribution_ci_low",
+                                 "contribution_ci_high", "score_mean", "base"]]
+    for block in drivers:
+        for t in block["themes"]:
+            rows.append([block["score"], t["theme"], t["count"], t["mean_with"], t["mean_without"], t["impact"],
+                         *t["impact_ci"], t["contribution"], *t["contribution_ci"], block["mean"],
+                         block["respondents"]])
+    return rows
+
+
+def _cooccurrence_rows(co: dict) -> tuple[list[list[object]], list[list[object]]]:
+    names = {t["theme_id"]: t["theme"] for t in co["themes"]}
+    counts = {t["theme_id"]: t["count"] for t in co["themes"]}
+    pairs: list[list[object]] = [["theme_a", "theme_b", "both", "lift", "count_a", "count_b"]]
+    for p in sorted(co["pairs"], key=lambda p: (-p["count"], -p["lift"])):
+        pairs.append([names[p["a"]], names[p["b"]], p["count"], p["lift"], counts[p["a"]], counts[p["b"]]])
+    combos: list[list[object]] = [["rank", "themes", "size", "respondents"]]
+    for rank, c in enumerate(co["combinations"], start=1):
+        combos.append([rank, " + ".join(c["names"]), len(c["names"]), c["count"]])
+    return pairs, combos
+
+
+def _trends_rows(trends: dict, names: dict[int, str]) -> list[list[object]]:
+    rows: list[list[object]] = [[trends["period"], "theme", "respondents", "share", "base"]]
+    for p in trends["points"]:
+        for t in p["themes"]:
+            rows.append([p["period"], names.get(t["theme_id"], str(t["theme_id"])), t["count"], t["share"],
+                         p["respondents"]])
+    return rows
+
+
+def _quote_blocks(quotes: dict, theme_ids: list[int] | None = None) -> list[dict]:
+    """Per theme (in `theme_ids` order when given): its pinned quotes, then representatives not pinned."""
+    blocks = {q["theme_id"]: q for q in quotes["themes"]}
+    out = []
+    for theme_id in theme_ids if theme_ids is not None else list(blocks):
+        q = blocks.get(theme_id)
+        if q is None:
+            continue
+        pinned = {p["id"] for p in q["pinned"]}
+        out.append({"theme": q["theme"], "pinned": q["pinned"],
+                    "representative": [r for r in q["representative"] if r["id"] not in pinned]})
+    return out
+
+
+def _quotes_rows(blocks: list[dict]) -> list[list[object]]:
+    rows: list[list[object]] = [["theme", "kind", "respondent_id", "response"]]
+    for b in blocks:
+        rows += [[b["theme"], "pinned", q["respondent_id"], q["text"]] for q in b["pinned"]]
+        rows += [[b["theme"], "representative", q["respondent_id"], q["text"]] for q in b["representative"]]
+    return rows
+
+
+def _filters(scope: sel.InsightsScope) -> list[str]:
+    out = [f"{k} = {v}" for k, v in scope.meta]
+    if scope.date_field and (scope.date_from or scope.date_to):
+        out.append(f"{scope.date_field} from {scope.date_from or '…'} to {scope.date_to or '…'}")
+    return out
+
+
+def _model_f1_text(model: ModelQuality | None) -> str:
+    """The F1 with its interval ("0.612 (90% interval 0.550 to 0.670)"), the F1 alone where no interval is stored,
+    "" without a model or F1."""
+    if model is None or model.micro_f1 is None:
+        return ""
+    text = f"{model.micro_f1:.3f}"
+    if model.micro_interval is not None:
+        level = f"{model.level:.0%} " if model.level else ""
+        text += f" ({level}interval {model.micro_interval[0]:.3f} to {model.micro_interval[1]:.3f})"
+    return text
+
+
+def _about_rows(scope: sel.InsightsScope, info: dict, model: ModelQuality | None, respondents: int,
+                estimated: int) -> list[list[object]]:
+    project = scope.project
+    return [["field", "value"], ["project", project.name], ["question", project.question or ""],
+            ["label source", _source_text(scope, info, model, estimated)],
+            ["model version", model.version if model else "no model trained yet"],
+            ["model micro F1", model.micro_f1 if model and model.micro_f1 is not None else ""],
+            ["model micro F1 interval", _model_f1_text(model) if model and model.micro_interval else ""],
+            ["what micro F1 means", MICRO_F1_MEANS if model else ""],
+            ["respondents with labels", respondents], ["of them model estimates", estimated],
+            ["filters", "; ".join(_filters(scope)) or "none"],
+            ["generated", timezone.now().strftime("%Y-%m-%d %H:%M UTC")]]
+
+
+def _source_text(scope: sel.InsightsScope, info: dict, model: ModelQuality | None, estimated: int) -> str:
+    """Which labels are counted; the model itself is stated apart (`_model_f1_text`), whatever the source."""
+    if scope.source != "model":
+        return "resolved human labels"
+    version = info["model_version"] or (model.version if model else None)
+    if version is None:
+        return "resolved human labels (no model trained yet, so no estimates)"
+    if not info["model_version"]:
+        return f"resolved human labels (model version {version} has no predictions yet, so no estimates)"
+    return (f"resolved human labels plus model version {version} estimates for {estimated} "
+            f"respondent{'s' if estimated != 1 else ''} no human resolved")
+
+
+def export_xlsx(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
+    """A workbook with a sheet per insights view, in this order: responses (wide), labels (long), prevalence
+    (counts, shares, 95% Wilson intervals), segments and differences (with `options.segment`), terms (the
+    distinguishing words of the top themes), drivers (each numeric column, or `options.score`), cooccurrence
+    (pairs with counts and lift), combinations, trends (when the project has a date column), quotes (pinned,
+    then representative) and about (label source, model, filters). Every text cell is neutralised."""
+    options = options or ExportOptions()
+    coded = _coded_rows(scope)
+    prevalence = sel.prevalence(scope=scope)
+    names = {t["theme_id"]: t["theme"] for t in prevalence["themes"]}
+    sheets: list[tuple[str, list[list[object]]]] = [
+        ("responses", _wide_rows(scope, coded)), ("labels", _long_rows(scope, coded)),
+        ("prevalence", _prevalence_rows(prevalence)),
+    ]
+    if options.segment:
+        shares, tests = _segment_rows(sel.prevalence(scope=scope, segment=options.segment))
+        sheets += [("segments", shares), ("differences", tests)]
+    sheets.append(("terms", _terms_rows(_terms_by_theme(scope, _top_themes(prevalence), TERMS_PER_THEME))))
+    if scores := _score_columns(scope, options):
+        sheets.append(("drivers", _drivers_rows([sel.drivers(scope=scope, score=s) for s in scores])))
+    pairs, combos = _cooccurrence_rows(sel.cooccurrence(scope=scope))
+    sheets += [("cooccurrence", pairs), ("combinations", combos)]
+    try:
+        dated = charts.insights_dated_scope(scope)
+    except ValidationError:  # no date column: no trends sheet
+        dated = None
+    if dated is not None:
+        sheets.append(("trends", _trends_rows(sel.trends(scope=dated, period=options.period), names)))
+    sheets.append(("quotes", _quotes_rows(_quote_blocks(sel.quotes(scope=scope), [t["theme_id"] for t in
+                                                                                   prevalence["themes"]]))))
+    estimated = sum(1 for s in coded.label_source.values() if s == "model")
+    info = sel.insights_source_info(scope=scope)
+    model = model_current_quality(project=scope.project)
+    sheets.append(("about", _about_rows(scope, info, model, prevalence["respondents"], estimated)))
+    book = Workbook(write_only=True)  # streams rows out: the wide sheet of a large project is most of the time
+    kinds = {c["key"]: c["kind"] for c in sel.metadata_columns(project=scope.project)}
+    # The metadata columns of the two response sheets, by position: number and date columns are written as
+    # numbers and dates (the insights data layer's classification), every other cell as neutralised text.
+    typed = {"responses": dict(enumerate(kinds.get(k, "") for k in ["", "", *coded.keys])),
+             "labels": dict(enumerate(kinds.get(k, "") for k in ["", "", "", *coded.keys]))}
+    for title, rows in sheets:
+        sheet = book.create_sheet(title)
+        column_kind = typed.get(title, {})
+        for i, row in enumerate(rows):
+            sheet.append([xlsx_cell(v) if i == 0 or column_kind.get(j) not in ("number", "date")
+                          else xlsx_typed_cell(sheet, v, column_kind[j]) for j, v in enumerate(row)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# ---- the client report -----------------------------------------------------------------------------------
+
+
+def _png(spec: dict) -> str:
+    return base64.b64encode(charts.chart_render(spec, "png")).decode("ascii")
+
+
+def _segment_section(scope: sel.InsightsScope, segment: str | None) -> dict | None:
+    column = segment or charts.insights_default_column(project=scope.project, kind="segment")
+    if column is None:
+        return None
+    prev = sel.prevalence(scope=scope, segment=column)
+    if len(prev["segments"]) < 2:
+        return None
+    share = {(s["segment"], t["theme_id"]): t for s in prev["segments"] for t in s["themes"]}
+    differences = [{"theme": d["theme"], "a": d["segment_a"], "b": d["segment_b"], "p_adjusted": d["p_adjusted"],
+                    "share_a": share[(d["segment_a"], d["theme_id"])]["share"],
+                    "share_b": share[(d["segment_b"], d["theme_id"])]["share"]}
+                   for d in prev["differences"] if d["significant"]]
+    # Many p-values round to 0 on a large survey: the widest gaps first among equals.
+    differences.sort(key=lambda d: (d["p_adjusted"], -abs(d["share_a"] - d["share_b"]), d["theme"]))
+    return {"column": column, "segments": [{"name": s["segment"], "respondents": s["respondents"]}
+                                          for s in prev["segments"]],
+            "chart_png": _png(charts.segments_chart(prev)), "differences": differences[:REPORT_DIFFERENCES],
+            "more_differences": max(0, len(differences) - REPORT_DIFFERENCES),
+            "chart_themes": min(charts.SEGMENT_THEMES, len(prev["themes"]))}
+
+
+def _drivers_section(scope: sel.InsightsScope, score: str | None) -> dict | None:
+    column = score or charts.insights_default_column(project=scope.project, kind="number")
+    if column is None:
+        return None
+    result = sel.drivers(scope=scope, score=column)
+    if not result["respondents"]:
+        return None
+    # The themes that move the score most either way, in the selector's order (most negative first).
+    strongest = sorted(result["themes"], key=lambda t: -abs(t["contribution"]))[:REPORT_DRIVER_THEMES]
+    keep = {t["theme_id"] for t in strongest}
+    shown = {**result, "themes": [t for t in result["themes"] if t["theme_id"] in keep]}
+    return {"score": column, "mean": result["mean"], "respondents": result["respondents"],
+            "themes": shown["themes"], "chart_png": _png(charts.drivers_chart(shown))}
+
+
+def report_context(scope: sel.InsightsScope, options: ExportOptions | None = None) -> dict:
+    """What the client report shows, as plain data: the question, respondents, label source and model, filters,
+    top themes with 95% intervals and chart, their distinguishing words and quotes (pinned first), a segment
+    comparison and drivers of a score where the metadata has them."""
+    options = options or ExportOptions()
+    coded = _coded_rows(scope)
+    prevalence = sel.prevalence(scope=scope)
+    info = sel.insights_source_info(scope=scope)
+    model = model_current_quality(project=scope.project)
+    estimated = sum(1 for s in coded.label_source.values() if s == "model")
+    top = _top_themes(prevalence)
+    terms = {b["theme_id"]: b["terms"] for b in _terms_by_theme(scope, top, REPORT_TERMS)}
+    quotes = {b["theme"]: b for b in _quote_blocks(sel.quotes(scope=scope), [t["theme_id"] for t in top])}
+    for t in top:
+        block = quotes.get(t["theme"], {"pinned": [], "representative": []})
+        pinned = block["pinned"][:REPORT_PINNED]
+        t.update(terms=terms.get(t["theme_id"], []), pinned=pinned,
+                 representative=block["representative"][:max(0, REPORT_QUOTES - len(pinned))])
+    charted = {**prevalence, "themes": _top_themes(prevalence, REPORT_CHART_THEMES)}
+    return {
+        "project": scope.project, "respondents": prevalence["respondents"], "responses": len(coded.responses),
+        "themes": top, "all_themes": prevalence["themes"] if len(prevalence["themes"]) > len(top) else [],
+        "chart_themes": len(charted["themes"]), "filters": _filters(scope),
+        "source": _source_text(scope, info, model, estimated), "model_source": scope.source == "model",
+        # The current model and its quality, stated whatever the label source (None: no model made current yet).
+        "model": model, "model_f1_text": _model_f1_text(model), "micro_f1_means": MICRO_F1_MEANS,
+        "estimated": estimated,
+        "chart_png": _png(charts.prevalence_chart(charted)) if top else "",
+        "segment": _segment_section(scope, options.segment), "drivers": _drivers_section(scope, options.score),
+        "generated": timezone.now(),
+    }
+
+
+def report_paper() -> str:
+    """The report's paper size for CSS `@page` (settings.REPORT_PAPER: A4 unless the locale uses US Letter)."""
+    paper = str(getattr(settings, "REPORT_PAPER", "A4"))
+    return paper if paper in PAPER_SIZES else "A4"
+
+
+def report_html(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
+    """The client report as one standalone HTML file (styles inline, charts as PNG data URIs, text escaped)."""
+    context = {**report_context(scope, options), "paper": report_paper()}
+    return render_to_string("labeling_app/report.html", context).encode("utf-8")
+
+
+def report_pdf(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
+    """The report printed to PDF by headless Debian chromium (offline; the HTML needs nothing from the network)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        page, pdf = os.path.join(tmp, "report.html"), os.path.join(tmp, "report.pdf")
+        with open(page, "wb") as fh:
+            fh.write(report_html(scope, options))
+        subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+             f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf}", f"file://{page}"],
+            check=True, capture_output=True, timeout=120,
+        )
+        with open(pdf, "rb") as fh:
+            return fh.read()
+
+
+def export_render(*, scope: sel.InsightsScope, fmt: str, options: ExportOptions | None = None) -> bytes:
+    """The export in one of FORMATS; raises ValidationError for an unknown format or a bad view parameter."""
+    if fmt == "csv":
+        return export_long_csv(scope)
+    if fmt == "csv-wide":
+        return export_wide_csv(scope)
+    if fmt == "xlsx":
+        return export_xlsx(scope, options)
+    if fmt == "html":
+        return report_html(scope, options)
+    if fmt == "pdf":
+        return report_pdf(scope, options)
+    raise ValidationError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -1,0 +1,56 @@
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import generics, serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+
+from labeling_app.core.http.users import request_user
+from labeling_app.core.progress import progress_get
+from labeling_app.importing.models import ImportJob
+from labeling_app.importing.services import import_job_create
+from labeling_app.jobs.api import QueuedCreateMixin, queued_create_responses
+from labeling_app.jobs.registry import TASK_IMPORT_RUN
+from labeling_app.projects.api.access import ProjectScopedMixin
+from labeling_app.projects.api.auth import ThrottledCreateMixin
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    file = serializers.FileField(write_only=True)
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = ["id", "file", "original_name", "status", "progress", "message", "errors",
+                  "responses_created", "themes_created", "themes_in_file", "labels_created",
+                  "created_at", "started_at", "finished_at", "file_purged_at"]
+        read_only_fields = [f for f in fields if f != "file"]
+
+    def get_progress(self, job: ImportJob) -> int:
+        return job.progress if job.is_finished else progress_get(kind="import", job_id=job.pk)
+
+
+@extend_schema_view(post=extend_schema(responses=queued_create_responses(ImportJobSerializer, "import")))
+class ImportListCreateView(QueuedCreateMixin, ThrottledCreateMixin, ProjectScopedMixin, generics.ListCreateAPIView):
+    """Upload a CSV/XLSX file (multipart field `file`) to import; poll the job for its progress."""
+
+    job_task, job_id_kwarg = TASK_IMPORT_RUN, "import_job_id"
+    throttle_scope = "imports"
+    serializer_class = ImportJobSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self) -> QuerySet[ImportJob]:
+        return self.project.import_jobs.all()
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = import_job_create(
+            project=self.project, user=request_user(self.request), upload=serializer.validated_data["file"]
+        )
+
+
+class ImportDetailView(ProjectScopedMixin, generics.RetrieveAPIView):
+    """One import job: status, progress, the summary or every error found."""
+
+    serializer_class = ImportJobSerializer
+    lookup_url_kwarg = "import_id"
+
+    def get_queryset(self) -> QuerySet[ImportJob]:
+        return self.project.import_jobs.all()

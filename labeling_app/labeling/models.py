@@ -1,0 +1,101 @@
+from django.conf import settings
+from django.db import models
+
+from labeling_app.projects.models import Project, Response
+from labeling_app.themes.models import Theme
+
+
+class Annotation(models.Model):
+    """One coder's set of themes for one response at one moment.
+
+    A change never edits a row: it adds a new current row and marks the old one
+    superseded, so the full history of who coded what, and when, is kept.
+    """
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Coded by hand"
+        IMPORT = "import", "Imported"
+        SUGGESTION = "suggestion", "Accepted suggestion"
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="annotations")
+    coder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
+    # Who made this version: the coder, or an admin whose theme merge or split rewrote the coder's labels.
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    themes = models.ManyToManyField(Theme, blank=True, related_name="annotations")
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.MANUAL)
+    is_current = models.BooleanField(default=True)
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="superseded_by"
+    )
+    flagged = models.BooleanField(default=False)
+    # Set when a theme this annotation had was split: the response is offered again to be re-coded,
+    # and the annotation does not train the model meanwhile.
+    needs_recoding = models.BooleanField(default=False)
+    # False when the coder added one theme in bulk (suggestions, clusters, map, "more like this") without
+    # considering the others: the response stays in the queue until someone codes it whole.
+    is_complete = models.BooleanField(default=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["response", "coder"],
+                condition=models.Q(is_current=True),
+                name="one_current_annotation_per_coder",
+            )
+        ]
+        indexes = [models.Index(fields=["response", "is_current"])]
+
+    def __str__(self) -> str:
+        return f"{self.coder} on {self.response_id}"
+
+
+class SuggestionRejection(models.Model):
+    """An analyst said a suggested theme does not apply; it is not offered to them again."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="+")
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "theme", "user"], name="one_rejection_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} rejected {self.theme_id} for {self.response_id}"
+
+
+class LabelQueue(models.Model):
+    """The project's active-learning order: most useful responses to label first."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="label_queue")
+    response_ids = models.JSONField(default=list)
+    model_version = models.ForeignKey("labeling_app.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL)
+    strategy = models.CharField(max_length=40, blank=True)
+    built_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"queue of {self.project_id} ({len(self.response_ids)})"
+
+
+class QueueLease(models.Model):
+    """A response served to one analyst; others are not served it until it is coded or the lease ends."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="leases")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    skipped = models.BooleanField(default=False)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["response", "user"], name="one_lease_per_user")]
+        indexes = [models.Index(fields=["project", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.response_id} held by {self.user_id}"

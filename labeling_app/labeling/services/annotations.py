@@ -1,0 +1,127 @@
+"""Submitting labels: check everything first, then write every item in one transaction, or none."""
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from labeling_app.audit.services import Change, audit_record_many
+from labeling_app.labeling.models import Annotation, QueueLease
+from labeling_app.modeling.services.training_requests import training_inputs_changed
+from labeling_app.projects.models import Project
+
+
+@dataclass
+class AnnotationItem:
+    response_id: int
+    theme_ids: list[int] = field(default_factory=list)
+    flagged: bool = False
+    note: str = ""
+    # False for a theme added in bulk without looking at the response's other themes (see Annotation).
+    complete: bool = True
+
+
+def annotation_items_check(*, project: Project, items: list[AnnotationItem]) -> dict[int, str]:
+    """Every response and theme must belong to the project, themes must be live, no response twice.
+
+    Returns the names of the project's themes (archived too), read in the same query as the check.
+    """
+    if not items:
+        raise ValidationError("nothing to submit")
+    errors = []
+    responses = set(project.responses.filter(pk__in=[i.response_id for i in items]).values_list("pk", flat=True))
+    themes = list(project.themes.values_list("pk", "name", "archived"))
+    live = {pk for pk, _, archived in themes if not archived}
+    seen: set[int] = set()
+    for n, item in enumerate(items):
+        if item.response_id not in responses:
+            errors.append(f"item {n}: response {item.response_id} is not in this project")
+        if item.response_id in seen:
+            errors.append(f"item {n}: response {item.response_id} appears twice")
+        seen.add(item.response_id)
+        unknown = [t for t in item.theme_ids if t not in live]
+        if unknown:
+            errors.append(f"item {n}: themes {unknown} are not live themes of this project")
+    if errors:
+        raise ValidationError(errors)
+    return {pk: name for pk, name, _ in themes}
+
+
+def annotation_submit(*, project: Project, user: User, items: list[AnnotationItem],
+                      source: str = Annotation.Source.MANUAL) -> list[Annotation]:
+    """Save one analyst's labels for several responses and ask for one retrain; all or nothing."""
+    names = annotation_items_check(project=project, items=items)
+    with transaction.atomic():
+        return _annotations_write(project=project, user=user, items=items, source=source, names=names)
+
+
+def _annotations_write(*, project: Project, user: User, items: list[AnnotationItem], source: str,
+                       names: dict[int, str]) -> list[Annotation]:
+    # A fixed number of statements whatever the batch size (bulk inserts): a submit is one short transaction.
+    response_ids = [i.response_id for i in items]
+    previous = {
+        a.response_id: a
+        for a in Annotation.objects.select_for_update().filter(
+            response_id__in=response_ids, coder=user, is_current=True
+        )
+    }
+    if previous:
+        Annotation.objects.filter(pk__in=[a.pk for a in previous.values()]).update(is_current=False)
+    made = Annotation.objects.bulk_create([
+        Annotation(response_id=item.response_id, coder=user, source=source, flagged=item.flagged, note=item.note,
+                   supersedes=previous.get(item.response_id), is_complete=item.complete, changed_by=user)
+        for item in items
+    ])
+    Through = Annotation.themes.through
+    Through.objects.bulk_create([Through(annotation_id=annotation.pk, theme_id=theme_id)
+                                 for annotation, item in zip(made, items, strict=True)
+                                 for theme_id in sorted(set(item.theme_ids))])
+    QueueLease.objects.filter(user=user, response_id__in=[i.response_id for i in items if i.complete]).delete()
+    _labels_audit(project, user, items, previous, names)
+    # Last: the project row stays locked by this update until the commit, and every submit updates it.
+    training_inputs_changed(project=project)
+    return made
+
+
+def _labels_audit(project: Project, user: User, items: list[AnnotationItem], previous: dict[int, Annotation],
+                  names: dict[int, str]) -> None:
+    before: dict[int, set[int]] = {}
+    for annotation_id, theme_id in Annotation.themes.through.objects.filter(
+            annotation_id__in=[a.pk for a in previous.values()]).values_list("annotation_id", "theme_id"):
+        before.setdefault(annotation_id, set()).add(theme_id)
+
+    def state(theme_ids: set[int] | list[int], complete: bool) -> dict:
+        return {"coder": user.get_username(), "themes": sorted(names.get(t, str(t)) for t in theme_ids),
+                "complete": complete}
+
+    changes = []
+    for item in items:
+        old = previous.get(item.response_id)
+        was = state(before.get(old.pk, set()), old.is_complete) if old else None
+        now = state(item.theme_ids, item.complete)
+        if was != now:
+            changes.append(Change("labels.change", "response", item.response_id,
+                                  f"{user.get_username()}: {', '.join(now['themes']) or 'no theme'}", was, now))
+    audit_record_many(project=project, changes=changes)
+
+
+def annotations_add_theme(*, project: Project, user: User, response_ids: list[int], theme_id: int,
+                          source: str = Annotation.Source.MANUAL) -> list[Annotation]:
+    """Add one theme to the user's current labels of several responses (bulk accept, clusters, map, similar).
+
+    A response the user had coded whole stays coded; any other stays in the queue for full coding.
+    """
+    if not response_ids:
+        return []
+    mine = {
+        a.response_id: a
+        for a in Annotation.objects.filter(response_id__in=response_ids, coder=user, is_current=True)
+        .prefetch_related("themes")
+    }
+    items = []
+    for r in sorted(set(response_ids)):
+        before = mine.get(r)
+        themes = {t.pk for t in before.themes.all()} if before else set()
+        complete = before is not None and before.is_complete and not before.needs_recoding
+        items.append(AnnotationItem(r, sorted(themes | {theme_id}), complete=complete))
+    return annotation_submit(project=project, user=user, items=items, source=source)

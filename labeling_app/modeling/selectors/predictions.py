@@ -1,0 +1,123 @@
+"""Reading the current model's predictions: suggestions for responses and bands of one theme."""
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from labeling_app.labeling.models import Annotation, SuggestionRejection
+from labeling_app.modeling.models import ModelVersion
+from labeling_app.projects.models import Project
+
+MIN_SHOWN = 0.05  # probabilities below this are not worth showing as suggestions
+
+
+@dataclass(frozen=True)
+class Predictions:
+    response_ids: np.ndarray  # (n,) int64, ascending
+    theme_ids: list[int]
+    probabilities: np.ndarray  # (n, k) float32
+    thresholds: np.ndarray  # (k,) float
+
+    def rows(self, response_ids: list[int]) -> dict[int, int]:
+        """Row index of each given response that the version predicted."""
+        ids = np.asarray(response_ids, dtype=np.int64)
+        at = np.searchsorted(self.response_ids, ids)
+        at = np.minimum(at, max(len(self.response_ids) - 1, 0))
+        return {int(r): int(i) for r, i in zip(ids, at, strict=True)
+                if len(self.response_ids) and self.response_ids[i] == r}
+
+
+@functools.lru_cache(maxsize=8)
+def _predictions(version_pk: int, made_current_at: str) -> Predictions | None:
+    # A version's predictions never change once it is ready, so each process reads them once
+    # (keyed by when it was made current too, so a reused id after a database reset is not confused).
+    row = ModelVersion.objects.filter(pk=version_pk, status=ModelVersion.Status.READY).values(
+        "response_ids", "probabilities", "theme_ids", "thresholds").first()
+    if row is None or not row["response_ids"]:
+        return None
+    ids = np.frombuffer(bytes(row["response_ids"]), dtype=np.int64)
+    probabilities = np.frombuffer(bytes(row["probabilities"]), dtype=np.float16).reshape(len(ids), -1)
+    return Predictions(ids, list(row["theme_ids"]), probabilities.astype(np.float32),
+                       np.asarray(row["thresholds"], dtype=np.float64))
+
+
+def predictions_of(*, version: ModelVersion) -> Predictions | None:
+    """A ready version's predictions (None once its matrix was dropped as too old)."""
+    return _predictions(version.pk, version.made_current_at.isoformat() if version.made_current_at else "")
+
+
+def predictions_current(*, project: Project) -> Predictions | None:
+    """The current version's predictions, or None before the first version."""
+    if project.current_model_id is None:
+        return None
+    version = ModelVersion.objects.filter(pk=project.current_model_id).only("pk", "made_current_at").first()
+    return predictions_of(version=version) if version else None
+
+
+def _live_columns(project: Project, predictions: Predictions) -> list[int]:
+    live = set(project.themes.filter(archived=False).values_list("pk", flat=True))
+    return [j for j, theme_id in enumerate(predictions.theme_ids) if theme_id in live]
+
+
+def suggestions_for_responses(*, project: Project, response_ids: list[int]) -> dict[int, list[dict]]:
+    """The current model's suggestions for some responses, most likely first, live themes only."""
+    out: dict[int, list[dict]] = {pk: [] for pk in response_ids}
+    predictions = predictions_current(project=project) if response_ids else None
+    if predictions is None:
+        return out
+    columns = _live_columns(project, predictions)
+    for response_id, row in predictions.rows(response_ids).items():
+        p = predictions.probabilities[row]
+        out[response_id] = sorted(
+            ({"theme": predictions.theme_ids[j], "probability": round(float(p[j]), 4),
+              "threshold": round(float(predictions.thresholds[j]), 4),
+              "suggested": bool(p[j] >= predictions.thresholds[j])} for j in columns if p[j] >= MIN_SHOWN),
+            key=lambda s: -s["probability"],
+        )
+    return out
+
+
+def theme_thresholds(*, project: Project) -> dict[int, float]:
+    """Each live theme's decision threshold in the current model (empty before the first version)."""
+    predictions = predictions_current(project=project)
+    if predictions is None:
+        return {}
+    return {predictions.theme_ids[j]: round(float(predictions.thresholds[j]), 4)
+            for j in _live_columns(project, predictions)}
+
+
+def suggestions_band(*, project: Project, theme_id: int | None, min_probability: float | None,
+                     max_probability: float, exclude_rejected_by: int | None = None,
+                     unlabelled_only: bool = True) -> list[dict]:
+    """Suggestions in a probability band, for one live theme or all: [{response, theme, probability, suggested}].
+
+    min_probability None means each theme's own threshold, i.e. what the model suggests. Responses
+    somebody has coded are left out (unless unlabelled_only is False), and so are those the user
+    rejected this theme for. Sorted by probability, highest first.
+    """
+    predictions = predictions_current(project=project)
+    if predictions is None:
+        return []
+    columns = [j for j in _live_columns(project, predictions)
+               if theme_id is None or predictions.theme_ids[j] == theme_id]
+    labelled: set[int] = set()
+    if unlabelled_only:
+        labelled = set(Annotation.objects.filter(response__project=project, is_current=True)
+                       .values_list("response_id", flat=True))
+    rejected: set[tuple[int, int]] = set()
+    if exclude_rejected_by is not None:
+        rejected = set(SuggestionRejection.objects.filter(user_id=exclude_rejected_by, response__project=project)
+                       .values_list("response_id", "theme_id"))
+    out = []
+    for j in columns:
+        # No lower bound given: the theme's own threshold, the same test as the `suggested` flag.
+        low = max(float(predictions.thresholds[j]) if min_probability is None else min_probability, MIN_SHOWN)
+        p = predictions.probabilities[:, j]
+        theme = predictions.theme_ids[j]
+        for i in np.flatnonzero((p >= low) & (p <= max_probability)):
+            response_id = int(predictions.response_ids[i])
+            if response_id not in labelled and (response_id, theme) not in rejected:
+                out.append({"response": response_id, "theme": theme, "probability": round(float(p[i]), 4),
+                            "suggested": bool(p[i] >= predictions.thresholds[j])})
+    out.sort(key=lambda s: (-s["probability"], s["response"]))
+    return out

@@ -1,0 +1,94 @@
+"""API sign-in: tokens that expire and can be revoked, and per-user throttles for requests that start work.
+
+Wrong passwords are counted by django-axes (settings.AUTHENTICATION_BACKENDS): past the limit the token
+endpoint answers 403 for that username from that address, even with the right password, until the cool-off.
+"""
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from labeling_app.projects.api.authentication import token_expires_at
+
+
+def _token_for(user) -> Token:  # type: ignore[no-untyped-def]
+    token, _ = Token.objects.get_or_create(user=user)
+    if token_expires_at(token) <= timezone.now():
+        token.delete()
+        token = Token.objects.create(user=user)
+    return token
+
+
+TokenOut = inline_serializer("Token", {"token": serializers.CharField(), "expires_at": serializers.DateTimeField()})
+
+
+class TokenView(APIView):
+    """POST username and password for a token (the same one until it expires); DELETE revokes the caller's."""
+
+    serializer_class = AuthTokenSerializer
+
+    def get_permissions(self):  # type: ignore[no-untyped-def]
+        return [IsAuthenticated()] if self.request.method == "DELETE" else [AllowAny()]
+
+    @extend_schema(request=AuthTokenSerializer, responses={200: TokenOut})
+    def post(self, request: Request) -> HttpResponse:
+        # django-axes' middleware cannot see a lockout decided under DRF's request wrapper: ask it directly.
+        data = request.data if isinstance(request.data, dict) else {}
+        # The username's own checks first (a NUL byte cannot even be looked up in PostgreSQL).
+        username = serializers.CharField(trim_whitespace=False).run_validation(data.get("username", ""))
+        credentials = {"username": username}
+        if AxesProxyHandler.is_locked(request._request, credentials):
+            return lockout_response(request._request, None, credentials)
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        if not serializer.is_valid():
+            if AxesProxyHandler.is_locked(request._request, credentials):
+                return lockout_response(request._request, None, credentials)
+            raise ValidationError(serializer.errors)
+        token = _token_for(serializer.validated_data["user"])
+        return Response({"token": token.key, "expires_at": token_expires_at(token)})
+
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="revoked")})
+    def delete(self, request: Request) -> Response:
+        Token.objects.filter(user_id=request.user.pk or 0).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserScopedThrottle(ScopedRateThrottle):
+    """ScopedRateThrottle per user, keyed by when the user joined too: a user id reused after a database reset
+    (tests, a restored backup) does not inherit another account's history."""
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        user = request.user
+        if not user or not user.is_authenticated:
+            return super().get_cache_key(request, view)
+        ident = f"{user.pk}-{user.date_joined.timestamp():.6f}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class ThrottledCreateMixin:
+    """Throttles a view's POST (the request that starts work) under `throttle_scope`; reads stay free."""
+
+    def get_throttles(self) -> list:
+        method = getattr(getattr(self, "request", None), "method", None)
+        return [UserScopedThrottle()] if method == "POST" else []
+
+
+def lockout_response(request: HttpRequest, original_response: HttpResponse | None = None,
+                     credentials: dict | None = None) -> HttpResponse:
+    """django-axes' answer to a locked-out sign-in: the API's error shape on /api/, the lockout page elsewhere."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = f"Too many failed sign-ins: try again in {minutes} minutes."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": message, "details": None}, status=429)
+    return render(request, "labeling_app/locked_out.html", {"message": message}, status=429)

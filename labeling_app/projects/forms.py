@@ -1,0 +1,34 @@
+from django import forms
+from django.contrib.auth.validators import UnicodeUsernameValidator
+
+from labeling_app.projects.models import Project, Role
+
+
+class ProjectForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["name", "question", "labeling_batch_size"]
+        widgets = {"question": forms.Textarea(attrs={"rows": 2})}
+
+
+class ProjectSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["name", "question", "labeling_batch_size", "active_learning_strategy", "score_higher_is_better"]
+        widgets = {"question": forms.Textarea(attrs={"rows": 2})}
+        labels = {"labeling_batch_size": "Labeling batch size", "active_learning_strategy": "Which responses first",
+                  "score_higher_is_better": "A higher score is better"}
+        help_texts = {"score_higher_is_better": "Untick where a lower score is better (e.g. NHS FFT: 1 = very good): "
+                                                "Insights then colour drivers by whether they make the score better "
+                                                "or worse."}
+
+    def clean_labeling_batch_size(self) -> int:
+        size = self.cleaned_data["labeling_batch_size"]
+        if not 1 <= size <= 200:
+            raise forms.ValidationError("between 1 and 200")
+        return size
+
+
+class InvitationForm(forms.Form):
+    username = forms.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.ANALYST)

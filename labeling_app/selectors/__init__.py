@@ -1,1 +1,0 @@
-"""Selectors: read queries, always scoped to what the user may see."""

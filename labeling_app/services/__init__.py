@@ -1,1 +1,0 @@
-"""Services: every change to ThemeLoop's data goes through one of these functions."""

@@ -1,1 +1,0 @@
-"""Server-rendered pages; each view checks the user's role and calls selectors and services."""
