@@ -82,7 +82,8 @@ def embeddings_store_cached(project) -> None:  # type: ignore[no-untyped-def]
     """The responses' embeddings from bench/.cache (computed by the app's model on the first run, ~6,000 texts
     take minutes on a busy machine), stored as the embedding run would store them."""
     from labeling_app.modeling.models import ResponseEmbedding
-    from labeling_app.modeling.services.embeddings import _loaded_model, embedding_model_name
+    from labeling_app.modeling.selectors.embeddings import embedding_model_name
+    from labeling_app.modeling.services.embeddings import _loaded_model
     from ml.embeddings import text_hash
 
     rows = list(project.responses.order_by("pk").values_list("pk", "text"))

@@ -66,7 +66,7 @@ def build_project(size: int, data, X: np.ndarray, labelled: np.ndarray, name: st
 
     from labeling_app.labeling.models import Annotation
     from labeling_app.modeling.models import ResponseEmbedding
-    from labeling_app.modeling.services.embeddings import embedding_model_name
+    from labeling_app.modeling.selectors.embeddings import embedding_model_name
     from labeling_app.projects.models import Project, Response, Role
     from labeling_app.projects.services.projects import project_create
     from labeling_app.themes.services import theme_create
@@ -165,7 +165,8 @@ def main() -> None:
     if not (NHS_DIR / "coded_responses.csv").is_file():
         sys.exit(f"{NHS_DIR} is missing")
     setup_django(args.database_url)
-    from labeling_app.modeling.services.embeddings import _loaded_model, embedding_model_name
+    from labeling_app.modeling.selectors.embeddings import embedding_model_name
+    from labeling_app.modeling.services.embeddings import _loaded_model
 
     data = load_coded(NHS_DIR / "coded_responses.csv")
     pool, _ = load_split(data, NHS_DIR / "split.csv")

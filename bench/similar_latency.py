@@ -66,7 +66,7 @@ def build_project(size: int, *, seed: int = 0) -> int:
     from labeling_app.discovery.models import Cluster, ClusterAssignment, DiscoveryRun
     from labeling_app.labeling.models import Annotation
     from labeling_app.modeling.models import ResponseEmbedding
-    from labeling_app.modeling.services.embeddings import embedding_model_name
+    from labeling_app.modeling.selectors.embeddings import embedding_model_name
     from labeling_app.projects.models import Project, Response
     from labeling_app.projects.services.projects import project_create
     from labeling_app.themes.services import theme_create
@@ -165,10 +165,10 @@ def measure(project_id: int, *, repeats: int = 7, seed: int = 0) -> dict:
         responses_similar,
     )
     from labeling_app.discovery.services import (
-        action_undo,
+        cluster_action_undo,
+        cluster_merge,
         cluster_split,
         cluster_update,
-        clusters_merge,
         responses_move,
     )
     from labeling_app.projects.models import Project
@@ -193,7 +193,7 @@ def measure(project_id: int, *, repeats: int = 7, seed: int = 0) -> dict:
 
     def merge(i: int) -> None:
         a, b = rng.choice(clusters(), 2, replace=False)
-        clusters_merge(run=run, user=user, cluster_ids=[int(a), int(b)])
+        cluster_merge(run=run, user=user, cluster_ids=[int(a), int(b)])
 
     def split(i: int) -> None:
         cluster_split(run=run, user=user, cluster_id=int(rng.choice(clusters())), k=2)
@@ -211,7 +211,7 @@ def measure(project_id: int, *, repeats: int = 7, seed: int = 0) -> dict:
             started = time.perf_counter()
             edit(i)
             spent = time.perf_counter() - started
-            action_undo(run=run, user=user)
+            cluster_action_undo(run=run, user=user)
             timed.spent.append(spent)  # type: ignore[attr-defined]
         timed.spent = []  # type: ignore[attr-defined]
         return timed

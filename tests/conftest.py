@@ -72,7 +72,8 @@ def demo_vectors() -> dict[str, bytes]:
     """Embeddings of the demo answers, computed once per test session with the app's model."""
     from labeling_app.importing.parser import parse_long_format
     from labeling_app.importing.readers import read_table
-    from labeling_app.modeling.services.embeddings import _loaded_model, embedding_model_name
+    from labeling_app.modeling.selectors.embeddings import embedding_model_name
+    from labeling_app.modeling.services.embeddings import _loaded_model
     from ml.embeddings import embed_texts
 
     parsed = parse_long_format(read_table(DEMO_FILE.read_bytes(), "demo.csv", max_bytes=10**8),
@@ -89,7 +90,7 @@ def demo_project_make(owner_memberships: dict, demo_vectors: dict[str, bytes], *
     from labeling_app.importing.services import import_file_run
     from labeling_app.labeling.models import Annotation
     from labeling_app.modeling.models import ResponseEmbedding
-    from labeling_app.modeling.services.embeddings import embedding_model_name
+    from labeling_app.modeling.selectors.embeddings import embedding_model_name
     from ml.embeddings import text_hash
 
     project = ProjectFactory(name="Loop Box churn")

@@ -19,6 +19,6 @@ def audit_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespon
     page = Paginator(audit_events(project=membership.project, action=action), PER_PAGE).get_page(
         request.GET.get("page"))
     rows = [(event, audit_change_lines(before=event.before, after=event.after)) for event in page]
-    return render(request, "labeling_app/audit.html", {
+    return render(request, "labeling_app/audit/audit.html", {
         "project": membership.project, "membership": membership, "page": page, "rows": rows, "action": action,
         **role_flags(membership)})

@@ -16,12 +16,12 @@ logger = logging.getLogger(__name__)
 RUN_FILES_KEPT = 2  # a project's newest runs keep their files; an older run viewed again rebuilds them once
 
 
-def run_folder(run_id: int) -> Path:
+def run_folder_path(run_id: int) -> Path:
     """A discovery run's files: its term counts and the fixed part of its map."""
     return Path(settings.MEDIA_ROOT) / "discovery" / f"run-{run_id}"
 
 
-def project_folders(project_id: int) -> list[Path]:
+def project_folders_get(project_id: int) -> list[Path]:
     """A project's own folders: its embedding stores and its model files."""
     media = Path(settings.MEDIA_ROOT)
     return [media / "embeddings" / f"project-{project_id}", media / "models" / f"project-{project_id}"]
@@ -47,4 +47,4 @@ def run_files_prune(*, project_id: int, keep: int = RUN_FILES_KEPT) -> None:
 
     runs = DiscoveryRun.objects.filter(project_id=project_id, status=DiscoveryRun.Status.SUCCEEDED)
     old = runs.order_by("-created_at", "-id").values_list("pk", flat=True)[keep:]
-    folders_remove_on_commit([run_folder(pk) for pk in old if run_folder(pk).exists()])
+    folders_remove_on_commit([run_folder_path(pk) for pk in old if run_folder_path(pk).exists()])

@@ -22,11 +22,11 @@ from labeling_app.core.progress import progress_get
 from labeling_app.discovery.models import Cluster, ClusterAction, DiscoveryRun
 from labeling_app.discovery.selectors import cluster_members, clusters_active, discovery_run_latest, responses_similar
 from labeling_app.discovery.services import (
-    action_undo,
+    cluster_action_undo,
     cluster_make_theme,
+    cluster_merge,
     cluster_split,
     cluster_update,
-    clusters_merge,
     discovery_run_request,
     responses_move,
 )
@@ -198,7 +198,7 @@ class ClusterMergeView(_ClusterActionView):
         data.is_valid(raise_exception=True)
         ids = data.validated_data["clusters"]
         first = get_object_or_404(Cluster.objects.filter(run__project=self.project), pk=ids[0])
-        merged = clusters_merge(run=first.run, user=request_user(request), cluster_ids=ids,
+        merged = cluster_merge(run=first.run, user=request_user(request), cluster_ids=ids,
                                 name=data.validated_data["name"])
         return ApiResponse(ClusterSerializer(merged).data, status=status.HTTP_201_CREATED)
 
@@ -249,7 +249,7 @@ class ClusterUndoView(_ClusterActionView):
 
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, project_id: int) -> ApiResponse:
-        action: ClusterAction = action_undo(run=_run(self, request), user=request_user(request))
+        action: ClusterAction = cluster_action_undo(run=_run(self, request), user=request_user(request))
         return ApiResponse({"undone": action.summary})
 
 

@@ -1,17 +1,16 @@
 import itertools
 import json
-import os
-import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from django.db.models import QuerySet
 
-from labeling_app.core.media_files import run_folder
+from labeling_app.core.media_files import run_folder_path
 from labeling_app.discovery.models import Cluster, ClusterAssignment, DiscoveryRun, MapLayout
 from labeling_app.labeling.models import Annotation
 from labeling_app.labeling.selectors import responses_filter
-from labeling_app.modeling.services.embeddings import embedding_store
+from labeling_app.modeling.selectors.embeddings import embedding_store_get
 from labeling_app.projects.models import Project, Response
 from ml import discovery as ml_discovery
 
@@ -70,30 +69,33 @@ def map_points_json(*, run: DiscoveryRun) -> bytes:
     return b"{" + _map_fixed(run, ids) + b", " + changing[1:].encode()
 
 
+def map_fixed_path(*, run: DiscoveryRun) -> Path:
+    """Where a run's fixed map part is kept (written by the layout job, discovery.services)."""
+    return run_folder_path(run.pk) / "map-fixed.json"
+
+
 def _map_fixed(run: DiscoveryRun, ids: np.ndarray) -> bytes:
-    path = run_folder(run.pk) / "map-fixed.json"
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
+        return map_fixed_path(run=run).read_bytes()
+    except FileNotFoundError:  # an older run whose files were pruned: made again, in memory only
+        return map_fixed_body(run=run)
+
+
+def map_fixed_body(*, run: DiscoveryRun) -> bytes:
+    """The part of a run's map that edits and labels do not change (ids, positions, texts), as JSON members."""
+    ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64)
     xy = np.frombuffer(bytes(run.layout), dtype=np.float32).reshape(len(ids), 2)
     texts = dict(Response.objects.filter(cluster_assignments__run=run).values_list("pk", "text")
                  .iterator(chunk_size=5000))
     fixed = json.dumps({"ids": ids.tolist(), "x": np.round(xy[:, 0], 4).tolist(),
                         "y": np.round(xy[:, 1], 4).tolist(), "text": [texts.get(i, "") for i in ids.tolist()]})
-    body = fixed[1:-1].encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".map-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(body)
-    os.replace(tmp, path)  # two first requests may both write it: each writes it whole
-    return body
+    return fixed[1:-1].encode()
 
 
 def responses_similar(*, project: Project, response_ids: list[int], k: int = 20,
                       unlabelled_only: bool = True) -> list[Response]:
     """The responses nearest by embedding to the given ones (to their centre), most similar first."""
-    store = embedding_store(project=project)
+    store = embedding_store_get(project=project)
     rows = store.rows_of(response_ids)
     anchors = rows[rows >= 0]
     if not len(anchors):

@@ -13,9 +13,10 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from labeling_app.core.media_files import run_files_prune, run_folder
+from labeling_app.core.media_files import run_files_prune, run_folder_path
 from labeling_app.core.progress import progress_set
 from labeling_app.discovery.models import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun, MapLayout
+from labeling_app.discovery.selectors import map_fixed_body, map_fixed_path
 from labeling_app.jobs.registry import TASK_DISCOVERY_COMPUTE, TASK_DISCOVERY_LAYOUT
 from labeling_app.jobs.services.outbox import enqueue_on_commit
 from labeling_app.jobs.services.runs import (
@@ -29,14 +30,9 @@ from labeling_app.jobs.services.runs import (
 )
 from labeling_app.labeling.models import Annotation
 from labeling_app.labeling.services.annotations import annotations_add_theme
-from labeling_app.modeling.services.embedding_store import EmbeddingStore
-from labeling_app.modeling.services.embeddings import (
-    WAITING_FOR_EMBEDDINGS,
-    embedding_matrix,
-    embedding_store,
-    embeddings_missing_request,
-    response_texts,
-)
+from labeling_app.modeling.selectors.embeddings import embedding_matrix_read, embedding_store_get, response_texts_read
+from labeling_app.modeling.services.embeddings import WAITING_FOR_EMBEDDINGS, embeddings_missing_request
+from labeling_app.modeling.store import EmbeddingStore
 from labeling_app.projects.models import Project
 from labeling_app.themes.models import Theme
 from labeling_app.themes.services import theme_create
@@ -96,10 +92,10 @@ def discovery_run_execute(*, discovery_run_id: int, task_id: str = "") -> Discov
     try:
         with job_heartbeat(run, task_id=task_id):
             progress_set(kind="discovery", job_id=run.pk, percent=5)
-            ids, X = embedding_matrix(project=run.project)
+            ids, X = embedding_matrix_read(project=run.project)
             if len(ids) < 4:
                 raise ValueError("discovery needs at least 4 responses with embeddings")
-            texts = response_texts(project=run.project, response_ids=ids)
+            texts = response_texts_read(project=run.project, response_ids=ids)
             progress_set(kind="discovery", job_id=run.pk, percent=20)
             found = ml_discovery.discover(X, texts, n_clusters=run.n_clusters,
                                           min_cluster_size=run.min_cluster_size, seed=run.seed)
@@ -134,7 +130,7 @@ def discovery_layout_compute(*, discovery_run_id: int, task_id: str = "") -> Dis
     try:
         with job_heartbeat(job, task_id=task_id):
             ids = np.frombuffer(bytes(run.response_ids), dtype=np.int64)
-            store = embedding_store(project=run.project)
+            store = embedding_store_get(project=run.project)
             rows = store.rows_of(ids)
             if (rows < 0).any():
                 raise ValueError(f"{int((rows < 0).sum())} of its responses have no embedding any more")
@@ -150,7 +146,19 @@ def discovery_layout_compute(*, discovery_run_id: int, task_id: str = "") -> Dis
         job_fail(job, job_failure_reason(exc, str(exc) or type(exc).__name__), task_id=task_id)
         return None
     run.refresh_from_db()
+    map_fixed_write(run=run)
     return run
+
+
+def map_fixed_write(*, run: DiscoveryRun) -> None:
+    """Keep the fixed part of a laid-out run's map in the media store: each map request then reads only what edits
+    and labels change (discovery.selectors.map_points_json)."""
+    path = map_fixed_path(run=run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".map-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(map_fixed_body(run=run))
+    os.replace(tmp, path)  # a redelivered layout may write it too: each writes it whole
 
 
 @transaction.atomic
@@ -200,7 +208,7 @@ def _member_ids(cluster: Cluster) -> list[int]:
 
 
 def _term_counts_path(run: DiscoveryRun) -> Path:
-    return run_folder(run.pk) / "terms.npz"
+    return run_folder_path(run.pk) / "terms.npz"
 
 
 def _term_counts_save(run: DiscoveryRun, counts: ml_keywords.TermCounts) -> None:
@@ -258,7 +266,7 @@ def _summarize(run: DiscoveryRun, groups: dict[Cluster, list[int]], store: Embed
     sizes.update({c.pk: len(group) for c, group in groups.items() if c.active and not c.is_outliers})
     # The outliers and the responses outside every active cluster form one more class, as in discovery.
     n_groups = sum(1 for size in sizes.values() if size > 0) + int(len(run_ids) > sum(sizes.values()))
-    store = store or embedding_store(project=run.project)  # the caller's, when it has one: one fingerprint query
+    store = store or embedding_store_get(project=run.project)  # the caller's, when it has one: one fingerprint query
     for cluster, group in groups.items():
         rows = store.rows_of(group)
         at = np.minimum(np.searchsorted(run_ids, group), max(len(run_ids) - 1, 0))
@@ -266,7 +274,7 @@ def _summarize(run: DiscoveryRun, groups: dict[Cluster, list[int]], store: Embed
         members = [m for m, k in zip(group, keep, strict=True) if k]
         if cluster.active and not cluster.is_outliers and members and counts.n_texts == len(run_ids):
             def text_of(indices: list[int], members: list[int] = members) -> list[str]:
-                return response_texts(project=run.project, response_ids=[members[j] for j in indices])
+                return response_texts_read(project=run.project, response_ids=[members[j] for j in indices])
 
             summary = ml_discovery.summarize_group(store.vectors[rows[keep]], at[keep], counts, text_of,
                                                    group_id=cluster.pk, n_groups=n_groups)
@@ -292,7 +300,7 @@ def _check_active(run: DiscoveryRun, cluster_ids: list[int]) -> list[Cluster]:
 
 
 @transaction.atomic
-def clusters_merge(*, run: DiscoveryRun, user: User, cluster_ids: list[int], name: str = "") -> Cluster:
+def cluster_merge(*, run: DiscoveryRun, user: User, cluster_ids: list[int], name: str = "") -> Cluster:
     """Merge clusters into a new one (keywords and quotes recomputed); the old ones become history."""
     if len(set(cluster_ids)) < 2:
         raise ValidationError("choose at least two clusters to merge")
@@ -317,7 +325,7 @@ def cluster_split(*, run: DiscoveryRun, user: User, cluster_id: int, k: int) -> 
     every = _member_ids(cluster)
     if not 2 <= k <= len(every):
         raise ValidationError(f"a cluster of {len(every)} responses can be split into 2 to {len(every)} parts")
-    store = embedding_store(project=run.project)
+    store = embedding_store_get(project=run.project)
     rows = store.rows_of(every)
     members = [m for m, r in zip(every, rows, strict=True) if r >= 0]
     if len(members) < k:
@@ -399,7 +407,7 @@ def cluster_make_theme(*, run: DiscoveryRun, user: User, cluster_id: int, name: 
 
 
 @transaction.atomic
-def action_undo(*, run: DiscoveryRun, user: User, action_id: int | None = None) -> ClusterAction:
+def cluster_action_undo(*, run: DiscoveryRun, user: User, action_id: int | None = None) -> ClusterAction:
     """Undo the latest (or a given) action of a run that is not undone yet: clusters, assignments, labels."""
     actions = run.actions.select_for_update().filter(undone=False)
     action = actions.filter(pk=action_id).first() if action_id else actions.first()

@@ -27,11 +27,11 @@ from labeling_app.discovery.selectors import (
     theme_response_ids,
 )
 from labeling_app.discovery.services import (
-    action_undo,
+    cluster_action_undo,
     cluster_make_theme,
+    cluster_merge,
     cluster_split,
     cluster_update,
-    clusters_merge,
     discovery_run_request,
     responses_move,
 )
@@ -68,7 +68,7 @@ def clusters_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
             elif run is None:
                 raise ValidationError("there is no finished run to act on")
             elif action == "merge":
-                merged = clusters_merge(run=run, user=request.user,
+                merged = cluster_merge(run=run, user=request.user,
                                         cluster_ids=id_list(request.POST.getlist("cluster"), "cluster"))
                 messages.success(request, f"Merged into “{merged.name}”.")
             elif action == "split":
@@ -80,7 +80,7 @@ def clusters_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
                                name=request.POST.get("name") if action == "rename" else None,
                                dismissed={"dismiss": True, "restore": False}.get(action))
             elif action == "undo":
-                undone = action_undo(run=run, user=request.user)
+                undone = cluster_action_undo(run=run, user=request.user)
                 messages.success(request, f"Undone: {undone.summary}.")
         except ValidationError as exc:
             _errors(request, exc)
@@ -96,7 +96,7 @@ def clusters_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
         "pending_progress": progress_get(kind="discovery", job_id=latest.pk) if latest else 0,
         **role_flags(membership),
     }
-    return render(request, "labeling_app/clusters.html", context)
+    return render(request, "labeling_app/discovery/clusters.html", context)
 
 
 def _quotes(run: DiscoveryRun) -> dict[int, list[str]]:
@@ -111,7 +111,7 @@ def discovery_status(request: AuthenticatedHttpRequest, project_id: int) -> Http
     """The newest run's progress bar (polled by the clusters page while a run is going)."""
     membership = page_membership(request, project_id)
     run = DiscoveryRun.objects.filter(project=membership.project).first()
-    return render(request, "labeling_app/partials/discovery_status.html",
+    return render(request, "labeling_app/discovery/partials/discovery_status.html",
                   {"project": membership.project, "pending": run,
                    "pending_progress": progress_get(kind="discovery", job_id=run.pk) if run else 0})
 
@@ -143,7 +143,7 @@ def cluster_page(request: AuthenticatedHttpRequest, project_id: int, cluster_id:
     context = {"project": project, "membership": membership, "cluster": cluster, "search": search,
                "rows": [(r, coded[r.pk]) for r in members],
                "others": clusters_active(run=cluster.run).exclude(pk=cluster.pk), **role_flags(membership)}
-    return render(request, "labeling_app/cluster.html", context)
+    return render(request, "labeling_app/discovery/cluster.html", context)
 
 
 @login_required
@@ -154,7 +154,7 @@ def map_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse
     config = {"points": f"/projects/{project.pk}/map/points/", "api": f"/api/projects/{project.pk}/",
               "themes": [{"id": t.pk, "name": t.name, "colour": t.colour}
                          for t in project.themes.filter(archived=False)]}
-    return render(request, "labeling_app/map.html",
+    return render(request, "labeling_app/discovery/map.html",
                   {"project": project, "membership": membership, "run": run, "config": config,
                    **role_flags(membership)})
 
@@ -191,7 +191,7 @@ def similar_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
     similar = responses_similar(project=project, response_ids=anchors, k=k)
     context = {"project": project, "membership": membership, "anchor": anchor, "anchor_theme": anchor_theme,
                "similar": similar, "themes": project.themes.filter(archived=False), **role_flags(membership)}
-    return render(request, "labeling_app/similar.html", context)
+    return render(request, "labeling_app/discovery/similar.html", context)
 
 
 @login_required

@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from labeling_app.exporting.services import FORMATS, export_options_from_params, export_render
+from labeling_app.exporting.services import FORMATS, export_options_parse, export_render
 from labeling_app.insights.api import FILTERS
 from labeling_app.insights.selectors.insights import insights_scope_from_params
 from labeling_app.projects.api.access import ProjectScopedMixin
@@ -41,7 +41,7 @@ class ExportView(ProjectScopedMixin, APIView):
         params = dict(request.query_params.lists())
         # Django ValidationErrors (bad format, filter or view parameter) answer 400 through the error handler.
         scope = insights_scope_from_params(project=self.project, params=params)
-        data = export_render(scope=scope, fmt=fmt, options=export_options_from_params(params))
+        data = export_render(scope=scope, fmt=fmt, options=export_options_parse(params))
         content_type, extension = FORMATS[fmt]
         name = f"{slugify(self.project.name) or 'project'}-{fmt}.{extension}"
         response = HttpResponse(data, content_type=content_type)

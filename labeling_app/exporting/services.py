@@ -22,7 +22,7 @@ number of apostrophes, then a character a spreadsheet reads as the start of a fo
 apostrophe. The importer (`labeling_app.importing.parser.cell_unneutralise`) strips one leading apostrophe
 from a cell matching ``^''*[=+\\-@\\t\\r]``. Because apostrophes already in front of such a character are
 escaped too, the pair is a bijection: every text, "'=x" included, re-imports exactly as it was exported.
-Every text cell of every sheet goes through `cell_neutralise` (XLSX: `xlsx_cell`, which first turns control
+Every text cell of every sheet goes through `cell_neutralise` (XLSX: `xlsx_cell_value`, which first turns control
 characters a workbook cannot hold, such as a vertical tab pasted from another system, into spaces).
 """
 from __future__ import annotations
@@ -76,7 +76,7 @@ CHROMIUM = "/usr/bin/chromium"
 TOP_THEMES = 10  # themes with distinguishing words (XLSX and report) and quotes (report)
 TERMS_PER_THEME = 15  # XLSX; the report shows the first REPORT_TERMS
 REPORT_TERMS = 8
-# One line a lead understands, as on the Model page (partials/micro_f1_note.html says the same).
+# One line a lead understands, as on the Model page (modeling/partials/micro_f1_note.html says the same).
 MICRO_F1_MEANS = ("0 to 1: how closely the model's themes match the ones people gave, counting every theme decision "
                   "on every response together (common themes weigh most); 1 means always the same.")
 REPORT_QUOTES = 3  # quotes per top theme in the report: every pinned one first, representatives make up the rest
@@ -96,7 +96,7 @@ class ExportOptions:
     period: str = "month"  # trends by "week" or "month"
 
 
-def xlsx_cell(value: object) -> object:
+def xlsx_cell_value(value: object) -> object:
     """A value as an XLSX cell: control characters a workbook cannot hold (vertical tab, NUL...) become spaces,
     then the formula rule applies. The long CSV keeps such texts exactly; the workbook cannot."""
     if isinstance(value, str):
@@ -109,7 +109,7 @@ _DECIMAL = re.compile(r"^-?(0|[1-9]\d*)\.\d+$")
 DATE_FORMAT, DATETIME_FORMAT = "yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss"
 
 
-def xlsx_typed_cell(sheet: WriteOnlyWorksheet, value: object, kind: str) -> object:
+def xlsx_cell_typed(sheet: WriteOnlyWorksheet, value: object, kind: str) -> object:
     """A metadata value of a number or date column as a number, or a date with a date format, so a spreadsheet
     sorts and sums it. Text that would not come back the same stays text: a code with leading zeros ("007"),
     "nan", an exponent, a value that is not a date."""
@@ -129,10 +129,10 @@ def xlsx_typed_cell(sheet: WriteOnlyWorksheet, value: object, kind: str) -> obje
             cell = WriteOnlyCell(sheet, value=moment.date() if dated else moment)
             cell.number_format = DATE_FORMAT if dated else DATETIME_FORMAT
             return cell
-    return xlsx_cell(value) if text else None
+    return xlsx_cell_value(value) if text else None
 
 
-def export_options_from_params(params: Mapping[str, str | list[str]]) -> ExportOptions:
+def export_options_parse(params: Mapping[str, str | list[str]]) -> ExportOptions:
     """`segment`, `score` and `period` (week|month) from query or command parameters; ValidationError on a bad
     period (a column that does not exist is refused by the selector that reads it)."""
     def one(key: str) -> str | None:
@@ -232,13 +232,13 @@ def _wide_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[li
     return rows
 
 
-def export_long_csv(scope: sel.InsightsScope) -> bytes:
+def long_csv_export(scope: sel.InsightsScope) -> bytes:
     """One row per (response, theme), after a row per theme of the theme set: ThemeLoop's own import format
     (see `_long_rows`), UTF-8, formulas neutralised."""
     return _csv(_long_rows(scope))
 
 
-def export_wide_csv(scope: sel.InsightsScope) -> bytes:
+def wide_csv_export(scope: sel.InsightsScope) -> bytes:
     """One row per response, a 0/1 column per theme (and `label_source` with source="model"), formulas neutralised."""
     return _csv(_wide_rows(scope))
 
@@ -388,7 +388,7 @@ def _source_text(scope: sel.InsightsScope, info: dict, model: ModelQuality | Non
             f"respondent{'s' if estimated != 1 else ''} no human resolved")
 
 
-def export_xlsx(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
+def xlsx_export(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
     """A workbook with a sheet per insights view, in this order: responses (wide), labels (long), prevalence
     (counts, shares, 95% Wilson intervals), segments and differences (with `options.segment`), terms (the
     distinguishing words of the top themes), drivers (each numeric column, or `options.score`), cooccurrence
@@ -411,7 +411,7 @@ def export_xlsx(scope: sel.InsightsScope, options: ExportOptions | None = None) 
     pairs, combos = _cooccurrence_rows(sel.cooccurrence(scope=scope))
     sheets += [("cooccurrence", pairs), ("combinations", combos)]
     try:
-        dated = charts.insights_dated_scope(scope)
+        dated = charts.insights_scope_dated(scope)
     except ValidationError:  # no date column: no trends sheet
         dated = None
     if dated is not None:
@@ -432,8 +432,8 @@ def export_xlsx(scope: sel.InsightsScope, options: ExportOptions | None = None) 
         sheet = book.create_sheet(title)
         column_kind = typed.get(title, {})
         for i, row in enumerate(rows):
-            sheet.append([xlsx_cell(v) if i == 0 or column_kind.get(j) not in ("number", "date")
-                          else xlsx_typed_cell(sheet, v, column_kind[j]) for j, v in enumerate(row)])
+            sheet.append([xlsx_cell_value(v) if i == 0 or column_kind.get(j) not in ("number", "date")
+                          else xlsx_cell_typed(sheet, v, column_kind[j]) for j, v in enumerate(row)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -447,7 +447,7 @@ def _png(spec: dict) -> str:
 
 
 def _segment_section(scope: sel.InsightsScope, segment: str | None) -> dict | None:
-    column = segment or charts.insights_default_column(project=scope.project, kind="segment")
+    column = segment or charts.insights_column_default(project=scope.project, kind="segment")
     if column is None:
         return None
     prev = sel.prevalence(scope=scope, segment=column)
@@ -462,13 +462,13 @@ def _segment_section(scope: sel.InsightsScope, segment: str | None) -> dict | No
     differences.sort(key=lambda d: (d["p_adjusted"], -abs(d["share_a"] - d["share_b"]), d["theme"]))
     return {"column": column, "segments": [{"name": s["segment"], "respondents": s["respondents"]}
                                           for s in prev["segments"]],
-            "chart_png": _png(charts.segments_chart(prev)), "differences": differences[:REPORT_DIFFERENCES],
+            "chart_png": _png(charts.segments_chart_build(prev)), "differences": differences[:REPORT_DIFFERENCES],
             "more_differences": max(0, len(differences) - REPORT_DIFFERENCES),
             "chart_themes": min(charts.SEGMENT_THEMES, len(prev["themes"]))}
 
 
 def _drivers_section(scope: sel.InsightsScope, score: str | None) -> dict | None:
-    column = score or charts.insights_default_column(project=scope.project, kind="number")
+    column = score or charts.insights_column_default(project=scope.project, kind="number")
     if column is None:
         return None
     result = sel.drivers(scope=scope, score=column)
@@ -479,10 +479,10 @@ def _drivers_section(scope: sel.InsightsScope, score: str | None) -> dict | None
     keep = {t["theme_id"] for t in strongest}
     shown = {**result, "themes": [t for t in result["themes"] if t["theme_id"] in keep]}
     return {"score": column, "mean": result["mean"], "respondents": result["respondents"],
-            "themes": shown["themes"], "chart_png": _png(charts.drivers_chart(shown))}
+            "themes": shown["themes"], "chart_png": _png(charts.drivers_chart_build(shown))}
 
 
-def report_context(scope: sel.InsightsScope, options: ExportOptions | None = None) -> dict:
+def report_context_build(scope: sel.InsightsScope, options: ExportOptions | None = None) -> dict:
     """What the client report shows, as plain data: the question, respondents, label source and model, filters,
     top themes with 95% intervals and chart, their distinguishing words and quotes (pinned first), a segment
     comparison and drivers of a score where the metadata has them."""
@@ -509,30 +509,30 @@ def report_context(scope: sel.InsightsScope, options: ExportOptions | None = Non
         # The current model and its quality, stated whatever the label source (None: no model made current yet).
         "model": model, "model_f1_text": _model_f1_text(model), "micro_f1_means": MICRO_F1_MEANS,
         "estimated": estimated,
-        "chart_png": _png(charts.prevalence_chart(charted)) if top else "",
+        "chart_png": _png(charts.prevalence_chart_build(charted)) if top else "",
         "segment": _segment_section(scope, options.segment), "drivers": _drivers_section(scope, options.score),
         "generated": timezone.now(),
     }
 
 
-def report_paper() -> str:
+def report_paper_get() -> str:
     """The report's paper size for CSS `@page` (settings.REPORT_PAPER: A4 unless the locale uses US Letter)."""
     paper = str(getattr(settings, "REPORT_PAPER", "A4"))
     return paper if paper in PAPER_SIZES else "A4"
 
 
-def report_html(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
+def report_html_render(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
     """The client report as one standalone HTML file (styles inline, charts as PNG data URIs, text escaped)."""
-    context = {**report_context(scope, options), "paper": report_paper()}
-    return render_to_string("labeling_app/report.html", context).encode("utf-8")
+    context = {**report_context_build(scope, options), "paper": report_paper_get()}
+    return render_to_string("labeling_app/exporting/report.html", context).encode("utf-8")
 
 
-def report_pdf(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
+def report_pdf_render(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
     """The report printed to PDF by headless Debian chromium (offline; the HTML needs nothing from the network)."""
     with tempfile.TemporaryDirectory() as tmp:
         page, pdf = os.path.join(tmp, "report.html"), os.path.join(tmp, "report.pdf")
         with open(page, "wb") as fh:
-            fh.write(report_html(scope, options))
+            fh.write(report_html_render(scope, options))
         subprocess.run(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
              f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf}", f"file://{page}"],
@@ -545,13 +545,13 @@ def report_pdf(scope: sel.InsightsScope, options: ExportOptions | None = None) -
 def export_render(*, scope: sel.InsightsScope, fmt: str, options: ExportOptions | None = None) -> bytes:
     """The export in one of FORMATS; raises ValidationError for an unknown format or a bad view parameter."""
     if fmt == "csv":
-        return export_long_csv(scope)
+        return long_csv_export(scope)
     if fmt == "csv-wide":
-        return export_wide_csv(scope)
+        return wide_csv_export(scope)
     if fmt == "xlsx":
-        return export_xlsx(scope, options)
+        return xlsx_export(scope, options)
     if fmt == "html":
-        return report_html(scope, options)
+        return report_html_render(scope, options)
     if fmt == "pdf":
-        return report_pdf(scope, options)
+        return report_pdf_render(scope, options)
     raise ValidationError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -30,21 +30,21 @@ def import_upload(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
     membership = page_membership(request, project_id, Role.ADMIN)
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        return render(request, "labeling_app/partials/import_error.html",
+        return render(request, "labeling_app/importing/partials/import_error.html",
                       {"message": "choose a CSV or XLSX file to upload", "errors": []}, status=400)
     try:
         job = import_job_create(project=membership.project, user=request.user, upload=form.cleaned_data["file"])
     except ImportFileError as exc:
-        return render(request, "labeling_app/partials/import_error.html",
+        return render(request, "labeling_app/importing/partials/import_error.html",
                       {"message": str(exc), "errors": [e.as_dict() for e in exc.errors]}, status=400)
-    return render(request, "labeling_app/partials/import_progress.html", _progress_context(job))
+    return render(request, "labeling_app/importing/partials/import_progress.html", _progress_context(job))
 
 
 @login_required
 def import_progress(request: AuthenticatedHttpRequest, project_id: int, import_id: int) -> HttpResponse:
     membership = page_membership(request, project_id, Role.ADMIN)
     job = get_object_or_404(membership.project.import_jobs, pk=import_id)
-    return render(request, "labeling_app/partials/import_progress.html", _progress_context(job))
+    return render(request, "labeling_app/importing/partials/import_progress.html", _progress_context(job))
 
 
 @login_required
@@ -52,5 +52,5 @@ def embedding_progress(request: AuthenticatedHttpRequest, project_id: int) -> Ht
     """The latest embedding run of the project, as a progress bar that polls until it ends."""
     membership = page_membership(request, project_id)
     run = membership.project.embedding_runs.first()
-    return render(request, "labeling_app/partials/embedding_progress.html",
+    return render(request, "labeling_app/importing/partials/embedding_progress.html",
                   {"run": run, "project": membership.project})

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from labeling_app.core.http.params import MAX_ID, IdField, int_param
 from labeling_app.core.http.users import request_user
 from labeling_app.insights.selectors import insights as sel
-from labeling_app.insights.services.charts import CHART_FORMATS, CHART_VIEWS, insights_chart_file, themes_param
+from labeling_app.insights.services.charts import CHART_FORMATS, CHART_VIEWS, insights_chart_file, themes_param_parse
 from labeling_app.insights.services.quotes import quote_pin, quote_unpin
 from labeling_app.projects.api.access import ProjectScopedMixin
 from labeling_app.projects.models import Role
@@ -112,7 +112,7 @@ class TrendsView(_InsightsView):
                    responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, project_id: int) -> ApiResponse:
         period = request.query_params.get("period") or "month"
-        themes = themes_param(request.query_params)
+        themes = themes_param_parse(request.query_params)
         return self.respond(request, lambda s: sel.trends(scope=s, period=period, theme_ids=themes))
 
 

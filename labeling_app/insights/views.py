@@ -47,7 +47,7 @@ def insights_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
         "trend_themes": sel.TREND_THEMES, "trend_themes_max": sel.TREND_THEMES_MAX, "min_base": sel.MIN_BASE,
     }
     context = {"project": project, "membership": membership, **role_flags(membership), "config": config}
-    return render(request, "labeling_app/insights.html", context)
+    return render(request, "labeling_app/insights/insights.html", context)
 
 
 @login_required
@@ -60,7 +60,7 @@ def insights_charts(request: AuthenticatedHttpRequest, project_id: int, view: st
         if view not in charts.CHART_VIEWS:
             raise Http404("No such view.")
         scope = sel.insights_scope_from_params(project=membership.project, params=params)
-        chart = charts.insights_chart(scope=scope, view=view, params=request.GET)
+        chart = charts.insights_chart_build(scope=scope, view=view, params=request.GET)
         info = sel.insights_source_info(scope=scope)
     except ValidationError as exc:
         return JsonResponse({"message": " ".join(exc.messages), "details": {}}, status=400)

@@ -21,7 +21,7 @@ UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 UNAVAILABLE_EVENT = {"type": "unavailable", "message": "live updates are paused until the server's Redis is back"}
 
 
-def channel(project_id: int) -> str:
+def project_channel(project_id: int) -> str:
     # Pub/sub channels are shared by all Redis databases: the installation's prefix keeps two setups apart.
     return f"{settings.REDIS_KEY_PREFIX}project:{project_id}:events"
 
@@ -34,7 +34,7 @@ def _publish(project_id: int, message: dict[str, Any]) -> None:
     """Publish to the project's open pages; while Redis is down the event is dropped (pages catch up on
     reconnecting: a stream starts with the current model)."""
     try:
-        _client().publish(channel(project_id), json.dumps(message))
+        _client().publish(project_channel(project_id), json.dumps(message))
     except UNAVAILABLE as exc:
         logger.warning("event for project %s not published, Redis unavailable: %s", project_id, exc)
 
@@ -104,7 +104,7 @@ def events_listen(*, project_id: int, timeout: float = 15.0) -> Iterator[dict[st
     pubsub = _client().pubsub(ignore_subscribe_messages=True)
     try:
         try:
-            pubsub.subscribe(channel(project_id))
+            pubsub.subscribe(project_channel(project_id))
         except UNAVAILABLE:
             yield UNAVAILABLE_EVENT
             return
@@ -139,7 +139,7 @@ async def events_listen_async(*, project_id: int, timeout: float = 15.0) -> Asyn
     loop = asyncio.get_running_loop()
     try:
         try:
-            await pubsub.subscribe(channel(project_id))
+            await pubsub.subscribe(project_channel(project_id))
         except UNAVAILABLE:
             yield UNAVAILABLE_EVENT
             return

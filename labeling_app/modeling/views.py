@@ -31,7 +31,7 @@ def model_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespon
         "themes": _theme_rows(current),
         "rule": {"min_examples": MIN_EXAMPLES, "trusted_support": TRUSTED_SUPPORT, "f1_floor": F1_FLOOR},
     }
-    return render(request, "labeling_app/model.html", context)
+    return render(request, "labeling_app/modeling/model.html", context)
 
 
 def _theme_rows(version: ModelVersion | None) -> list[dict]:

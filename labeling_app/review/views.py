@@ -11,7 +11,7 @@ from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_me
 from labeling_app.review.selectors.agreement import agreement_report
 from labeling_app.review.selectors.consensus import disagreements_list
 from labeling_app.review.services.adjudication import disagreement_resolve, disagreement_send_back
-from labeling_app.review.services.agreement_export import agreement_csv, agreement_xlsx
+from labeling_app.review.services.agreement_export import agreement_csv_render, agreement_xlsx_render
 from labeling_app.themes.models import Theme
 from labeling_app.themes.services import theme_update
 
@@ -37,7 +37,7 @@ def agreement_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRe
               for a in report["coders"]]
     context = {"project": project, "membership": membership, "report": report, "matrix": matrix,
                **role_flags(membership)}
-    return render(request, "labeling_app/agreement.html", context)
+    return render(request, "labeling_app/review/agreement.html", context)
 
 
 @login_required
@@ -48,9 +48,9 @@ def agreement_download(request: AuthenticatedHttpRequest, project_id: int, fmt: 
         raise Http404("download as .csv or .xlsx")
     report = agreement_report(project=project)
     if fmt == "xlsx":
-        body, kind = agreement_xlsx(report), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body, kind = agreement_xlsx_render(report), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
-        body, kind = agreement_csv(report).encode("utf-8-sig"), "text/csv; charset=utf-8"
+        body, kind = agreement_csv_render(report).encode("utf-8-sig"), "text/csv; charset=utf-8"
     response = HttpResponse(body, content_type=kind)
     response["Content-Disposition"] = f'attachment; filename="agreement-{project.pk}.{fmt}"'
     return response
@@ -92,7 +92,7 @@ def disagreements_page(request: AuthenticatedHttpRequest, project_id: int) -> Ht
         row["picks"], row["other_themes"] = _theme_picks(row, themes)
     context = {"project": project, "membership": membership, "rows": rows, "themes": themes,
                "focus": names.get(theme_id) if theme_id else None, **role_flags(membership)}
-    return render(request, "labeling_app/disagreements.html", context)
+    return render(request, "labeling_app/review/disagreements.html", context)
 
 
 def _coder_marks(names: list[str]) -> list[str]:

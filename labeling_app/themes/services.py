@@ -105,7 +105,7 @@ def themes_reorder(*, project: Project, theme_ids: list[int]) -> None:
 
 
 @transaction.atomic
-def themes_merge(*, project: Project, source: Theme, target: Theme, user: User | None = None) -> Theme:
+def theme_merge(*, project: Project, source: Theme, target: Theme, user: User | None = None) -> Theme:
     """Merge `source` into `target`: every current label of source moves to target as a new annotation
     version (the old versions stay as history), and source is archived."""
     from labeling_app.labeling.models import Annotation
@@ -145,7 +145,7 @@ def theme_set_copy(*, source: Project, target: Project) -> list[Theme]:
     return made
 
 
-def ids_to_front(ids: list[int], front: list[int]) -> list[int]:
+def ids_to_front_move(ids: list[int], front: list[int]) -> list[int]:
     """`front`, then the rest of `ids` in their order. Linear: the set of `front` is built once (built inside
     the comprehension, as it once was, it was rebuilt per id: quadratic in the project's size)."""
     first = set(front)
@@ -181,7 +181,7 @@ def theme_split(*, project: Project, theme: Theme, names: list[str], user: User 
     affected = sorted({a.response_id for a in current})
     queue = LabelQueue.objects.select_for_update().filter(project=project).first()
     if queue is not None:
-        queue.response_ids = ids_to_front(queue.response_ids, affected)
+        queue.response_ids = ids_to_front_move(queue.response_ids, affected)
         queue.save(update_fields=["response_ids", "built_at"])  # built_at: the queue caches the order by it
     else:
         LabelQueue.objects.create(project=project, response_ids=affected, strategy="split")

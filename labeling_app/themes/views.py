@@ -9,7 +9,7 @@ from labeling_app.projects.models import Role
 from labeling_app.projects.selectors.projects import projects_for_user
 from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 from labeling_app.themes.forms import ThemeForm
-from labeling_app.themes.services import theme_create, theme_set_copy, theme_split, theme_update, themes_merge
+from labeling_app.themes.services import theme_create, theme_merge, theme_set_copy, theme_split, theme_update
 
 
 @login_required
@@ -24,7 +24,7 @@ def theme_editor(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
             if action == "merge":
                 source = get_object_or_404(project.themes, pk=required_id(request.POST, "source"))
                 target = get_object_or_404(project.themes, pk=required_id(request.POST, "target"))
-                themes_merge(project=project, source=source, target=target, user=request.user)
+                theme_merge(project=project, source=source, target=target, user=request.user)
                 messages.success(request, f"Merged “{source.name}” into “{target.name}”.")
                 return redirect("theme-editor", project_id=project.pk)
             if action == "split":
@@ -68,4 +68,4 @@ def theme_editor(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
                "live": project.themes.filter(archived=False),
                "templates": projects_for_user(user=request.user).exclude(pk=project.pk),
                **role_flags(membership)}
-    return render(request, "labeling_app/theme_editor.html", context)
+    return render(request, "labeling_app/themes/theme_editor.html", context)

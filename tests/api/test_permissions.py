@@ -53,7 +53,7 @@ def _discovery_fixture(project):
 
     from labeling_app.discovery.models import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun
     from labeling_app.modeling.models import ResponseEmbedding
-    from labeling_app.modeling.services.embeddings import embedding_model_name
+    from labeling_app.modeling.selectors.embeddings import embedding_model_name
     from ml.embeddings import text_hash
 
     rng = np.random.default_rng(0)

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from labeling_app.labeling.models import Annotation
 from labeling_app.modeling.models import ResponseEmbedding
-from labeling_app.modeling.services.embeddings import embedding_model_name
+from labeling_app.modeling.selectors.embeddings import embedding_model_name
 from labeling_app.projects.models import Response, Role
 from labeling_app.themes.services import theme_create
 from ml.embeddings import text_hash

@@ -11,7 +11,7 @@ from labeling_app.discovery.models import Cluster, ClusterAssignment, DiscoveryR
 from labeling_app.discovery.selectors import map_points, map_points_json, responses_similar
 from labeling_app.labeling.models import Annotation
 from labeling_app.modeling.models import ResponseEmbedding
-from labeling_app.modeling.services.embeddings import embedding_model_name
+from labeling_app.modeling.selectors.embeddings import embedding_model_name
 from labeling_app.projects.models import Response
 from labeling_app.themes.models import Theme
 from ml.discovery import nearest

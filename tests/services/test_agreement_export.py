@@ -4,7 +4,7 @@ import io
 
 from openpyxl import load_workbook
 
-from labeling_app.review.services.agreement_export import agreement_csv, agreement_xlsx
+from labeling_app.review.services.agreement_export import agreement_csv_render, agreement_xlsx_render
 
 REPORT = {
     "items": 12,
@@ -22,7 +22,7 @@ REPORT = {
 
 
 def test_csv_has_every_theme_the_pairs_and_the_overall_line_with_formulas_neutralised():
-    rows = list(csv.reader(io.StringIO(agreement_csv(REPORT))))
+    rows = list(csv.reader(io.StringIO(agreement_csv_render(REPORT))))
     assert rows[1][:2] == ["'+Price", "0.5"] and rows[2][:2] == ["Delivery", "nan"]
     pair = rows[rows.index(["coder_a", "coder_b", "kappa", "kappa_low", "kappa_high", "ac1", "items"]) + 1]
     assert pair[0] == "'=HYPERLINK(\"x\")" and pair[2] == "0.4"
@@ -30,7 +30,7 @@ def test_csv_has_every_theme_the_pairs_and_the_overall_line_with_formulas_neutra
 
 
 def test_xlsx_has_a_sheet_per_view_and_no_formula_cells():
-    book = load_workbook(io.BytesIO(agreement_xlsx(REPORT)))
+    book = load_workbook(io.BytesIO(agreement_xlsx_render(REPORT)))
     assert book.sheetnames == ["Themes", "Coder pairs", "Overall"]
     cells = [c.value for sheet in book for row in sheet.iter_rows() for c in row]
     assert "'+Price" in cells and "'=HYPERLINK(\"x\")" in cells

@@ -88,13 +88,13 @@ def _datasets(spec: dict) -> list[dict]:
 
 
 CASES = [
-    ("prevalence", lambda: charts.prevalence_chart(PREVALENCE)),
-    ("segments", lambda: charts.segments_chart(PREVALENCE)),
-    ("terms", lambda: charts.terms_chart(TERMS)),
-    ("drivers", lambda: charts.drivers_chart(DRIVERS)),
-    ("cooccurrence", lambda: charts.cooccurrence_chart(COOCCURRENCE)),
-    ("combinations", lambda: charts.combinations_chart(COOCCURRENCE)),
-    ("trends", lambda: charts.trends_chart(TRENDS, {1: "Staff attitude", 2: HOSTILE})),
+    ("prevalence", lambda: charts.prevalence_chart_build(PREVALENCE)),
+    ("segments", lambda: charts.segments_chart_build(PREVALENCE)),
+    ("terms", lambda: charts.terms_chart_build(TERMS)),
+    ("drivers", lambda: charts.drivers_chart_build(DRIVERS)),
+    ("cooccurrence", lambda: charts.cooccurrence_chart_build(COOCCURRENCE)),
+    ("combinations", lambda: charts.combinations_chart_build(COOCCURRENCE)),
+    ("trends", lambda: charts.trends_chart_build(TRENDS, {1: "Staff attitude", 2: HOSTILE})),
 ]
 
 
@@ -107,28 +107,28 @@ def test_chart_is_valid_vega_lite(name, build):
 
 def test_invalid_spec_is_rejected_by_the_schema_check():
     # The validation above must be able to fail: a misspelt mark type is not Vega-Lite.
-    spec = charts.prevalence_chart(PREVALENCE)
+    spec = charts.prevalence_chart_build(PREVALENCE)
     spec["layer"][0]["mark"] = {"type": "barr"}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(spec, load_schema())
 
 
 def test_prevalence_chart_carries_every_theme_with_its_interval():
-    rows = _datasets(charts.prevalence_chart(PREVALENCE))
+    rows = _datasets(charts.prevalence_chart_build(PREVALENCE))
     got = {(r["theme"], r["share"], r["ci_low"], r["ci_high"]) for r in rows}
     want = {(t["theme"], t["share"], t["ci_low"], t["ci_high"]) for t in PREVALENCE["themes"]}
     assert got == want
 
 
 def test_segments_chart_flags_only_significant_differences():
-    rows = _datasets(charts.segments_chart(PREVALENCE))
+    rows = _datasets(charts.segments_chart_build(PREVALENCE))
     flags = {(r["theme"], r["segment"]): r["significant"] for r in rows}
     assert flags == {("Staff attitude", "Ward A"): "yes", ("Staff attitude", "Ward B"): "yes",
                      (HOSTILE, "Ward A"): "no", (HOSTILE, "Ward B"): "no"}
 
 
 def test_terms_chart_plots_frequency_against_z_with_term_tooltip():
-    spec = charts.terms_chart(TERMS)
+    spec = charts.terms_chart_build(TERMS)
     rows = _datasets(spec)
     assert {(r["term"], r["frequency"], r["z"]) for r in rows} == {
         (p["term"], p["frequency"], p["z"]) for p in TERMS["points"]}
@@ -142,18 +142,18 @@ def test_terms_chart_plots_frequency_against_z_with_term_tooltip():
 def test_terms_chart_labels_the_most_distinctive_points_with_their_words():
     # A downloaded chart has no tooltip: without words on the points it is dots that say nothing.
     points = [{"term": f"w{i:02d}", "frequency": 10 + i, "z": 2.0 * i - 5} for i in range(25)]
-    rows = _datasets(charts.terms_chart({"theme": "T", "points": points}))
+    rows = _datasets(charts.terms_chart_build({"theme": "T", "points": points}))
     labelled = {r["label"] for r in rows if r["label"]}
     assert labelled == {f"w{i:02d}" for i in range(25 - charts.TERM_LABELS, 25)}  # the highest z
     assert all(r["label"] in ("", r["term"]) for r in rows)
     # A term whose label would sit on a more distinctive one's is left to its tooltip.
     crowded = [*points, {"term": "w24 twin", "frequency": 34, "z": 42.9}]
-    rows = _datasets(charts.terms_chart({"theme": "T", "points": crowded}))
+    rows = _datasets(charts.terms_chart_build({"theme": "T", "points": crowded}))
     assert "w24" in {r["label"] for r in rows} and "w24 twin" not in {r["label"] for r in rows}
 
 
 def test_drivers_chart_carries_contributions_and_bootstrap_intervals():
-    rows = _datasets(charts.drivers_chart(DRIVERS))
+    rows = _datasets(charts.drivers_chart_build(DRIVERS))
     assert {(r["theme"], r["contribution"], r["ci_low"], r["ci_high"]) for r in rows} == {
         (t["theme"], t["contribution"], *t["contribution_ci"]) for t in DRIVERS["themes"]}
 
@@ -167,16 +167,16 @@ def _effect_colours(spec: dict) -> dict[str, str]:
 
 def test_drivers_chart_colours_by_better_or_worse_through_the_score_direction():
     # Staff attitude lowers the score: worse (red) where higher is better, better (green) where 1 = very good.
-    higher = _effect_colours(charts.drivers_chart({**DRIVERS, "higher_is_better": True}))
-    lower = _effect_colours(charts.drivers_chart({**DRIVERS, "higher_is_better": False}))
+    higher = _effect_colours(charts.drivers_chart_build({**DRIVERS, "higher_is_better": True}))
+    lower = _effect_colours(charts.drivers_chart_build({**DRIVERS, "higher_is_better": False}))
     red, green = charts.EFFECT_COLOURS["worse"], charts.EFFECT_COLOURS["better"]
     assert higher == {"Staff attitude": red, HOSTILE: green}
     assert lower == {"Staff attitude": green, HOSTILE: red}
-    assert "lower is better" in str(charts.drivers_chart({**DRIVERS, "higher_is_better": False}))
+    assert "lower is better" in str(charts.drivers_chart_build({**DRIVERS, "higher_is_better": False}))
 
 
 def test_cooccurrence_heatmap_is_symmetric_and_uses_lift():
-    spec = charts.cooccurrence_chart(COOCCURRENCE)
+    spec = charts.cooccurrence_chart_build(COOCCURRENCE)
     rows = _datasets(spec)
     cells = {(r["a"], r["b"]): r["lift"] for r in rows}
     assert cells == {("Staff attitude", HOSTILE): 1.25, (HOSTILE, "Staff attitude"): 1.25,
@@ -188,7 +188,7 @@ def test_cooccurrence_heatmap_keeps_to_the_commonest_themes_and_leaves_unseen_pa
     themes = [{"theme_id": i, "theme": f"Theme {i:02d}", "count": 100 - i} for i in range(45)]
     pairs = [{"a": i, "b": j, "count": (i + j) % 3, "lift": 0.0 if (i + j) % 3 == 0 else 1.5}
              for i in range(45) for j in range(i + 1, 45)]
-    spec = charts.cooccurrence_chart({"themes": themes, "pairs": pairs, "combinations": []})
+    spec = charts.cooccurrence_chart_build({"themes": themes, "pairs": pairs, "combinations": []})
     rows = _datasets(spec)
     shown = {r["a"] for r in rows} | {r["b"] for r in rows}
     commonest = {f"Theme {i:02d}" for i in range(charts.COOCCURRENCE_THEMES)}
@@ -199,7 +199,7 @@ def test_cooccurrence_heatmap_keeps_to_the_commonest_themes_and_leaves_unseen_pa
 
 
 def test_combinations_chart_has_a_bar_per_set_and_a_membership_matrix():
-    rows = _datasets(charts.combinations_chart(COOCCURRENCE))
+    rows = _datasets(charts.combinations_chart_build(COOCCURRENCE))
     bars = [r for r in rows if "count" in r]
     assert [(r["set"], r["count"]) for r in bars] == [("#1", 60), ("#2", 15)]
     members = {(r["set"], r["theme"]) for r in rows if r.get("member") is True}
@@ -207,7 +207,7 @@ def test_combinations_chart_has_a_bar_per_set_and_a_membership_matrix():
 
 
 def test_trends_chart_names_lines_and_keeps_each_point():
-    rows = [r for r in _datasets(charts.trends_chart(TRENDS, {1: "Staff attitude", 2: HOSTILE})) if "theme" in r]
+    rows = [r for r in _datasets(charts.trends_chart_build(TRENDS, {1: "Staff attitude", 2: HOSTILE})) if "theme" in r]
     assert {(r["period"], r["theme"], r["share"]) for r in rows} == {
         ("2024-01", "Staff attitude", 0.333333), ("2024-01", HOSTILE, 0.1),
         ("2024-02", "Staff attitude", 0.454545), ("2024-02", HOSTILE, 0.190909)}
@@ -215,14 +215,14 @@ def test_trends_chart_names_lines_and_keeps_each_point():
 
 def test_theme_names_stay_plain_text_data():
     # Names are data values for Vega's text/tooltip rendering, never spliced into titles or HTML.
-    spec = charts.prevalence_chart(PREVALENCE)
+    spec = charts.prevalence_chart_build(PREVALENCE)
     assert any(r["theme"] == HOSTILE for r in _datasets(spec))
     assert "usermeta" not in spec
 
 
 def test_segments_chart_panels_take_their_rows_from_the_facet():
     # Data on a layer inside a facet would draw every theme's rows (stacked) in each theme's panel.
-    spec = charts.segments_chart(PREVALENCE)
+    spec = charts.segments_chart_build(PREVALENCE)
     assert "data" in spec and "facet" in spec
     assert all("data" not in layer for layer in spec["spec"]["layer"])
 
@@ -236,16 +236,16 @@ def test_segments_chart_keeps_to_the_commonest_themes():
             for i in range(30)]} for s in ("A", "B")],
         "differences": [],
     }
-    rows = _datasets(charts.segments_chart(many))
+    rows = _datasets(charts.segments_chart_build(many))
     assert {r["theme"] for r in rows} == {f"T{i}" for i in range(charts.SEGMENT_THEMES)}
 
 
 @pytest.mark.parametrize("name, build", [
-    ("prevalence", lambda: charts.prevalence_chart({"respondents": 0, "themes": []})),
-    ("segments", lambda: charts.segments_chart({"respondents": 0, "themes": [], "segments": [], "differences": []})),
-    ("cooccurrence", lambda: charts.cooccurrence_chart({"themes": [], "pairs": [], "combinations": []})),
-    ("combinations", lambda: charts.combinations_chart({"themes": [], "pairs": [], "combinations": []})),
-    ("trends", lambda: charts.trends_chart({"period": "month", "periods": [], "themes": []})),
+    ("prevalence", lambda: charts.prevalence_chart_build({"respondents": 0, "themes": []})),
+    ("segments", lambda: charts.segments_chart_build({"respondents": 0, "themes": [], "segments": [], "differences": []})),
+    ("cooccurrence", lambda: charts.cooccurrence_chart_build({"themes": [], "pairs": [], "combinations": []})),
+    ("combinations", lambda: charts.combinations_chart_build({"themes": [], "pairs": [], "combinations": []})),
+    ("trends", lambda: charts.trends_chart_build({"period": "month", "periods": [], "themes": []})),
 ])
 def test_a_chart_with_nothing_to_show_says_so_instead_of_drawing_axes_over_an_empty_range(name, build):
     spec = build()
@@ -263,7 +263,7 @@ def _trends(n_themes: int, bases: list[int], shown: list[int]) -> dict:
 
 
 def test_trends_chart_draws_only_the_shown_themes_each_in_its_own_colour():
-    spec = charts.trends_chart(_trends(45, [100, 200], shown=list(range(8))))
+    spec = charts.trends_chart_build(_trends(45, [100, 200], shown=list(range(8))))
     lines = [r for r in _datasets(spec) if "theme" in r]
     assert {r["theme"] for r in lines} == {f"T{i}" for i in range(8)}
     colour = spec["vconcat"][0]["layer"][1]["encoding"]["color"]["scale"]
@@ -271,7 +271,7 @@ def test_trends_chart_draws_only_the_shown_themes_each_in_its_own_colour():
 
 
 def test_trends_chart_leaves_low_base_periods_off_the_lines_and_shows_every_base():
-    spec = charts.trends_chart(_trends(3, [1, 120, 29, 30], shown=[0, 1]))
+    spec = charts.trends_chart_build(_trends(3, [1, 120, 29, 30], shown=[0, 1]))
     rows = _datasets(spec)
     lines = [r for r in rows if "theme" in r]
     assert {r["period"] for r in lines} == {"2024-02", "2024-04"}  # n = 1 and n = 29 are not points
@@ -287,7 +287,7 @@ def test_segments_chart_keeps_to_the_largest_segments():
     # A column of 23 months drew a 5,500 px chart: the bars stay at the largest SEGMENT_BARS segments.
     segments = [{"segment": f"2024-{i:02d}", "respondents": 10 + i, "themes": [
         {"theme_id": 1, "theme": "A", "count": 1, "share": 0.1, "ci_low": 0, "ci_high": 0.2}]} for i in range(23)]
-    spec = charts.segments_chart({"themes": [{"theme_id": 1, "theme": "A"}], "segments": segments,
+    spec = charts.segments_chart_build({"themes": [{"theme_id": 1, "theme": "A"}], "segments": segments,
                                   "differences": []})
     shown = {r["segment"] for r in _datasets(spec)}
     assert shown == {f"2024-{i:02d}" for i in range(23 - charts.SEGMENT_BARS, 23)}
@@ -296,7 +296,7 @@ def test_segments_chart_keeps_to_the_largest_segments():
 
 def test_caption_wraps_any_chart_into_valid_vega_lite_with_the_lines_at_the_bottom():
     for _name, build in CASES:
-        spec = charts.chart_with_caption(build(), ["Question: Q", "Filters: none", "Base: n = 5"])
+        spec = charts.chart_caption_add(build(), ["Question: Q", "Filters: none", "Base: n = 5"])
         jsonschema.validate(spec, load_schema())
         assert spec["title"]["text"] == ["Question: Q", "Filters: none", "Base: n = 5"]
         assert spec["title"]["orient"] == "bottom" and "$schema" not in spec["vconcat"][0]
@@ -313,13 +313,13 @@ def _widths(spec: object) -> list[int]:
 
 def test_charts_narrow_to_the_room_the_page_gives_and_files_keep_full_size():
     phone, full = charts.ChartFit(340), charts.ChartFit()
-    builds = [lambda f: charts.prevalence_chart(PREVALENCE, f), lambda f: charts.segments_chart(PREVALENCE, f),
-              lambda f: charts.terms_chart(TERMS, f), lambda f: charts.drivers_chart(DRIVERS, f),
-              lambda f: charts.trends_chart(TRENDS, {1: "Staff attitude", 2: HOSTILE}, fit=f)]
+    builds = [lambda f: charts.prevalence_chart_build(PREVALENCE, f), lambda f: charts.segments_chart_build(PREVALENCE, f),
+              lambda f: charts.terms_chart_build(TERMS, f), lambda f: charts.drivers_chart_build(DRIVERS, f),
+              lambda f: charts.trends_chart_build(TRENDS, {1: "Staff attitude", 2: HOSTILE}, fit=f)]
     for build in builds:
         narrow, wide = _widths(build(phone)), _widths(build(full))
         jsonschema.validate(build(phone), load_schema())
         assert narrow and max(narrow) <= 340 - 80 < min(wide), (narrow, wide)
-    assert max(_widths(charts.prevalence_chart(PREVALENCE, charts.ChartFit(1200)))) == charts.WIDTH
-    y_axis = charts.prevalence_chart(PREVALENCE, phone)["layer"][0]["encoding"]["y"]["axis"]
+    assert max(_widths(charts.prevalence_chart_build(PREVALENCE, charts.ChartFit(1200)))) == charts.WIDTH
+    y_axis = charts.prevalence_chart_build(PREVALENCE, phone)["layer"][0]["encoding"]["y"]["axis"]
     assert y_axis["labelLimit"] == 110

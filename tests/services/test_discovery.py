@@ -4,18 +4,18 @@ from django.core.exceptions import ValidationError
 
 from labeling_app.discovery.models import Cluster, ClusterAssignment, DiscoveryRun, MapLayout
 from labeling_app.discovery.services import (
-    action_undo,
+    cluster_action_undo,
     cluster_make_theme,
+    cluster_merge,
     cluster_split,
     cluster_update,
-    clusters_merge,
     discovery_run_execute,
     responses_move,
 )
 from labeling_app.labeling.models import Annotation
 from labeling_app.projects.models import Response, Role
 from labeling_app.themes.models import Theme
-from labeling_app.themes.services import theme_set_copy, themes_merge
+from labeling_app.themes.services import theme_merge, theme_set_copy
 from tests.conftest import demo_project_make
 from tests.factories import ProjectFactory
 
@@ -55,10 +55,10 @@ def test_merge_then_undo(run, analyst):
     a, b = run.clusters.filter(is_outliers=False)[:2]
     before = state(run)
     union = members(a) | members(b)
-    merged = clusters_merge(run=run, user=analyst, cluster_ids=[a.pk, b.pk])
+    merged = cluster_merge(run=run, user=analyst, cluster_ids=[a.pk, b.pk])
     assert members(merged) == union and merged.size == len(union) and merged.keywords
     assert not Cluster.objects.get(pk=a.pk).active
-    action_undo(run=run, user=analyst)
+    cluster_action_undo(run=run, user=analyst)
     assert state(run)[1] == before[1]
     assert {pk: v for pk, v in state(run)[0].items() if pk != merged.pk} == before[0]
     assert not Cluster.objects.get(pk=merged.pk).active
@@ -70,7 +70,7 @@ def test_split_then_undo(run, analyst):
     parts = cluster_split(run=run, user=analyst, cluster_id=big.pk, k=3)
     assert len(parts) == 3 and all(p.size > 0 for p in parts)
     assert set().union(*(members(p) for p in parts)) == before_members(before, big.pk)
-    action_undo(run=run, user=analyst)
+    cluster_action_undo(run=run, user=analyst)
     assert state(run)[1] == before[1]
 
 
@@ -87,12 +87,12 @@ def test_move_rename_dismiss_and_undo_in_order(run, analyst):
     cluster_update(run=run, user=analyst, cluster_id=b.pk, name="Late deliveries")
     cluster_update(run=run, user=analyst, cluster_id=a.pk, dismissed=True)
     with pytest.raises(ValidationError, match="later actions first"):
-        action_undo(run=run, user=analyst, action_id=run.actions.last().pk)
+        cluster_action_undo(run=run, user=analyst, action_id=run.actions.last().pk)
     for _ in range(3):
-        action_undo(run=run, user=analyst)
+        cluster_action_undo(run=run, user=analyst)
     assert state(run) == before
     with pytest.raises(ValidationError, match="nothing to undo"):
-        action_undo(run=run, user=analyst)
+        cluster_action_undo(run=run, user=analyst)
 
 
 def test_make_theme_labels_only_the_ticked_members_and_undo_withdraws_them(run, analyst):
@@ -102,7 +102,7 @@ def test_make_theme_labels_only_the_ticked_members_and_undo_withdraws_them(run, 
     labelled = set(Annotation.objects.filter(is_current=True, themes=theme).values_list("response_id", flat=True))
     assert labelled == set(ticked)
     assert Cluster.objects.get(pk=cluster.pk).theme == theme
-    action_undo(run=run, user=analyst)
+    cluster_action_undo(run=run, user=analyst)
     assert not Annotation.objects.filter(is_current=True, themes=theme).exists()
     assert Annotation.objects.filter(themes=theme).count() == len(ticked)  # kept as history
     theme.refresh_from_db()
@@ -122,7 +122,7 @@ def test_theme_merge_keeps_every_label_and_its_history(analyst, demo_vectors):
     with_source = set(Annotation.objects.filter(is_current=True, themes=source).values_list("response_id", flat=True))
     with_target = set(Annotation.objects.filter(is_current=True, themes=target).values_list("response_id", flat=True))
     labels_before = Annotation.themes.through.objects.filter(annotation__is_current=True).count()
-    themes_merge(project=project, source=source, target=target)
+    theme_merge(project=project, source=source, target=target)
     now = set(Annotation.objects.filter(is_current=True, themes=target).values_list("response_id", flat=True))
     assert now == with_source | with_target
     assert not Annotation.objects.filter(is_current=True, themes=source).exists()

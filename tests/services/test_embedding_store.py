@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from django.db import connection
 
+from labeling_app.modeling import store as es
 from labeling_app.modeling.models import ResponseEmbedding
-from labeling_app.modeling.services import embedding_store as es
-from labeling_app.modeling.services.embeddings import embedding_model_name
+from labeling_app.modeling.selectors.embeddings import embedding_model_name
 from labeling_app.projects.models import Response
 from tests.conftest import ROOT, _database_url
 from tests.factories import ProjectFactory
@@ -48,7 +48,7 @@ def _load(project, model: str | None = None) -> es.EmbeddingStore:  # type: igno
 
 def _files(project, model: str | None = None) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """The store's files of a project and model, with their inode (a rewrite gives a new one)."""
-    folder = es.store_folder(project.pk, model or embedding_model_name())
+    folder = es.embedding_store_folder(project.pk, model or embedding_model_name())
     return {p.name: p.stat().st_ino for p in folder.iterdir()}
 
 
@@ -116,8 +116,8 @@ def test_different_models_are_kept_apart():
     assert len(a) == 4 and len(b) == 3 and not set(a.ids) & set(b.ids)
     _assert_matches_database(a, project, "model-a")
     _assert_matches_database(b, project, "org/model b")
-    assert es.store_folder(project.pk, "model-a") != es.store_folder(project.pk, "org/model b")
-    assert es.store_folder(project.pk, "org/model b").parent == es.store_folder(project.pk, "model-a").parent
+    assert es.embedding_store_folder(project.pk, "model-a") != es.embedding_store_folder(project.pk, "org/model b")
+    assert es.embedding_store_folder(project.pk, "org/model b").parent == es.embedding_store_folder(project.pk, "model-a").parent
     other = _project(2)
     assert len(_load(other)) == 2 and len(_load(project)) == 0  # the configured model: none of the project's rows
 
@@ -132,7 +132,7 @@ def test_a_project_without_embeddings_gives_an_empty_store():
 def test_a_damaged_file_is_rebuilt_from_the_database():
     project = _project()
     store = _load(project)
-    folder = es.store_folder(project.pk, embedding_model_name())
+    folder = es.embedding_store_folder(project.pk, embedding_model_name())
     (folder / f"{store.key}.vectors.npy").write_bytes(b"not a matrix")
     es._opened.clear()
     _assert_matches_database(_load(project), project)
@@ -149,11 +149,11 @@ def _chunks(version: int, n: int):  # type: ignore[no-untyped-def]
 
 def _writer(folder: str, version: int, rounds: int) -> None:
     for _ in range(rounds):
-        es.store_write(Path(folder), _chunks(version, 50 + version))
+        es.embedding_store_write(Path(folder), _chunks(version, 50 + version))
 
 
 def test_a_failed_write_leaves_the_previous_files_and_no_temporary_ones(tmp_path):
-    key = es.store_write(tmp_path, _chunks(1, 20))
+    key = es.embedding_store_write(tmp_path, _chunks(1, 20))
     before = sorted(p.name for p in tmp_path.iterdir())
 
     def broken():  # type: ignore[no-untyped-def]
@@ -161,7 +161,7 @@ def test_a_failed_write_leaves_the_previous_files_and_no_temporary_ones(tmp_path
         yield [100], [b"\0" * 5], [datetime(2026, 1, 1, tzinfo=UTC)]
 
     with pytest.raises(ValueError, match="sizes"):
-        es.store_write(tmp_path, broken())
+        es.embedding_store_write(tmp_path, broken())
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert es._open(tmp_path, key) is not None
 
@@ -205,7 +205,7 @@ def test_two_processes_rebuilding_at_once_leave_one_good_store(settings, tmp_pat
     go = tmp_path / "go"
     script = ("import os, sys, time, django\n"
               "django.setup()\n"
-              "from labeling_app.modeling.services.embedding_store import embedding_store_load\n"
+              "from labeling_app.modeling.store import embedding_store_load\n"
               "while not os.path.exists(sys.argv[1]): time.sleep(0.01)\n"
               "s = embedding_store_load(project_id=int(sys.argv[2]), model_name=sys.argv[3])\n"
               "print(s.key, len(s))\n")

@@ -13,11 +13,11 @@ from labeling_app.jobs.models import OutboxJob
 from labeling_app.jobs.services.runs import jobs_stale_find
 from labeling_app.labeling.models import LabelQueue
 from labeling_app.modeling.models import EmbeddingChunk, EmbeddingRun, ResponseEmbedding
+from labeling_app.modeling.selectors.embeddings import embedding_matrix_read
 from labeling_app.modeling.services import embeddings
 from labeling_app.modeling.services.embeddings import (
     embedding_chunk_execute,
     embedding_chunks_pending_send,
-    embedding_matrix,
     embedding_run_execute,
     embedding_run_request,
     embeddings_ensure,
@@ -34,7 +34,7 @@ def test_only_new_or_changed_texts_are_embedded_and_read_back_in_id_order():
                                  for i in range(5))
     assert embeddings_ensure(project=project) == 5
     assert embeddings_ensure(project=project) == 0  # nothing changed: nothing embedded
-    ids, X = embedding_matrix(project=project)
+    ids, X = embedding_matrix_read(project=project)
     assert ids == sorted(project.responses.values_list("pk", flat=True))
     assert X.shape == (5, 384) and np.allclose(np.linalg.norm(X, axis=1), 1, atol=1e-3)
     changed = project.responses.order_by("pk").first()

@@ -8,7 +8,7 @@ import redis
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 
-from labeling_app.live.services import channel, events_listen, events_listen_async, model_event_publish
+from labeling_app.live.services import events_listen, events_listen_async, model_event_publish, project_channel
 from labeling_app.modeling.models import ModelVersion
 
 pytestmark = pytest.mark.worker
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.worker
 
 def subscribers(project_id: int) -> int:
     client = redis.Redis.from_url(settings.REDIS_URL)
-    return dict(client.pubsub_numsub(channel(project_id)))[channel(project_id).encode()]
+    return dict(client.pubsub_numsub(project_channel(project_id)))[project_channel(project_id).encode()]
 
 
 def ready_version(project, number: int) -> ModelVersion:

@@ -14,11 +14,11 @@ from openpyxl import load_workbook
 
 from labeling_app.exporting.services import (
     CHROMIUM,
-    export_long_csv,
     export_render,
-    export_wide_csv,
-    export_xlsx,
-    report_pdf,
+    long_csv_export,
+    report_pdf_render,
+    wide_csv_export,
+    xlsx_export,
 )
 from labeling_app.importing.models import ImportJob
 from labeling_app.importing.services import import_file_run
@@ -61,7 +61,7 @@ def _contents(project: Project) -> dict[str, tuple[str, dict, set[str]]]:
 
 
 def export_themes(project: Project, respondent_id: str) -> list[str]:
-    rows = csv.DictReader(io.StringIO(export_long_csv(InsightsScope(project=project)).decode()))
+    rows = csv.DictReader(io.StringIO(long_csv_export(InsightsScope(project=project)).decode()))
     return [row["theme"] for row in rows if row["respondent_id"] == respondent_id and row["theme"]]
 
 
@@ -69,7 +69,7 @@ def export_themes(project: Project, respondent_id: str) -> list[str]:
 def test_long_csv_round_trip_gives_the_same_summary_and_texts():
     first, job = _import("Original", SOURCE.encode())
     assert job.summary == "imported 7 responses, 4 themes, 7 labels"
-    exported = export_long_csv(InsightsScope(project=first))
+    exported = long_csv_export(InsightsScope(project=first))
     second, again = _import("Re-imported", exported)
     assert again.summary == job.summary
     texts = {r.respondent_id: r.text for r in second.responses.all()}
@@ -82,7 +82,7 @@ def test_long_csv_round_trip_gives_the_same_summary_and_texts():
 @pytest.mark.django_db
 def test_long_csv_neutralises_formula_cells_and_only_those():
     project, _ = _import("Original", SOURCE.encode())
-    rows = list(csv.reader(io.StringIO(export_long_csv(InsightsScope(project=project)).decode())))
+    rows = list(csv.reader(io.StringIO(long_csv_export(InsightsScope(project=project)).decode())))
     assert rows[0] == ["respondent_id", "response", "theme", "plan", "themeloop_row", "theme_description"]
     cells = [cell for row in rows[1:] for cell in row]
     assert "'=SUM(A1:A9) is what I pay" in cells and "'+44 support line never answers" in cells
@@ -95,7 +95,7 @@ def test_long_csv_neutralises_formula_cells_and_only_those():
 @pytest.mark.django_db
 def test_wide_csv_has_a_zero_one_column_per_theme():
     project, _ = _import("Original", SOURCE.encode())
-    rows = list(csv.DictReader(io.StringIO(export_wide_csv(InsightsScope(project=project)).decode())))
+    rows = list(csv.DictReader(io.StringIO(wide_csv_export(InsightsScope(project=project)).decode())))
     assert list(rows[0]) == ["respondent_id", "response", "plan", "Price", "Support", "Speed", "Value"]  # theme order
     by_id = {row["respondent_id"]: row for row in rows}
     assert (by_id["R1"]["Price"], by_id["R1"]["Value"], by_id["R1"]["Support"]) == ("1", "1", "0")
@@ -106,7 +106,7 @@ def test_wide_csv_has_a_zero_one_column_per_theme():
 @pytest.mark.django_db
 def test_xlsx_has_a_sheet_per_view_with_formulas_neutralised():
     project, _ = _import("Original", SOURCE.encode())
-    book = load_workbook(io.BytesIO(export_xlsx(InsightsScope(project=project))))
+    book = load_workbook(io.BytesIO(xlsx_export(InsightsScope(project=project))))
     # No numeric or date column: no drivers or trends sheet; no segment asked for: no segments sheet.
     assert book.sheetnames == ["responses", "labels", "prevalence", "terms", "cooccurrence", "combinations", "quotes",
                                "about"]
@@ -129,7 +129,7 @@ def test_xlsx_has_a_sheet_per_view_with_formulas_neutralised():
 def test_meta_filter_and_bad_parameters():
     project, _ = _import("Original", SOURCE.encode())
     scope = insights_scope_from_params(project=project, params={"meta": ["plan:Family"]})
-    rows = list(csv.DictReader(io.StringIO(export_long_csv(scope).decode())))
+    rows = list(csv.DictReader(io.StringIO(long_csv_export(scope).decode())))
     assert {row["respondent_id"] for row in rows if row["themeloop_row"] == "response"} == {"R2", "R6"}
     # The theme set comes whole, whatever the filter: a re-import has every theme to code with.
     assert [row["theme"] for row in rows if row["themeloop_row"] == "theme"] == ["Price", "Support", "Speed", "Value"]
@@ -160,7 +160,7 @@ def test_pdf_report_pages_show_the_chart_and_the_quotes(tmp_path):
     project.question = "Why are you cancelling?"
     project.save()
     pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(report_pdf(InsightsScope(project=project)))
+    pdf.write_bytes(report_pdf_render(InsightsScope(project=project)))
     assert pdf.read_bytes().startswith(b"%PDF")
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
                           text=True).stdout
@@ -192,7 +192,7 @@ def test_report_and_xlsx_state_the_current_model_and_its_quality_whatever_the_la
     scope = InsightsScope(project=project, source=source)
     page = export_render(scope=scope, fmt="html").decode()
     assert "No model trained yet." in page
-    assert _about(load_workbook(io.BytesIO(export_xlsx(scope))))["model version"] == "no model trained yet"
+    assert _about(load_workbook(io.BytesIO(xlsx_export(scope))))["model version"] == "no model trained yet"
 
     themes = list(project.themes.order_by("order").values_list("pk", flat=True))
     responses = list(project.responses.values_list("pk", flat=True))
@@ -205,7 +205,7 @@ def test_report_and_xlsx_state_the_current_model_and_its_quality_whatever_the_la
     assert "Current model: version 3, micro F1 0.612 (90% interval 0.550 to 0.671), trained on 10 coded" in page
     assert "Micro F1 runs from 0 to 1: how closely the model" in page
     assert f"Label source: resolved human labels{'' if source == 'human' else ' plus model version 3'}" in page
-    about = _about(load_workbook(io.BytesIO(export_xlsx(scope))))
+    about = _about(load_workbook(io.BytesIO(xlsx_export(scope))))
     assert (about["model version"], about["model micro F1"]) == (3, 0.6123)
     assert about["model micro F1 interval"] == "0.612 (90% interval 0.550 to 0.671)"
     assert about["what micro F1 means"].startswith("0 to 1: how closely")
@@ -223,7 +223,7 @@ def test_long_csv_carries_coded_with_no_theme_and_the_whole_theme_set():
     annotation_submit(project=first, user=analyst, items=[AnnotationItem(r5.pk, [])])  # coded: no theme applies
     theme_create(project=first, name="Unused", description="Nobody said it, yet")
     theme_update(theme=first.themes.get(name="Speed"), archived=True, description="=old, \"quoted\"\nline two")
-    exported = export_long_csv(InsightsScope(project=first))
+    exported = long_csv_export(InsightsScope(project=first))
     rows = list(csv.DictReader(io.StringIO(exported.decode())))
     assert [(r["theme"], r["themeloop_row"]) for r in rows if not r["respondent_id"]] == [
         ("Price", "theme"), ("Support", "theme"), ("Speed", "archived_theme"), ("Value", "theme"),
@@ -248,7 +248,7 @@ def test_xlsx_writes_number_and_date_columns_as_numbers_and_dates_and_reimports_
               "R2,Late again,Delivery,4.5,2021-10-02,2021-10-02 08:05:00,012,Family\n"
               "R3,Fine,,,,,,Basic\n")
     project, _ = _import("Typed", source.encode())
-    book = load_workbook(io.BytesIO(export_xlsx(InsightsScope(project=project))))
+    book = load_workbook(io.BytesIO(xlsx_export(InsightsScope(project=project))))
     for sheet, first_meta in (("responses", 2), ("labels", 3)):
         rows = list(book[sheet].iter_rows())
         header = [c.value for c in rows[0]]
@@ -279,16 +279,16 @@ def test_xlsx_writes_number_and_date_columns_as_numbers_and_dates_and_reimports_
 
 
 def test_report_paper_is_a4_unless_the_locale_prints_on_us_letter(settings):
-    from labeling_app.exporting.services import report_paper
+    from labeling_app.exporting.services import report_paper_get
     from labeling_app.settings import report_paper_for
 
     assert [report_paper_for(code) for code in ("en-gb", "de", "fr-fr", "en-us", "fr-ca", "en_US")] == \
         ["A4", "A4", "A4", "Letter", "Letter", "Letter"]
-    assert settings.LANGUAGE_CODE == "en-gb" and report_paper() == "A4"
+    assert settings.LANGUAGE_CODE == "en-gb" and report_paper_get() == "A4"
     settings.REPORT_PAPER = "Letter"
-    assert report_paper() == "Letter"
+    assert report_paper_get() == "Letter"
     settings.REPORT_PAPER = "A4; } body { display: none"  # never written into the style sheet as it is
-    assert report_paper() == "A4"
+    assert report_paper_get() == "A4"
 
 
 def _long_report_source() -> bytes:
@@ -309,7 +309,7 @@ def test_pdf_report_is_a4_and_no_page_ends_with_a_heading(tmp_path):
     project, _ = _import("Long report", _long_report_source())
     scope = InsightsScope(project=project)
     pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(report_pdf(scope))
+    pdf.write_bytes(report_pdf_render(scope))
     info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
     assert "(A4)" in info, info  # 595.28 x 841.89 pts, was US Letter (612 x 792)
     pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))

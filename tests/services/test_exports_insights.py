@@ -10,7 +10,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
-from labeling_app.exporting.services import ExportOptions, export_long_csv, export_wide_csv, export_xlsx, report_html
+from labeling_app.exporting.services import (
+    ExportOptions,
+    long_csv_export,
+    report_html_render,
+    wide_csv_export,
+    xlsx_export,
+)
 from labeling_app.importing.models import ImportJob
 from labeling_app.importing.services import import_file_run
 from labeling_app.insights.selectors.insights import InsightsScope, insights_scope_from_params, prevalence
@@ -77,7 +83,7 @@ def _pin(project: Project, respondent: str, theme: str) -> None:
 @pytest.mark.django_db
 def test_xlsx_has_a_sheet_per_view_with_figures_counted_independently(project):
     _pin(project, "S6", "Delivery")
-    book = load_workbook(io.BytesIO(export_xlsx(InsightsScope(project=project), ExportOptions(segment="plan"))))
+    book = load_workbook(io.BytesIO(xlsx_export(InsightsScope(project=project), ExportOptions(segment="plan"))))
     assert book.sheetnames == ["responses", "labels", "prevalence", "segments", "differences", "terms", "drivers",
                                "cooccurrence", "combinations", "trends", "quotes", "about"]
     coded = [r for r in ROWS if r[2]]
@@ -141,7 +147,7 @@ def test_xlsx_has_a_sheet_per_view_with_figures_counted_independently(project):
 
 @pytest.mark.django_db
 def test_every_text_cell_of_every_sheet_is_neutralised(project):
-    book = load_workbook(io.BytesIO(export_xlsx(InsightsScope(project=project), ExportOptions(segment="plan"))))
+    book = load_workbook(io.BytesIO(xlsx_export(InsightsScope(project=project), ExportOptions(segment="plan"))))
     cells = {name: [c for row in book[name].iter_rows(values_only=True) for c in row if isinstance(c, str)]
              for name in book.sheetnames}
     for name, texts in cells.items():
@@ -155,9 +161,9 @@ def test_every_text_cell_of_every_sheet_is_neutralised(project):
 def test_control_characters_a_workbook_cannot_hold_become_spaces_in_xlsx_only(project):
     # Seen in the NHS data: a vertical tab pasted into an answer made openpyxl refuse the whole workbook.
     project.responses.filter(respondent_id="S11").update(text="Line one\x0bline two")
-    book = load_workbook(io.BytesIO(export_xlsx(InsightsScope(project=project))))
+    book = load_workbook(io.BytesIO(xlsx_export(InsightsScope(project=project))))
     assert next(r for r in _sheet(book, "responses") if r["respondent_id"] == "S11")["response"] == "Line one line two"
-    assert "Line one\x0bline two" in export_long_csv(InsightsScope(project=project)).decode()
+    assert "Line one\x0bline two" in long_csv_export(InsightsScope(project=project)).decode()
 
 
 @pytest.mark.django_db
@@ -166,20 +172,20 @@ def test_model_source_adds_the_estimates_and_says_so(project):
     uncoded = project.responses.get(respondent_id="S11")
     model_version_make(project=project, theme_ids=[t.pk for t in themes], thresholds=[0.5] * len(themes),
                        probabilities={uncoded.pk: [0.9 if t.name == "Price" else 0.1 for t in themes]}, number=3)
-    human = list(csv.DictReader(io.StringIO(export_wide_csv(InsightsScope(project=project)).decode())))
+    human = list(csv.DictReader(io.StringIO(wide_csv_export(InsightsScope(project=project)).decode())))
     assert "label_source" not in human[0]  # the default export is as it always was
     scope = insights_scope_from_params(project=project, params={"source": "model"})
-    rows = {r["respondent_id"]: r for r in csv.DictReader(io.StringIO(export_wide_csv(scope).decode()))}
+    rows = {r["respondent_id"]: r for r in csv.DictReader(io.StringIO(wide_csv_export(scope).decode()))}
     assert (rows["S11"]["Price"], rows["S11"]["label_source"]) == ("1", "model")
     assert (rows["S1"]["Price"], rows["S1"]["label_source"]) == ("1", "human")
 
-    book = load_workbook(io.BytesIO(export_xlsx(scope)))
+    book = load_workbook(io.BytesIO(xlsx_export(scope)))
     price = next(r for r in _sheet(book, "prevalence") if r["theme"] == "Price")
     assert (price["respondents"], price["base"]) == (4, 12)
     about = {r["field"]: r["value"] for r in _sheet(book, "about")}
     assert (about["model version"], about["of them model estimates"]) == (3, 1)
 
-    page = report_html(scope).decode()
+    page = report_html_render(scope).decode()
     assert ("Current model: version 3, micro F1 0.500, trained on 10 coded responses; 1 of the 12 respondents "
             "counted are model estimates") in page
     assert "model version 3 estimates for 1 respondent no human resolved" in page
@@ -188,7 +194,7 @@ def test_model_source_adds_the_estimates_and_says_so(project):
 @pytest.mark.django_db
 def test_report_shows_words_pinned_quotes_segments_and_drivers(project):
     _pin(project, "S6", "Delivery")
-    page = report_html(InsightsScope(project=project)).decode()
+    page = report_html_render(InsightsScope(project=project)).decode()
     assert "Why did you cancel?" in page and "Label source: resolved human labels." in page
     assert "11 respondents with resolved themes, of 12 responses" in page
     assert re.search(r"<li>expensive <span class=\"z\">z \d", page)  # Price's distinguishing word with its z
@@ -210,7 +216,7 @@ def test_report_escapes_theme_names_and_responses(project):
     Theme.objects.filter(project=project, name="App").update(name=HOSTILE)
     project.responses.filter(respondent_id="S12").update(text=HOSTILE)
     _pin(project, "S12", HOSTILE)
-    page = report_html(InsightsScope(project=project)).decode()
+    page = report_html_render(InsightsScope(project=project)).decode()
     assert HOSTILE not in page and "onerror=alert(1)>" not in page
     escaped = "&lt;img src=x onerror=alert(1)&gt;"
     assert f"<td>{escaped}</td>" in page  # the theme name in the table
@@ -221,10 +227,10 @@ def test_report_escapes_theme_names_and_responses(project):
 def test_rows_follow_the_same_filters_as_the_insights_views(project):
     params = {"meta": ["plan:Family"], "date_field": "day", "date_from": "2024-02-01", "date_to": "2024-03-31"}
     scope = insights_scope_from_params(project=project, params=params)
-    rows = list(csv.DictReader(io.StringIO(export_wide_csv(scope).decode())))
+    rows = list(csv.DictReader(io.StringIO(wide_csv_export(scope).decode())))
     expected = [r[0] for r in ROWS if r[3] == "Family" and "2024-02-01" <= r[5] <= "2024-03-31"]
     assert [r["respondent_id"] for r in rows] == expected
     coded = [r for r in rows if any(r[t.name] == "1" for t in Theme.objects.filter(project=project))]
     assert len(coded) == prevalence(scope=scope)["respondents"]
-    page = report_html(scope).decode()
+    page = report_html_render(scope).decode()
     assert "(plan = Family, day from 2024-02-01 to 2024-03-31)" in page

@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from labeling_app.exporting.services import export_long_csv
+from labeling_app.exporting.services import long_csv_export
 from labeling_app.importing.demo import nhs_demo_rows
 from labeling_app.importing.models import ImportJob
 from labeling_app.importing.services import import_file_run
@@ -24,7 +24,7 @@ from labeling_app.projects.models import Project, Role
 from labeling_app.projects.selectors.projects import project_counts
 from labeling_app.review.selectors.consensus import consensus_for_project
 from labeling_app.review.services.adjudication import disagreement_resolve, overlap_configure
-from labeling_app.themes.services import theme_create, theme_split, theme_update, themes_merge
+from labeling_app.themes.services import theme_create, theme_merge, theme_split, theme_update
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def _worked_project(data: bytes, theme_names: list[str]) -> Project:
                        if i % 2 else [theme[TIMELINESS].pk]) for i, pk in enumerate(uncoded[8:20])])
 
     # Merge two themes; split one and re-code part of its answers; archive one that keeps its labels.
-    themes_merge(project=project, source=theme["Unspecified communication"], target=theme[KEPT_INFORMED], user=adam)
+    theme_merge(project=project, source=theme["Unspecified communication"], target=theme[KEPT_INFORMED], user=adam)
     split = theme["Positive experience & gratitude"]
     first, second = theme_split(project=project, theme=split, names=["Gratitude", "Praise for the service"],
                                 user=adam)
@@ -134,7 +134,7 @@ def test_the_long_csv_of_a_worked_nhs_project_re_imports_to_the_same_counts(nhs_
     # The cases that went missing before: coded with no theme, themes with no label, archived themes.
     assert no_theme >= 10 and len(unlabelled) >= 5 and project.themes.filter(archived=True).count() == 3
 
-    exported = export_long_csv(InsightsScope(project=project))
+    exported = long_csv_export(InsightsScope(project=project))
     again = Project.objects.create(name="NHS re-imported")
     job = import_file_run(project=again, user=None, upload=SimpleUploadedFile("nhs-export.csv", exported))
     assert job.status == ImportJob.Status.SUCCEEDED, job.message
@@ -147,6 +147,6 @@ def test_the_long_csv_of_a_worked_nhs_project_re_imports_to_the_same_counts(nhs_
     total = project.themes.count()
     assert job.summary == f"imported {before['responses']} responses, {total} themes, {before['labels']} labels"
     # And the round trip is a fixed point: the re-imported project exports the same file.
-    assert export_long_csv(InsightsScope(project=again)) == exported
+    assert long_csv_export(InsightsScope(project=again)) == exported
     print(f"\nround trip: {before} (all themes {total}, archived 3, coded with no theme {no_theme}, "
           f"themes with no label {len(unlabelled)}); re-imported: {_summary(again)}")

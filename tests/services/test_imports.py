@@ -329,7 +329,7 @@ def test_a_client_file_without_the_marker_column_imports_as_before(prepare_proje
 def test_an_agreed_no_theme_from_coder_columns_is_a_coded_response_and_exported_so(prepare_project):
     import csv
 
-    from labeling_app.exporting.services import export_long_csv
+    from labeling_app.exporting.services import long_csv_export
     from labeling_app.insights.selectors.insights import InsightsScope
     from labeling_app.projects.selectors.projects import project_counts
 
@@ -344,5 +344,5 @@ def test_an_agreed_no_theme_from_coder_columns_is_a_coded_response_and_exported_
     assert codings == [("ann", True, False, 0), ("bob", True, False, 0)]
     counts = project_counts(project=project)
     assert (counts["coded_responses"], counts["labels"]) == (2, 1)  # N1 is coded; P1's two coders agree on one
-    rows = list(csv.DictReader(io.StringIO(export_long_csv(InsightsScope(project=project)).decode())))
+    rows = list(csv.DictReader(io.StringIO(long_csv_export(InsightsScope(project=project)).decode())))
     assert [(r["theme"], r["themeloop_row"]) for r in rows if r["respondent_id"] == "N1"] == [("", "coded_no_theme")]

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from labeling_app.modeling.models import ModelVersion
 from labeling_app.modeling.services.training import training_run
 from labeling_app.projects.models import Role
-from labeling_app.themes.services import theme_create, theme_split, theme_update, themes_merge
+from labeling_app.themes.services import theme_create, theme_merge, theme_split, theme_update
 from tests.conftest import demo_project_make
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def test_archiving_and_restoring_a_theme_retrains_without_and_with_it(trained, d
 
 def test_merging_splitting_and_adding_themes_each_retrain(trained):
     first, second = list(trained.themes.order_by("order"))[:2]
-    themes_merge(project=trained, source=second, target=first)
+    theme_merge(project=trained, source=second, target=first)
     assert second.pk not in _retrained(trained, "merged").theme_ids
     made = theme_split(project=trained, theme=first, names=["Price alone", "Price and value"])
     version = _retrained(trained, "split")
@@ -110,12 +110,12 @@ class _CountedId(int):
 
 
 def test_moving_ids_to_the_front_builds_one_set_however_long_the_queue():
-    from labeling_app.themes.services import ids_to_front
+    from labeling_app.themes.services import ids_to_front_move
 
     for size in (100, 1_000):
         _CountedId.hashed = 0
         front = [_CountedId(i) for i in range(0, size, 2)]
-        assert ids_to_front(list(range(size - 1, -1, -1)), front) == [
+        assert ids_to_front_move(list(range(size - 1, -1, -1)), front) == [
             *range(0, size, 2), *range(size - 1, -1, -2)]
         # Once per id of `front`: rebuilt per queue entry it would be size * size / 2 (quadratic).
         assert _CountedId.hashed == len(front)

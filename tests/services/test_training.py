@@ -313,7 +313,7 @@ def test_the_app_serves_and_estimates_exactly_what_the_label_efficiency_bench_me
 def _embedded_project(n: int, seed: int):
     """A project of n responses with stored (random) embeddings and no labels."""
     from labeling_app.modeling.models import ResponseEmbedding
-    from labeling_app.modeling.services.embeddings import embedding_model_name
+    from labeling_app.modeling.selectors.embeddings import embedding_model_name
     from tests.factories import ProjectFactory, ResponseFactory
 
     project = ProjectFactory()

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from labeling_app.live.services import channel, model_event_publish
+from labeling_app.live.services import model_event_publish, project_channel
 from labeling_app.modeling.models import ModelVersion
 from tests.browser.conftest import SCREENSHOTS
 from tests.conftest import _database_url
@@ -154,7 +154,7 @@ def server_database_connections() -> int | None:
 
 
 def subscribers(client: redis.Redis, project_id: int) -> int:
-    return dict(client.pubsub_numsub(channel(project_id)))[channel(project_id).encode()]
+    return dict(client.pubsub_numsub(project_channel(project_id)))[project_channel(project_id).encode()]
 
 
 @pytest.fixture

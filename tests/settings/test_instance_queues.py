@@ -6,7 +6,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from labeling_app.live.services import channel
+from labeling_app.live.services import project_channel
 from labeling_app.settings import _instance_of
 
 
@@ -47,4 +47,4 @@ def test_a_sent_task_lands_only_in_this_installations_queue():
         assert client.llen("training") == before_bare  # nothing in the unprefixed queue another checkout reads
     finally:
         client.delete(mine)
-    assert channel(1).startswith(settings.REDIS_KEY_PREFIX)
+    assert project_channel(1).startswith(settings.REDIS_KEY_PREFIX)

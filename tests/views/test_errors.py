@@ -17,7 +17,7 @@ def _client(user=None):
 def test_a_low_role_gets_the_403_page_in_the_layout(prepare_project):
     page = _client(prepare_project.analyst).get(reverse("theme-editor", args=[prepare_project.project.pk]))
     assert page.status_code == 403
-    assert [t.name for t in page.templates][:2] == ["403.html", "labeling_app/base.html"]
+    assert [t.name for t in page.templates][:2] == ["403.html", "labeling_app/core/base.html"]
     text = page.content.decode()
     assert 'class="topbar"' in text and "You can’t open this page" in text and "ana-analyst" in text
 

@@ -9,7 +9,8 @@ from django.db import transaction
 
 from labeling_app.labeling.models import LabelQueue
 from labeling_app.modeling.models import EmbeddingChunk, EmbeddingRun, ResponseEmbedding
-from labeling_app.modeling.services.embeddings import embedding_model_name, embedding_run_request
+from labeling_app.modeling.selectors.embeddings import embedding_model_name
+from labeling_app.modeling.services.embeddings import embedding_run_request
 from labeling_app.projects.models import Response
 from ml.embeddings import text_hash
 from tests.conftest import worker_start, worker_stop

@@ -44,7 +44,7 @@ def embedded_answers_add(project, n: int) -> None:
     """Add n answers to the project with stored embeddings (the project's own vectors, reused): a retrain of a
     bigger project, seconds of predicting and ranking, without any embedding work."""
     from labeling_app.modeling.models import ResponseEmbedding
-    from labeling_app.modeling.services.embeddings import embedding_model_name
+    from labeling_app.modeling.selectors.embeddings import embedding_model_name
     from labeling_app.projects.models import Response
     from ml.embeddings import text_hash
 

@@ -19,7 +19,7 @@ class SchemaPageRenderer(OpenApiYamlRenderer):
                renderer_context: Mapping[str, Any] | None = None) -> bytes:
         yaml = super().render(data, accepted_media_type, renderer_context).decode()
         request = (renderer_context or {}).get("request")
-        return render_to_string("labeling_app/api_schema.html", {"schema": yaml},
+        return render_to_string("labeling_app/core/api_schema.html", {"schema": yaml},
                                 request=getattr(request, "_request", None)).encode()
 
 

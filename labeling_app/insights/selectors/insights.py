@@ -424,7 +424,7 @@ def quotes(*, scope: InsightsScope, theme_id: int | None = None, per_theme: int 
     """Pinned quotes and the responses closest to each theme's embedding centroid (of typical length while the
     project is not embedded). Large themes are represented by a seeded sample of QUOTE_SAMPLE members, so the
     view reads a bounded number of vectors however large the project is."""
-    from labeling_app.modeling.services.embeddings import embedding_model_name
+    from labeling_app.modeling.selectors.embeddings import embedding_model_name
 
     if theme_id is not None:
         _theme_name(scope, theme_id)

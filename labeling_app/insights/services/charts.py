@@ -88,7 +88,7 @@ def _title(parts: list[str], fit: ChartFit) -> Any:
     return alt.Title(parts, anchor="start") if fit.narrow else " ".join(parts)
 
 
-def prevalence_chart(prevalence: dict, fit: ChartFit | None = None) -> dict:
+def prevalence_chart_build(prevalence: dict, fit: ChartFit | None = None) -> dict:
     """Themes ranked by share of respondents, with 95% Wilson intervals as error bars."""
     fit = fit or ChartFit()
     rows = [
@@ -122,7 +122,7 @@ SEGMENT_THEMES = 12  # panels in the segments chart: the commonest themes (the t
 SEGMENT_BARS = 12  # bars per panel: the largest segments (a column of 200 values would draw a 10,000 px chart)
 
 
-def segments_chart(prevalence: dict, fit: ChartFit | None = None) -> dict:
+def segments_chart_build(prevalence: dict, fit: ChartFit | None = None) -> dict:
     """Share per theme side by side for each segment value, for the commonest themes; significant differences
     are marked."""
     fit = fit or ChartFit()
@@ -204,7 +204,7 @@ def _term_labels(rows: list[dict], width: int = WIDTH, height: int = 320) -> set
     return chosen
 
 
-def terms_chart(terms: dict, fit: ChartFit | None = None) -> dict:
+def terms_chart_build(terms: dict, fit: ChartFit | None = None) -> dict:
     """Scattertext-style plot: term frequency (log x) against distinctiveness z (y), the most distinctive
     points labelled with their words (a downloaded chart has no tooltips to hover)."""
     rows = [{"term": p["term"], "frequency": p["frequency"], "z": p["z"]} for p in terms.get("points", [])]
@@ -235,7 +235,7 @@ EFFECT_COLOURS = {"better": "#27ae60", "worse": "#c0392b", "none": "#95a5a6"}
 EFFECT_WORDS = {"better": "makes it better", "worse": "makes it worse", "none": "no difference"}
 
 
-def drivers_chart(drivers: dict, fit: ChartFit | None = None) -> dict:
+def drivers_chart_build(drivers: dict, fit: ChartFit | None = None) -> dict:
     """Contribution of each theme to the score (impact x prevalence), with bootstrap 95% intervals, coloured by
     whether the theme makes the outcome better or worse: through the score's direction, so on a scale where
     1 is very good a theme that raises the score is red."""
@@ -283,7 +283,7 @@ def drivers_chart(drivers: dict, fit: ChartFit | None = None) -> dict:
 COOCCURRENCE_THEMES = 20  # rows and columns of the heatmap: the commonest themes (the table and API hold all)
 
 
-def cooccurrence_chart(cooccurrence: dict) -> dict:
+def cooccurrence_chart_build(cooccurrence: dict) -> dict:
     """Heatmap of the commonest themes' pairs coloured by lift (1 = independent), counts in the tooltip.
 
     Pairs never seen together are left blank: their lift of 0 would otherwise be the darkest cell and draw
@@ -313,7 +313,7 @@ def cooccurrence_chart(cooccurrence: dict) -> dict:
     return _spec(chart)
 
 
-def combinations_chart(cooccurrence: dict) -> dict:
+def combinations_chart_build(cooccurrence: dict) -> dict:
     """UpSet-style view: bars for the commonest exact theme sets above a dot matrix of their members."""
     combos = cooccurrence.get("combinations", [])
     themes = [t["theme"] for t in cooccurrence.get("themes", [])]
@@ -348,7 +348,7 @@ TREND_COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948
                  "#9c755f", "#bab0ac"]
 
 
-def trends_chart(trends: dict, theme_names: dict[int, str] | None = None, fit: ChartFit | None = None) -> dict:
+def trends_chart_build(trends: dict, theme_names: dict[int, str] | None = None, fit: ChartFit | None = None) -> dict:
     """Share of respondents per theme over time for the themes the selector chose (`shown_themes`: the
     commonest, or those picked), a colour each, above the base n of every period. Periods with fewer than
     `min_base` respondents are left off the lines, which break there (one respondent reads as 0% or 100%), and
@@ -428,17 +428,17 @@ CHART_VIEWS = ("prevalence", "segments", "terms", "drivers", "cooccurrence", "co
 CHART_FORMATS = {"png": "image/png", "svg": "image/svg+xml"}  # format -> content type
 
 
-def insights_default_column(*, project: Project, kind: str) -> str | None:
+def insights_column_default(*, project: Project, kind: str) -> str | None:
     """The column a view uses when none is named (selectors.insights.insights_defaults): "segment" (a column
     making 2-12 segments, categories first), "number" (a score for drivers) or "date"; None when there is none."""
     return sel.insights_defaults(project=project)[{"segment": "segment", "number": "score", "date": "date"}[kind]]
 
 
-def insights_dated_scope(scope: sel.InsightsScope) -> sel.InsightsScope:
+def insights_scope_dated(scope: sel.InsightsScope) -> sel.InsightsScope:
     """The scope with a date column for trends: its own, else the project's first; ValidationError without one."""
     if scope.date_field:
         return scope
-    field = insights_default_column(project=scope.project, kind="date")
+    field = insights_column_default(project=scope.project, kind="date")
     if field is None:
         raise ValidationError("trends need date_field=<a date column>; this project's metadata has none.")
     return dataclasses.replace(scope, date_field=field)
@@ -456,7 +456,7 @@ def _is_id(raw: str) -> bool:
     return raw.isascii() and raw.isdigit() and len(raw) <= 19 and 0 < int(raw) < 2**63
 
 
-def themes_param(params: Mapping[str, str]) -> list[int] | None:
+def themes_param_parse(params: Mapping[str, str]) -> list[int] | None:
     """`themes=3,5,8` (trends): the themes to draw; None (the commonest) when absent or empty."""
     raw = [p.strip() for p in (params.get("themes") or "").split(",") if p.strip()]
     if not raw:
@@ -476,7 +476,7 @@ class InsightsChart:
     themes: list[dict] = dataclasses.field(default_factory=list)  # trends: the themes drawn (id and name)
 
 
-def insights_chart(*, scope: sel.InsightsScope, view: str, params: Mapping[str, str]) -> InsightsChart:
+def insights_chart_build(*, scope: sel.InsightsScope, view: str, params: Mapping[str, str]) -> InsightsChart:
     """One insights view's Vega-Lite spec under the scope, with the view's own parameters: ``theme`` (terms),
     ``segment`` (segments; insights_defaults' segment column when absent), ``score`` (drivers; the first
     numeric column when absent), ``period`` and ``themes`` (trends, over the scope's date column or the first
@@ -490,43 +490,45 @@ def insights_chart(*, scope: sel.InsightsScope, view: str, params: Mapping[str, 
                    and len(raw_width) <= 5 else None)
     if view == "prevalence":
         prev = sel.prevalence(scope=scope)
-        return InsightsChart(prevalence_chart(prev, fit), prev["respondents"], [])
+        return InsightsChart(prevalence_chart_build(prev, fit), prev["respondents"], [])
     if view == "segments":
-        segment = params.get("segment") or insights_default_column(project=scope.project, kind="segment")
+        segment = params.get("segment") or insights_column_default(project=scope.project, kind="segment")
         prev = sel.prevalence(scope=scope, segment=segment)
         details = [f"compared by {segment}"] if segment else []
-        return InsightsChart(segments_chart(prev, fit), prev["respondents"], details)
+        return InsightsChart(segments_chart_build(prev, fit), prev["respondents"], details)
     if view == "terms":
         terms = sel.terms(scope=scope, theme_id=_theme_param(params))
         base = sel.prevalence(scope=scope)["respondents"]
-        return InsightsChart(terms_chart(terms, fit), base, [f"theme {terms['theme']}"])
+        return InsightsChart(terms_chart_build(terms, fit), base, [f"theme {terms['theme']}"])
     if view == "drivers":
-        score = params.get("score") or insights_default_column(project=scope.project, kind="number")
+        score = params.get("score") or insights_column_default(project=scope.project, kind="number")
         if not score:
             raise ValidationError("drivers need score=<a numeric column>; this project's metadata has none.")
         result = sel.drivers(scope=scope, score=score)
         way = "higher" if result["higher_is_better"] else "lower"
-        return InsightsChart(drivers_chart(result, fit), result["respondents"], [f"score {score} ({way} is better)"])
+        return InsightsChart(drivers_chart_build(result, fit), result["respondents"],
+                             [f"score {score} ({way} is better)"])
     if view in ("cooccurrence", "combinations"):
         co = sel.cooccurrence(scope=scope)
         base = sel.prevalence(scope=scope)["respondents"]
-        return InsightsChart(cooccurrence_chart(co) if view == "cooccurrence" else combinations_chart(co), base, [])
+        spec = cooccurrence_chart_build(co) if view == "cooccurrence" else combinations_chart_build(co)
+        return InsightsChart(spec, base, [])
     if view == "trends":
-        dated = insights_dated_scope(scope)
+        dated = insights_scope_dated(scope)
         period = params.get("period") or "month"
-        result = sel.trends(scope=dated, period=period, theme_ids=themes_param(params))
+        result = sel.trends(scope=dated, period=period, theme_ids=themes_param_parse(params))
         base = sum(p["respondents"] for p in result["points"])
-        return InsightsChart(trends_chart(result, fit=fit), base, [f"by {period} of {dated.date_field}"],
+        return InsightsChart(trends_chart_build(result, fit=fit), base, [f"by {period} of {dated.date_field}"],
                              result["shown_themes"])
     raise ValidationError(f"unknown chart {view!r}; choose one of {', '.join(CHART_VIEWS)}.")
 
 
 def insights_chart_spec(*, scope: sel.InsightsScope, view: str, params: Mapping[str, str]) -> dict:
-    """One insights view's Vega-Lite spec (see insights_chart)."""
-    return insights_chart(scope=scope, view=view, params=params).spec
+    """One insights view's Vega-Lite spec (see insights_chart_build)."""
+    return insights_chart_build(scope=scope, view=view, params=params).spec
 
 
-def chart_caption(*, scope: sel.InsightsScope, chart: InsightsChart, drawn: date | None = None) -> list[str]:
+def chart_caption_build(*, scope: sel.InsightsScope, chart: InsightsChart, drawn: date | None = None) -> list[str]:
     """What a chart file says about itself, so it keeps its meaning away from the page: the question (project
     name), the filters and view choices, the label source, the base n and the date it was drawn."""
     project = scope.project
@@ -547,7 +549,7 @@ def chart_caption(*, scope: sel.InsightsScope, chart: InsightsChart, drawn: date
             f"Labels: {labels} · Base: n = {chart.base} respondents · Drawn {day} · ThemeLoop"]
 
 
-def chart_with_caption(spec: dict, caption: list[str]) -> dict:
+def chart_caption_add(spec: dict, caption: list[str]) -> dict:
     """The spec with the caption lines under it (a one-chart vconcat whose title sits at the bottom)."""
     inner = dict(spec)
     top = {k: inner.pop(k) for k in ("$schema", "config", "datasets", "background", "padding") if k in inner}
@@ -560,8 +562,8 @@ def insights_chart_file(*, scope: sel.InsightsScope, view: str, params: Mapping[
     """One view's chart drawn as a PNG or SVG file, with its caption."""
     if fmt not in CHART_FORMATS:
         raise ValidationError(f"unknown chart format {fmt!r}; choose one of {', '.join(CHART_FORMATS)}.")
-    chart = insights_chart(scope=scope, view=view, params=params)
-    return chart_render(chart_with_caption(chart.spec, chart_caption(scope=scope, chart=chart)), fmt)
+    chart = insights_chart_build(scope=scope, view=view, params=params)
+    return chart_render(chart_caption_add(chart.spec, chart_caption_build(scope=scope, chart=chart)), fmt)
 
 
 def chart_render(spec: dict, fmt: str) -> bytes:

@@ -41,7 +41,7 @@ def labeling_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
     """
     page_membership(request, project_id)  # outsiders get 404 before their parameters are read
     reopen = id_param(request.GET, "response")
-    return _live_page(request, project_id, "labeling_app/labeling.html",
+    return _live_page(request, project_id, "labeling_app/labeling/labeling.html",
                       config_extra={"reopen": reopen,
                                     "responsesUrl": reverse("response-browser", args=[project_id])})
 
@@ -54,5 +54,5 @@ def suggestions_page(request: AuthenticatedHttpRequest, project_id: int) -> Http
     """
     project = page_membership(request, project_id).project
     thresholds = theme_thresholds(project=project)
-    return _live_page(request, project_id, "labeling_app/suggestions.html",
+    return _live_page(request, project_id, "labeling_app/labeling/suggestions.html",
                       config_extra={"thresholds": {str(k): v for k, v in thresholds.items()}})

@@ -46,4 +46,4 @@ def response_browser(request: AuthenticatedHttpRequest, project_id: int) -> Http
         "query": query.urlencode(),
         **role_flags(membership),
     }
-    return render(request, "labeling_app/response_browser.html", context)
+    return render(request, "labeling_app/labeling/response_browser.html", context)

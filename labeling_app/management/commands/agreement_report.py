@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from labeling_app.projects.selectors.projects import project_find_by_name
 from labeling_app.review.selectors.agreement import agreement_report
-from labeling_app.review.services.agreement_export import agreement_csv
+from labeling_app.review.services.agreement_export import agreement_csv_render
 
 
 def _figure(value: float | None) -> str:
@@ -31,6 +31,6 @@ class Command(BaseCommand):
             self.stdout.write(f"theme={row['name']} alpha={_figure(row['alpha'])} ac1={_figure(row['ac1'])} "
                               f"items={row['items']}")
         if options["csv"] is not None:
-            options["csv"].write_text(agreement_csv(report), encoding="utf-8")
+            options["csv"].write_text(agreement_csv_render(report), encoding="utf-8")
         self.stdout.write(f"items={report['items']} coders={len(report['coders'])} "
                           f"alpha_masi={_figure(report['overall']['alpha_masi'])}")

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from labeling_app.exporting.services import FORMATS, export_options_from_params, export_render
+from labeling_app.exporting.services import FORMATS, export_options_parse, export_render
 from labeling_app.insights.selectors.insights import insights_scope_from_params
 from labeling_app.projects.selectors.projects import project_find_by_name
 
@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 params[key] = options[key]
         try:
             scope = insights_scope_from_params(project=project, params=params)
-            data = export_render(scope=scope, fmt=options["format"], options=export_options_from_params(params))
+            data = export_render(scope=scope, fmt=options["format"], options=export_options_parse(params))
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         path: Path = options["file"]

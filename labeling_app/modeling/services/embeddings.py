@@ -44,7 +44,7 @@ from labeling_app.jobs.services.runs import (
 )
 from labeling_app.labeling.models import Annotation, LabelQueue
 from labeling_app.modeling.models import EmbeddingChunk, EmbeddingRun, ResponseEmbedding
-from labeling_app.modeling.services.embedding_store import EmbeddingStore, embedding_store_load
+from labeling_app.modeling.selectors.embeddings import embedding_matrix_read, embedding_model_name
 from labeling_app.modeling.services.training_requests import training_inputs_changed, training_request
 from labeling_app.projects.models import Project
 from ml import active_learning
@@ -55,11 +55,6 @@ BATCH = 512
 #: The message of a discovery run that waits for its project's embeddings (services.discovery).
 WAITING_FOR_EMBEDDINGS = "Waiting for the responses to be embedded"
 _FINISHED = (EmbeddingChunk.Status.SUCCEEDED, EmbeddingChunk.Status.FAILED)
-
-
-def embedding_model_name() -> str:
-    """The configured model (EMBEDDING_MODEL), or the bundled all-MiniLM-L6-v2."""
-    return settings.EMBEDDING_MODEL or "all-MiniLM-L6-v2"
 
 
 @functools.lru_cache(maxsize=2)
@@ -364,47 +359,9 @@ def embedding_chunks_pending_send() -> int:
     return len(send)
 
 
-def embedding_matrix(*, project: Project) -> tuple[list[int], np.ndarray]:
-    """Response ids (in id order) and their stored embeddings as one (n, d) float32 matrix (read-only).
-
-    Served from the project's embedding store (a memory-mapped file rebuilt only when embeddings changed).
-    """
-    store = embedding_store(project=project)
-    return store.ids.tolist(), store.vectors
-
-
-def embedding_store(*, project: Project) -> EmbeddingStore:
-    """The project's embeddings for the configured model: ids, memory-mapped vectors and row norms."""
-    return embedding_store_load(project_id=project.pk, model_name=embedding_model_name())
-
-
-# Above this many ids the project's texts are streamed once rather than fetched by id in batches.
-_TEXTS_BY_ID_MAX = 5000
-_ID_BATCH = 500  # ids per IN (...) list (SQLite caps the variables of one statement)
-
-
-def response_texts(*, project: Project, response_ids: list[int]) -> list[str]:
-    """Texts of the given responses of a project, in the given order (KeyError for one not in the project).
-
-    Only the rows asked for are read: a few (quotes, top-k) by id, many (training) in one streamed pass.
-    """
-    wanted = set(response_ids)
-    texts: dict[int, str] = {}
-    if len(wanted) <= _TEXTS_BY_ID_MAX:
-        ordered = sorted(wanted)
-        for start in range(0, len(ordered), _ID_BATCH):
-            texts.update(project.responses.filter(pk__in=ordered[start:start + _ID_BATCH])
-                         .values_list("pk", "text"))
-    else:
-        for pk, text in project.responses.values_list("pk", "text").iterator(chunk_size=5000):
-            if pk in wanted:
-                texts[pk] = text
-    return [texts[pk] for pk in response_ids]
-
-
 def cold_start_queue_build(*, project: Project) -> LabelQueue | None:
     """Before any model exists: a diverse first queue (k-means medoids, then the random exploration order)."""
-    response_ids, X = embedding_matrix(project=project)
+    response_ids, X = embedding_matrix_read(project=project)
     if not response_ids:
         return None
     # Seed 0, as a retrain plans its queue (training.SEED).

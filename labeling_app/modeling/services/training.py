@@ -36,12 +36,8 @@ from labeling_app.jobs.services.runs import (
 from labeling_app.labeling.models import Annotation, LabelQueue
 from labeling_app.live.services import model_event_publish
 from labeling_app.modeling.models import ModelVersion, ResponseEmbedding
-from labeling_app.modeling.services.embeddings import (
-    embedding_matrix,
-    embedding_model_name,
-    embeddings_missing_request,
-    response_texts,
-)
+from labeling_app.modeling.selectors.embeddings import embedding_matrix_read, embedding_model_name, response_texts_read
+from labeling_app.modeling.services.embeddings import embeddings_missing_request
 from labeling_app.modeling.services.training_requests import training_request
 from labeling_app.projects.models import Project
 from labeling_app.review.selectors.consensus import codings_read, consensus_of
@@ -117,7 +113,7 @@ def _embeddings_wait(project_id: int) -> bool:
 
 def _snapshot(project: Project, revision: int) -> Snapshot:
     # Only embedded responses: those still waiting for their embedding run come in the retrain it asks for.
-    response_ids, X = embedding_matrix(project=project)
+    response_ids, X = embedding_matrix_read(project=project)
     themes = list(project.themes.filter(archived=False).order_by("order", "pk"))
     column = {t.pk: j for j, t in enumerate(themes)}
     row = {pk: i for i, pk in enumerate(response_ids)}
@@ -139,7 +135,7 @@ def _snapshot(project: Project, revision: int) -> Snapshot:
     for response_id in judged:
         if response_id in row:
             human[row[response_id]] = True
-    texts = response_texts(project=project, response_ids=response_ids)
+    texts = response_texts_read(project=project, response_ids=response_ids)
     return Snapshot(themes, response_ids, X, texts, labelled, human, Y, revision)
 
 

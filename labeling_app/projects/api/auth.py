@@ -91,4 +91,4 @@ def lockout_response(request: HttpRequest, original_response: HttpResponse | Non
     message = f"Too many failed sign-ins: try again in {minutes} minutes."
     if request.path.startswith("/api/"):
         return JsonResponse({"message": message, "details": None}, status=429)
-    return render(request, "labeling_app/locked_out.html", {"message": message}, status=429)
+    return render(request, "labeling_app/projects/locked_out.html", {"message": message}, status=429)

@@ -53,7 +53,7 @@ def member_list(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespo
     context = {"project": project, "membership": membership, "form": form, "roles": Role.choices,
                "members": project.memberships.select_related("user"),
                "invitations": invitations_pending_for_project(project=project), **role_flags(membership)}
-    return render(request, "labeling_app/members.html", context)
+    return render(request, "labeling_app/projects/members.html", context)
 
 
 @login_required

@@ -27,7 +27,7 @@ def project_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             return redirect("project-overview", project_id=project.pk)
     projects = project_list_with_counts(user=request.user).order_by("name")
     invitations = invitations_pending_for_user(user=request.user)
-    return render(request, "labeling_app/project_list.html",
+    return render(request, "labeling_app/projects/project_list.html",
                   {"projects": projects, "invitations": invitations, "form": form})
 
 
@@ -45,7 +45,7 @@ def project_overview(request: AuthenticatedHttpRequest, project_id: int) -> Http
         "embedding_run": project.embedding_runs.first(),
         **role_flags(membership),
     }
-    return render(request, "labeling_app/project_overview.html", context)
+    return render(request, "labeling_app/projects/project_overview.html", context)
 
 
 @login_required
@@ -76,6 +76,6 @@ def project_settings(request: AuthenticatedHttpRequest, project_id: int) -> Http
             messages.success(request, "Settings saved.")
             return redirect("project-settings", project_id=project.pk)
     overlap_items = project.responses.filter(is_overlap=True).count()
-    return render(request, "labeling_app/settings.html",
+    return render(request, "labeling_app/projects/settings.html",
                   {"project": project, "membership": membership, "form": form, "overlap": overlap,
                    "overlap_items": overlap_items, **role_flags(membership)})

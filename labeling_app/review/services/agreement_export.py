@@ -25,7 +25,7 @@ def _pair_rows(report: dict) -> list[list[object]]:
     return [[p["name_a"], p["name_b"], p["kappa"], *p["kappa_ci"], p["ac1"], p["items"]] for p in report["pairs"]]
 
 
-def agreement_csv(report: dict) -> str:
+def agreement_csv_render(report: dict) -> str:
     """Per theme, then a blank line and the pair kappas, then the overall line."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -38,7 +38,7 @@ def agreement_csv(report: dict) -> str:
     return out.getvalue()
 
 
-def agreement_xlsx(report: dict) -> bytes:
+def agreement_xlsx_render(report: dict) -> bytes:
     """A workbook with a sheet per theme figures, pair kappas and the overall figure."""
     book = Workbook()
     sheets = [("Themes", THEME_COLUMNS, _theme_rows(report)), ("Coder pairs", PAIR_COLUMNS, _pair_rows(report)),
