@@ -179,3 +179,9 @@ def celery_worker_process(transactional_db, settings):
     proc = worker_start(settings, queues="default,imports,embeddings,training", name=f"test-{os.getpid()}")
     yield proc
     worker_stop(proc)
+
+
+@pytest.fixture
+def analyst(db):
+    """An analyst (a user with no membership yet: the tests that use it add it to their projects)."""
+    return UserFactory(username="tess-analyst")

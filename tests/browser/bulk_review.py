@@ -1,4 +1,4 @@
-"""Driving the review before a bulk write (static/themeloop/bulk-review.js) in browser tests."""
+"""Driving the review before a bulk write (static/themeloop/labeling/bulk-review.js) in browser tests."""
 import numpy as np
 from playwright.sync_api import Page, expect
 

@@ -74,13 +74,13 @@ def test_the_map_draws_every_nhs_response(live_server, nhs_file, new_page):
     from labeling_app.discovery.services import discovery_layout_compute, discovery_run_execute
     from labeling_app.importing.services import import_file_run
     from tests.factories import MembershipFactory, ProjectFactory
-    from tests.services.test_training import _embedding_runs_done
+    from tests.scenarios import embedding_runs_done
 
     analyst = UserFactory(username="mo-analyst")
     project = ProjectFactory(name="NHS map")
     MembershipFactory(project=project, user=analyst, role=Role.ANALYST)
     import_file_run(project=project, user=None, upload=SimpleUploadedFile("nhs.csv", nhs_file.read_bytes()))
-    _embedding_runs_done(project)  # as the embedding workers would: discovery never embeds itself
+    embedding_runs_done(project)  # as the embedding workers would: discovery never embeds itself
     run = DiscoveryRun.objects.create(project=project)
     started = time.monotonic()
     assert discovery_run_execute(discovery_run_id=run.pk).status == DiscoveryRun.Status.SUCCEEDED

@@ -252,7 +252,7 @@ def test_many_open_streams_do_not_starve_pages(production_server):
         assert all(first == {"type": "model", "project": project.pk, "model": None} for _, _, first in opened)
         assert subscribers(redis_client, project.pk) == STREAMS
 
-        for path in ["/projects/", f"/projects/{project.pk}/", "/static/themeloop/live.js"]:
+        for path in ["/projects/", f"/projects/{project.pk}/", "/static/themeloop/live/live.js"]:
             status, seconds = get(port, path, cookie)
             assert status == 200, path
             assert seconds < PAGE_SECONDS, f"{path} took {seconds:.2f} s with {STREAMS} streams open"

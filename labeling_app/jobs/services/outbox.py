@@ -227,7 +227,7 @@ def jobs_sweep_start(*, interval: float | None = None) -> threading.Event:
     Each tick sends the outbox (`jobs_outbox_send`) and the running jobs that lost their worker
     (`jobs_stale_resend`).
 
-    Run by every worker (see labeling_app.tasks): the sweep needs no process of its own, keeps going while
+    Run by every worker (see labeling_app.jobs.tasks): the sweep needs no process of its own, keeps going while
     the worker's broker connection is down, and several workers sweeping at once send each job once.
     """
     stop = threading.Event()

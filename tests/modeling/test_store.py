@@ -173,7 +173,7 @@ def test_concurrent_writers_never_show_a_reader_a_broken_or_mixed_store(tmp_path
     # outlives the test keeps the browser driver's pipe open, so the session would never end.
     script = ("import sys, django\n"
               "django.setup()\n"
-              "from tests.services.test_embedding_store import _writer\n"
+              "from tests.modeling.test_store import _writer\n"
               "_writer(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))\n")
     env = {**os.environ, "THEMELOOP_DEV": "1", "DJANGO_SETTINGS_MODULE": "labeling_app.settings"}
     writers = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(version), "40"], cwd=ROOT, env=env,

@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from labeling_app.labeling.models import Annotation
-from tests.api.test_permissions import _ids
+from tests.scenarios import project_url_ids
 
 BEYOND_64_BITS = "99999999999999999999999"
 
@@ -14,7 +14,7 @@ BEYOND_64_BITS = "99999999999999999999999"
 @pytest.fixture
 def pages(prepare_project):
     """A signed-in admin's client, the fixture project's ids, and a function giving a page's URL."""
-    ids = _ids(prepare_project)
+    ids = project_url_ids(prepare_project)
     client = Client()
     client.force_login(prepare_project.admin)
     project_id = prepare_project.project.pk

@@ -224,14 +224,20 @@ def test_the_sweep_sends_each_job_that_lost_its_worker_again_once_under_an_id_it
     assert claimed.status == "succeeded" and claimed.message == "" and not claimed.interrupted
 
 
-def test_every_job_model_is_swept_by_its_own_task():
-    """A job model left out of JOB_KINDS would wait for ever once its worker is lost."""
-    import labeling_app.tasks  # noqa: F401  (registers every task by name)
+def test_every_job_model_is_swept_and_resumed_by_its_own_registered_task():
+    """A job model left out of JOB_KINDS would wait for ever once its worker is lost, one with no resume rule
+    would never be sent again after a broker outage, and a name no task is registered under is never run."""
     from django.apps import apps
 
     from labeling_app.celery import app
+    from labeling_app.jobs import registry
     from labeling_app.jobs.models import JobRun
-    from labeling_app.jobs.services.runs import JOB_KINDS
 
-    assert {m._meta.label for m in apps.get_models() if issubclass(m, JobRun)} == {k.model for k in JOB_KINDS}
-    assert all(kind.task in app.tasks for kind in JOB_KINDS)
+    app.loader.import_default_modules()  # what a worker imports at start: every package's tasks module
+    kinds = registry.JOB_KINDS
+    assert {m._meta.label for m in apps.get_models() if issubclass(m, JobRun) and not m._meta.abstract} == {
+        k.model for k in kinds}
+    assert all(k.resume is not None or k.resume_with is not None for k in kinds)
+    names = {v for k, v in vars(registry).items() if k.startswith("TASK_") and isinstance(v, str)}
+    ours = {name for name in app.tasks if name.startswith("labeling_app.")}
+    assert names == ours  # every registered task has its name in the registry, and every name a task

@@ -4,73 +4,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from labeling_app.importing.models import ImportJob
-from labeling_app.projects.models import Invitation, Role
+from labeling_app.projects.models import Role
+from tests.scenarios import project_url_ids
 
 ROLES = [Role.ANALYST, Role.LEAD, Role.ADMIN]
 PUBLIC = {"api-token", "api-schema", "api-docs"}  # checked separately below
 
 
-def _ids(pp):
-    project = pp.project
-    job = ImportJob.objects.create(project=project, original_name="x.csv", file=SimpleUploadedFile("x.csv", b"a"))
-    # The outsider is invited but has not answered: every project URL must still be a 404 to them.
-    invitation = Invitation.objects.create(project=project, username=pp.outsider.username, invitee=pp.outsider,
-                                           role=Role.ANALYST, invited_by=pp.admin)
-    run, clusters = _discovery_fixture(project)
-    _disagreement(pp)
-    # A numeric and a date column so the insights drivers and trends views have something to read.
-    for k, r in enumerate(project.responses.all()):
-        r.metadata = {"score": str(k + 1), "day": f"2024-01-0{k % 9 + 1}"}
-        r.save(update_fields=["metadata"])
-    return {
-        "run_id": run.pk,
-        "cluster_id": clusters[0].pk,
-        "cluster_ids": [c.pk for c in clusters],
-        "project_id": project.pk,
-        "theme_id": pp.themes[0].pk,
-        "response_id": project.responses.first().pk,
-        "import_id": job.pk,
-        "invitation_id": invitation.pk,
-        "member_id": project.memberships.get(user=pp.analyst2).pk,
-        "view": "prevalence",
-        "fmt": "svg",
-    }
 
 
-def _disagreement(pp):
-    """Two analysts code the first response differently: a disagreement for the lead's endpoints."""
-    from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
-
-    first = pp.project.responses.first()
-    for user, theme in ((pp.analyst, pp.themes[0]), (pp.analyst2, pp.themes[1])):
-        annotation_submit(project=pp.project, user=user, items=[AnnotationItem(first.pk, [theme.pk])])
 
 
-def _discovery_fixture(project):
-    """A finished run with two clusters of the fixture's responses (no clustering needed for access checks)."""
-    import numpy as np
-
-    from labeling_app.discovery.models import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun
-    from labeling_app.modeling.models import ResponseEmbedding
-    from labeling_app.modeling.selectors.embeddings import embedding_model_name
-    from ml.embeddings import text_hash
-
-    rng = np.random.default_rng(0)
-    for r in project.responses.all():
-        v = rng.normal(size=384).astype(np.float32)
-        ResponseEmbedding.objects.create(response=r, model_name=embedding_model_name(), text_hash=text_hash(r.text),
-                                         vector=(v / np.linalg.norm(v)).tobytes())
-    run = DiscoveryRun.objects.create(project=project, status=DiscoveryRun.Status.SUCCEEDED)
-    clusters = [Cluster.objects.create(run=run, name=f"c{i}", size=0) for i in range(2)]
-    for i, r in enumerate(project.responses.all()):
-        ClusterAssignment.objects.create(run=run, response=r, cluster=clusters[0 if i < 2 else 1])
-    for c in clusters:
-        c.size = c.assignments.count()
-        c.save()
-    ClusterAction.objects.create(run=run, user=project.memberships.first().user, kind="rename", summary="renamed",
-                                 before={"clusters": {str(clusters[0].pk): {"name": "c0"}}})
-    return run, clusters
 
 
 # (url name, url kwargs, method, body, lowest role allowed)
@@ -155,7 +99,7 @@ def _call(client, name, kwargs, method, body, ids):
 @pytest.mark.parametrize("who", [*ROLES, "outsider", "anonymous"])
 def test_endpoint_access(case, who, prepare_project, django_capture_on_commit_callbacks):
     name, kwargs, method, body, lowest = case
-    ids = _ids(prepare_project)
+    ids = project_url_ids(prepare_project)
     client = APIClient() if who == "anonymous" else prepare_project.client(
         who if who == "outsider" else {"analyst": "analyst", "lead": "lead", "admin": "admin"}[who])
     response = _call(client, name, kwargs, method, body, ids)
@@ -191,7 +135,7 @@ INVITEE_CASES = [
 @pytest.mark.parametrize("who", [*ROLES, "outsider", "anonymous"])
 def test_invitee_endpoint_access(case, who, prepare_project):
     name, method = case
-    ids = _ids(prepare_project)
+    ids = project_url_ids(prepare_project)
     client = APIClient() if who == "anonymous" else prepare_project.client(
         who if who == "outsider" else {"analyst": "analyst", "lead": "lead", "admin": "admin"}[who])
     url = reverse(name) if name == "api-invitations" else reverse(name, kwargs={"invitation_id": ids["invitation_id"]})

@@ -2,7 +2,7 @@
 import pytest
 
 from labeling_app.themes.models import Theme
-from tests.api.test_permissions import _ids
+from tests.scenarios import project_url_ids
 
 MAX_ID = 2**63 - 1  # the largest id a 64-bit column holds
 BEYOND_64_BITS = "99999999999999999999999"
@@ -13,7 +13,7 @@ NON_ASCII_DIGITS = ["²", "١٢", "𝟙"]  # str.isdigit() says yes, int() says 
 @pytest.fixture
 def api(prepare_project):
     """The admin's client, the project's API root and the ids of real rows in it."""
-    ids = _ids(prepare_project)
+    ids = project_url_ids(prepare_project)
     return prepare_project.client("admin"), f"/api/projects/{prepare_project.project.pk}/", ids
 
 

@@ -19,7 +19,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 
-from tests.api.test_permissions import _ids
+from tests.scenarios import project_url_ids
 
 EXAMPLES = 20
 BUDGET_SECONDS = 300  # a guard against unbounded growth; ~60-120 s on two busy cores
@@ -29,7 +29,7 @@ MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 @pytest.fixture
 def api(prepare_project, settings):
     """The schema as served to the fixture project's admin, with the ids of rows every path can point at."""
-    ids = _ids(prepare_project)
+    ids = project_url_ids(prepare_project)
     token = Token.objects.create(user=prepare_project.admin)
     headers = {"Authorization": f"Token {token.key}"}
     # As Django's test client does: the test's transaction must survive each in-process request.

@@ -112,7 +112,7 @@ def test_every_page_has_an_access_test():
     checked = {n for n, _ in PAGES} | {"project-events", "import-upload", "import-progress", "project-list",
                                        "invitation-respond",  # test_invitation_answers_are_the_invitees_only
                                        "embedding-progress", "cluster", "map-label", "agreement-download",
-                                       "insights-charts",  # tests/views/test_insights.py
+                                       "insights-charts",  # tests/insights/test_views.py
                                        "login", "logout", "home"}
     assert names - checked == set()
 
@@ -120,9 +120,9 @@ def test_every_page_has_an_access_test():
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["analyst", "outsider"])
 def test_cluster_page_and_map_labels_are_members_only(who, prepare_project):
-    from tests.api.test_permissions import _discovery_fixture
+    from tests.scenarios import discovery_run_make
 
-    _, clusters = _discovery_fixture(prepare_project.project)
+    _, clusters = discovery_run_make(prepare_project.project)
     client = Client()
     client.force_login(prepare_project.user(who))
     page = client.get(reverse("cluster", kwargs={"project_id": prepare_project.project.pk,

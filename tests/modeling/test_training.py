@@ -12,6 +12,7 @@ from labeling_app.modeling.services.training import training_run
 from labeling_app.projects.models import Role
 from tests.conftest import demo_project_make
 from tests.factories import UserFactory
+from tests.scenarios import embedding_runs_done
 
 pytestmark = pytest.mark.django_db
 
@@ -342,17 +343,6 @@ def test_the_cold_start_queue_takes_as_many_queries_for_many_responses_as_for_fe
     assert counts[0] == counts[1], f"{counts[0]} queries for 60 responses, {counts[1]} for 600"
 
 
-def _embedding_runs_done(project) -> None:
-    """Run the project's queued embedding runs here as the workers would: the planner, then each chunk."""
-    from labeling_app.modeling.models import EmbeddingRun
-    from labeling_app.modeling.services.embeddings import embedding_chunk_execute, embedding_run_execute
-
-    for run in EmbeddingRun.objects.filter(project=project, status=EmbeddingRun.Status.PENDING):
-        embedding_run_execute(embedding_run_id=run.pk, task_id=f"plan-{run.pk}")
-        for chunk in run.chunks.all():
-            embedding_chunk_execute(chunk_id=chunk.pk, task_id=f"chunk-{chunk.pk}")
-        run.refresh_from_db()
-        assert run.status == EmbeddingRun.Status.SUCCEEDED, run.message
 
 
 def test_a_retrain_never_embeds_it_learns_from_what_is_embedded_and_the_embedding_run_asks_for_the_rest(
@@ -382,7 +372,7 @@ def test_a_retrain_never_embeds_it_learns_from_what_is_embedded_and_the_embeddin
     assert training_run(project_id=demo.pk, task_id="t3") is None  # up to date: the run is not queued twice
     assert EmbeddingRun.objects.filter(project=demo, status="pending").count() == 1
 
-    _embedding_runs_done(demo)  # its end asks for the follow-up retrain, which covers the new answers
+    embedding_runs_done(demo)  # its end asks for the follow-up retrain, which covers the new answers
     assert OutboxJob.objects.filter(task__endswith="training.retrain").exists()
     third = training_run(project_id=demo.pk, task_id="t4")
     assert third.status == ModelVersion.Status.READY
@@ -401,7 +391,7 @@ def test_a_retrain_with_no_labelled_answer_embedded_waits_for_the_embedding_run(
     assert not ModelVersion.objects.filter(project=demo).exists()  # no failed version to explain
     assert EmbeddingRun.objects.filter(project=demo, status=EmbeddingRun.Status.PENDING).count() == 1
     OutboxJob.objects.all().delete()
-    _embedding_runs_done(demo)
+    embedding_runs_done(demo)
     assert OutboxJob.objects.filter(task__endswith="training.retrain").exists()  # the run starts the retrain
     version = training_run(project_id=demo.pk, task_id="after")
     assert version.status == ModelVersion.Status.READY and version.labelled_responses == 120
