@@ -96,7 +96,7 @@ def embeddings_store_cached(project) -> None:  # type: ignore[no-untyped-def]
 
 
 def wait_for_model(project, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    from labeling_app.modeling.services.training_requests import training_request
+    from labeling_app.projects.services.training_requests import training_request
 
     training_request(project=project)
     deadline = time.monotonic() + timeout

@@ -119,7 +119,7 @@ def measure(size: int, data, X, order, repeats: int, n_initial: int, name: str):
     from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
     from labeling_app.labeling.services.queue import queue_batch_lease
     from labeling_app.modeling.models import ModelVersion
-    from labeling_app.modeling.services.training_requests import training_request
+    from labeling_app.projects.services.training_requests import training_request
 
     t = time.perf_counter()
     # No retrains while the project is being built: one started half-way would embed the texts itself.

@@ -1,13 +1,11 @@
 from django.conf import settings
 from django.db import models
 
-from labeling_app.projects.models import Project
-
 
 class AuditEvent(models.Model):
     """One change of labels, themes, membership or settings: who, when, what it was before and after."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audit_events")
+    project = models.ForeignKey("labeling_app.Project", on_delete=models.CASCADE, related_name="audit_events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
     actor_name = models.CharField(max_length=150, blank=True)  # kept if the account goes; "" = the system

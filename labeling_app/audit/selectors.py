@@ -1,13 +1,15 @@
 """Reading the audit trail (admins only; access is checked by the views)."""
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
 from labeling_app.audit.models import AuditEvent
-from labeling_app.projects.models import Project
+
+if TYPE_CHECKING:  # the audit log sits below the projects it records (ARCHITECTURE.md)
+    from labeling_app.projects.models import Project
 
 
-def audit_events(*, project: Project, action: str | None = None,
+def audit_events(*, project: "Project", action: str | None = None,
                  target_type: str | None = None) -> QuerySet[AuditEvent]:
     """The project's changes, newest first, optionally of one action or kind of target."""
     events = AuditEvent.objects.filter(project=project)

@@ -9,13 +9,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.signals import request_finished, request_started
 
 from labeling_app.audit.models import AuditEvent
-from labeling_app.projects.models import Project
+
+if TYPE_CHECKING:  # the audit log sits below the projects it records (ARCHITECTURE.md)
+    from labeling_app.projects.models import Project
 
 _actor: ContextVar[AbstractBaseUser | None] = ContextVar("themeloop_audit_actor", default=None)
 
@@ -63,7 +65,7 @@ class Change:
     after: Any = None
 
 
-def audit_record_many(*, project: Project | int, changes: Sequence[Change]) -> None:
+def audit_record_many(*, project: "Project | int", changes: Sequence[Change]) -> None:
     """Record several changes of one project by the current actor, in one insert."""
     actor = _actor.get()
     if actor is not None and not actor.is_authenticated:
@@ -77,7 +79,7 @@ def audit_record_many(*, project: Project | int, changes: Sequence[Change]) -> N
     ], batch_size=1000)
 
 
-def audit_record(*, project: Project | int, action: str, target_type: str, target_id: object = "",
+def audit_record(*, project: "Project | int", action: str, target_type: str, target_id: object = "",
                  summary: str = "", before: Any = None, after: Any = None) -> None:
     """Record one change of a project by the current actor."""
     audit_record_many(project=project, changes=[Change(action, target_type, target_id, summary, before, after)])

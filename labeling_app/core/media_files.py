@@ -13,7 +13,6 @@ from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
-RUN_FILES_KEPT = 2  # a project's newest runs keep their files; an older run viewed again rebuilds them once
 
 
 def run_folder_path(run_id: int) -> Path:
@@ -39,12 +38,3 @@ def folders_remove_on_commit(folders: list[Path]) -> None:
                 logger.exception("could not remove %s", folder)
 
     transaction.on_commit(remove)
-
-
-def run_files_prune(*, project_id: int, keep: int = RUN_FILES_KEPT) -> None:
-    """Remove the files of the project's discovery runs older than its ``keep`` newest finished ones."""
-    from labeling_app.discovery.models import DiscoveryRun
-
-    runs = DiscoveryRun.objects.filter(project_id=project_id, status=DiscoveryRun.Status.SUCCEEDED)
-    old = runs.order_by("-created_at", "-id").values_list("pk", flat=True)[keep:]
-    folders_remove_on_commit([run_folder_path(pk) for pk in old if run_folder_path(pk).exists()])

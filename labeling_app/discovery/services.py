@@ -12,8 +12,9 @@ import scipy.sparse as sp
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from labeling_app.core.media_files import run_files_prune, run_folder_path
+from labeling_app.core.media_files import folders_remove_on_commit, run_folder_path
 from labeling_app.core.progress import progress_set
 from labeling_app.discovery.models import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun, MapLayout
 from labeling_app.discovery.selectors import map_fixed_body, map_fixed_path
@@ -30,8 +31,9 @@ from labeling_app.jobs.services.runs import (
 )
 from labeling_app.labeling.models import Annotation
 from labeling_app.labeling.services.annotations import annotations_add_theme
+from labeling_app.modeling.models import EmbeddingRun
 from labeling_app.modeling.selectors.embeddings import embedding_matrix_read, embedding_store_get, response_texts_read
-from labeling_app.modeling.services.embeddings import WAITING_FOR_EMBEDDINGS, embeddings_missing_request
+from labeling_app.modeling.services.embeddings import embeddings_missing_request
 from labeling_app.modeling.store import EmbeddingStore
 from labeling_app.projects.models import Project
 from labeling_app.themes.models import Theme
@@ -39,6 +41,9 @@ from labeling_app.themes.services import theme_create
 from ml import discovery as ml_discovery
 from ml import keywords as ml_keywords
 
+#: The message of a discovery run that waits for its project's embeddings.
+WAITING_FOR_EMBEDDINGS = "Waiting for the responses to be embedded"
+RUN_FILES_KEPT = 2  # a project's newest runs keep their files; an older run viewed again is made in memory
 logger = logging.getLogger(__name__)
 
 
@@ -438,6 +443,26 @@ def _labels_revert(project: Project, annotation_ids: list[int]) -> None:
     Annotation.objects.filter(pk__in=[a.pk for a in made]).update(is_current=False)
     Annotation.objects.filter(pk__in=[a.supersedes_id for a in made if a.supersedes_id]).update(is_current=True)
     Project.objects.filter(pk=project.pk).update(labels_revision=F("labels_revision") + 1)
-    from labeling_app.modeling.services.training_requests import training_request
+    from labeling_app.projects.services.training_requests import training_request
 
     training_request(project=project)
+
+
+def discovery_runs_waiting_release(*, run: EmbeddingRun, **_: object) -> None:
+    """An embedding run ended (modeling.signals.embedding_run_finished): the discovery runs that waited for its
+    vectors are sent now, or fail saying why when the vectors could not be made."""
+    waiting = DiscoveryRun.objects.filter(project_id=run.project_id, status=DiscoveryRun.Status.PENDING,
+                                          message__startswith=WAITING_FOR_EMBEDDINGS)
+    if run.status != EmbeddingRun.Status.SUCCEEDED:
+        waiting.update(status=DiscoveryRun.Status.FAILED, finished_at=timezone.now(),
+                       message=f"the responses could not be embedded: {run.message}")
+        return
+    for discovery_id in waiting.values_list("pk", flat=True):
+        enqueue_on_commit(TASK_DISCOVERY_COMPUTE, discovery_run_id=discovery_id)
+
+
+def run_files_prune(*, project_id: int, keep: int = RUN_FILES_KEPT) -> None:
+    """Remove the files of the project's discovery runs older than its ``keep`` newest finished ones."""
+    runs = DiscoveryRun.objects.filter(project_id=project_id, status=DiscoveryRun.Status.SUCCEEDED)
+    old = runs.order_by("-created_at", "-id").values_list("pk", flat=True)[keep:]
+    folders_remove_on_commit([run_folder_path(pk) for pk in old if run_folder_path(pk).exists()])

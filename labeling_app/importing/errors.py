@@ -1,5 +1,7 @@
 from dataclasses import dataclass, field
 
+from labeling_app.core.http.errors import DetailedInputError
+
 
 @dataclass(frozen=True)
 class RowError:
@@ -16,10 +18,13 @@ class RowError:
 
 
 @dataclass
-class ImportFileError(Exception):
+class ImportFileError(DetailedInputError):
     """The file cannot be imported; nothing was written. Carries every error found."""
 
     errors: list[RowError] = field(default_factory=list)
+
+    def details(self) -> list[dict[str, object]]:
+        return [e.as_dict() for e in self.errors]
 
     def __str__(self) -> str:
         shown = "; ".join(str(e) for e in self.errors[:5])

@@ -31,8 +31,8 @@ from labeling_app.jobs.services.runs import (
     job_succeed,
 )
 from labeling_app.labeling.models import Annotation
-from labeling_app.modeling.services.training_requests import training_inputs_changed
 from labeling_app.projects.models import Project, Response
+from labeling_app.projects.services.training_requests import training_inputs_changed
 from labeling_app.projects.services.users import file_coder_get, imported_coder_get
 from labeling_app.themes.models import Theme
 from labeling_app.themes.services import PALETTE, SHORTCUT_KEYS

@@ -9,7 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 
-from labeling_app.live.services import events_listen, events_listen_async, stream_event_for
+from labeling_app.live.services import stream_event_for
+from labeling_app.modeling.services.model_events import model_events_listen, model_events_listen_async
 from labeling_app.projects.views.access import page_membership
 
 RETRY = "retry: 1000\n\n"
@@ -28,7 +29,7 @@ def _frame(event: dict[str, Any] | None) -> str:
 async def _stream_async(project_id: int, user_id: int) -> AsyncIterator[str]:
     yield RETRY
     # Closing this stream closes the listener at once (its Redis connection), not when it is garbage-collected.
-    async with aclosing(events_listen_async(project_id=project_id)) as events:
+    async with aclosing(model_events_listen_async(project_id=project_id)) as events:
         async for event in events:
             action = stream_event_for(event, user_id=user_id)
             if action == "end":
@@ -39,7 +40,7 @@ async def _stream_async(project_id: int, user_id: int) -> AsyncIterator[str]:
 
 def _stream_sync(project_id: int, user_id: int) -> Iterator[str]:
     yield RETRY
-    for event in events_listen(project_id=project_id):
+    for event in model_events_listen(project_id=project_id):
         action = stream_event_for(event, user_id=user_id)
         if action == "end":
             return

@@ -13,9 +13,10 @@ from labeling_app.discovery.services import (
     responses_move,
 )
 from labeling_app.labeling.models import Annotation
+from labeling_app.labeling.services.theme_recode import theme_merge
 from labeling_app.projects.models import Response, Role
 from labeling_app.themes.models import Theme
-from labeling_app.themes.services import theme_merge, theme_set_copy
+from labeling_app.themes.services import theme_set_copy
 from tests.conftest import demo_project_make
 from tests.factories import ProjectFactory
 
@@ -184,8 +185,8 @@ def test_a_map_layout_that_fails_says_why_and_leaves_the_run_and_its_clusters(ru
 def test_theme_split_reoffers_its_responses_for_the_new_themes(analyst, demo_vectors):
     from labeling_app.labeling.models import LabelQueue
     from labeling_app.labeling.services.queue import queue_batch_lease
+    from labeling_app.labeling.services.theme_recode import theme_split
     from labeling_app.modeling.services.training import training_run
-    from labeling_app.themes.services import theme_split
 
     project = demo_project_make({analyst: Role.ANALYST}, demo_vectors)
     training_run(project_id=project.pk, task_id="t0")

@@ -11,8 +11,8 @@ from labeling_app.labeling.models import Annotation, LabelQueue, QueueLease
 from labeling_app.labeling.services import queue
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
 from labeling_app.labeling.services.queue import queue_batch_lease, queue_skip
+from labeling_app.labeling.services.theme_recode import theme_split
 from labeling_app.projects.models import Response, Role
-from labeling_app.themes.services import theme_split
 from tests.factories import MembershipFactory, ProjectFactory, ThemeFactory, UserFactory
 
 

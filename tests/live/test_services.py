@@ -8,8 +8,11 @@ import redis
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 
-from labeling_app.live.services import events_listen, events_listen_async, model_event_publish, project_channel
+from labeling_app.live.services import project_channel
 from labeling_app.modeling.models import ModelVersion
+from labeling_app.modeling.services.model_events import model_event_publish
+from labeling_app.modeling.services.model_events import model_events_listen as events_listen
+from labeling_app.modeling.services.model_events import model_events_listen_async as events_listen_async
 
 pytestmark = pytest.mark.worker
 

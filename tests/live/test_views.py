@@ -43,8 +43,8 @@ def test_a_removed_member_stops_receiving_events(prepare_project, django_capture
     """A member removed while their page is open gets no further event: the stream ends instead."""
     from django.test import Client
 
-    from labeling_app.live.services import model_event_publish
     from labeling_app.modeling.models import ModelVersion
+    from labeling_app.modeling.services.model_events import model_event_publish
     from labeling_app.projects.services.members import member_remove
 
     project = prepare_project.project

@@ -23,8 +23,9 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from labeling_app.live.services import model_event_publish, project_channel
+from labeling_app.live.services import project_channel
 from labeling_app.modeling.models import ModelVersion
+from labeling_app.modeling.services.model_events import model_event_publish
 from tests.browser.conftest import SCREENSHOTS
 from tests.conftest import _database_url
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory

@@ -2,10 +2,11 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from labeling_app.labeling.services.theme_recode import theme_merge, theme_split
 from labeling_app.modeling.models import ModelVersion
 from labeling_app.modeling.services.training import training_run
 from labeling_app.projects.models import Role
-from labeling_app.themes.services import theme_create, theme_merge, theme_split, theme_update
+from labeling_app.themes.services import theme_create, theme_update
 from tests.conftest import demo_project_make
 
 pytestmark = pytest.mark.django_db
@@ -110,7 +111,7 @@ class _CountedId(int):
 
 
 def test_moving_ids_to_the_front_builds_one_set_however_long_the_queue():
-    from labeling_app.themes.services import ids_to_front_move
+    from labeling_app.labeling.services.theme_recode import ids_to_front_move
 
     for size in (100, 1_000):
         _CountedId.hashed = 0

@@ -8,14 +8,20 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from labeling_app.importing.errors import ImportFileError
+
+class DetailedInputError(Exception):
+    """Bad input that carries a list of details (the rows of a file that cannot be imported): a 400 whose
+    `details` lists them. Subclassed where the input is read (importing.errors), so this layer imports nothing."""
+
+    def details(self) -> list[dict[str, object]]:
+        raise NotImplementedError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Turn service and DRF errors into {"message", "details"} responses."""
-    if isinstance(exc, ImportFileError):
+    if isinstance(exc, DetailedInputError):
         return Response(
-            {"message": str(exc), "details": [e.as_dict() for e in exc.errors]},
+            {"message": str(exc), "details": exc.details()},
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, DjangoValidationError):

@@ -7,8 +7,8 @@ from django.db import transaction
 
 from labeling_app.audit.services import Change, audit_record_many
 from labeling_app.labeling.models import Annotation, QueueLease
-from labeling_app.modeling.services.training_requests import training_inputs_changed
 from labeling_app.projects.models import Project
+from labeling_app.projects.services.training_requests import training_inputs_changed
 
 
 @dataclass

@@ -4,8 +4,8 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from labeling_app.core.http.params import id_param
-from labeling_app.live.services import model_version_payload
 from labeling_app.modeling.selectors.predictions import theme_thresholds
+from labeling_app.modeling.services.model_events import model_version_payload
 from labeling_app.projects.models import Project
 from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 

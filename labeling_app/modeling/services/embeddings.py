@@ -32,8 +32,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from labeling_app.core.progress import progress_set
-from labeling_app.discovery.models import DiscoveryRun
-from labeling_app.jobs.registry import TASK_DISCOVERY_COMPUTE, TASK_EMBEDDINGS_CHUNK, TASK_EMBEDDINGS_COMPUTE
+from labeling_app.jobs.registry import TASK_EMBEDDINGS_CHUNK, TASK_EMBEDDINGS_COMPUTE
 from labeling_app.jobs.services.outbox import enqueue_group_on_commit, enqueue_on_commit
 from labeling_app.jobs.services.runs import (
     job_attempts_exhausted,
@@ -45,15 +44,14 @@ from labeling_app.jobs.services.runs import (
 from labeling_app.labeling.models import Annotation, LabelQueue
 from labeling_app.modeling.models import EmbeddingChunk, EmbeddingRun, ResponseEmbedding
 from labeling_app.modeling.selectors.embeddings import embedding_matrix_read, embedding_model_name
-from labeling_app.modeling.services.training_requests import training_inputs_changed, training_request
+from labeling_app.modeling.signals import embedding_run_finished
 from labeling_app.projects.models import Project
+from labeling_app.projects.services.training_requests import training_inputs_changed, training_request
 from ml import active_learning
 from ml import embeddings as ml_embeddings
 
 logger = logging.getLogger(__name__)
 BATCH = 512
-#: The message of a discovery run that waits for its project's embeddings (services.discovery).
-WAITING_FOR_EMBEDDINGS = "Waiting for the responses to be embedded"
 _FINISHED = (EmbeddingChunk.Status.SUCCEEDED, EmbeddingChunk.Status.FAILED)
 
 
@@ -323,16 +321,12 @@ def _run_finish(run_id: int, status: str, message: str = "") -> bool:
 
 
 def _after_run(run: EmbeddingRun) -> None:
-    """What a finished run triggers: a retrain (or the cold-start queue) and the discovery runs waiting for it."""
+    """What a finished run triggers: a retrain (or the cold-start queue), and `embedding_run_finished` for what
+    waits on the vectors elsewhere (discovery runs)."""
     project = run.project
-    waiting = DiscoveryRun.objects.filter(project=project, status=DiscoveryRun.Status.PENDING,
-                                          message__startswith=WAITING_FOR_EMBEDDINGS)
+    embedding_run_finished.send(sender=EmbeddingRun, run=run)
     if run.status != EmbeddingRun.Status.SUCCEEDED:
-        waiting.update(status=DiscoveryRun.Status.FAILED, finished_at=timezone.now(),
-                       message=f"the responses could not be embedded: {run.message}")
         return
-    for discovery_id in waiting.values_list("pk", flat=True):
-        enqueue_on_commit(TASK_DISCOVERY_COMPUTE, discovery_run_id=discovery_id)
     if Annotation.objects.filter(response__project=project, is_current=True).exists():
         if run.total:
             # New vectors are new inputs: a model trained before they existed (on what was embedded then)

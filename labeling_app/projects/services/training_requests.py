@@ -1,5 +1,8 @@
-"""Asking for a retrain: every package whose change makes the model out of date calls these (never the
-training run itself), so asking imports nothing of training."""
+"""Asking for a retrain: a project's labels, responses or theme set changed, so its model is out of date.
+
+Here, beside the project's `labels_revision`, rather than in modeling: every package whose change makes the model
+out of date calls these, and the retrain itself is asked for by its registered task name (jobs.registry).
+"""
 from django.db.models import F
 
 from labeling_app.jobs.registry import TASK_RETRAIN
