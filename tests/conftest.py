@@ -64,7 +64,7 @@ def prepare_project(db) -> PreparedProject:
                            analyst2, outsider, themes)
 
 
-DEMO_FILE = ROOT / "labeling_app" / "demo" / "cancelling.csv"
+DEMO_FILE = ROOT / "labeling_app" / "importing" / "demo_data" / "cancelling.csv"
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from labeling_app.projects.selectors.projects import project_counts
 from labeling_app.projects.services.members import member_add_without_invitation, member_change_role
 from labeling_app.themes.services import theme_create
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
+DEMO_DIR = Path(__file__).resolve().parent / "demo_data"
 DEMO_PROJECT = "Why are you cancelling?"
 DEMO_QUESTION = "Why are you cancelling your Loop Box subscription?"
 DEMO_USERS = {  # username -> (role, password); demo-only credentials, printed by make run
