@@ -531,7 +531,7 @@ def layout_2d(X: np.ndarray, *, seed: int = 0, method: str = "auto") -> np.ndarr
     if method == "umap":
         import umap
 
-        # On a 50-d PCA of the unit vectors (Euclidean ~ cosine there): about 3x faster than cosine on 384-d.
+        # On a 50-d PCA of the unit vectors (Euclidean ~ cosine there): far cheaper than cosine on 384-d.
         P = PCA(min(50, n, X.shape[1]), random_state=seed).fit_transform(X) if X.shape[1] > 50 else X
         reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), min_dist=0.1, random_state=seed,
                             n_epochs=200)

@@ -211,8 +211,7 @@ class OnnxEmbedder:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Batches run side by side, one thread each (see embed_texts), rather than one batch at a time over
         # all threads: small matrices split over threads wait on each other at every operator, and on a
-        # shared machine one descheduled thread stalls the rest (measured on NHS: 13.7-14.7 s against
-        # 15.3-21.1 s for two intra-op threads, same 2 cores, alternating runs).
+        # shared machine one descheduled thread stalls the rest (bench/README.md, embedding throughput).
         opts.inter_op_num_threads = 1
         opts.intra_op_num_threads = 1
         #: How many batches :func:`embed_texts` runs at once (ONNX Runtime releases the GIL while it runs).
