@@ -5,8 +5,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from labeling_app.labeling.views.labeling import _live_config
 from labeling_app.modeling.models import ModelVersion
+from labeling_app.modeling.selectors.model_events import live_page_config
 from labeling_app.modeling.selectors.training import model_versions
 from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 from ml.classifier import F1_FLOOR, MIN_EXAMPLES, TRUSTED_SUPPORT, needs_more_examples
@@ -26,7 +26,7 @@ def model_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespon
     ready = [v for v in reversed(versions) if v.status == "ready" and v.micro_f1 is not None]
     current = project.current_model
     context = {
-        "project": project, "membership": membership, "config": _live_config(project), **role_flags(membership),
+        "project": project, "membership": membership, "config": live_page_config(project), **role_flags(membership),
         "versions": versions, "current": current, "curve": _curve(ready),
         "themes": _theme_rows(current),
         "rule": {"min_examples": MIN_EXAMPLES, "trusted_support": TRUSTED_SUPPORT, "f1_floor": F1_FLOOR},

@@ -16,9 +16,9 @@ from labeling_app.labeling.selectors import response_coding
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.labeling.services.queue import queue_batch_lease, queue_skip
 from labeling_app.labeling.services.suggestions import suggestions_accept, suggestions_reject
+from labeling_app.modeling.selectors.model_events import model_version_payload
 from labeling_app.modeling.selectors.predictions import suggestions_band, suggestions_for_responses
 from labeling_app.modeling.selectors.training import model_versions, responses_by_ids
-from labeling_app.modeling.services.model_events import model_version_payload
 from labeling_app.projects.api.access import ProjectScopedMixin
 from labeling_app.projects.models import Role
 from labeling_app.review.selectors.consensus import overlap_open_ids

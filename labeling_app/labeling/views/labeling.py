@@ -4,23 +4,9 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from labeling_app.core.http.params import id_param
+from labeling_app.modeling.selectors.model_events import live_page_config
 from labeling_app.modeling.selectors.predictions import theme_thresholds
-from labeling_app.modeling.services.model_events import model_version_payload
-from labeling_app.projects.models import Project
 from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership, role_flags
-
-
-def _live_config(project: Project, **extra: object) -> dict:
-    """What every live page's script needs: the project, its live themes, the current model, where to ask."""
-    return {
-        "project": project.pk,
-        "themes": [{"id": t.pk, "name": t.name, "colour": t.colour, "shortcut": t.shortcut,
-                    "description": t.description} for t in project.themes.filter(archived=False)],
-        "model": model_version_payload(project.current_model),
-        "api": f"/api/projects/{project.pk}/",
-        "events": f"/projects/{project.pk}/events/",
-        **extra,
-    }
 
 
 def _live_page(request: AuthenticatedHttpRequest, project_id: int, template: str,
@@ -28,7 +14,7 @@ def _live_page(request: AuthenticatedHttpRequest, project_id: int, template: str
     membership = page_membership(request, project_id)
     project = membership.project
     # The labeling script also needs the batch size.
-    config = _live_config(project, batchSize=project.labeling_batch_size, **(config_extra or {}))
+    config = live_page_config(project, batchSize=project.labeling_batch_size, **(config_extra or {}))
     context = {"project": project, "membership": membership, "config": config, **role_flags(membership), **extra}
     return render(request, template, context)
 

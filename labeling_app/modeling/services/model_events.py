@@ -8,29 +8,7 @@ from django.db import connection
 
 from labeling_app.live.services import event_publish, events_listen, events_listen_async
 from labeling_app.modeling.models import ModelVersion
-from labeling_app.projects.models import Project
-
-
-def model_version_payload(version: ModelVersion | None) -> dict[str, Any] | None:
-    """What a page needs to show a model version in its status badge."""
-    if version is None:
-        return None
-    return {
-        "version": version.number,
-        "status": version.status,
-        "labelled_responses": version.labelled_responses,
-        "labels": version.labels_used,
-        "micro_f1": version.micro_f1,
-        "macro_f1": version.macro_f1,
-        "quality_interval": version.quality_interval or None,
-        "made_current_at": version.made_current_at.isoformat() if version.made_current_at else None,
-    }
-
-
-def model_event_current(*, project_id: int) -> dict[str, Any]:
-    """The model event for the project's current model, as read from the database now."""
-    project = Project.objects.select_related("current_model").get(pk=project_id)
-    return {"type": "model", "project": project.pk, "model": model_version_payload(project.current_model)}
+from labeling_app.modeling.selectors.model_events import model_event_current, model_version_payload
 
 
 def model_event_on_connect(*, project_id: int) -> dict[str, Any]:
