@@ -9,11 +9,12 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files import File
-from django.db import DatabaseError, connection, transaction
-from django.db.models import CharField, Model
+from django.db import DatabaseError, transaction
+from django.db.models import CharField
 from django.utils import timezone
 
 from labeling_app.audit.services import acting_as, audit_record
+from labeling_app.core.db import rows_insert, values_insert
 from labeling_app.core.progress import progress_set
 from labeling_app.importing.errors import ImportFileError, RowError
 from labeling_app.importing.models import ImportJob
@@ -252,8 +253,9 @@ class _ImportWriter:
         new = [r for r in batch if r.respondent_id not in existing]
         made: dict[str, int] = {}
         if new:
-            _rows_insert(Response(project=self.project, import_job=self.job, respondent_id="", text=""),
-                         ("respondent_id", "text", "metadata"), [(r.respondent_id, r.text, r.metadata) for r in new])
+            rows_insert(Response(project=self.project, import_job=self.job, respondent_id="", text=""),
+                        ("respondent_id", "text", "metadata"), [(r.respondent_id, r.text, r.metadata) for r in new],
+                        bulk=True)
             made = dict(self.project.responses.filter(respondent_id__in=[r.respondent_id for r in new])
                         .values_list("respondent_id", "pk"))
             existing.update(made)
@@ -392,45 +394,13 @@ def _imported_labels_write(coder: User, theme_ids_by_response: dict[int, set[int
     Annotation.objects.filter(pk__in=[previous[r].pk for r in wanted if r in previous]).update(is_current=False)
     if not wanted:
         return
-    _rows_insert(Annotation(coder=coder, source=Annotation.Source.IMPORT, changed_by=changed_by or coder),
-                 ("response_id", "supersedes_id"),
-                 [(r, previous[r].pk if r in previous else None) for r in wanted])
+    rows_insert(Annotation(coder=coder, source=Annotation.Source.IMPORT, changed_by=changed_by or coder),
+                ("response_id", "supersedes_id"), [(r, previous[r].pk if r in previous else None) for r in wanted],
+                bulk=True)
     made = Annotation.objects.filter(response_id__in=list(wanted), coder=coder, is_current=True).values_list(
         "response_id", "pk")
     # Two integer columns: plain rows, not a model instance each (the most numerous rows an import writes).
     through = Annotation.themes.through._meta
     column = {f.name: str(f.column) for f in through.concrete_fields}
-    _values_insert(through.db_table, [column["annotation"], column["theme"]],
-                   [(pk, t) for response_id, pk in made for t in sorted(wanted[response_id])])
-
-
-def _rows_insert(template: Model, varying: tuple[str, ...], rows: list[tuple]) -> None:
-    """INSERT one row per tuple of `rows`: the `varying` fields (attnames) from the tuple, every other field as
-    in `template` (its defaults, auto_now_add), prepared once. What bulk_create writes, without building and
-    preparing a model instance per row (most of an import's time at 100,000 rows)."""
-    model = type(template)
-    fields = {f.attname: f for f in model._meta.concrete_fields if not f.primary_key}
-    fixed = {name: f.get_db_prep_save(f.pre_save(template, add=True), connection)
-             for name, f in fields.items() if name not in varying}
-    constant, prepare = tuple(fixed.values()), [fields[n].get_db_prep_save for n in varying]
-    _values_insert(model._meta.db_table, [str(fields[n].column) for n in [*fixed, *varying]],
-                   [constant + tuple(p(v, connection) for p, v in zip(prepare, row, strict=True)) for row in rows])
-
-
-def _values_insert(table: str, columns: list[str], rows: list[tuple]) -> None:
-    """INSERT rows of plain values: COPY on PostgreSQL, one prepared statement run per row elsewhere (SQLite)."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(c) for c in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One statement for all rows: INSERTs cost a round trip a row, or (many rows a statement) the
-            # client's scan of every placeholder; triggers and constraints apply to COPY as to INSERT.
-            with connection.wrap_database_errors, cursor.cursor.copy(
-                    f"COPY {quote(table)} ({names}) FROM STDIN") as copy:  # the raw cursor: errors as Django's
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))})",
-                               rows)
+    values_insert(through.db_table, [column["annotation"], column["theme"]],
+                  [(pk, t) for response_id, pk in made for t in sorted(wanted[response_id])], bulk=True)

@@ -5,6 +5,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
+from labeling_app.labeling.codings import CODING_LIVE
 from labeling_app.labeling.models import Annotation
 from labeling_app.projects.models import Membership, Project, Response, Role
 from labeling_app.review.models import Adjudication
@@ -42,7 +43,8 @@ def responses_filter(
     if theme_id is not None:
         qs = qs.filter(_theme_q(project, theme_id, blind_for))
     if uncoded:
-        qs = qs.exclude(Exists(current.filter(needs_recoding=False))).exclude(Exists(Adjudication.objects.filter(
+        live = Annotation.objects.filter(CODING_LIVE, response=OuterRef("pk"))
+        qs = qs.exclude(Exists(live)).exclude(Exists(Adjudication.objects.filter(
             response=OuterRef("pk"), is_current=True, kind=Adjudication.Kind.RESOLVE)))
     if flagged:
         qs = qs.filter(Exists(current.filter(flagged=True)))
@@ -64,8 +66,7 @@ def _theme_q(project: Project, theme_id: int, blind_for: int | None) -> Q:
         visible = [by_coder.get(blind_for, frozenset())] if blind_for is not None else by_coder.values()
         if any(theme_id in themes for themes in visible):
             matching.add(response_id)
-    ordinary = Exists(Annotation.objects.filter(response=OuterRef("pk"), is_current=True, needs_recoding=False,
-                                                themes=theme_id))
+    ordinary = Exists(Annotation.objects.filter(CODING_LIVE, response=OuterRef("pk"), themes=theme_id))
     return (Q(ordinary) & ~Q(pk__in=special)) | Q(pk__in=matching)
 
 

@@ -4,9 +4,11 @@ from collections import defaultdict
 from datetime import timedelta
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from labeling_app.core.db import IN_LIST_CAP
 from labeling_app.labeling.models import Annotation, LabelQueue, QueueLease
 from labeling_app.labeling.services import queue
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
@@ -299,6 +301,25 @@ def test_a_response_whose_lease_ran_out_is_served_again_before_the_next_build(an
     assert len(held) == 3 and queue_batch_lease(project=project, user=other, size=10) == []
     QueueLease.objects.filter(user=analyst).update(expires_at=timezone.now() - timedelta(minutes=1))
     assert sorted(r.pk for r in queue_batch_lease(project=project, user=other, size=10)) == sorted(held)
+
+
+@pytest.mark.django_db
+def test_more_responses_than_one_statement_lists_are_read_and_leased_in_chunks(analyst):
+    """The queue's statements list at most IN_LIST_CAP ids (SQLite bounds a statement's parameters): a longer
+    window is read, checked and leased a chunk at a time, every response of it."""
+    other = UserFactory(username="chunk-other")
+    project = _project(2 * IN_LIST_CAP + 7, analyst, other)
+    ids = list(project.responses.order_by("pk").values_list("pk", flat=True))
+    now = timezone.now()
+    with CaptureQueriesContext(connection) as ran:
+        assert queue._window_check(project, analyst, now, ids) == (set(ids), set())
+    assert len(ran) == 3
+    for _ in range(2):  # the second time over the analyst's own leases, which make way
+        queue._leases_write(project, analyst, now, ids)
+        assert sorted(QueueLease.objects.filter(user=analyst).values_list("response_id", flat=True)) == ids
+    assert queue._servable(project, analyst, now, ids, set()) == ids
+    assert queue._servable(project, other, now, ids, set()) == []
+    assert queue._window_check(project, other, now, ids) == (set(), set(ids))
 
 
 def test_walks_start_after_the_head_that_every_request_of_the_process_saw_taken():

@@ -28,6 +28,7 @@ from django.core.cache import cache
 from django.db.models import Count, Max
 from scipy import sparse
 
+from labeling_app.labeling.codings import CODING_LIVE
 from labeling_app.labeling.models import Annotation
 from labeling_app.modeling.models import ModelVersion
 from labeling_app.modeling.selectors.predictions import predictions_current
@@ -224,7 +225,7 @@ def _human_labels(project: Project, theme_ids: list[int], ids: np.ndarray) -> tu
     column = {t: j for j, t in enumerate(theme_ids)}
     labels = np.zeros((len(ids), len(theme_ids)), dtype=bool)
     labelled = np.zeros(len(ids), dtype=bool)
-    current = Annotation.objects.filter(response__project=project, is_current=True, needs_recoding=False)
+    current = Annotation.objects.filter(CODING_LIVE, response__project=project)
     rows = np.array([(r, int(done), -1 if t is None else t) for r, done, t in current.values_list(
         "response_id", "is_complete", "themes").iterator(chunk_size=20000)], dtype=np.int64)
     rows = rows.reshape(-1, 3)

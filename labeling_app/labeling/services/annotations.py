@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from labeling_app.audit.services import Change, audit_record_many
+from labeling_app.labeling.codings import coding_counts
 from labeling_app.labeling.models import Annotation, QueueLease
 from labeling_app.projects.models import Project
 from labeling_app.projects.services.training_requests import training_inputs_changed
@@ -122,6 +123,6 @@ def annotations_add_theme(*, project: Project, user: User, response_ids: list[in
     for r in sorted(set(response_ids)):
         before = mine.get(r)
         themes = {t.pk for t in before.themes.all()} if before else set()
-        complete = before is not None and before.is_complete and not before.needs_recoding
+        complete = before is not None and coding_counts(before)
         items.append(AnnotationItem(r, sorted(themes | {theme_id}), complete=complete))
     return annotation_submit(project=project, user=user, items=items, source=source)

@@ -22,6 +22,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
+from labeling_app.core.db import IN_LIST_CAP, ids_chunked, rows_insert, sql_marks, table_quoted
+from labeling_app.labeling.codings import CODING_COUNTS, coding_counts_sql
 from labeling_app.labeling.models import Annotation, LabelQueue, QueueLease
 from labeling_app.projects.models import Membership, Project, Response
 from labeling_app.review.models import Adjudication
@@ -96,21 +98,23 @@ def _order(project: Project) -> _Order:
 
 
 def _coded(**filters: object) -> "QuerySet[Annotation]":
-    return Annotation.objects.filter(is_current=True, needs_recoding=False, is_complete=True, **filters)
+    return Annotation.objects.filter(CODING_COUNTS, **filters)
 
 
 def _window_check(project: Project, user: User, now: datetime, ids: list[int]) -> tuple[set[int], set[int]]:
     """Of ``ids``: those that looked servable to ``user`` a moment ago, and those taken for everyone.
 
-    Overlap items are kept unless this user coded them: the claim decides on them. One query; a hint only.
-    Written in SQL: built with the ORM (four Exists subqueries over a window of ids) it cost ~3.5 ms of Python
-    per call against ~0.5 ms for this, and under bench/load.py it was a third of the web server's CPU.
+    Overlap items are kept unless this user coded them: the claim decides on them. One query per IN_LIST_CAP
+    ids; a hint only. Written in SQL: built with the ORM (four Exists subqueries over a window of ids) its
+    Python cost was several times the statement's, on a read every queue request makes.
     """
-    sql = _WINDOW_SQL.format(ids=", ".join(["%s"] * len(ids)))
     at = connection.ops.adapt_datetimefield_value(now)
+    rows: list[tuple] = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk, at, user.pk, user.pk, at, project.pk, *ids])
-        rows = cursor.fetchall()
+        for chunk in ids_chunked(ids):
+            cursor.execute(_WINDOW_SQL.format(ids=sql_marks(len(chunk))),
+                           [user.pk, at, user.pk, user.pk, at, project.pk, *chunk])
+            rows += cursor.fetchall()
     free: set[int] = set()
     gone: set[int] = set()
     for pk, is_overlap, coded, mine, held, passed in rows:
@@ -124,24 +128,23 @@ def _window_check(project: Project, user: User, now: datetime, ids: list[int]) -
     return free, gone
 
 
-# `_coded` per response: a current, complete coding that is not waiting to be redone. Then, in order: anyone's
-# coding, this user's (coder %s), someone else's live lease (now %s, user %s), this user's live pass (user %s,
-# now %s); the window is the project's (%s) responses of the given ids.
-_CODED = (f"SELECT 1 FROM {Annotation._meta.db_table} a WHERE a.response_id = r.id AND a.is_current "
-          "AND a.is_complete AND NOT a.needs_recoding")
-_LEASES = f"SELECT 1 FROM {QueueLease._meta.db_table} q WHERE q.response_id = r.id"
+# `_coded` per response (labeling.codings). Then, in order: anyone's coding, this user's (coder %s), someone
+# else's live lease (now %s, user %s), this user's live pass (user %s, now %s); the window is the project's (%s)
+# responses of the given ids.
+_CODED = f"SELECT 1 FROM {table_quoted(Annotation)} a WHERE a.response_id = r.id AND {coding_counts_sql('a')}"
+_LEASES = f"SELECT 1 FROM {table_quoted(QueueLease)} q WHERE q.response_id = r.id"
 _WINDOW_SQL = (
     f"SELECT r.id, r.is_overlap, EXISTS({_CODED}), EXISTS({_CODED} AND a.coder_id = %s), "
     f"EXISTS({_LEASES} AND q.expires_at > %s AND NOT q.skipped AND q.user_id <> %s), "
     f"EXISTS({_LEASES} AND q.user_id = %s AND q.skipped AND q.expires_at > %s) "
-    f"FROM {Response._meta.db_table} r WHERE r.project_id = %s AND r.id IN ({{ids}})"
+    f"FROM {table_quoted(Response)} r WHERE r.project_id = %s AND r.id IN ({{ids}})"
 )
 # Live leases (now %s) and codings that count (as `_coded`) of the given response ids, one row each.
 _SERVABLE_SQL = (
-    f"SELECT 0, response_id, user_id, skipped FROM {QueueLease._meta.db_table} "
-    "WHERE expires_at > %s AND response_id IN ({ids}) UNION ALL "
-    f"SELECT 1, response_id, coder_id, FALSE FROM {Annotation._meta.db_table} "
-    "WHERE is_current AND is_complete AND NOT needs_recoding AND response_id IN ({ids})"
+    f"SELECT 0, q.response_id, q.user_id, q.skipped FROM {table_quoted(QueueLease)} q "
+    "WHERE q.expires_at > %s AND q.response_id IN ({ids}) UNION ALL "
+    f"SELECT 1, a.response_id, a.coder_id, FALSE FROM {table_quoted(Annotation)} a "
+    f"WHERE {coding_counts_sql('a')} AND a.response_id IN ({{ids}})"
 )
 
 
@@ -262,11 +265,15 @@ def _servable(project: Project, user: User, now: datetime, ids: list[int], overl
     held_by_others: dict[int, set[int]] = {}
     passed: set[int] = set()
     coders: dict[int, set[int]] = {}
-    # Live leases and codings of the ids in one statement (SQL for the same reason as _window_check's).
-    marks = ", ".join(["%s"] * len(ids))
+    # Live leases and codings of the ids in one statement per chunk (SQL for the same reason as _window_check's;
+    # it lists the ids twice, so half the cap of ids a chunk).
+    at = connection.ops.adapt_datetimefield_value(now)
+    rows: list[tuple] = []
     with connection.cursor() as cursor:
-        cursor.execute(_SERVABLE_SQL.format(ids=marks), [connection.ops.adapt_datetimefield_value(now), *ids, *ids])
-        rows = cursor.fetchall()
+        for chunk in ids_chunked(ids, IN_LIST_CAP // 2):
+            marks = sql_marks(len(chunk))
+            cursor.execute(_SERVABLE_SQL.format(ids=marks), [at, *chunk, *chunk])
+            rows += cursor.fetchall()
     for is_coding, response_id, user_id, skipped in rows:
         if is_coding:
             coders.setdefault(response_id, set()).add(user_id)
@@ -279,8 +286,9 @@ def _servable(project: Project, user: User, now: datetime, ids: list[int], overl
     adjudicated: set[int] = set()
     takes_part = False
     if blind:
-        resolved = Adjudication.objects.filter(response_id__in=blind, is_current=True, kind=Adjudication.Kind.RESOLVE)
-        adjudicated = set(resolved.values_list("response_id", flat=True))
+        resolved = Adjudication.objects.filter(is_current=True, kind=Adjudication.Kind.RESOLVE)
+        for chunk in ids_chunked(blind):
+            adjudicated.update(resolved.filter(response_id__in=chunk).values_list("response_id", flat=True))
         takes_part = Membership.objects.filter(project=project, user=user, codes_overlap=True).exists()
     out = []
     for pk in ids:
@@ -325,18 +333,16 @@ def _claim(project: Project, user: User, now: datetime, candidates: list[int], n
 def _leases_write(project: Project, user: User, now: datetime, ids: list[int]) -> None:
     """Lease ``ids`` to ``user``: their old leases (expired, or skipped long ago) and anyone's expired ones make way.
 
-    Two plain statements (a lease is written on every queue request; the ORM's delete and bulk_create took
-    about four times as long in Python for the same two statements).
+    Plain statements: a lease is written on every queue request, and the ORM's delete and bulk_create cost
+    several times as much Python for the same statements.
     """
-    at, until = (connection.ops.adapt_datetimefield_value(t) for t in (now, now + LEASE))
-    marks = ", ".join(["%s"] * len(ids))
+    at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {QueueLease._meta.db_table} WHERE (user_id = %s OR expires_at <= %s) "
-                       f"AND response_id IN ({marks})", [user.pk, at, *ids])
-        cursor.execute(f"INSERT INTO {QueueLease._meta.db_table} "
-                       "(project_id, response_id, user_id, skipped, expires_at, created_at) VALUES "
-                       + ", ".join(["(%s, %s, %s, FALSE, %s, %s)"] * len(ids)),
-                       [value for pk in ids for value in (project.pk, pk, user.pk, until, at)])
+        for chunk in ids_chunked(ids):
+            cursor.execute(f"DELETE FROM {table_quoted(QueueLease)} WHERE (user_id = %s OR expires_at <= %s) "
+                           f"AND response_id IN ({sql_marks(len(chunk))})", [user.pk, at, *chunk])
+    rows_insert(QueueLease(project=project, user=user, skipped=False, expires_at=now + LEASE), ("response_id",),
+                [(pk,) for pk in ids])
 
 
 def queue_batch_lease(*, project: Project, user: User, size: int) -> list[Response]:

@@ -33,6 +33,7 @@ from labeling_app.jobs.services.runs import (
     job_running_values,
     job_succeed,
 )
+from labeling_app.labeling.codings import CODING_LIVE
 from labeling_app.labeling.models import Annotation, LabelQueue
 from labeling_app.modeling.models import ModelVersion, ResponseEmbedding
 from labeling_app.modeling.selectors.embeddings import embedding_matrix_read, embedding_model_name, response_texts_read
@@ -130,7 +131,7 @@ def _snapshot(project: Project, revision: int) -> Snapshot:
                     Y[row[response_id], column[theme_id]] = True
     # Accepted suggestions agree with the model by construction: they train it but never judge it.
     judged = set(codings.complete) | set(codings.adjudicated) | set(
-        Annotation.objects.filter(response__project=project, is_current=True, needs_recoding=False)
+        Annotation.objects.filter(CODING_LIVE, response__project=project)
         .exclude(source=Annotation.Source.SUGGESTION).values_list("response_id", flat=True))
     for response_id in judged:
         if response_id in row:

@@ -14,6 +14,8 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
+from labeling_app.core.db import table_quoted
+
 
 def token_expires_at(token: Token) -> datetime:
     """When a token stops working."""
@@ -40,8 +42,8 @@ class ExpiringTokenAuthentication(TokenAuthentication):
 
 # The token's user, and whether the token was made after the given time (i.e. has not expired).
 _TOKEN_USER_SQL = (
-    f"SELECT u.*, t.created > %s AS token_fresh FROM {Token._meta.db_table} t "
-    f"JOIN {User._meta.db_table} u ON u.id = t.user_id WHERE t.key = %s"
+    f"SELECT u.*, t.created > %s AS token_fresh FROM {table_quoted(Token)} t "
+    f"JOIN {table_quoted(User)} u ON u.id = t.user_id WHERE t.key = %s"
 )
 
 

@@ -7,6 +7,8 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from labeling_app.core.db import table_quoted
+from labeling_app.labeling.codings import CODING_LIVE
 from labeling_app.labeling.models import Annotation
 from labeling_app.projects.models import Membership, Project, Response, Role
 from labeling_app.review.selectors.consensus import consensus_exceptions
@@ -71,7 +73,7 @@ def membership_get(*, user: User | AnonymousUser, project_id: int) -> Membership
 
 _MEMBERSHIP_SQL = (
     f"SELECT p.*, m.id AS membership_id, m.role AS membership_role, m.codes_overlap AS membership_codes_overlap "
-    f"FROM {Project._meta.db_table} p JOIN {Membership._meta.db_table} m ON m.project_id = p.id "
+    f"FROM {table_quoted(Project)} p JOIN {table_quoted(Membership)} m ON m.project_id = p.id "
     "WHERE m.user_id = %s AND p.id = %s"
 )
 
@@ -108,7 +110,7 @@ def _resolved_counts(project: Project) -> tuple[int, int]:
     response is counted that way in SQL; then the few `consensus_exceptions` names (several complete coders, a
     decision, a blind item) are counted again by the consensus rules in place of that. A test checks both ways
     agree case by case."""
-    current = Annotation.objects.filter(response__project=project, is_current=True, needs_recoding=False)
+    current = Annotation.objects.filter(CODING_LIVE, response__project=project)
     coded = current.filter(Q(is_complete=True) | Q(themes__isnull=False)).values("response_id").distinct().count()
     labels = (Annotation.themes.through.objects.filter(annotation__in=current)
               .values("annotation__response_id", "theme_id").distinct().count())

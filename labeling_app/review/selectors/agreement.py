@@ -7,6 +7,7 @@ import numpy as np
 from django.contrib.auth.models import User
 from django.db.models import Max
 
+from labeling_app.labeling.codings import CODING_COUNTS
 from labeling_app.labeling.models import Annotation
 from labeling_app.projects.models import Project
 from labeling_app.review.selectors.consensus import Codings, coder_display_name, codings_read, consensus_of
@@ -110,8 +111,7 @@ def _over_time(project: Project, data: AgreementData) -> list[dict]:
     """Overall alpha (MASI) of the items double-coded up to the end of each month, cumulative."""
     if not data.response_ids:
         return []
-    done = dict(Annotation.objects.filter(response_id__in=data.response_ids, is_current=True, needs_recoding=False,
-                                          is_complete=True)
+    done = dict(Annotation.objects.filter(CODING_COUNTS, response_id__in=data.response_ids)
                 .values("response_id").annotate(last=Max("created_at")).values_list("response_id", "last"))
     by_month: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(data.response_ids):

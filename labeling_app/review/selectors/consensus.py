@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import User
 from django.db.models import Count
 
+from labeling_app.labeling.codings import CODING_COUNTS, CODING_LIVE
 from labeling_app.labeling.models import Annotation
 from labeling_app.projects.models import Project, Response
 from labeling_app.review.models import Adjudication
@@ -47,7 +48,7 @@ class Consensus:
 
 def codings_read(*, project: Project, response_ids: Iterable[int] | None = None) -> Codings:
     """Current codings of the project's responses (or of the given ones), split as the rules above need."""
-    annotations = Annotation.objects.filter(response__project=project, is_current=True, needs_recoding=False)
+    annotations = Annotation.objects.filter(CODING_LIVE, response__project=project)
     adjudications = Adjudication.objects.filter(response__project=project, is_current=True,
                                                 kind=Adjudication.Kind.RESOLVE)
     overlap = Response.objects.filter(project=project, is_overlap=True)
@@ -65,7 +66,7 @@ def codings_read(*, project: Project, response_ids: Iterable[int] | None = None)
             "response_id", "coder_id", "is_complete", "themes"):
         if wanted is not None and response_id not in wanted:
             continue
-        if is_complete:
+        if is_complete:  # a live coding that is complete counts (labeling.codings); others add themes only
             themes = complete[response_id].setdefault(coder_id, set())
             if theme_id is not None:
                 themes.add(theme_id)
@@ -139,13 +140,13 @@ def consensus_exceptions(*, project: Project) -> tuple[set[int], Codings, Consen
     Every other coded response has at most one complete coder and no decision, so its resolved set is the
     themes of its current codings that count: a filter can match those in SQL and only these few in Python.
     """
-    counting = Annotation.objects.filter(response__project=project, is_current=True, needs_recoding=False)
-    several = (counting.filter(is_complete=True).order_by().values("response_id")
+    several = (Annotation.objects.filter(CODING_COUNTS, response__project=project).order_by().values("response_id")
                .annotate(n=Count("coder_id", distinct=True)).filter(n__gt=1).values_list("response_id", flat=True))
     special = set(several)
     special |= set(Adjudication.objects.filter(response__project=project, is_current=True,
                                                kind=Adjudication.Kind.RESOLVE).values_list("response_id", flat=True))
-    special |= set(counting.filter(response__is_overlap=True).values_list("response_id", flat=True))
+    live = Annotation.objects.filter(CODING_LIVE, response__project=project, response__is_overlap=True)
+    special |= set(live.values_list("response_id", flat=True))
     codings = codings_read(project=project, response_ids=special)
     return special, codings, consensus_of(codings)
 

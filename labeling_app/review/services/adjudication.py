@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from labeling_app.audit.services import audit_record
+from labeling_app.labeling.codings import CODING_COUNTS
 from labeling_app.labeling.models import Annotation
 from labeling_app.projects.models import Membership, Project, Response
 from labeling_app.projects.services.training_requests import training_inputs_changed
@@ -112,8 +113,8 @@ def disagreement_send_back(*, project: Project, lead: User, response_id: int, co
     if not comment.strip():
         raise ValidationError("say what the coders should look at again")
     response = _check_disagreement(project, response_id)
-    current = list(Annotation.objects.select_for_update().filter(
-        response=response, is_current=True, needs_recoding=False, is_complete=True).prefetch_related("themes"))
+    current = list(Annotation.objects.select_for_update().filter(CODING_COUNTS, response=response)
+                   .prefetch_related("themes"))
     Annotation.objects.filter(pk__in=[a.pk for a in current]).update(is_current=False)
     for old in current:
         again = Annotation.objects.create(
