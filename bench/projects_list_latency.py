@@ -55,8 +55,9 @@ def main() -> None:
     from django.db.models import Count, OuterRef, Q, Subquery
     from django.test import Client
 
+    from labeling_app.labeling.selectors.counts import project_list_with_counts
     from labeling_app.projects.models import Membership
-    from labeling_app.projects.selectors.projects import project_list_with_counts, projects_for_user
+    from labeling_app.projects.selectors.projects import projects_for_user
 
     data, metadata = nhs_inputs()
     project = build_project(args.size, data, metadata)

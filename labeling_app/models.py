@@ -4,10 +4,9 @@ from labeling_app.discovery.models import Cluster, ClusterAction, ClusterAssignm
 from labeling_app.importing.models import ImportJob
 from labeling_app.insights.models import QuotePin
 from labeling_app.jobs.models import OutboxJob
-from labeling_app.labeling.models import Annotation, LabelQueue, QueueLease, SuggestionRejection
+from labeling_app.labeling.models import Adjudication, Annotation, LabelQueue, QueueLease, SuggestionRejection
 from labeling_app.modeling.models import EmbeddingChunk, EmbeddingRun, ModelVersion, ResponseEmbedding
 from labeling_app.projects.models import Invitation, Membership, Project, Response, Role
-from labeling_app.review.models import Adjudication
 from labeling_app.themes.models import Theme
 
 __all__ = [

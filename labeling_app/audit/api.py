@@ -5,7 +5,7 @@ from rest_framework import generics, serializers
 
 from labeling_app.audit.models import AuditEvent
 from labeling_app.audit.selectors import audit_change_lines, audit_events
-from labeling_app.projects.api.access import ProjectScopedMixin
+from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.models import Role
 
 

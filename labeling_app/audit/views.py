@@ -5,8 +5,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from labeling_app.audit.selectors import audit_change_lines, audit_events
+from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 from labeling_app.projects.models import Role
-from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 PER_PAGE = 100
 

@@ -32,8 +32,8 @@ from labeling_app.discovery.services import (
 )
 from labeling_app.jobs.api import QueuedCreateMixin, queued_create_responses
 from labeling_app.jobs.registry import TASK_DISCOVERY_COMPUTE
-from labeling_app.labeling.api.responses import ResponseSerializer, ResponseThemesMixin
-from labeling_app.projects.api.access import ProjectScopedMixin
+from labeling_app.labeling.serializers import ResponseSerializer, ResponseThemesMixin
+from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.api.auth import ThrottledCreateMixin
 from labeling_app.projects.models import Response, Role
 

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from labeling_app.core.media_files import run_folder_path
 from labeling_app.discovery.models import Cluster, ClusterAssignment, DiscoveryRun, MapLayout
 from labeling_app.labeling.models import Annotation
-from labeling_app.labeling.selectors import responses_filter
+from labeling_app.labeling.selectors.responses import responses_filter
 from labeling_app.modeling.selectors.embeddings import embedding_store_get
 from labeling_app.projects.models import Project, Response
 from ml import discovery as ml_discovery

@@ -35,10 +35,10 @@ from labeling_app.discovery.services import (
     discovery_run_request,
     responses_move,
 )
-from labeling_app.labeling.selectors import responses_themes, viewer_blind_for
+from labeling_app.labeling.selectors.responses import responses_themes, viewer_blind_for
 from labeling_app.labeling.services.annotations import annotations_add_theme
+from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 from labeling_app.projects.models import Role
-from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
 def _errors(request: AuthenticatedHttpRequest, exc: ValidationError) -> None:

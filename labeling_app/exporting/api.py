@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from labeling_app.exporting.services import FORMATS, export_options_parse, export_render
 from labeling_app.insights.api import FILTERS
 from labeling_app.insights.selectors.insights import insights_scope_from_params
-from labeling_app.projects.api.access import ProjectScopedMixin
+from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.api.auth import UserScopedThrottle
 from labeling_app.projects.models import Role
 

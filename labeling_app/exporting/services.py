@@ -57,9 +57,9 @@ from labeling_app.importing.parser import (
 )
 from labeling_app.insights.selectors import insights as sel
 from labeling_app.insights.services import charts
+from labeling_app.labeling.selectors.consensus import consensus_for_project
 from labeling_app.modeling.selectors.training import ModelQuality, model_current_quality
 from labeling_app.projects.models import Response
-from labeling_app.review.selectors.consensus import consensus_for_project
 from labeling_app.themes.models import Theme
 
 # A spreadsheet runs a cell starting with = + - @ (and tab/CR variants) as a formula.

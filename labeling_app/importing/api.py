@@ -9,7 +9,7 @@ from labeling_app.importing.models import ImportJob
 from labeling_app.importing.services import import_job_create
 from labeling_app.jobs.api import QueuedCreateMixin, queued_create_responses
 from labeling_app.jobs.registry import TASK_IMPORT_RUN
-from labeling_app.projects.api.access import ProjectScopedMixin
+from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.api.auth import ThrottledCreateMixin
 
 

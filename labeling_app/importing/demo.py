@@ -13,8 +13,8 @@ from django.db import transaction
 
 from labeling_app.importing.models import ImportJob
 from labeling_app.importing.services import import_file_run
+from labeling_app.labeling.selectors.counts import project_counts
 from labeling_app.projects.models import Project, Role
-from labeling_app.projects.selectors.projects import project_counts
 from labeling_app.projects.services.members import member_add_without_invitation, member_change_role
 from labeling_app.themes.services import theme_create
 

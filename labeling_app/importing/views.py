@@ -8,9 +8,9 @@ from labeling_app.importing.errors import ImportFileError
 from labeling_app.importing.forms import ImportForm
 from labeling_app.importing.models import ImportJob
 from labeling_app.importing.services import import_job_create
+from labeling_app.labeling.selectors.counts import project_counts
+from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership
 from labeling_app.projects.models import Role
-from labeling_app.projects.selectors.projects import project_counts
-from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership
 
 
 def _progress(job: ImportJob) -> int:

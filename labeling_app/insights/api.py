@@ -15,7 +15,7 @@ from labeling_app.core.http.users import request_user
 from labeling_app.insights.selectors import insights as sel
 from labeling_app.insights.services.charts import CHART_FORMATS, CHART_VIEWS, insights_chart_file, themes_param_parse
 from labeling_app.insights.services.quotes import quote_pin, quote_unpin
-from labeling_app.projects.api.access import ProjectScopedMixin
+from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.models import Role
 
 FILTERS = [

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from labeling_app.insights.selectors import insights as insights_selectors
 from labeling_app.insights.services import charts
-from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership, role_flags
+from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
 def _selectors() -> ModuleType:

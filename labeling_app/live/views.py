@@ -11,7 +11,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 
 from labeling_app.live.services import stream_event_for
 from labeling_app.modeling.services.model_events import model_events_listen, model_events_listen_async
-from labeling_app.projects.views.access import page_membership
+from labeling_app.projects.access import page_membership
 
 RETRY = "retry: 1000\n\n"
 # After an `unavailable` event (Redis is down) the page waits longer before it tries again.

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from labeling_app.modeling.models import ModelVersion
 from labeling_app.modeling.selectors.model_events import live_page_config
 from labeling_app.modeling.selectors.training import model_versions
-from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership, role_flags
+from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 from ml.classifier import F1_FLOOR, MIN_EXAMPLES, TRUSTED_SUPPORT, needs_more_examples
 
 # Learning-curve SVG geometry: room on the left and below for the tick values and axis titles.

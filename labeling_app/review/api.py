@@ -9,10 +9,10 @@ from rest_framework.views import APIView
 from labeling_app.core.http.pagination import Pagination
 from labeling_app.core.http.params import IdListField, id_param
 from labeling_app.core.http.users import request_user
-from labeling_app.projects.api.access import ProjectScopedMixin
+from labeling_app.labeling.selectors.consensus import disagreements_list
+from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.models import Role
 from labeling_app.review.selectors.agreement import agreement_report
-from labeling_app.review.selectors.consensus import disagreements_list
 from labeling_app.review.services.adjudication import disagreement_resolve, disagreement_send_back
 
 

@@ -6,10 +6,10 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from labeling_app.core.http.params import id_list, id_param, required_id
+from labeling_app.labeling.selectors.consensus import disagreements_list
+from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 from labeling_app.projects.models import Role
-from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 from labeling_app.review.selectors.agreement import agreement_report
-from labeling_app.review.selectors.consensus import disagreements_list
 from labeling_app.review.services.adjudication import disagreement_resolve, disagreement_send_back
 from labeling_app.review.services.agreement_export import agreement_csv_render, agreement_xlsx_render
 from labeling_app.themes.models import Theme

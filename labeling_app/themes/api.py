@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
 from rest_framework import generics, serializers
 
-from labeling_app.projects.api.access import ProjectScopedMixin
+from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.themes.models import Theme
 from labeling_app.themes.services import theme_create, theme_update
 

@@ -6,9 +6,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from labeling_app.core.http.params import required_id
 from labeling_app.labeling.services.theme_recode import theme_merge, theme_split
+from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 from labeling_app.projects.models import Role
 from labeling_app.projects.selectors.projects import projects_for_user
-from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 from labeling_app.themes.forms import ThemeForm
 from labeling_app.themes.services import theme_create, theme_set_copy, theme_update
 

@@ -2,13 +2,13 @@
 import pytest
 from playwright.sync_api import expect
 
+from labeling_app.labeling.models import Adjudication
+from labeling_app.labeling.selectors.consensus import consensus_for_project
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.labeling.services.queue import queue_batch_lease
 from labeling_app.modeling.models import ModelVersion
 from labeling_app.modeling.services.training import training_run
 from labeling_app.projects.models import Role
-from labeling_app.review.models import Adjudication
-from labeling_app.review.selectors.consensus import consensus_for_project
 from labeling_app.review.services.adjudication import overlap_configure
 from tests.browser.conftest import login
 from tests.conftest import PASSWORD, demo_project_make

@@ -19,11 +19,11 @@ from labeling_app.importing.demo import nhs_demo_rows
 from labeling_app.importing.models import ImportJob
 from labeling_app.importing.services import import_file_run
 from labeling_app.insights.selectors.insights import InsightsScope, prevalence
+from labeling_app.labeling.selectors.consensus import consensus_for_project
+from labeling_app.labeling.selectors.counts import project_counts
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.labeling.services.theme_recode import theme_merge, theme_split
 from labeling_app.projects.models import Project, Role
-from labeling_app.projects.selectors.projects import project_counts
-from labeling_app.review.selectors.consensus import consensus_for_project
 from labeling_app.review.services.adjudication import disagreement_resolve, overlap_configure
 from labeling_app.themes.services import theme_create, theme_update
 from tests.factories import MembershipFactory, UserFactory

@@ -23,9 +23,9 @@ from labeling_app.exporting.services import (
 from labeling_app.importing.models import ImportJob
 from labeling_app.importing.services import import_file_run
 from labeling_app.insights.selectors.insights import InsightsScope, insights_scope_from_params
+from labeling_app.labeling.selectors.counts import project_counts
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.projects.models import Project
-from labeling_app.projects.selectors.projects import project_counts
 from labeling_app.themes.services import theme_create, theme_update
 from tests.factories import UserFactory
 from tests.model_versions import model_version_make

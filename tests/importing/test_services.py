@@ -199,7 +199,7 @@ def test_a_duplicate_delivery_skips_a_running_job_but_its_own_redelivery_runs(pr
 
 @pytest.mark.django_db
 def test_project_counts_count_each_label_once(prepare_project):
-    from labeling_app.projects.selectors.projects import project_counts
+    from labeling_app.labeling.selectors.counts import project_counts
 
     import_file_run(project=prepare_project.project, user=None, upload=SimpleUploadedFile("a.csv", GOOD.encode()))
     counts = project_counts(project=prepare_project.project)
@@ -331,7 +331,7 @@ def test_an_agreed_no_theme_from_coder_columns_is_a_coded_response_and_exported_
 
     from labeling_app.exporting.services import long_csv_export
     from labeling_app.insights.selectors.insights import InsightsScope
-    from labeling_app.projects.selectors.projects import project_counts
+    from labeling_app.labeling.selectors.counts import project_counts
 
     project = prepare_project.project
     data = ("respondent_id,response,theme,coder\nN1,Nothing to add,,ann\nN1,Nothing to add,,bob\n"

@@ -63,9 +63,8 @@ def test_a_view_reads_the_tables_once_per_state(coded):
 
 def test_the_vectorised_labels_follow_the_consensus_rules():
     from labeling_app.insights.selectors.data import label_table, response_table
-    from labeling_app.labeling.models import Annotation
-    from labeling_app.review.models import Adjudication
-    from labeling_app.review.selectors.consensus import consensus_for_project
+    from labeling_app.labeling.models import Adjudication, Annotation
+    from labeling_app.labeling.selectors.consensus import consensus_for_project
 
     project = ProjectFactory()
     a, b, lead = UserFactory(), UserFactory(), UserFactory()

@@ -1,7 +1,7 @@
 """Filtering responses: the flagged filter of the Responses page."""
 import pytest
 
-from labeling_app.labeling.selectors import response_coding, responses_filter
+from labeling_app.labeling.selectors.responses import response_coding, responses_filter
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 from tests.factories import ResponseFactory
 
@@ -30,8 +30,8 @@ def test_the_theme_filter_matches_the_consensus_rules_on_every_kind_of_coding(pr
     lead's decision, blind items) together select exactly the responses the consensus resolves to the theme."""
     import random
 
+    from labeling_app.labeling.selectors.consensus import consensus_for_project
     from labeling_app.labeling.services.annotations import annotations_add_theme
-    from labeling_app.review.selectors.consensus import consensus_for_project
     from labeling_app.review.services.adjudication import disagreement_resolve, overlap_configure
 
     pp = prepare_project

@@ -4,8 +4,8 @@ from django.core.management import call_command
 
 from labeling_app.importing.demo import DEMO_PROJECT, NHS_PROJECT
 from labeling_app.labeling.models import Annotation
+from labeling_app.labeling.selectors.counts import project_counts
 from labeling_app.projects.models import Membership, Project
-from labeling_app.projects.selectors.projects import project_counts
 
 
 @pytest.mark.django_db

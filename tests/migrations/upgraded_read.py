@@ -55,10 +55,9 @@ def story() -> dict[str, Any]:
     from labeling_app.importing.models import ImportJob
     from labeling_app.insights.models import QuotePin
     from labeling_app.jobs.models import OutboxJob
-    from labeling_app.labeling.models import Annotation, LabelQueue, QueueLease, SuggestionRejection
+    from labeling_app.labeling.models import Adjudication, Annotation, LabelQueue, QueueLease, SuggestionRejection
     from labeling_app.modeling.models import EmbeddingRun, ModelVersion, ResponseEmbedding
     from labeling_app.projects.models import Invitation, Membership, Project, Response
-    from labeling_app.review.models import Adjudication
     from labeling_app.themes.models import Theme
 
     user_model = get_user_model()

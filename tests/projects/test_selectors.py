@@ -3,10 +3,11 @@ import pytest
 from django.http import Http404
 
 from labeling_app.labeling.models import Annotation
+from labeling_app.labeling.selectors.consensus import consensus_for_project
+from labeling_app.labeling.selectors.counts import project_counts
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
 from labeling_app.projects.models import Membership, Response, Role
-from labeling_app.projects.selectors.projects import membership_get, project_counts
-from labeling_app.review.selectors.consensus import consensus_for_project
+from labeling_app.projects.selectors.projects import membership_get
 from labeling_app.review.services.adjudication import disagreement_resolve
 from labeling_app.themes.services import theme_update
 from tests.factories import MembershipFactory, ProjectFactory, ThemeFactory, UserFactory
@@ -112,7 +113,7 @@ def _listed_counts(page: str) -> dict[str, tuple[str, str]]:
 
 
 def test_the_project_list_counts_each_project_in_a_fixed_number_of_queries_without_multiplying_rows():
-    from labeling_app.projects.selectors.projects import project_list_with_counts
+    from labeling_app.labeling.selectors.counts import project_list_with_counts
     from tests.factories import ResponseFactory, ThemeFactory
 
     user = UserFactory()

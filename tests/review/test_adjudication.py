@@ -2,13 +2,12 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling_app.labeling.models import Annotation
+from labeling_app.labeling.models import Adjudication, Annotation
+from labeling_app.labeling.selectors.consensus import consensus_for_project, overlap_open_ids
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
 from labeling_app.labeling.services.queue import queue_batch_lease
 from labeling_app.modeling.services.training import training_run
 from labeling_app.projects.models import Membership, Response, Role
-from labeling_app.review.models import Adjudication
-from labeling_app.review.selectors.consensus import consensus_for_project, overlap_open_ids
 from labeling_app.review.services.adjudication import disagreement_resolve, disagreement_send_back, overlap_configure
 from tests.factories import MembershipFactory, ProjectFactory, ThemeFactory, UserFactory
 

@@ -3,9 +3,9 @@ from datetime import datetime
 
 import pytest
 
+from labeling_app.labeling.models import Adjudication
+from labeling_app.labeling.selectors.consensus import consensus_for_project
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
-from labeling_app.review.models import Adjudication
-from labeling_app.review.selectors.consensus import consensus_for_project
 from labeling_app.review.services.adjudication import overlap_configure
 
 pytestmark = pytest.mark.django_db

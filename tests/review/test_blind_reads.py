@@ -7,9 +7,9 @@ import io
 import pytest
 from django.urls import reverse
 
+from labeling_app.labeling.selectors.consensus import consensus_for_project
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.projects.models import Response
-from labeling_app.review.selectors.consensus import consensus_for_project
 from labeling_app.review.services.adjudication import disagreement_resolve, overlap_configure
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,8 @@
 """What coders see of a lead's review: the comment on a response sent back to them."""
 import pytest
 
+from labeling_app.labeling.models import Adjudication
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
-from labeling_app.review.models import Adjudication
 from labeling_app.review.selectors.notes import review_notes_read
 from labeling_app.review.services.adjudication import disagreement_resolve, disagreement_send_back
 from tests.factories import ProjectFactory

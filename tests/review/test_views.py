@@ -7,9 +7,9 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from labeling_app.labeling.models import Adjudication
+from labeling_app.labeling.selectors.consensus import consensus_for_project
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
-from labeling_app.review.models import Adjudication
-from labeling_app.review.selectors.consensus import consensus_for_project
 
 pytestmark = pytest.mark.django_db
 

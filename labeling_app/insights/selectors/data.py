@@ -29,12 +29,11 @@ from django.db.models import Count, Max
 from scipy import sparse
 
 from labeling_app.labeling.codings import CODING_LIVE
-from labeling_app.labeling.models import Annotation
+from labeling_app.labeling.models import Adjudication, Annotation
+from labeling_app.labeling.selectors.consensus import consensus_exceptions
 from labeling_app.modeling.models import ModelVersion
 from labeling_app.modeling.selectors.predictions import predictions_current
 from labeling_app.projects.models import Project, Response
-from labeling_app.review.models import Adjudication
-from labeling_app.review.selectors.consensus import consensus_exceptions
 from ml.language import term_counts
 
 CACHE_SECONDS = 6 * 3600

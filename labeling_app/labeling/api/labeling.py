@@ -12,16 +12,16 @@ from rest_framework.views import APIView
 from labeling_app.core.http.pagination import Pagination
 from labeling_app.core.http.params import IdField, IdListField, clamped_int, float_param, id_csv, id_param
 from labeling_app.core.http.users import request_user
-from labeling_app.labeling.selectors import response_coding
+from labeling_app.labeling.selectors.consensus import overlap_open_ids
+from labeling_app.labeling.selectors.responses import response_coding
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.labeling.services.queue import queue_batch_lease, queue_skip
 from labeling_app.labeling.services.suggestions import suggestions_accept, suggestions_reject
 from labeling_app.modeling.selectors.model_events import model_version_payload
 from labeling_app.modeling.selectors.predictions import suggestions_band, suggestions_for_responses
 from labeling_app.modeling.selectors.training import model_versions, responses_by_ids
-from labeling_app.projects.api.access import ProjectScopedMixin
+from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.models import Role
-from labeling_app.review.selectors.consensus import overlap_open_ids
 from labeling_app.review.selectors.notes import review_notes_read
 
 

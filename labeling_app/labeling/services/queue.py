@@ -24,9 +24,8 @@ from django.utils import timezone
 
 from labeling_app.core.db import IN_LIST_CAP, ids_chunked, rows_insert, sql_marks, table_quoted
 from labeling_app.labeling.codings import CODING_COUNTS, coding_counts_sql
-from labeling_app.labeling.models import Annotation, LabelQueue, QueueLease
+from labeling_app.labeling.models import Adjudication, Annotation, LabelQueue, QueueLease
 from labeling_app.projects.models import Membership, Project, Response
-from labeling_app.review.models import Adjudication
 
 LEASE = timedelta(minutes=30)
 #: At most this many responses of the queue's order are checked before a lease reads the whole project

@@ -6,7 +6,7 @@ from django.urls import reverse
 from labeling_app.core.http.params import id_param
 from labeling_app.modeling.selectors.model_events import live_page_config
 from labeling_app.modeling.selectors.predictions import theme_thresholds
-from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership, role_flags
+from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
 def _live_page(request: AuthenticatedHttpRequest, project_id: int, template: str,

@@ -4,8 +4,13 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from labeling_app.core.http.params import id_param
-from labeling_app.labeling.selectors import metadata_keys, responses_filter, responses_themes, viewer_blind_for
-from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership, role_flags
+from labeling_app.labeling.selectors.responses import (
+    metadata_keys,
+    responses_filter,
+    responses_themes,
+    viewer_blind_for,
+)
+from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 PAGE_SIZE = 50
 

@@ -35,13 +35,13 @@ from labeling_app.jobs.services.runs import (
 )
 from labeling_app.labeling.codings import CODING_LIVE
 from labeling_app.labeling.models import Annotation, LabelQueue
+from labeling_app.labeling.selectors.consensus import codings_read, consensus_of
 from labeling_app.modeling.models import ModelVersion, ResponseEmbedding
 from labeling_app.modeling.selectors.embeddings import embedding_matrix_read, embedding_model_name, response_texts_read
 from labeling_app.modeling.services.embeddings import embeddings_missing_request
 from labeling_app.modeling.services.model_events import model_event_publish
 from labeling_app.projects.models import Project
 from labeling_app.projects.services.training_requests import training_request
-from labeling_app.review.selectors.consensus import codings_read, consensus_of
 from labeling_app.themes.models import Theme
 from ml import active_learning, classifier
 

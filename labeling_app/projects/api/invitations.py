@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling_app.core.http.users import request_user
-from labeling_app.projects.api.access import ProjectScopedMixin
+from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.models import Invitation, Role
 from labeling_app.projects.selectors.invitations import (
     invitation_get_for_invitee,

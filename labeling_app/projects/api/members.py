@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
 from rest_framework import generics, serializers
 
-from labeling_app.projects.api.access import ProjectScopedMixin
+from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.models import Membership
 from labeling_app.projects.services.members import member_change_role, member_remove
 

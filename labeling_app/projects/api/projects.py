@@ -4,9 +4,10 @@ from rest_framework import generics, serializers
 from rest_framework.permissions import IsAuthenticated
 
 from labeling_app.core.http.users import request_user
-from labeling_app.projects.api.access import ProjectScopedMixin
+from labeling_app.labeling.selectors.counts import project_counts, project_list_with_counts
+from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.models import Project, Role
-from labeling_app.projects.selectors.projects import membership_get, project_counts, project_list_with_counts
+from labeling_app.projects.selectors.projects import membership_get
 from labeling_app.projects.services.projects import project_create, project_update
 
 

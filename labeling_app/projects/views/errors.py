@@ -3,9 +3,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from labeling_app.core.http.params import InvalidParam
+from labeling_app.projects.access import role_flags
 from labeling_app.projects.models import Role
 from labeling_app.projects.selectors.projects import project_get_for_role
-from labeling_app.projects.views.access import role_flags
 
 
 def _is_api(request: HttpRequest) -> bool:

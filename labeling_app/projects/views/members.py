@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from labeling_app.core.http.params import choice_param, required_id
+from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 from labeling_app.projects.forms import InvitationForm
 from labeling_app.projects.models import Role
 from labeling_app.projects.selectors.invitations import invitation_get_for_invitee, invitations_pending_for_project
@@ -17,7 +18,6 @@ from labeling_app.projects.services.invitations import (
     invitation_revoke,
 )
 from labeling_app.projects.services.members import member_change_role, member_remove
-from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
 @login_required

@@ -5,12 +5,12 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from labeling_app.importing.forms import ImportForm
+from labeling_app.labeling.selectors.counts import project_counts, project_list_with_counts
+from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 from labeling_app.projects.forms import ProjectForm, ProjectSettingsForm
 from labeling_app.projects.models import Role
 from labeling_app.projects.selectors.invitations import invitations_pending_for_user
-from labeling_app.projects.selectors.projects import project_counts, project_list_with_counts
 from labeling_app.projects.services.projects import project_create, project_update
-from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership, role_flags
 from labeling_app.review.forms import OverlapForm
 from labeling_app.review.services.adjudication import overlap_configure
 

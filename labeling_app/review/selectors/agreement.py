@@ -9,8 +9,8 @@ from django.db.models import Max
 
 from labeling_app.labeling.codings import CODING_COUNTS
 from labeling_app.labeling.models import Annotation
+from labeling_app.labeling.selectors.consensus import Codings, coder_display_name, codings_read, consensus_of
 from labeling_app.projects.models import Project
-from labeling_app.review.selectors.consensus import Codings, coder_display_name, codings_read, consensus_of
 from ml import agreement as ml_agreement
 
 # Krippendorff's conventions: alpha >= 0.8 is reliable, 0.667 <= alpha < 0.8 allows tentative conclusions only.

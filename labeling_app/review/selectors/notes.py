@@ -1,8 +1,8 @@
 """What coders see of a lead's review: the comment on a response sent back to them."""
 from collections.abc import Iterable
 
+from labeling_app.labeling.models import Adjudication
 from labeling_app.projects.models import Project
-from labeling_app.review.models import Adjudication
 
 
 def review_notes_read(*, project: Project, response_ids: Iterable[int]) -> dict[int, dict]:

@@ -7,11 +7,10 @@ from django.db import transaction
 
 from labeling_app.audit.services import audit_record
 from labeling_app.labeling.codings import CODING_COUNTS
-from labeling_app.labeling.models import Annotation
+from labeling_app.labeling.models import Adjudication, Annotation
+from labeling_app.labeling.selectors.consensus import codings_read, consensus_of
 from labeling_app.projects.models import Membership, Project, Response
 from labeling_app.projects.services.training_requests import training_inputs_changed
-from labeling_app.review.models import Adjudication
-from labeling_app.review.selectors.consensus import codings_read, consensus_of
 
 
 def _draw(project_id: int, response_id: int) -> str:

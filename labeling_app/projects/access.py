@@ -1,6 +1,10 @@
-"""Project-scoped API views: every request is checked against the user's role in the project."""
+"""Who may do what in a project, for pages and API views alike: every request resolves the user's membership with
+the role it needs (outsiders get 404, members whose role is too low 403) and names the member as the actor the
+audit log records."""
 from typing import Any
 
+from django.contrib.auth.models import User
+from django.http import HttpRequest
 from rest_framework.request import Request
 
 from labeling_app.audit.services import audit_actor_set
@@ -35,3 +39,22 @@ class ProjectScopedMixin:
             # Schema generation has no request or membership; an unsaved project gives querysets their model.
             return Project(pk=0)
         return self.membership.project
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request of a login_required view: its user is signed in."""
+
+    user: User
+
+
+def page_membership(request: HttpRequest, project_id: int, role: str = Role.ANALYST) -> Membership:
+    """The signed-in user's membership with at least `role`; 404 to outsiders, 403 to lower roles."""
+    membership = project_get_for_role(user=request.user, project_id=project_id, role=role)
+    audit_actor_set(request.user)  # the changes this page makes are this member's
+    return membership
+
+
+def role_flags(membership: Membership) -> dict[str, bool]:
+    """What the page may offer this member."""
+    rank = Role.rank(membership.role)
+    return {"is_admin": rank >= Role.rank(Role.ADMIN), "is_lead": rank >= Role.rank(Role.LEAD)}

@@ -6,16 +6,15 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from labeling_app.labeling.codings import CODING_LIVE
-from labeling_app.labeling.models import Annotation
-from labeling_app.projects.models import Membership, Project, Response, Role
-from labeling_app.review.models import Adjudication
-from labeling_app.review.selectors.consensus import (
+from labeling_app.labeling.models import Adjudication, Annotation
+from labeling_app.labeling.selectors.consensus import (
     coder_display_name,
     codings_read,
     consensus_exceptions,
     consensus_of,
     overlap_is_resolved,
 )
+from labeling_app.projects.models import Membership, Project, Response, Role
 from labeling_app.themes.models import Theme
 
 

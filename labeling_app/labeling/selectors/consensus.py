@@ -21,9 +21,8 @@ from django.contrib.auth.models import User
 from django.db.models import Count
 
 from labeling_app.labeling.codings import CODING_COUNTS, CODING_LIVE
-from labeling_app.labeling.models import Annotation
+from labeling_app.labeling.models import Adjudication, Annotation
 from labeling_app.projects.models import Project, Response
-from labeling_app.review.models import Adjudication
 
 IN_LIST_LIMIT = 20000  # ids a read passes to the database as one list
 
