@@ -13,7 +13,6 @@ score_thresholds``: calibration is increasing and changes no suggestion.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +20,9 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import KFold
-from threadpoolctl import threadpool_limits
 
 from ml.calibration import platt_apply, platt_fit
+from ml.logistic import fit_logistic
 
 #: Themes with fewer positive examples than this are not trained ("needs more examples").
 MIN_EXAMPLES = 2
@@ -41,11 +40,6 @@ F1_FLOOR = 0.4
 MIN_CALIBRATION_POSITIVES = 8
 #: Candidate decision thresholds searched per theme.
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
-#: The solver (see :func:`_fit_linear`): at most this many L-BFGS iterations per fit, stopping earlier once
-#: every theme's gradient norm fell below ``GRAD_TOL`` times its starting value; ``LBFGS_MEMORY`` pairs kept.
-MAX_ITER = 60
-GRAD_TOL = 1e-3
-LBFGS_MEMORY = 5
 #: Cross-validation folds (see :func:`default_folds`): more below this many labelled rows, where each fold
 #: model misses a larger share of a rare theme's few examples and the estimate reads low (chosen on a
 #: development split of the NHS pool: at 500 and 1,000 labels 3 folds read macro F1 0.03-0.06 low, 5 folds
@@ -152,127 +146,16 @@ def _rows(F: _Design, idx: np.ndarray) -> _Design:
     return _Design(F.dense[idx], None if F.sparse is None else F.sparse[idx])
 
 
-def _cdot(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Column-wise dot products of two (d, k) matrices: (k,)."""
-    return np.einsum("ij,ij->j", A, B)
-
-
-def _loss_grad(
-    F: _Design, W: np.ndarray, b: np.ndarray, sign: np.ndarray, cw: np.ndarray, inv_c: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-theme objective (k,), gradient in W (d, k) and in b (k,) of the weighted L2 logistic loss."""
-    m = -sign * (F.dot(W) + b)  # margin violations
-    e = np.exp(-np.abs(m))  # one exp serves the loss and its derivative, overflow-free
-    loss = (cw * (np.maximum(m, 0) + np.log1p(e))).sum(0, dtype=np.float64)
-    loss += 0.5 * inv_c * (_cdot(W, W) + b.astype(np.float64) ** 2)
-    G = (-sign * cw) * np.where(m >= 0, 1, e) / (1 + e)  # times sigmoid(m)
-    return loss, F.tdot(G) + inv_c * W, G.sum(0) + inv_c * b
-
-
 def _fit_linear(
-    F: _Design, Y: np.ndarray, cols: np.ndarray, C: float, balanced: bool = True,
-    init: tuple[np.ndarray, np.ndarray] | None = None, max_iter: int | None = None,
+    F: _Design, Y: np.ndarray, cols: np.ndarray, C: float, init: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fit one L2 logistic regression per theme in ``cols``; return (coef (d, k), intercept (k,)).
+    """One class-balanced L2 logistic regression per theme in ``cols`` (:func:`ml.logistic.fit_logistic`).
 
-    The objective of scikit-learn's liblinear one-vs-rest with ``class_weight="balanced"`` (intercept
-    penalised like a weight), solved for all themes at once: L-BFGS run per theme in lockstep (each theme
-    keeps its own curvature pairs and step length, so the problem stays separable) while every loss and
-    gradient evaluation is two matrix products for all themes. ``init`` warm-starts from earlier
-    coefficients (e.g. the cross-validation folds' on the same features). Deterministic.
+    ``init`` warm-starts from earlier coefficients (e.g. the cross-validation folds' on the same features).
     """
-    # One BLAS thread: the products are thin (k columns), and on a shared machine threads that wait for a
-    # core cost more than they give (measured: 9 s with one thread, 29 s with two, under load).
-    # The themes are independent problems: two threads take alternate themes (numpy releases the GIL in the
-    # products), each with one BLAS thread. Each theme's result does not depend on how they are split.
-    todo = np.flatnonzero(cols)
-    parts = [todo[i::FIT_THREADS] for i in range(FIT_THREADS) if len(todo[i::FIT_THREADS])]
-    masks = [np.isin(np.arange(len(cols)), part) for part in parts]
     if F.sparse is not None and F._sparse_t is None:
         F._sparse_t = F.sparse.T.tocsr()  # made once, before the threads share it
-    iters = MAX_ITER if max_iter is None else max_iter
-    with threadpool_limits(limits=1, user_api="blas"):
-        if len(masks) <= 1:
-            return _lbfgs(F, Y, cols, C, balanced, init, iters)
-        with ThreadPoolExecutor(len(masks)) as pool:
-            fits = list(pool.map(lambda m: _lbfgs(F, Y, m, C, balanced, init, iters), masks))
-    coef, intercept = fits[0]
-    for m, (w, b) in zip(masks[1:], fits[1:], strict=True):
-        coef[:, m], intercept[m] = w[:, m], b[m]
-    return coef, intercept
-
-
-def _lbfgs(
-    F: _Design, Y: np.ndarray, cols: np.ndarray, C: float, balanced: bool,
-    init: tuple[np.ndarray, np.ndarray] | None, max_iter: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    k = Y.shape[1]
-    d = F.n_features
-    coef = np.zeros((d, k), dtype=np.float32)
-    intercept = np.full(k, -30.0, dtype=np.float32)  # sigmoid(-30) ~ 0: "never" for untrained columns
-    todo = np.flatnonzero(cols)
-    if len(todo) == 0:
-        return coef, intercept
-    y = np.asarray(Y[:, todo], dtype=bool)
-    n = len(y)
-    sign = np.where(y, np.float32(1), np.float32(-1))
-    if balanced:
-        n_pos = y.sum(0).astype(np.float32)
-        cw = np.where(y, n / (2 * np.maximum(n_pos, 1)), n / (2 * np.maximum(n - n_pos, 1))).astype(np.float32)
-    else:
-        cw = np.ones(y.shape, dtype=np.float32)
-    inv_c = 1.0 / C
-    if init is not None:
-        W, b = init[0][:, todo].astype(np.float32), init[1][todo].astype(np.float32)
-    else:
-        W, b = np.zeros((d, len(todo)), dtype=np.float32), np.zeros(len(todo), dtype=np.float32)
-    f, gW, gb = _loss_grad(F, W, b, sign, cw, inv_c)
-    g0 = np.sqrt(_cdot(gW, gW) + gb * gb) + 1e-12
-    hist: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    for _ in range(max_iter):
-        gnorm = np.sqrt(_cdot(gW, gW) + gb * gb)
-        if (gnorm <= GRAD_TOL * g0).all():
-            break
-        # two-loop recursion, one L-BFGS per column
-        qW, qb = -gW, -gb
-        alphas = []
-        for sW, sb, yW, yb, rho in reversed(hist):
-            a = rho * (_cdot(sW, qW) + sb * qb)
-            qW, qb = qW - a * yW, qb - a * yb
-            alphas.append(a)
-        if hist:
-            sW, sb, yW, yb, _ = hist[-1]
-            gamma = (_cdot(sW, yW) + sb * yb) / np.maximum(_cdot(yW, yW) + yb * yb, 1e-20)
-        else:
-            gamma = 1.0 / np.maximum(gnorm, 1e-12)
-        qW, qb = gamma * qW, gamma * qb
-        for (sW, sb, yW, yb, rho), a in zip(hist, reversed(alphas), strict=True):
-            beta = rho * (_cdot(yW, qW) + yb * qb)
-            qW, qb = qW + (a - beta) * sW, qb + (a - beta) * sb
-        slope = _cdot(gW, qW) + gb * qb
-        bad = slope >= 0  # not a descent direction (float round-off): fall back to steepest descent
-        if bad.any():
-            qW[:, bad], qb[bad] = -gW[:, bad] / gnorm[bad], -gb[bad] / gnorm[bad]
-            slope[bad] = -gnorm[bad]
-        step = np.where(gnorm <= GRAD_TOL * g0, 0, 1).astype(np.float32)
-        W1, b1 = W + step * qW, b + step * qb
-        f1, gW1, gb1 = _loss_grad(F, W1, b1, sign, cw, inv_c)
-        for _ in range(20):  # backtracking (Armijo), re-evaluating only the columns that failed
-            fail = np.flatnonzero(f1 > f + 1e-4 * step * slope + 1e-7 * np.abs(f))
-            if len(fail) == 0:
-                break
-            step[fail] *= 0.5
-            W1[:, fail], b1[fail] = W[:, fail] + step[fail] * qW[:, fail], b[fail] + step[fail] * qb[fail]
-            f1[fail], gW1[:, fail], gb1[fail] = _loss_grad(F, W1[:, fail], b1[fail], sign[:, fail], cw[:, fail], inv_c)
-        sW, sb, yW, yb = W1 - W, b1 - b, gW1 - gW, gb1 - gb
-        sy = _cdot(sW, yW) + sb * yb
-        rho = np.where(sy > 1e-10, 1.0 / np.maximum(sy, 1e-10), 0.0).astype(np.float32)
-        hist.append((sW, sb, yW, yb, rho))
-        hist = hist[-LBFGS_MEMORY:]
-        W, b, f, gW, gb = W1, b1, f1, gW1, gb1
-    coef[:, todo] = W
-    intercept[todo] = b
-    return coef, intercept
+    return fit_logistic(F, Y, C, cols=cols, balanced=True, init=init, threads=FIT_THREADS)
 
 
 def _proba(F: _Design, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
