@@ -233,7 +233,7 @@ if not 0 < JOB_HEARTBEAT_SECONDS * 2 <= JOB_STALE_AFTER_SECONDS:
 IMPORT_TIME_LIMIT_SECONDS = int(os.environ.get("IMPORT_TIME_LIMIT_SECONDS", 20 * 60))
 TRAINING_TIME_LIMIT_SECONDS = int(os.environ.get("TRAINING_TIME_LIMIT_SECONDS", 20 * 60))
 DISCOVERY_TIME_LIMIT_SECONDS = int(os.environ.get("DISCOVERY_TIME_LIMIT_SECONDS", 30 * 60))
-# Per embedding chunk (EMBEDDING_CHUNK_SIZE responses; 2,000 take about 2 minutes on one slow core) and per plan.
+# Per embedding chunk (EMBEDDING_CHUNK_SIZE responses) and per plan: generous beside a chunk's usual time.
 EMBEDDING_TIME_LIMIT_SECONDS = int(os.environ.get("EMBEDDING_TIME_LIMIT_SECONDS", 15 * 60))
 JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS = int(os.environ.get("JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS", 60))
 if min(IMPORT_TIME_LIMIT_SECONDS, TRAINING_TIME_LIMIT_SECONDS, DISCOVERY_TIME_LIMIT_SECONDS,

@@ -25,9 +25,9 @@ k = 4-8 (dev AMI 0.17-0.23), so it is not used. On 1,000-row subsamples, toleran
 (mean AMI over k >= 25): TF-IDF weight 0.5 -> 0.264, 0 -> 0.258, 1 -> 0.263; 1 / 10 / 20 neighbours ->
 0.251 / 0.264 / 0.266, so the earlier values (first set on all the labels) were kept.
 
-Density clustering as BERTopic does it (UMAP + HDBSCAN) was measured too: it leaves 27-40% of the NHS
-responses as outliers, scores lower once they are assigned, and UMAP alone costs 20-70 s on 2 cores, so it is
-not used for the clusters; UMAP is used (when installed) only for the 2-D map, :func:`layout_2d`.
+Density clustering as BERTopic does it (UMAP + HDBSCAN) was measured too (bench/README.md, discovery quality):
+it leaves a large share of the responses as outliers, scores lower once they are assigned, and UMAP alone costs
+more than the whole clustering, so it is not used for the clusters; UMAP is used (when installed) only for the 2-D map, :func:`layout_2d`.
 
 Plain functions over numpy arrays and lists; no global state; every random step takes ``seed``.
 """

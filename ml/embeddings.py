@@ -4,8 +4,8 @@ On CPU the default backend is ONNX Runtime: at first use the local sentence-tran
 to ONNX (encoder + mean/CLS pooling + L2 normalisation in one graph) into a cache folder, then reused.
 By default the export's MatMul weights are quantised to 8 bits in blocks of 32 with int8 compute
 (ONNX Runtime MatMulNBits, accuracy level 4): on the 6,205 NHS responses every vector stays within cosine
-0.997 of ``SentenceTransformer.encode`` (mean 0.9994) and embedding is ~2.5x faster on 2 CPU cores.
-``quantize=False`` keeps float32 weights: the same vectors (cosine 1.0000), ~1.5x faster. Texts are batched
+0.997 of ``SentenceTransformer.encode`` and embedding is faster (bench/README.md, embedding throughput).
+``quantize=False`` keeps float32 weights: the same vectors as sentence-transformers. Texts are batched
 by token count, so short texts go in large batches. Nothing is ever downloaded.
 """
 

@@ -198,7 +198,7 @@ def term_matrix(*, project: Project) -> TermMatrix:
 
 def insights_tables_warm(*, project: Project) -> None:
     """Build the project's tables ahead of the first view (after an import: the responses' tables are the slow
-    ones to build, ~5 s at 100,000 responses), so every process finds them in the shared cache."""
+    ones to build at 100,000 responses), so every process finds them in the shared cache."""
     theme_ids = list(project.themes.filter(archived=False).order_by("order", "id").values_list("id", flat=True))
     term_matrix(project=project)
     label_table(project=project, source="human", theme_ids=theme_ids)
