@@ -27,7 +27,8 @@ k = 4-8 (dev AMI 0.17-0.23), so it is not used. On 1,000-row subsamples, toleran
 
 Density clustering as BERTopic does it (UMAP + HDBSCAN) was measured too (bench/README.md, discovery quality):
 it leaves a large share of the responses as outliers, scores lower once they are assigned, and UMAP alone costs
-more than the whole clustering, so it is not used for the clusters; UMAP is used (when installed) only for the 2-D map, :func:`layout_2d`.
+more than the whole clustering, so it is not used for the clusters; UMAP is used (when installed) only for the
+2-D map, :func:`layout_2d`.
 
 Plain functions over numpy arrays and lists; no global state; every random step takes ``seed``.
 """
