@@ -14,16 +14,9 @@ Pipeline of :func:`discover`:
 5. outliers: members far below their cluster's typical similarity to its centre (at most 5% of responses);
 6. per cluster: size, c-TF-IDF keywords and phrases, the most representative responses, a suggested name.
 
-How the constants were chosen (``bench/discovery_quality.py --tune``): on a fixed seeded half of the NHS FFT
-responses ("dev", 3,102), never on the other half ("eval"), where the figures in bench/README.md are
-measured. AMI against the first coded theme on dev is flat for k from 25 to 60 (0.262-0.265) and falls
-below 20 (0.165 at 4); the silhouette of the smoothed features rises with k all the way to 60, so its plain
-maximum is always the largest candidate, and clustering stability (AMI between two 80% subsamples) peaks at
-k = 4-8 (dev AMI 0.17-0.23), so it is not used. On 1,000-row subsamples, tolerance 0.9 picked k = 35, 35,
-50 for seeds 0-2 (dev AMI 0.264-0.265; 2,000 rows: 40, 50, 50, the same AMI at twice the cost); 0.85 gave
-25-35 (0.262-0.265) and 0.8 25-30; on 2,000 rows 0.8 dropped to k = 15 (0.256). Feature settings re-checked on dev
-(mean AMI over k >= 25): TF-IDF weight 0.5 -> 0.264, 0 -> 0.258, 1 -> 0.263; 1 / 10 / 20 neighbours ->
-0.251 / 0.264 / 0.266, so the earlier values (first set on all the labels) were kept.
+How the constants were chosen: ``bench/discovery_quality.py --tune`` on a fixed seeded half of the NHS FFT
+responses ("dev"), never on the other half ("eval") where the benchmark measures; the figures behind each choice
+are in bench/README.md (discovery quality, tuning).
 
 Density clustering as BERTopic does it (UMAP + HDBSCAN) was measured too (bench/README.md, discovery quality):
 it leaves a large share of the responses as outliers, scores lower once they are assigned, and UMAP alone costs
