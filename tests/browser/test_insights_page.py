@@ -104,6 +104,19 @@ def test_insights_dashboard_on_nhs(live_server, nhs_file, new_page, screenshots)
     assert page.locator("#term-responses .term-context").count() > 0
     page.locator("#view-terms").screenshot(path=screenshots / "insights-term-responses.png")
 
+    # Pinning a quote is the page's one write (POST with the CSRF header from core/http.js): it saves, the
+    # quotes reload with it pinned, and unpinning takes it back.
+    from labeling_app.insights.models import QuotePin
+
+    assert page.locator("#quotes li.quote.pinned").count() == 0
+    page.locator("#quotes details[open] li.quote").get_by_role("button", name="Pin", exact=True).first.click()
+    expect(page.locator("#quotes li.quote.pinned")).to_have_count(1, timeout=30_000)
+    assert QuotePin.objects.filter(project=project).count() == 1
+    page.locator("#quotes li.quote.pinned").get_by_role("button", name="Unpin", exact=True).click()
+    expect(page.locator("#quotes li.quote.pinned")).to_have_count(0, timeout=30_000)
+    assert not QuotePin.objects.filter(project=project).exists()
+    expect(page.locator("#insights-error")).to_have_text("")
+
     # Vega ran with its interpreter: nothing was refused by script-src 'self'.
     assert not [e for e in csp_errors if "Content Security Policy" in e or "unsafe-eval" in e], csp_errors
 

@@ -7,10 +7,8 @@ from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -19,16 +17,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from labeling_app.projects.api.authentication import token_expires_at
-
-
-def _token_for(user) -> Token:  # type: ignore[no-untyped-def]
-    token, _ = Token.objects.get_or_create(user=user)
-    if token_expires_at(token) <= timezone.now():
-        token.delete()
-        token = Token.objects.create(user=user)
-    return token
-
+from labeling_app.projects.selectors.tokens import token_expires_at
+from labeling_app.projects.services.tokens import token_issue, token_revoke
 
 TokenOut = inline_serializer("Token", {"token": serializers.CharField(), "expires_at": serializers.DateTimeField()})
 
@@ -55,12 +45,12 @@ class TokenView(APIView):
             if AxesProxyHandler.is_locked(request._request, credentials):
                 return lockout_response(request._request, None, credentials)
             raise ValidationError(serializer.errors)
-        token = _token_for(serializer.validated_data["user"])
-        return Response({"token": token.key, "expires_at": token_expires_at(token)})
+        token = token_issue(user=serializer.validated_data["user"])
+        return Response({"token": token.key, "expires_at": token_expires_at(created=token.created)})
 
     @extend_schema(request=None, responses={204: OpenApiResponse(description="revoked")})
     def delete(self, request: Request) -> Response:
-        Token.objects.filter(user_id=request.user.pk or 0).delete()
+        token_revoke(user_id=request.user.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

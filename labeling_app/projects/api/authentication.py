@@ -1,50 +1,29 @@
 """API token authentication with expiry (its own module: DRF imports it while its views module loads)."""
-from datetime import datetime
-from typing import Any, cast
-
 from asgiref.sync import sync_to_async
 from axes.backends import AxesStandaloneBackend
-from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import User
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
-from labeling_app.core.db import table_quoted
-
-
-def token_expires_at(token: Token) -> datetime:
-    """When a token stops working."""
-    return token.created + settings.TOKEN_TTL
+from labeling_app.projects.selectors.tokens import token_user_get
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):
-    """`Authorization: Token …`, refused once the token is older than settings.TOKEN_TTL."""
+    """`Authorization: Token …`, refused once the token has expired (projects.selectors.tokens holds the rule)."""
 
     def authenticate_credentials(self, key: str):  # type: ignore[no-untyped-def]
-        # DRF's own read (a select_related get) in one plain statement, with the expiry decided in it: this runs
-        # on every API request, and the ORM's query building cost more than the statement under bench/load.py.
-        fresh_after = connection.ops.adapt_datetimefield_value(timezone.now() - settings.TOKEN_TTL)
-        found = list(User.objects.raw(_TOKEN_USER_SQL, [fresh_after, key]))
-        if not found:
+        found = token_user_get(key=key, now=timezone.now())
+        if found is None:
             raise AuthenticationFailed(_("Invalid token."))
-        user, row = found[0], cast(Any, found[0])  # row: the user with the token's `token_fresh`
-        if not row.token_fresh:
+        user, fresh = found
+        if not fresh:
             raise AuthenticationFailed("Token expired: sign in again for a new one.")
         if not user.is_active:
             raise AuthenticationFailed(_("User inactive or deleted."))
         return user, Token(key=key, user=user)
-
-
-# The token's user, and whether the token was made after the given time (i.e. has not expired).
-_TOKEN_USER_SQL = (
-    f"SELECT u.*, t.created > %s AS token_fresh FROM {table_quoted(Token)} t "
-    f"JOIN {table_quoted(User)} u ON u.id = t.user_id WHERE t.key = %s"
-)
 
 
 class LockoutBackend(AxesStandaloneBackend):

@@ -11,7 +11,7 @@
   const tip = document.getElementById("map-tip");
   const legend = document.getElementById("map-legend");
   const colourBy = document.getElementById("colour-by");
-  const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
+  const http = window.ThemeLoop.http;
   const palette = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#ff9da6",
                    "#9d755d", "#bab0ac", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#17becf"];
   const GREY = "#d0d4da", HIGHLIGHT_FALLBACK = "#d62728";
@@ -239,10 +239,8 @@
       items: items, themeName: name, verb: "label",
       title: "Review the " + items.length + " selected responses before labelling",
       onConfirm: function (ids) {
-        return fetch(config.points.replace("points/", "label/"), {method: "POST", credentials: "same-origin",
-          headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
-          body: JSON.stringify({theme: theme, responses: ids})})
-          .then(function (r) { return r.json().then(function (b) { if (!r.ok) throw new Error(b.message); return b; }); })
+        return http.postJSON(config.points.replace("points/", "label/"), {theme: theme, responses: ids})
+          .then(http.json)
           .then(function (b) {
             status.textContent = "Labelled " + b.labelled + " with “" + name + "”.";
             // The labels are saved: show them at once when the map is coloured by that theme.

@@ -9,7 +9,7 @@
   const errorBox = document.getElementById("insights-error");
   const metaKey = document.getElementById("f-meta-key");
   const metaValue = document.getElementById("f-meta-value");
-  const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
+  const http = window.ThemeLoop.http;
   const columns = {};
   config.columns.forEach(function (c) { columns[c.key] = c; });
   const defaults = config.defaults || {};
@@ -179,11 +179,8 @@
   }
 
   function pin(action, themeId, responseId) {
-    return fetch(config.api + "quotes/" + action + "/", {
-      method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json"},
-      body: JSON.stringify({theme: themeId, response: responseId}),
-    }).then(function (r) {
+    return http.postJSON(config.api + "quotes/" + action + "/", {theme: themeId, response: responseId},
+                         {Accept: "application/json"}).then(function (r) {
       if (!r.ok) throw new Error("Could not " + action + " the quote (" + r.status + ")");
       return loadQuotes();
     }).catch(showError);

@@ -5,7 +5,7 @@
   "use strict";
   const config = JSON.parse(document.getElementById("labeling-config").textContent);
   const $ = function (id) { return document.getElementById(id); };
-  const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
+  const http = window.ThemeLoop.http;
   const themes = config.themes;
   const themeById = new Map(themes.map(function (t) { return [t.id, t]; }));
 
@@ -44,15 +44,9 @@
   try { $("sort-prob").checked = window.localStorage.getItem(SORT_KEY) === "1"; } catch (e) { /* no storage */ }
 
   function api(path, options) {
-    options = options || {};
-    options.headers = Object.assign({"Accept": "application/json", "X-CSRFToken": csrf}, options.headers || {});
-    options.credentials = "same-origin";
-    return fetch(config.api + path, options).then(function (r) {
-      return r.json().then(function (body) {
-        if (!r.ok) throw new Error(body.message || ("HTTP " + r.status));
-        return body;
-      });
-    });
+    options = Object.assign({}, options || {});
+    options.headers = Object.assign({"Accept": "application/json"}, options.headers || {});
+    return http.request(config.api + path, options).then(http.json);
   }
 
   function status(text, kind, link) {

@@ -10,7 +10,7 @@
     window.ThemeLoopLive.start(config);
     return;
   }
-  const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
+  const http = window.ThemeLoop.http;
 
   const thresholds = Object.assign({}, config.thresholds || {});
 
@@ -35,9 +35,7 @@
   }
 
   function post(path, body) {
-    return fetch(config.api + path, {method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf}, body: JSON.stringify(body)})
-      .then(function (r) { return r.json().then(function (b) { if (!r.ok) throw new Error(b.message); return b; }); });
+    return http.postJSON(config.api + path, body).then(http.json);
   }
 
   function show() {
