@@ -11,6 +11,7 @@ class LabelingAppConfig(AppConfig):
         the signal receivers that remove a deleted project's or run's files."""
         from django.urls import register_converter
 
+        from labeling_app import signals  # noqa: F401  (connects the receivers; lost in the move to packages)
         from labeling_app.core.http.params import IdConverter
 
         register_converter(IdConverter, "id")
