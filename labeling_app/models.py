@@ -1,6 +1,7 @@
 """Every model of the app, for Django's app registry; code imports models from their own package."""
 from labeling_app.audit.models import AuditEvent
 from labeling_app.discovery.models import Cluster, ClusterAction, ClusterAssignment, DiscoveryRun, MapLayout
+from labeling_app.exporting.models import ReportExport
 from labeling_app.importing.models import ImportJob
 from labeling_app.insights.models import QuotePin
 from labeling_app.jobs.models import OutboxJob
@@ -29,6 +30,7 @@ __all__ = [
     "Project",
     "QueueLease",
     "QuotePin",
+    "ReportExport",
     "Response",
     "ResponseEmbedding",
     "Role",

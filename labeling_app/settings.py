@@ -168,6 +168,12 @@ def report_paper_for(language_code: str) -> str:
 
 
 REPORT_PAPER = os.environ.get("REPORT_PAPER") or report_paper_for(LANGUAGE_CODE)
+# The PDF report is printed by a worker (exporting.services.report_export_run) with this headless Chromium.
+REPORT_CHROMIUM = os.environ.get("REPORT_CHROMIUM") or "/usr/bin/chromium"
+# How long Chromium may take to print one report before the job fails, saying so.
+REPORT_PRINT_TIMEOUT_SECONDS = int(os.environ.get("REPORT_PRINT_TIMEOUT_SECONDS", 120))
+# Printed reports are deleted this long after they were made (after each report asked for or printed); the row stays.
+REPORT_RETENTION_HOURS = float(os.environ.get("REPORT_RETENTION_HOURS", 24))
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -235,13 +241,14 @@ TRAINING_TIME_LIMIT_SECONDS = int(os.environ.get("TRAINING_TIME_LIMIT_SECONDS", 
 DISCOVERY_TIME_LIMIT_SECONDS = int(os.environ.get("DISCOVERY_TIME_LIMIT_SECONDS", 30 * 60))
 # Per embedding chunk (EMBEDDING_CHUNK_SIZE responses) and per plan: generous beside a chunk's usual time.
 EMBEDDING_TIME_LIMIT_SECONDS = int(os.environ.get("EMBEDDING_TIME_LIMIT_SECONDS", 15 * 60))
+# Per PDF report: the report's figures and charts, then Chromium's printing (REPORT_PRINT_TIMEOUT_SECONDS at most).
+REPORT_TIME_LIMIT_SECONDS = int(os.environ.get("REPORT_TIME_LIMIT_SECONDS", 10 * 60))
 JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS = int(os.environ.get("JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS", 60))
 if min(IMPORT_TIME_LIMIT_SECONDS, TRAINING_TIME_LIMIT_SECONDS, DISCOVERY_TIME_LIMIT_SECONDS,
-       EMBEDDING_TIME_LIMIT_SECONDS) <= \
-        JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS:
+       EMBEDDING_TIME_LIMIT_SECONDS, REPORT_TIME_LIMIT_SECONDS) <= JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS:
     raise ImproperlyConfigured("every *_TIME_LIMIT_SECONDS must exceed JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS")
 _LONGEST_TIME_LIMIT = max(IMPORT_TIME_LIMIT_SECONDS, TRAINING_TIME_LIMIT_SECONDS, DISCOVERY_TIME_LIMIT_SECONDS,
-                          EMBEDDING_TIME_LIMIT_SECONDS, CELERY_TASK_TIME_LIMIT)
+                          EMBEDDING_TIME_LIMIT_SECONDS, REPORT_TIME_LIMIT_SECONDS, CELERY_TASK_TIME_LIMIT)
 # Redis hands an unacknowledged message to another worker after this long. A lost job is retried sooner, by the
 # heartbeat sweep; this is the backstop for a message whose worker died before claiming its row. It must exceed
 # every hard time limit, or a task still running would be delivered a second time.

@@ -3,6 +3,7 @@ disagreement, embedding runs done as the workers would."""
 import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from labeling_app.exporting.models import ReportExport
 from labeling_app.importing.models import ImportJob
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.projects.models import Invitation, Role
@@ -14,6 +15,9 @@ def project_url_ids(pp):
     # The outsider is invited but has not answered: every project URL must still be a 404 to them.
     invitation = Invitation.objects.create(project=project, username=pp.outsider.username, invitee=pp.outsider,
                                            role=Role.ANALYST, invited_by=pp.admin)
+    # A printed report (as a worker leaves it), so its file can be downloaded.
+    report = ReportExport.objects.create(project=project, status=ReportExport.Status.SUCCEEDED, size=9,
+                                         file=SimpleUploadedFile("report.pdf", b"%PDF-1.4\n"))
     run, clusters = discovery_run_make(project)
     disagreement_make(pp)
     # A numeric and a date column so the insights drivers and trends views have something to read.
@@ -28,6 +32,7 @@ def project_url_ids(pp):
         "theme_id": pp.themes[0].pk,
         "response_id": project.responses.first().pk,
         "import_id": job.pk,
+        "report_id": report.pk,
         "invitation_id": invitation.pk,
         "member_id": project.memberships.get(user=pp.analyst2).pk,
         "view": "prevalence",

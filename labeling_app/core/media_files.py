@@ -1,7 +1,8 @@
 """Where the app's derived files live in the media store, and their removal when what they derive from goes.
 
 Every file here is a cache of database rows (embedding stores, a discovery run's term counts and map body, model
-files of versions): a missing one is rebuilt on first use, so removing files never loses data.
+files of versions, printed reports): a missing one is rebuilt on first use (a report is asked for again), so
+removing files never loses data.
 """
 from __future__ import annotations
 
@@ -20,10 +21,16 @@ def run_folder_path(run_id: int) -> Path:
     return Path(settings.MEDIA_ROOT) / "discovery" / f"run-{run_id}"
 
 
+def report_folder_name(project_id: int) -> str:
+    """A project's printed reports, relative to the media store (the FileField's `upload_to`)."""
+    return f"reports/project-{project_id}"
+
+
 def project_folders_get(project_id: int) -> list[Path]:
-    """A project's own folders: its embedding stores and its model files."""
+    """A project's own folders: its embedding stores, its model files and its printed reports."""
     media = Path(settings.MEDIA_ROOT)
-    return [media / "embeddings" / f"project-{project_id}", media / "models" / f"project-{project_id}"]
+    return [media / "embeddings" / f"project-{project_id}", media / "models" / f"project-{project_id}",
+            media / report_folder_name(project_id)]
 
 
 def folders_remove_on_commit(folders: list[Path]) -> None:

@@ -1,5 +1,7 @@
 """Coded responses and insights as files a client can open: long CSV (ThemeLoop's import format), wide CSV,
-XLSX (a sheet per insights view), and a client report as HTML or PDF.
+XLSX (a sheet per insights view), and a client report as HTML or PDF. Every format but the PDF is made in the
+request that asks for it; the PDF is a job (ReportExport): `report_export_request` records it, a worker prints it
+with Chromium (`report_export_run`), and the page and API poll its row, then download the file.
 
 Every export takes an `InsightsScope` (labeling_app.insights.selectors.insights: `source`, `meta=KEY:VALUE` filters, a
 date range) and counts what the dashboard counts: figures come from the insights selectors, charts from
@@ -31,6 +33,7 @@ import base64
 import csv
 import datetime
 import io
+import logging
 import os
 import re
 import subprocess
@@ -39,14 +42,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.text import slugify
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from labeling_app.exporting.models import ReportExport
 from labeling_app.importing.parser import (
     DESCRIPTION_COLUMN,
     ROW_ARCHIVED_THEME,
@@ -57,10 +65,22 @@ from labeling_app.importing.parser import (
 )
 from labeling_app.insights.selectors import insights as sel
 from labeling_app.insights.services import charts
+from labeling_app.jobs.registry import TASK_REPORT_PDF
+from labeling_app.jobs.services.outbox import enqueue_on_commit
+from labeling_app.jobs.services.runs import (
+    JobLost,
+    job_claim,
+    job_fail,
+    job_failure_reason,
+    job_heartbeat,
+    job_succeed,
+)
 from labeling_app.labeling.selectors.consensus import consensus_for_project
 from labeling_app.modeling.selectors.training import ModelQuality, model_current_quality
-from labeling_app.projects.models import Response
+from labeling_app.projects.models import Project, Response
 from labeling_app.themes.models import Theme
+
+logger = logging.getLogger(__name__)
 
 # A spreadsheet runs a cell starting with = + - @ (and tab/CR variants) as a formula.
 NEEDS_NEUTRALISING = re.compile(r"^'*[=+\-@\t\r]")
@@ -72,7 +92,6 @@ FORMATS = {  # format -> (content type, file extension)
     "html": ("text/html; charset=utf-8", "html"),
     "pdf": ("application/pdf", "pdf"),
 }
-CHROMIUM = "/usr/bin/chromium"
 TOP_THEMES = 10  # themes with distinguishing words (XLSX and report) and quotes (report)
 TERMS_PER_THEME = 15  # XLSX; the report shows the first REPORT_TERMS
 REPORT_TERMS = 8
@@ -527,17 +546,37 @@ def report_html_render(scope: sel.InsightsScope, options: ExportOptions | None =
     return render_to_string("labeling_app/exporting/report.html", context).encode("utf-8")
 
 
+class ReportPrintError(Exception):
+    """Chromium could not print the report; the message says why in words a lead can act on."""
+
+
 def report_pdf_render(scope: sel.InsightsScope, options: ExportOptions | None = None) -> bytes:
-    """The report printed to PDF by headless Debian chromium (offline; the HTML needs nothing from the network)."""
+    """The report printed to PDF by headless Chromium (settings.REPORT_CHROMIUM; offline: the HTML needs nothing
+    from the network). Seconds of CPU: the web never calls it, a worker does (`report_export_run`), and so does the
+    `export_responses` command. ReportPrintError when Chromium is missing, fails or runs past
+    REPORT_PRINT_TIMEOUT_SECONDS."""
+    chromium, timeout = str(settings.REPORT_CHROMIUM), settings.REPORT_PRINT_TIMEOUT_SECONDS
     with tempfile.TemporaryDirectory() as tmp:
         page, pdf = os.path.join(tmp, "report.html"), os.path.join(tmp, "report.pdf")
         with open(page, "wb") as fh:
             fh.write(report_html_render(scope, options))
-        subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-             f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf}", f"file://{page}"],
-            check=True, capture_output=True, timeout=120,
-        )
+        try:
+            subprocess.run(
+                [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                 f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf}", f"file://{page}"],
+                check=True, capture_output=True, timeout=timeout,
+            )
+        except OSError as exc:  # not there, not executable
+            raise ReportPrintError(f"Chromium could not be started from {chromium!r} (setting REPORT_CHROMIUM): "
+                                   f"{exc.strerror or exc}") from None
+        except subprocess.TimeoutExpired:
+            raise ReportPrintError(f"Chromium did not finish printing the report within {timeout} s") from None
+        except subprocess.CalledProcessError as exc:
+            said = [line for line in (exc.stderr or b"").decode("utf-8", "replace").splitlines() if line.strip()]
+            raise ReportPrintError(f"Chromium could not print the report (exit status {exc.returncode})"
+                                   + (f": {said[-1][:300]}" if said else "")) from None
+        if not os.path.exists(pdf) or not os.path.getsize(pdf):
+            raise ReportPrintError("Chromium ended without printing the report")
         with open(pdf, "rb") as fh:
             return fh.read()
 
@@ -555,3 +594,104 @@ def export_render(*, scope: sel.InsightsScope, fmt: str, options: ExportOptions 
     if fmt == "pdf":
         return report_pdf_render(scope, options)
     raise ValidationError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+# ---- the PDF report as a job ------------------------------------------------------------------------------
+# Printing takes seconds of Chromium: a request records a ReportExport and a worker prints it (tasks.py), the
+# page and the API poll the row and then download its file. The other formats stay direct (`export_render`).
+
+#: The parameters a report takes: the insights filters and the report's own view options.
+REPORT_PARAMS = ("source", "meta", "date_field", "date_from", "date_to", "segment", "score")
+
+
+def _report_params_clean(params: Mapping[str, str | list[str]]) -> dict[str, list[str]]:
+    """The report's parameters as lists of non-empty strings (a query string's shape); the rest are left out."""
+    kept: dict[str, list[str]] = {}
+    for key in REPORT_PARAMS:
+        raw = params.get(key)
+        values = [raw] if isinstance(raw, str) else list(raw or [])
+        if values := [str(v) for v in values if v not in (None, "")]:
+            kept[key] = values
+    return kept
+
+
+def _report_inputs(*, project: Project, params: Mapping[str, str | list[str]]
+                   ) -> tuple[sel.InsightsScope, ExportOptions]:
+    """The scope and options of a report; ValidationError on a bad filter, option or column."""
+    scope = sel.insights_scope_from_params(project=project, params=params)
+    options = export_options_parse(params)
+    columns = {c["key"] for c in sel.metadata_columns(project=project)}
+    for column in (options.segment, options.score):
+        if column and column not in columns:
+            raise ValidationError(f"Unknown metadata column {column!r}.")
+    return scope, options
+
+
+def report_export_request(*, project: Project, user: User | None,
+                          params: Mapping[str, str | list[str]]) -> ReportExport:
+    """Check the report's filters and options (ValidationError, before anything is kept), record the report and
+    ask a worker to print it once this commits. The page and the API answer with the row at once (202)."""
+    kept = _report_params_clean(params)
+    _report_inputs(project=project, params=kept)
+    report_files_prune()
+    with transaction.atomic():
+        job = ReportExport.objects.create(project=project, requested_by=user, params=kept)
+        enqueue_on_commit(TASK_REPORT_PDF, report_export_id=job.pk)
+    return job
+
+
+def report_export_run(*, report_export_id: int, task_id: str = "") -> ReportExport | None:
+    """Print one requested report to PDF and keep the file; None when this delivery must not run it.
+
+    Claimed, beaten and fenced by jobs.services.runs: a report that is printed or printing under another live
+    delivery is not printed again, and only the delivery that owns the row records its file. A failure (Chromium
+    missing or failing, a filter no longer valid, the time limit) leaves a failed row saying why.
+    """
+    job = job_claim(ReportExport, pk=report_export_id, task_id=task_id, select_related=("project",))
+    if job is None:
+        return None
+    try:
+        with job_heartbeat(job, task_id=task_id):
+            scope, options = _report_inputs(project=job.project, params=job.params)
+            _report_store(job, report_pdf_render(scope, options), task_id=task_id)
+    except JobLost:
+        logger.warning("report %s was taken over by another delivery; this one kept nothing", job.pk)
+        return None
+    except ValidationError as exc:  # the project changed since the request: a column or theme went away
+        job_fail(job, f"the report could not be made: {' '.join(exc.messages)}", task_id=task_id)
+    except ReportPrintError as exc:
+        job_fail(job, str(exc), task_id=task_id)
+    except Exception as exc:
+        logger.exception("report %s failed", job.pk)
+        job_fail(job, job_failure_reason(exc, f"the report could not be made: {exc}"), task_id=task_id)
+    report_files_prune()
+    return job
+
+
+def _report_store(job: ReportExport, data: bytes, *, task_id: str) -> None:
+    """Write the PDF to the media store and mark the job succeeded with it; the file goes again if another
+    delivery owns the job by now."""
+    job.file.save(f"{slugify(job.project.name) or 'project'}-report.pdf", ContentFile(data), save=False)
+    name = str(job.file.name)
+    try:
+        with transaction.atomic():
+            job_succeed(job, task_id=task_id, file=name, size=len(data))
+    except JobLost:
+        job.file.storage.delete(name)
+        raise
+
+
+def report_files_prune() -> int:
+    """Delete the PDFs of reports printed longer ago than REPORT_RETENTION_HOURS; the rows stay, with
+    `file_purged_at`. Returns how many went. Runs whenever a report is asked for or printed; safe to run twice
+    or at once (only the run that clears a row's name counts it, and a file already gone is no error)."""
+    cutoff = timezone.now() - datetime.timedelta(hours=settings.REPORT_RETENTION_HOURS)
+    done = ReportExport.objects.filter(finished_at__lte=cutoff).exclude(file="").only("pk", "file")
+    pruned = 0
+    for job in done.iterator():
+        job.file.delete(save=False)
+        pruned += ReportExport.objects.filter(pk=job.pk).exclude(file="").update(file="",
+                                                                                 file_purged_at=timezone.now())
+    if pruned:
+        logger.info("deleted %s expired report file(s)", pruned)
+    return pruned

@@ -18,9 +18,11 @@ TASK_EMBEDDINGS_CHUNK = "labeling_app.tasks.embeddings.embeddings_chunk"
 TASK_RETRAIN = "labeling_app.tasks.training.retrain"
 TASK_DISCOVERY_COMPUTE = "labeling_app.tasks.discovery.discovery_compute"
 TASK_DISCOVERY_LAYOUT = "labeling_app.tasks.discovery.discovery_layout"
+TASK_REPORT_PDF = "labeling_app.exporting.tasks.report_export_print"  # new with the packages: named after its module
 
 #: The packages whose `tasks` module Celery imports (labeling_app.celery).
-TASK_PACKAGES = ("labeling_app.importing", "labeling_app.modeling", "labeling_app.discovery", "labeling_app.jobs")
+TASK_PACKAGES = ("labeling_app.importing", "labeling_app.modeling", "labeling_app.discovery", "labeling_app.exporting",
+                 "labeling_app.jobs")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ JOB_KINDS: tuple[JobKind, ...] = (
     JobKind("labeling_app.DiscoveryRun", TASK_DISCOVERY_COMPUTE, lambda r: {"discovery_run_id": r.pk},
             resume=_PENDING),
     JobKind("labeling_app.MapLayout", TASK_DISCOVERY_LAYOUT, lambda m: {"discovery_run_id": m.pk}, resume=_PENDING),
+    JobKind("labeling_app.ReportExport", TASK_REPORT_PDF, lambda r: {"report_export_id": r.pk}, resume=_PENDING),
     # A lost retrain request leaves no row: a project whose labels are ahead of its current model gets one.
     JobKind("labeling_app.ModelVersion", TASK_RETRAIN, lambda v: {"project_id": v.project_id},
             resume_with="labeling_app.modeling.selectors.training.retrains_missing"),

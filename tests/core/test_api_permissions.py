@@ -24,6 +24,10 @@ CASES = [
     ("api-project", ["project_id"], "patch", {"question": "New?"}, Role.ADMIN),
     ("api-themes", ["project_id"], "get", None, Role.ANALYST),
     ("api-export", ["project_id"], "get", None, Role.ANALYST),
+    ("api-report-exports", ["project_id"], "get", None, Role.ANALYST),
+    ("api-report-exports", ["project_id"], "post", {"source": "human"}, Role.ANALYST),
+    ("api-report-export", ["project_id", "report_id"], "get", None, Role.ANALYST),
+    ("api-report-export-file", ["project_id", "report_id"], "get", None, Role.ANALYST),
     ("api-audit", ["project_id"], "get", None, Role.ADMIN),
     ("api-themes", ["project_id"], "post", {"name": "Brand new"}, Role.ADMIN),
     ("api-theme", ["project_id", "theme_id"], "get", None, Role.ANALYST),
@@ -103,7 +107,8 @@ def test_endpoint_access(case, who, prepare_project, django_capture_on_commit_ca
     client = APIClient() if who == "anonymous" else prepare_project.client(
         who if who == "outsider" else {"analyst": "analyst", "lead": "lead", "admin": "admin"}[who])
     response = _call(client, name, kwargs, method, body, ids)
-    text = response.content.decode()
+    # A file (the printed report) is streamed.
+    text = (b"".join(response.streaming_content) if response.streaming else response.content).decode(errors="replace")
     if who == "anonymous":
         assert response.status_code in (401, 403)
         assert "Cancellations" not in text

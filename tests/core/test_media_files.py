@@ -37,12 +37,13 @@ def test_deleting_a_project_removes_its_files_and_keeps_other_projects(project, 
     for p in (project, other):
         embedding_store_get(project=p)
         (project_folders_get(p.pk)[1]).mkdir(parents=True, exist_ok=True)  # as a retrain's model files would
+        (project_folders_get(p.pk)[2]).mkdir(parents=True, exist_ok=True)  # as a printed report would
     pk = project.pk
     assert all(f.is_dir() for f in project_folders_get(pk)) and run_folder_path(runs[0].pk).is_dir()
 
     project.delete()
 
-    assert not any(f.exists() for f in project_folders_get(pk))
+    assert not [f for f in project_folders_get(pk) if f.exists()]
     assert not run_folder_path(runs[0].pk).exists()
     assert all(f.is_dir() for f in project_folders_get(other.pk)) and (run_folder_path(runs[1].pk) / "terms.npz").exists()
 

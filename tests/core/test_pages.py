@@ -113,6 +113,7 @@ def test_every_page_has_an_access_test():
                                        "invitation-respond",  # test_invitation_answers_are_the_invitees_only
                                        "embedding-progress", "cluster", "map-label", "agreement-download",
                                        "insights-charts",  # tests/insights/test_views.py
+                                       "report-request", "report-progress",  # tests/exporting/test_views.py
                                        "login", "logout", "home"}
     assert names - checked == set()
 

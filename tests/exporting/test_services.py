@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
 from labeling_app.exporting.services import (
-    CHROMIUM,
     export_render,
     long_csv_export,
     report_pdf_render,
@@ -30,6 +30,7 @@ from labeling_app.themes.services import theme_create, theme_update
 from tests.factories import UserFactory
 from tests.model_versions import model_version_make
 
+CHROMIUM = settings.REPORT_CHROMIUM
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-output" / "screenshots"
 
 # Texts a spreadsheet would run as formulas, an apostrophe of the respondent's own, and a text that is both.

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from labeling_app.discovery.models import DiscoveryRun, MapLayout
+from labeling_app.exporting.models import ReportExport
 from labeling_app.importing.models import ImportJob
 from labeling_app.jobs.models import OutboxJob
 from labeling_app.jobs.services.outbox import job_attempts_exhausted, job_started_unmark, jobs_resume_pending
@@ -67,6 +68,8 @@ def test_a_starting_worker_is_sent_pending_jobs_and_one_retrain_per_project_left
     MapLayout.objects.create(run=laid_out, status=MapLayout.Status.SUCCEEDED)
     pending_layout = MapLayout.objects.create(
         run=DiscoveryRun.objects.create(project=base, status=DiscoveryRun.Status.SUCCEEDED))
+    pending_report = ReportExport.objects.create(project=base)
+    ReportExport.objects.create(project=base, status=ReportExport.Status.SUCCEEDED)
 
     behind = _project("labels ahead of the model", revision=3, current_at=2)
     never_trained = _project("labelled, no model yet", revision=2)
@@ -82,12 +85,13 @@ def test_a_starting_worker_is_sent_pending_jobs_and_one_retrain_per_project_left
     ModelVersion.objects.create(project=failed, number=2, status=ModelVersion.Status.FAILED, labels_revision=3)
 
     client, keys = broker
-    assert jobs_resume_pending() == 7
+    assert jobs_resume_pending() == 8
     assert _sent(client, keys) == [
         ("discovery_compute", {"discovery_run_id": pending_discovery.pk}),
         ("discovery_layout", {"discovery_run_id": pending_layout.pk}),
         ("embeddings_compute", {"embedding_run_id": pending_embedding.pk}),
         ("import_run", {"import_job_id": pending_import.pk}),
+        ("report_export_print", {"report_export_id": pending_report.pk}),
         ("retrain", {"project_id": behind.pk}),
         ("retrain", {"project_id": never_trained.pk}),
         ("retrain", {"project_id": dead.pk}),

@@ -48,3 +48,14 @@ def test_wide_xlsx_and_filters(tmp_path):
         call_command("export_responses", str(book), project="Nope")
     with pytest.raises(CommandError, match="KEY:VALUE"):
         call_command("export_responses", str(book), project="First", meta=["plan"])
+
+
+@pytest.mark.django_db
+def test_a_pdf_chromium_cannot_print_is_a_command_error_saying_so(tmp_path, settings):
+    source = tmp_path / "source.csv"
+    source.write_text("respondent_id,response,theme\nR1,Too dear,Price\n")
+    call_command("import_responses", str(source), project="First")
+    settings.REPORT_CHROMIUM = str(tmp_path / "no-chromium")
+    with pytest.raises(CommandError, match="setting REPORT_CHROMIUM"):
+        call_command("export_responses", str(tmp_path / "r.pdf"), project="First", format="pdf")
+    assert not (tmp_path / "r.pdf").exists()

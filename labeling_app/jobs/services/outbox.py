@@ -239,8 +239,8 @@ def jobs_sweep_start(*, interval: float | None = None) -> threading.Event:
 def jobs_resume_pending() -> int:
     """Send again the work that never reached a worker (called when a worker starts); returns how many.
 
-    Pending imports, embedding runs, discovery runs and map layouts are sent as they are, and so are the pending
-    chunks of running embedding runs; a project whose labels are ahead of its current model with no live
+    Pending imports, embedding runs, discovery runs, map layouts and PDF reports are sent as they are, and so are
+    the pending chunks of running embedding runs; a project whose labels are ahead of its current model with no live
     retrain (a request lost while the broker was down) gets one.
     """
     from django.apps import apps

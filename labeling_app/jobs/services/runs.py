@@ -1,5 +1,5 @@
 """One way to run a background job, used by every job row (models.jobs.JobRun: imports, discovery runs and their
-map layouts, retrains, embedding runs while they plan and their chunks).
+map layouts, retrains, embedding runs while they plan and their chunks, PDF reports).
 
 - Claim (`job_claim`, `job_claim_locked`): under a row lock, a delivery takes a row that is pending, or running
   and either its own (the same task id, delivered again after its worker was lost) or stale (no heartbeat for

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from labeling_app.exporting.services import FORMATS, export_options_parse, export_render
+from labeling_app.exporting.services import FORMATS, ReportPrintError, export_options_parse, export_render
 from labeling_app.insights.selectors.insights import insights_scope_from_params
 from labeling_app.projects.selectors.projects import project_find_by_name
 
@@ -43,6 +43,8 @@ class Command(BaseCommand):
             data = export_render(scope=scope, fmt=options["format"], options=export_options_parse(params))
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
+        except ReportPrintError as exc:  # the command prints the PDF itself (no worker): Chromium's failure, in words
+            raise CommandError(str(exc)) from exc
         path: Path = options["file"]
         path.write_bytes(data)
         self.stdout.write(f"wrote {len(data):,} bytes to {path}")

@@ -97,16 +97,32 @@
     });
   }
 
-  // The export links carry the page's filters, and the segment and score columns chosen in their views.
+  // The export links carry the page's filters, and the segment and score columns chosen in their views; so does
+  // the PDF report's form (a worker prints it), as hidden fields.
+  function exportParams() {
+    const q = filters();
+    const segment = document.getElementById("segment-column").value;
+    const score = document.getElementById("drivers-score").value;
+    if (segment) q.set("segment", segment);
+    if (score) q.set("score", score);
+    return q;
+  }
+
   function exportLinks() {
     document.querySelectorAll("#export-links a[data-format]").forEach(function (a) {
-      const q = filters();
+      const q = exportParams();
       q.set("format", a.dataset.format);
-      const segment = document.getElementById("segment-column").value;
-      const score = document.getElementById("drivers-score").value;
-      if (segment) q.set("segment", segment);
-      if (score) q.set("score", score);
       a.href = config.export + "?" + q.toString();
+    });
+    const reportParams = document.querySelector("#report-form [data-report-params]");
+    if (!reportParams) return;
+    reportParams.textContent = "";
+    exportParams().forEach(function (value, name) {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = value;
+      reportParams.appendChild(input);
     });
   }
 
