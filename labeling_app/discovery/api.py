@@ -30,12 +30,12 @@ from labeling_app.discovery.services import (
     discovery_run_request,
     responses_move,
 )
-from labeling_app.jobs.api import QueuedCreateMixin, queued_create_responses
+from labeling_app.jobs.http import QueuedCreateMixin, queued_create_responses
 from labeling_app.jobs.registry import TASK_DISCOVERY_COMPUTE
 from labeling_app.labeling.serializers import ResponseSerializer, ResponseThemesMixin
 from labeling_app.projects.access import ProjectScopedMixin
-from labeling_app.projects.api.auth import ThrottledCreateMixin
 from labeling_app.projects.models import Response, Role
+from labeling_app.projects.throttles import ThrottledCreateMixin
 
 
 class DiscoveryRunSerializer(serializers.ModelSerializer):

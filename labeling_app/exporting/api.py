@@ -20,11 +20,11 @@ from labeling_app.core.http.users import request_user
 from labeling_app.exporting.models import ReportExport
 from labeling_app.exporting.selectors import report_export_ready, report_exports_of_project
 from labeling_app.exporting.services import FORMATS, export_options_parse, export_render, report_export_request
-from labeling_app.insights.api import FILTERS
+from labeling_app.insights.filters import FILTERS
 from labeling_app.insights.selectors.insights import insights_scope_from_params
 from labeling_app.projects.access import ProjectScopedMixin
-from labeling_app.projects.api.auth import ThrottledCreateMixin, UserScopedThrottle
 from labeling_app.projects.models import Role
+from labeling_app.projects.throttles import ThrottledCreateMixin, UserScopedThrottle
 
 DIRECT_FORMATS = [f for f in FORMATS if f != "pdf"]  # made in the request; the PDF is a job (ReportExportsView)
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from labeling_app.exporting.models import ReportExport
 from labeling_app.exporting.selectors import report_export_ready, report_exports_of_project
 from labeling_app.exporting.services import report_export_request
-from labeling_app.projects.views.access import AuthenticatedHttpRequest, page_membership
+from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership
 
 PROGRESS = "labeling_app/exporting/partials/report_progress.html"
 

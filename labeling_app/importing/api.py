@@ -7,10 +7,10 @@ from labeling_app.core.http.users import request_user
 from labeling_app.core.progress import progress_get
 from labeling_app.importing.models import ImportJob
 from labeling_app.importing.services import import_job_create
-from labeling_app.jobs.api import QueuedCreateMixin, queued_create_responses
+from labeling_app.jobs.http import QueuedCreateMixin, queued_create_responses
 from labeling_app.jobs.registry import TASK_IMPORT_RUN
 from labeling_app.projects.access import ProjectScopedMixin
-from labeling_app.projects.api.auth import ThrottledCreateMixin
+from labeling_app.projects.throttles import ThrottledCreateMixin
 
 
 class ImportJobSerializer(serializers.ModelSerializer):

@@ -12,19 +12,12 @@ from rest_framework.views import APIView
 
 from labeling_app.core.http.params import MAX_ID, IdField, int_param
 from labeling_app.core.http.users import request_user
+from labeling_app.insights.filters import FILTERS
 from labeling_app.insights.selectors import insights as sel
 from labeling_app.insights.services.charts import CHART_FORMATS, CHART_VIEWS, insights_chart_file, themes_param_parse
 from labeling_app.insights.services.quotes import quote_pin, quote_unpin
 from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.models import Role
-
-FILTERS = [
-    OpenApiParameter("source", OpenApiTypes.STR, enum=["human", "model"]),
-    OpenApiParameter("meta", OpenApiTypes.STR, many=True, description="KEY:VALUE, repeatable, ANDed"),
-    OpenApiParameter("date_field", OpenApiTypes.STR),
-    OpenApiParameter("date_from", OpenApiTypes.DATE),
-    OpenApiParameter("date_to", OpenApiTypes.DATE),
-]
 
 
 def _int(request: Request, key: str, *, required: bool, default: int | None = None, max_value: int = MAX_ID,

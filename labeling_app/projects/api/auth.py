@@ -14,7 +14,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from labeling_app.projects.selectors.tokens import token_expires_at
@@ -52,26 +51,6 @@ class TokenView(APIView):
     def delete(self, request: Request) -> Response:
         token_revoke(user_id=request.user.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class UserScopedThrottle(ScopedRateThrottle):
-    """ScopedRateThrottle per user, keyed by when the user joined too: a user id reused after a database reset
-    (tests, a restored backup) does not inherit another account's history."""
-
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
-        user = request.user
-        if not user or not user.is_authenticated:
-            return super().get_cache_key(request, view)
-        ident = f"{user.pk}-{user.date_joined.timestamp():.6f}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
-
-
-class ThrottledCreateMixin:
-    """Throttles a view's POST (the request that starts work) under `throttle_scope`; reads stay free."""
-
-    def get_throttles(self) -> list:
-        method = getattr(getattr(self, "request", None), "method", None)
-        return [UserScopedThrottle()] if method == "POST" else []
 
 
 def lockout_response(request: HttpRequest, original_response: HttpResponse | None = None,
