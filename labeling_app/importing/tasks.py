@@ -2,15 +2,10 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from labeling_app.importing.services import import_job_run, import_uploads_prune
-from labeling_app.jobs.registry import TASK_IMPORT_RUN, TASK_IMPORT_UPLOADS_PURGE
-
-# Hard limit: the pool process is killed (the job goes stale and is sent again, up to its attempts). The soft
-# limit comes first and fails the job, saying so (services.job_runs.TIME_LIMIT).
-_LIMITS = {"time_limit": settings.IMPORT_TIME_LIMIT_SECONDS,
-           "soft_time_limit": settings.IMPORT_TIME_LIMIT_SECONDS - settings.JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS}
+from labeling_app.jobs.registry import TASK_IMPORT_RUN, TASK_IMPORT_UPLOADS_PURGE, job_task_options
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **_LIMITS, name=TASK_IMPORT_RUN)
+@shared_task(**job_task_options(time_limit=settings.IMPORT_TIME_LIMIT_SECONDS), name=TASK_IMPORT_RUN)
 def import_run(self: Task, *, import_job_id: int) -> str:
     """Import one uploaded file; safe to deliver twice (see import_job_run)."""
     job = import_job_run(import_job_id=import_job_id, task_id=self.request.id or "")

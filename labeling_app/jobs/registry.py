@@ -25,6 +25,17 @@ TASK_PACKAGES = ("labeling_app.importing", "labeling_app.modeling", "labeling_ap
                  "labeling_app.jobs")
 
 
+def job_task_options(*, time_limit: int) -> dict[str, Any]:
+    """Celery options of every long job's task: bound (it reads its own task id for the claim), acknowledged late
+    and put back when its worker dies, with a hard time limit (the pool process is killed: the job goes stale and
+    is sent again, up to its attempts) and a soft one a margin earlier, which fails the job saying so
+    (jobs.services.runs.TIME_LIMIT). No Celery retry rule: the cap on deliveries is the job's `attempts`."""
+    from django.conf import settings
+
+    return {"bind": True, "acks_late": True, "reject_on_worker_lost": True, "time_limit": time_limit,
+            "soft_time_limit": time_limit - settings.JOB_SOFT_TIME_LIMIT_MARGIN_SECONDS}
+
+
 @dataclass(frozen=True)
 class JobKind:
     """One kind of job: its model, its Celery task, the task's keyword ids for a row, which running rows are jobs
