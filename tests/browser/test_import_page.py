@@ -71,6 +71,22 @@ def test_a_bad_file_shows_the_error_in_the_page(live_server, celery_worker_proce
     expect(page.locator("#project-counts [data-count=responses]")).to_have_text(str(count))
 
 
+def test_a_file_refused_at_upload_says_why_in_the_page(live_server, prepare_project, new_page, tmp_path, settings):
+    """A file over the size limit is refused before anything is kept (400 with the error partial): the page shows
+    why (htmx alone swaps only 2xx answers, so the page used to stay silent)."""
+    settings.IMPORT_MAX_BYTES = 1000
+    upload = tmp_path / "big.csv"
+    upload.write_text("respondent_id,response\n" + "".join(f"R{i},a fine answer\n" for i in range(200)), encoding="utf-8")
+    count = prepare_project.project.responses.count()
+    page = new_page()
+    login(page, live_server, "alice-admin")
+    page.goto(f"{live_server.url}/projects/{prepare_project.project.pk}/")
+    page.set_input_files("#import-form input[type=file]", str(upload))
+    page.click("#import-form button[type=submit]")
+    expect(page.locator("#import-status")).to_contain_text("file too large", timeout=15_000)
+    assert prepare_project.project.responses.count() == count and not prepare_project.project.import_jobs.exists()
+
+
 def _middle_pixel(page, png: bytes) -> tuple[int, int, int]:
     """The colour at the middle of a screenshot, decoded by the browser (no image library needed)."""
     return tuple(page.evaluate("""async (src) => {

@@ -31,6 +31,17 @@
     });
   }
 
+  // htmx swaps only 2xx answers into the page: an htmx form whose target is marked data-show-errors shows its
+  // 4xx answer too (the partial saying what is wrong with the input) instead of nothing at all.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const status = event.detail.xhr.status;
+    const target = event.detail.target;
+    if (status >= 400 && status < 500 && target && target.closest("[data-show-errors]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   window.ThemeLoop = window.ThemeLoop || {};
   window.ThemeLoop.http = {csrfToken: csrfToken, request: request, postJSON: postJSON, json: json};
 })();
