@@ -13,9 +13,9 @@ from labeling_app.labeling.codings import CODING_COUNTS, CODING_LIVE, coding_cou
 from labeling_app.labeling.models import Annotation
 from labeling_app.labeling.services import queue
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
+from labeling_app.labeling.services.theme_recode import theme_split
 from labeling_app.projects.models import Response
 from labeling_app.review.services.adjudication import disagreement_resolve, disagreement_send_back
-from labeling_app.themes.services import theme_split
 from tests.factories import ProjectFactory, ResponseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
