@@ -1,0 +1,1 @@
+"""The audit package: who changed what, recorded by every service that changes a project."""

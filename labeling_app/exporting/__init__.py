@@ -1,0 +1,1 @@
+"""The exporting package: CSV, XLSX, the HTML and PDF report."""

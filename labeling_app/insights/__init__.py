@@ -1,0 +1,1 @@
+"""The insights package: prevalence, distinguishing terms, drivers, co-occurrence, trends, quotes, charts."""

@@ -1,0 +1,1 @@
+"""The themes package: each project's theme set (create, edit, reorder, copy)."""
