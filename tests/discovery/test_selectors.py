@@ -9,6 +9,7 @@ import pytest
 
 from labeling_app.discovery.models import Cluster, ClusterAssignment, DiscoveryRun
 from labeling_app.discovery.selectors import map_points, map_points_json, responses_similar
+from labeling_app.discovery.services import map_fixed_write
 from labeling_app.labeling.models import Annotation
 from labeling_app.modeling.models import ResponseEmbedding
 from labeling_app.modeling.selectors.embeddings import embedding_model_name
@@ -93,7 +94,10 @@ def test_the_map_keeps_the_runs_fixed_part_and_reads_clusters_and_themes_each_ti
     assert points["x"][1] == pytest.approx(2 / 59, abs=1e-4) and points["cluster"] == [a.pk] * 15 + [b.pk] * 15
     assert points["themes"] == [[]] * 30 and points["clusters"] == {
         str(a.pk): {"name": "A <b>", "outliers": False}, str(b.pk): {"name": "B", "outliers": False}}
-    assert (Path(settings.MEDIA_ROOT) / "discovery" / f"run-{run.pk}" / "map-fixed.json").is_file()
+    fixed = Path(settings.MEDIA_ROOT) / "discovery" / f"run-{run.pk}" / "map-fixed.json"
+    assert not fixed.exists()  # a read writes nothing: the layout job keeps the fixed part
+    map_fixed_write(run=run)
+    assert fixed.is_file() and map_points(run=run) == points
     # Edits and labels after the first request show at once; the fixed part is not rebuilt for them.
     ClusterAssignment.objects.filter(run=run, response_id=ids[0]).update(cluster=b)
     theme = Theme.objects.create(project=project, name="Price", order=1)
