@@ -19,6 +19,9 @@ TASK_RETRAIN = "labeling_app.tasks.training.retrain"
 TASK_DISCOVERY_COMPUTE = "labeling_app.tasks.discovery.discovery_compute"
 TASK_DISCOVERY_LAYOUT = "labeling_app.tasks.discovery.discovery_layout"
 TASK_REPORT_PDF = "labeling_app.exporting.tasks.report_export_print"  # new with the packages: named after its module
+#: Every task name above: an outbox row naming anything else was left by a version whose task is gone.
+TASK_NAMES = frozenset({TASK_IMPORT_RUN, TASK_IMPORT_UPLOADS_PURGE, TASK_EMBEDDINGS_COMPUTE, TASK_EMBEDDINGS_CHUNK,
+                        TASK_RETRAIN, TASK_DISCOVERY_COMPUTE, TASK_DISCOVERY_LAYOUT, TASK_REPORT_PDF})
 
 #: The packages whose `tasks` module Celery imports (labeling_app.celery).
 TASK_PACKAGES = ("labeling_app.importing", "labeling_app.modeling", "labeling_app.discovery", "labeling_app.exporting",

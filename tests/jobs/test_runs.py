@@ -240,4 +240,5 @@ def test_every_job_model_is_swept_and_resumed_by_its_own_registered_task():
     assert all(k.resume is not None or k.resume_with is not None for k in kinds)
     names = {v for k, v in vars(registry).items() if k.startswith("TASK_") and isinstance(v, str)}
     ours = {name for name in app.tasks if name.startswith("labeling_app.")}
-    assert names == ours  # every registered task has its name in the registry, and every name a task
+    # Every registered task has its name in the registry, every name a task, and TASK_NAMES lists them all.
+    assert names == ours == registry.TASK_NAMES

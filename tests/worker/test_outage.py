@@ -230,14 +230,14 @@ def test_work_asked_for_during_an_outage_is_saved_answered_and_run_once_when_red
 
 def test_the_sweep_keeps_jobs_while_the_broker_is_down_and_sends_each_once_when_it_is_back(
         transactional_db, own_redis, settings):
-    from labeling_app.modeling.tasks.training import retrain
+    from labeling_app.jobs.registry import TASK_RETRAIN
     from tests.factories import ProjectFactory
 
     project = ProjectFactory()
     own_redis.stop()
     for _ in range(3):  # three label batches, each asking for a retrain
         with transaction.atomic():
-            enqueue_on_commit(retrain, project_id=project.pk)
+            enqueue_on_commit(TASK_RETRAIN, project_id=project.pk)
     assert OutboxJob.objects.filter(send_failed_at__isnull=False).count() == 3
     assert jobs_outbox_send() == 0
     assert OutboxJob.objects.count() == 3  # kept for the next sweep
@@ -246,8 +246,8 @@ def test_the_sweep_keeps_jobs_while_the_broker_is_down_and_sends_each_once_when_
     OutboxJob.objects.create(task="labeling_app.tasks.gone", kwargs={"x": 1}, key="labeling_app.tasks.gone:{}",
                              send_failed_at=timezone.now())
     with transaction.atomic():  # young, never tried: left for the web process that asked, until its grace
-        young = OutboxJob.objects.create(task=retrain.name, kwargs={"project_id": 0},
-                                         key=OutboxJob.key_for(retrain.name, {"project_id": 0}))
+        young = OutboxJob.objects.create(task=TASK_RETRAIN, kwargs={"project_id": 0},
+                                         key=OutboxJob.key_for(TASK_RETRAIN, {"project_id": 0}))
     assert jobs_outbox_send() == 1  # the retrain, once; the row of a task that no longer exists is dropped
     assert list(OutboxJob.objects.values_list("pk", flat=True)) == [young.pk]
     assert jobs_outbox_send(grace_seconds=0) == 1
@@ -256,5 +256,5 @@ def test_the_sweep_keeps_jobs_while_the_broker_is_down_and_sends_each_once_when_
     assert queued == 2  # one retrain for the project (three requests), one for the young row
 
     with transaction.atomic():  # with the broker up, a job is sent after commit and leaves no row
-        enqueue_on_commit(retrain, project_id=project.pk)
+        enqueue_on_commit(TASK_RETRAIN, project_id=project.pk)
     assert not OutboxJob.objects.exists()

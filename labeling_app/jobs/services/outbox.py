@@ -26,7 +26,7 @@ from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
 from labeling_app.jobs.models import OutboxJob
-from labeling_app.jobs.registry import JOB_KINDS
+from labeling_app.jobs.registry import JOB_KINDS, TASK_NAMES
 from labeling_app.jobs.services.runs import job_attempts_exhausted, jobs_stale_find
 
 __all__ = ["enqueue_coalesced_on_commit", "enqueue_on_commit", "job_attempts_exhausted", "job_started_unmark",
@@ -170,8 +170,6 @@ def jobs_outbox_send(*, grace_seconds: float | None = None) -> int:
     A duplicate delivery from elsewhere (a worker start's `jobs_resume_pending`) is harmless: every task
     claims its job row in the database first and skips a job that is running or finished.
     """
-    from labeling_app.celery import app
-
     grace = settings.JOBS_SEND_GRACE_SECONDS if grace_seconds is None else grace_seconds
     due = OutboxJob.objects.filter(
         Q(send_failed_at__isnull=False) | Q(created_at__lte=timezone.now() - timedelta(seconds=grace)))
@@ -180,7 +178,7 @@ def jobs_outbox_send(*, grace_seconds: float | None = None) -> int:
         jobs.setdefault(key, (task_name, kwargs))
     sent = 0
     for key, (task_name, kwargs) in jobs.items():
-        if task_name not in app.tasks:  # left by a version whose task was renamed: dropped, never blocking the rest
+        if task_name not in TASK_NAMES:  # left by a version whose task was renamed: dropped, never blocking the rest
             logger.error("outbox: no task %s any more; %s(%s) is dropped", task_name, task_name, kwargs)
             OutboxJob.objects.filter(key=key).delete()
             continue
