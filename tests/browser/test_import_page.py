@@ -55,11 +55,7 @@ def test_a_bad_file_shows_the_error_in_the_page(live_server, celery_worker_proce
     upload = tmp_path / "bad.csv"
     upload.write_text("respondent_id,response\nB1,fine\nB2,\n", encoding="utf-8")
     count = prepare_project.project.responses.count()
-    page = new_page()
-    login(page, live_server, "alice-admin")
-    page.goto(f"{live_server.url}/projects/{prepare_project.project.pk}/")
-    page.set_input_files("#import-form input[type=file]", str(upload))
-    page.click("#import-form button[type=submit]")
+    page = _upload_as_admin(new_page(), live_server, prepare_project.project, upload)
     job = page.locator(".import-job")
     expect(job).to_have_attribute("data-status", "failed", timeout=60_000)
     expect(job.get_by_role("alert")).to_contain_text("row 3: empty response")
@@ -78,13 +74,18 @@ def test_a_file_refused_at_upload_says_why_in_the_page(live_server, prepare_proj
     upload = tmp_path / "big.csv"
     upload.write_text("respondent_id,response\n" + "".join(f"R{i},a fine answer\n" for i in range(200)), encoding="utf-8")
     count = prepare_project.project.responses.count()
-    page = new_page()
-    login(page, live_server, "alice-admin")
-    page.goto(f"{live_server.url}/projects/{prepare_project.project.pk}/")
-    page.set_input_files("#import-form input[type=file]", str(upload))
-    page.click("#import-form button[type=submit]")
+    page = _upload_as_admin(new_page(), live_server, prepare_project.project, upload)
     expect(page.locator("#import-status")).to_contain_text("file too large", timeout=15_000)
     assert prepare_project.project.responses.count() == count and not prepare_project.project.import_jobs.exists()
+
+
+def _upload_as_admin(page, live_server, project, upload):  # type: ignore[no-untyped-def]
+    """The admin submits `upload` with the project overview's import form."""
+    login(page, live_server, "alice-admin")
+    page.goto(f"{live_server.url}/projects/{project.pk}/")
+    page.set_input_files("#import-form input[type=file]", str(upload))
+    page.click("#import-form button[type=submit]")
+    return page
 
 
 def _middle_pixel(page, png: bytes) -> tuple[int, int, int]:
