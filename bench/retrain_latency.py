@@ -123,7 +123,7 @@ def measure(size: int, data, X, order, repeats: int, n_initial: int, name: str):
 
     t = time.perf_counter()
     # No retrains while the project is being built: one started half-way would embed the texts itself.
-    with mock.patch("labeling_app.modeling.services.training.training_request"):
+    with mock.patch("labeling_app.projects.services.training_requests.training_request"):
         project, user, made, themes = build_project(size, data, X, order[:n_initial], name)
     print(f"[{name}] built project in {time.perf_counter() - t:.1f} s", flush=True)
     t = time.perf_counter()
