@@ -206,7 +206,7 @@ THREADS, BATCHES, SIZE = 10, 20, 5
 def test_parallel_analysts_never_hold_the_same_response():
     """10 analysts ask for 20 batches each at once; each codes half of every batch before the next.
 
-    CI runs it on PostgreSQL, where leases claim rows with SKIP LOCKED (SQLite serialises writers).
+    CI runs it on PostgreSQL, where leases claim rows with SKIP LOCKED, and on SQLite, which serialises writers.
     """
     users = [UserFactory(username=f"parallel-{i}") for i in range(THREADS)]
     project = _project(THREADS * BATCHES * SIZE + 50, *users)
@@ -233,6 +233,29 @@ def test_parallel_analysts_never_hold_the_same_response():
     # Every response coded once, by the one analyst who held it.
     coded = Annotation.objects.filter(response__project=project, is_current=True)
     assert coded.count() == len(set(coded.values_list("response_id", flat=True)))
+
+
+@pytest.mark.django_db
+def test_a_batch_is_full_though_others_claim_every_hinted_row_round_after_round(analyst, monkeypatch):
+    """Another analyst takes every row of each hint between the hint and the claim (as 10 threads on SQLite
+    can): the last round reads its hint inside the claim's transaction, so the batch is still full."""
+    other = UserFactory(username="claims-first")
+    project = _project(400, analyst, other)
+    real_hint, stolen, hints = queue._hint, set(), []
+
+    def hint_then_stolen(project, user, now, want, exclude, enough=None):
+        candidates, complete = real_hint(project, user, now, want, exclude, enough=enough)
+        hints.append(candidates)
+        if len(hints) <= queue.ROUNDS:
+            queue._leases_write(project, other, now, candidates)
+            stolen.update(candidates)
+        return candidates, complete
+
+    monkeypatch.setattr(queue, "_hint", hint_then_stolen)
+    batch = [r.pk for r in queue_batch_lease(project=project, user=analyst, size=5)]
+    assert len(hints) == queue.ROUNDS + 1
+    assert len(batch) == len(set(batch)) == 5 and not stolen & set(batch)
+    assert set(QueueLease.objects.filter(user=analyst).values_list("response_id", flat=True)) == set(batch)
 
 
 @pytest.mark.django_db

@@ -14,6 +14,7 @@ that read is only a hint, every claim is checked again.
 import threading
 import time
 from collections import OrderedDict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -40,7 +41,7 @@ FREE_READ_SECONDS = 3.0
 #: Hint rows per wanted row: spares for the rows that others claim between the hint and the lock.
 SPARE_PER_ITEM = 3
 SPARE_EXTRA = 20
-#: Claim rounds (fresh hint each) before a lease settles for fewer rows than asked for.
+#: Claim rounds (fresh hint each) before a last one that reads its hint inside the claim's transaction.
 ROUNDS = 3
 
 
@@ -358,12 +359,17 @@ def queue_batch_lease(*, project: Project, user: User, size: int) -> list[Respon
     picked = _servable(project, user, now, mine, {pk for pk, is_overlap in held if is_overlap})[:size]
     tried = set(mine)
     rows: dict[int, Response] = {}
-    for _ in range(ROUNDS):
+    for round_number in range(ROUNDS + 1):
         need = size - len(picked)
         if need <= 0:
             break
-        candidates, complete = _hint(project, user, now, need * SPARE_PER_ITEM + SPARE_EXTRA, tried, enough=need)
-        claimed = _claim(project, user, now, candidates, need)
+        # Others may claim every hinted row between the hint and the claim, round after round. The last round
+        # reads its hint inside the claim's transaction: on SQLite that holds the write lock, so nothing it
+        # reads is taken before it claims and a batch comes back short only when nothing else is free.
+        with transaction.atomic() if round_number == ROUNDS else nullcontext():
+            candidates, complete = _hint(project, user, now, need * SPARE_PER_ITEM + SPARE_EXTRA, tried,
+                                         enough=need)
+            claimed = _claim(project, user, now, candidates, need)
         rows.update((r.pk, r) for r in claimed)
         picked += [r.pk for r in claimed]
         tried.update(candidates)
