@@ -5,7 +5,15 @@ from labeling_app.exporting.models import ReportExport
 from labeling_app.importing.models import ImportJob
 from labeling_app.insights.models import QuotePin
 from labeling_app.jobs.models import OutboxJob
-from labeling_app.labeling.models import Adjudication, Annotation, LabelQueue, QueueLease, SuggestionRejection
+from labeling_app.labeling.models import (
+    Adjudication,
+    Annotation,
+    AutoCode,
+    AutoCoding,
+    LabelQueue,
+    QueueLease,
+    SuggestionRejection,
+)
 from labeling_app.modeling.models import EmbeddingChunk, EmbeddingRun, ModelVersion, ResponseEmbedding
 from labeling_app.projects.models import Invitation, Membership, Project, Response, Role
 from labeling_app.themes.models import Theme
@@ -14,6 +22,8 @@ __all__ = [
     "Adjudication",
     "Annotation",
     "AuditEvent",
+    "AutoCode",
+    "AutoCoding",
     "Cluster",
     "ClusterAction",
     "ClusterAssignment",

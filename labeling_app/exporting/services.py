@@ -14,8 +14,11 @@ back. With ``source="model"`` responses that no human resolved carry the current
 each theme's threshold), and the files say so: the wide CSV, the long CSV and the XLSX sheets "responses" and
 "labels" gain a column ``label_source`` (``human``, ``model`` for an estimate, empty for a response with no
 labels; last, or in the long format before its two marker columns); the report states how many respondents are
-estimates. The long CSV stays the import format even then, so a re-import of it reads the estimates as labels
-and ``label_source`` as a metadata column: export ``source=human`` to move coded work between projects. The
+estimates. The model's own codes (an auto-coding an admin or lead confirmed, for responses nobody coded) are in
+every export, marked ``auto`` in that column (which is there whenever there are any), and the report and the
+"about" sheet state them in one line (`review.selectors.autocode_check.autocode_statement`). The long CSV stays
+the import format even then, so a re-import of it reads the estimates as labels and ``label_source`` as a
+metadata column: export ``source=human`` to move coded work between projects. The
 report and the XLSX "about" sheet state the current model's version and micro F1 (with its interval where
 stored) whatever the source (`selectors.training.model_current_quality`).
 
@@ -75,9 +78,11 @@ from labeling_app.jobs.services.runs import (
     job_heartbeat,
     job_succeed,
 )
+from labeling_app.labeling.selectors.autocodes import autocodes_current
 from labeling_app.labeling.selectors.consensus import consensus_for_project
 from labeling_app.modeling.selectors.training import ModelQuality, model_current_quality
 from labeling_app.projects.models import Project, Response
+from labeling_app.review.selectors.autocode_check import autocode_statement
 from labeling_app.themes.models import Theme
 
 logger = logging.getLogger(__name__)
@@ -194,6 +199,10 @@ def _coded_rows(scope: sel.InsightsScope) -> _Coded:
     order_of = {t.pk: i for i, t in enumerate(themes)}
     labels: dict[int, frozenset[int]] = dict(consensus_for_project(project=project).resolved)
     source = dict.fromkeys(labels, "human")
+    # The model's codes (an auto-coding) where nobody has coded, marked as the model's whatever the source.
+    auto = {pk: themes for pk, themes in autocodes_current(project=project).items() if pk not in labels}
+    labels.update(auto)
+    source.update(dict.fromkeys(auto, "auto"))
     if scope.source == "model":
         labels.update({pk: themes for pk, themes in sel.model_estimates(project=project).items() if pk not in labels})
         source.update({pk: "model" for pk in labels if pk not in source})
@@ -206,6 +215,11 @@ def _coded_rows(scope: sel.InsightsScope) -> _Coded:
     # Every live theme is a column, so filtered exports of one project line up; archived ones only where used.
     return _Coded(responses, names, {r.pk: source.get(r.pk, "") for r in responses},
                   [t.name for t in themes if not t.archived or t.name in used], list(keys), themes)
+
+
+def _marked(scope: sel.InsightsScope, coded: _Coded) -> bool:
+    """Whether the files carry a `label_source` column: with the model's estimates, or any model codes."""
+    return scope.source == "model" or "auto" in coded.label_source.values()
 
 
 def _csv(rows: Sequence[Sequence[object]]) -> bytes:
@@ -221,7 +235,7 @@ def _long_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[li
     uncoded) or `coded_no_theme` (people coded it and no theme applies). So a re-import gives the same theme
     set and the same coded responses, labels and per-theme counts."""
     c = coded or _coded_rows(scope)
-    marked = scope.source == "model"
+    marked = _marked(scope, c)
     rows: list[list[object]] = [["respondent_id", "response", "theme", *c.keys, *(["label_source"] if marked else []),
                                  ROW_COLUMN, DESCRIPTION_COLUMN]]
     blank = [""] * (len(c.keys) + marked)
@@ -241,7 +255,7 @@ def _long_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[li
 
 def _wide_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[list[object]]:
     c = coded or _coded_rows(scope)
-    marked = scope.source == "model"
+    marked = _marked(scope, c)
     rows: list[list[object]] = [["respondent_id", "response", *c.keys, *c.theme_names,
                                  *(["label_source"] if marked else [])]]
     for r in c.responses:
@@ -380,8 +394,14 @@ def _model_f1_text(model: ModelQuality | None) -> str:
     return text
 
 
+def _autocode_line(scope: sel.InsightsScope, coded: _Coded) -> str:
+    """The one line on the model's own codes (empty without an auto-coding), counted over the whole project."""
+    human = sum(1 for s in coded.label_source.values() if s == "human")
+    return autocode_statement(project=scope.project, human_coded=human)
+
+
 def _about_rows(scope: sel.InsightsScope, info: dict, model: ModelQuality | None, respondents: int,
-                estimated: int) -> list[list[object]]:
+                estimated: int, autocode_line: str = "") -> list[list[object]]:
     project = scope.project
     return [["field", "value"], ["project", project.name], ["question", project.question or ""],
             ["label source", _source_text(scope, info, model, estimated)],
@@ -390,6 +410,7 @@ def _about_rows(scope: sel.InsightsScope, info: dict, model: ModelQuality | None
             ["model micro F1 interval", _model_f1_text(model) if model and model.micro_interval else ""],
             ["what micro F1 means", MICRO_F1_MEANS if model else ""],
             ["respondents with labels", respondents], ["of them model estimates", estimated],
+            ["coded by the model", autocode_line],
             ["filters", "; ".join(_filters(scope)) or "none"],
             ["generated", timezone.now().strftime("%Y-%m-%d %H:%M UTC")]]
 
@@ -440,7 +461,8 @@ def xlsx_export(scope: sel.InsightsScope, options: ExportOptions | None = None) 
     estimated = sum(1 for s in coded.label_source.values() if s == "model")
     info = sel.insights_source_info(scope=scope)
     model = model_current_quality(project=scope.project)
-    sheets.append(("about", _about_rows(scope, info, model, prevalence["respondents"], estimated)))
+    sheets.append(("about", _about_rows(scope, info, model, prevalence["respondents"], estimated,
+                                        _autocode_line(scope, coded))))
     book = Workbook(write_only=True)  # streams rows out: the wide sheet of a large project is most of the time
     kinds = {c["key"]: c["kind"] for c in sel.metadata_columns(project=scope.project)}
     # The metadata columns of the two response sheets, by position: number and date columns are written as
@@ -527,7 +549,7 @@ def report_context_build(scope: sel.InsightsScope, options: ExportOptions | None
         "source": _source_text(scope, info, model, estimated), "model_source": scope.source == "model",
         # The current model and its quality, stated whatever the label source (None: no model made current yet).
         "model": model, "model_f1_text": _model_f1_text(model), "micro_f1_means": MICRO_F1_MEANS,
-        "estimated": estimated,
+        "estimated": estimated, "autocode_line": _autocode_line(scope, coded),
         "chart_png": _png(charts.prevalence_chart_build(charted)) if top else "",
         "segment": _segment_section(scope, options.segment), "drivers": _drivers_section(scope, options.score),
         "generated": timezone.now(),

@@ -128,3 +128,66 @@ class Adjudication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.response_id} by {self.decided_by_id}"
+
+
+class AutoCoding(models.Model):
+    """An admin's or lead's decision to let the model code the responses it is sure of, at a target micro-F1.
+
+    Its codes (AutoCode) are the model's, kept apart from every human coding: they never train the model, never
+    count as a coder, and a human coding of the same response always wins. While it is active (not undone) each
+    promoted model version decides again which uncoded responses it codes, at the same target.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="auto_codings")
+    target = models.FloatField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The version whose decisions the current codes are, what it claimed for them and how many it coded.
+    model_version = models.ForeignKey("labeling_app.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+    model_number = models.PositiveIntegerField(default=0)
+    claimed_f1 = models.FloatField(null=True, blank=True)
+    claimed_interval = models.JSONField(default=list, blank=True)
+    coded = models.PositiveIntegerField(default=0)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # The blind check: its size, when it was drawn and what the gate claimed then (later versions re-decide).
+    qc_size = models.PositiveIntegerField(default=0)
+    qc_drawn_at = models.DateTimeField(null=True, blank=True)
+    qc_claimed_f1 = models.FloatField(null=True, blank=True)
+    qc_claimed_interval = models.JSONField(default=list, blank=True)
+    qc_model_number = models.PositiveIntegerField(default=0)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project"], condition=models.Q(undone_at__isnull=True),
+                                    name="one_active_auto_coding_per_project")
+        ]
+
+    def __str__(self) -> str:
+        return f"auto-coding of {self.project_id} at {self.target}"
+
+
+class AutoCode(models.Model):
+    """The model's themes for one response of an auto-coding (an empty list: the model says no theme applies).
+
+    ``in_qc``: drawn into the blind check; analysts code it without seeing these themes, and it stays as drawn
+    (later versions do not re-decide it) so the check measures what was claimed.
+    """
+
+    auto_coding = models.ForeignKey(AutoCoding, on_delete=models.CASCADE, related_name="codes")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="auto_codes")
+    theme_ids = models.JSONField(default=list)
+    confidence = models.FloatField(default=0.0)
+    model_number = models.PositiveIntegerField(default=0)
+    in_qc = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["auto_coding", "response"], name="one_auto_code_per_response")]
+        indexes = [models.Index(fields=["response"])]
+
+    def __str__(self) -> str:
+        return f"model's code of {self.response_id}"

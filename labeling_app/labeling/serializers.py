@@ -27,7 +27,7 @@ class ResponseSerializer(serializers.ModelSerializer):
     def get_themes(self, response: Response) -> list[dict[str, object]]:
         return [{"id": t.pk, "name": t.name} for t in self._coded(response).themes]
 
-    @extend_schema_field(serializers.ChoiceField(["coded", "uncoded", "blind", "waiting", "disagreement"]))
+    @extend_schema_field(serializers.ChoiceField(["coded", "model", "uncoded", "blind", "waiting", "disagreement"]))
     def get_state(self, response: Response) -> str:
         return self._coded(response).state
 

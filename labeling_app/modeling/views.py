@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from labeling_app.modeling.models import ModelVersion
+from labeling_app.modeling.selectors.autocode import DEFAULT_TARGET
 from labeling_app.modeling.selectors.model_events import live_page_config
 from labeling_app.modeling.selectors.training import model_versions
 from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
@@ -30,6 +31,7 @@ def model_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespon
         "versions": versions, "current": current, "curve": _curve(ready),
         "themes": _theme_rows(current),
         "rule": {"min_examples": MIN_EXAMPLES, "trusted_support": TRUSTED_SUPPORT, "f1_floor": F1_FLOOR},
+        "autocode_target": DEFAULT_TARGET,
     }
     return render(request, "labeling_app/modeling/model.html", context)
 

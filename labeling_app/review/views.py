@@ -10,6 +10,7 @@ from labeling_app.labeling.selectors.consensus import disagreements_list
 from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 from labeling_app.projects.models import Role
 from labeling_app.review.selectors.agreement import agreement_report
+from labeling_app.review.selectors.autocode_check import autocode_check
 from labeling_app.review.services.adjudication import disagreement_resolve, disagreement_send_back
 from labeling_app.review.services.agreement_export import agreement_csv_render, agreement_xlsx_render
 from labeling_app.themes.models import Theme
@@ -36,7 +37,7 @@ def agreement_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRe
                                      if a["coder"] != b["coder"] else "self" for b in report["coders"]]}
               for a in report["coders"]]
     context = {"project": project, "membership": membership, "report": report, "matrix": matrix,
-               **role_flags(membership)}
+               "autocode": autocode_check(project=project), **role_flags(membership)}
     return render(request, "labeling_app/review/agreement.html", context)
 
 

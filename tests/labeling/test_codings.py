@@ -10,7 +10,7 @@ from django.utils import timezone
 from labeling_app.core.db import table_quoted
 from labeling_app.importing.services import import_file_run
 from labeling_app.labeling.codings import CODING_COUNTS, CODING_LIVE, coding_counts, coding_counts_sql
-from labeling_app.labeling.models import Annotation
+from labeling_app.labeling.models import Annotation, AutoCode, AutoCoding
 from labeling_app.labeling.services import queue
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit, annotations_add_theme
 from labeling_app.labeling.services.theme_recode import theme_split
@@ -81,7 +81,7 @@ def test_the_queue_statements_see_the_codings_the_orm_sees(prepare_project):
     ids = list(Response.objects.order_by("pk").values_list("pk", flat=True))
     with connection.cursor() as cursor:
         cursor.execute(queue._SERVABLE_SQL.format(ids=", ".join(["%s"] * len(ids))),
-                       [connection.ops.adapt_datetimefield_value(timezone.now()), *ids, *ids])
+                       [connection.ops.adapt_datetimefield_value(timezone.now()), *ids, *ids, *ids])
         seen = {(response, coder) for is_coding, response, coder, _ in cursor.fetchall() if is_coding}
     assert seen == set(Annotation.objects.filter(CODING_COUNTS).values_list("response_id", "coder_id"))
     # The window read marks a response taken once anyone's coding counts (overlap items aside: kept for the claim).
@@ -90,3 +90,21 @@ def test_the_queue_statements_see_the_codings_the_orm_sees(prepare_project):
     coded = set(Annotation.objects.filter(CODING_COUNTS, response_id__in=project_ids)
                 .values_list("response_id", flat=True))
     assert gone == coded and free == set(project_ids) - coded
+
+
+def test_the_queue_statements_see_the_models_codes_as_taken_but_the_blind_checks_as_free(prepare_project):
+    pp = prepare_project
+    auto, checked, undone = (ResponseFactory(project=pp.project) for _ in range(3))
+    active = AutoCoding.objects.create(project=pp.project, target=0.85, created_by=pp.lead)
+    AutoCode.objects.create(auto_coding=active, response=auto, theme_ids=[pp.themes[0].pk])
+    AutoCode.objects.create(auto_coding=active, response=checked, theme_ids=[pp.themes[0].pk], in_qc=True)
+    # An undone auto-coding's codes (undo deletes them; say one were left) take nothing.
+    old = AutoCoding.objects.create(project=pp.project, target=0.9, created_by=pp.lead, undone_at=timezone.now())
+    AutoCode.objects.create(auto_coding=old, response=undone, theme_ids=[])
+    ids = [auto.pk, checked.pk, undone.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(queue._SERVABLE_SQL.format(ids=", ".join(["%s"] * len(ids))),
+                       [connection.ops.adapt_datetimefield_value(timezone.now()), *ids, *ids, *ids])
+        assert {(response, coder) for is_coding, response, coder, _ in cursor.fetchall() if is_coding} == {(auto.pk, 0)}
+    free, gone = queue._window_check(pp.project, UserFactory(), timezone.now(), ids)
+    assert gone == {auto.pk} and free == {checked.pk, undone.pk}

@@ -30,6 +30,7 @@ from scipy import sparse
 
 from labeling_app.labeling.codings import CODING_LIVE
 from labeling_app.labeling.models import Adjudication, Annotation
+from labeling_app.labeling.selectors.autocodes import autocode_fingerprint, autocodes_current
 from labeling_app.labeling.selectors.consensus import consensus_exceptions
 from labeling_app.modeling.models import ModelVersion
 from labeling_app.modeling.selectors.predictions import predictions_current
@@ -85,10 +86,12 @@ class LabelTable:
 
     theme_ids: list[int]
     labels: np.ndarray  # (n, k) bool
-    labelled: np.ndarray  # (n,) bool: resolved by people, or (source "model") estimated by the model
+    labelled: np.ndarray  # (n,) bool: resolved by people, coded by the model (auto-coded), or (source "model")
+    # estimated by the model
     estimated: np.ndarray  # (n,) bool: labels that are the model's estimates
     model_version: int | None
     model_f1: float | None
+    auto: np.ndarray | None = None  # (n,) bool: labels the model coded (an auto-coding nobody has coded over)
 
 
 T = TypeVar("T")
@@ -214,7 +217,8 @@ def _labels_key(project: Project, source: str, theme_ids: list[int], responses: 
     themes = hashlib.sha1(",".join(map(str, theme_ids)).encode()).hexdigest()[:16]
     # overlap_coders: how many blind codings resolve an overlap item (a change resolves or reopens items).
     return (f"{responses}:labels:{source}:{project.labels_revision}:{project.overlap_coders}:{annotations['n']}:"
-            f"{annotations['last']}:{decisions['n']}:{decisions['last']}:{model}:{themes}")
+            f"{annotations['last']}:{decisions['n']}:{decisions['last']}:{model}:{themes}:"
+            f"{autocode_fingerprint(project=project)}")
 
 
 def _human_labels(project: Project, theme_ids: list[int], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -250,6 +254,15 @@ def _human_labels(project: Project, theme_ids: list[int], ids: np.ndarray) -> tu
 def _build_labels(project: Project, source: str, theme_ids: list[int], ids: np.ndarray) -> LabelTable:
     column = {t: j for j, t in enumerate(theme_ids)}
     labels, labelled = _human_labels(project, theme_ids, ids)
+    # The model's codes count where nobody has coded (a human coding always wins), whatever the source.
+    auto = np.zeros(len(ids), dtype=bool)
+    for rid, themes in autocodes_current(project=project).items():
+        row = int(np.searchsorted(ids, rid))
+        if row < len(ids) and ids[row] == rid and not labelled[row]:
+            auto[row] = labelled[row] = True
+            for t in themes:
+                if t in column:
+                    labels[row, column[t]] = True
     estimated = np.zeros(len(ids), dtype=bool)
     version = f1 = None
     preds = predictions_current(project=project) if source == "model" else None
@@ -267,7 +280,7 @@ def _build_labels(project: Project, source: str, theme_ids: list[int], ids: np.n
                 labels[at, column[theme_id]] = above[:, j]
         labelled[at] = True
         estimated[at] = True
-    return LabelTable(theme_ids, labels, labelled, estimated, version, f1)
+    return LabelTable(theme_ids, labels, labelled, estimated, version, f1, auto)
 
 
 def label_table(*, project: Project, source: str, theme_ids: list[int]) -> LabelTable:

@@ -5,8 +5,9 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
+from labeling_app.core.db import ids_chunked
 from labeling_app.labeling.codings import CODING_LIVE
-from labeling_app.labeling.models import Adjudication, Annotation
+from labeling_app.labeling.models import Adjudication, Annotation, AutoCode
 from labeling_app.labeling.selectors.consensus import (
     coder_display_name,
     codings_read,
@@ -122,6 +123,14 @@ def responses_themes(*, project: Project, response_ids: list[int], blind_for: in
         flags.setdefault(response_id, set()).add(coder_id)
     open_blind = set() if blind_for is None else {
         r for r in codings.overlap if not overlap_is_resolved(codings, r, codings.coders_needed)}
+    # The model's codes of responses nobody coded (an analyst is not shown those of the blind check).
+    auto: dict[int, frozenset[int]] = {}
+    for chunk in ids_chunked(ids):
+        for response_id, theme_ids, in_qc in AutoCode.objects.filter(
+                response_id__in=chunk, auto_coding__undone_at__isnull=True).values_list(
+                "response_id", "theme_ids", "in_qc"):
+            if not (in_qc and blind_for is not None):
+                auto[response_id] = frozenset(t for t in theme_ids if t in theme_of)
 
     def themes(pks: frozenset[int]) -> list[Theme]:
         return [theme_of[t] for t in sorted(pks, key=rank.__getitem__)]
@@ -143,6 +152,8 @@ def responses_themes(*, project: Project, response_ids: list[int], blind_for: in
             state, resolved = "disagreement", []
         elif response_id in consensus.pending:
             state, resolved = "waiting", []
+        elif response_id in auto and not coders:
+            state, resolved = "model", themes(auto[response_id])
         else:
             state, resolved = "uncoded", []
         out[response_id] = ResponseThemes(state, resolved, coders, flagged)

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from labeling_app.core.db import IN_LIST_CAP, ids_chunked, rows_insert, sql_marks, table_quoted
 from labeling_app.labeling.codings import CODING_COUNTS, coding_counts_sql
-from labeling_app.labeling.models import Adjudication, Annotation, LabelQueue, QueueLease
+from labeling_app.labeling.models import Adjudication, Annotation, AutoCode, AutoCoding, LabelQueue, QueueLease
 from labeling_app.projects.models import Membership, Project, Response
 
 LEASE = timedelta(minutes=30)
@@ -133,8 +133,11 @@ def _window_check(project: Project, user: User, now: datetime, ids: list[int]) -
 # responses of the given ids.
 _CODED = f"SELECT 1 FROM {table_quoted(Annotation)} a WHERE a.response_id = r.id AND {coding_counts_sql('a')}"
 _LEASES = f"SELECT 1 FROM {table_quoted(QueueLease)} q WHERE q.response_id = r.id"
+# The model's codes of an active auto-coding, but for the blind check's (people code those): no coder serves them.
+_AUTO = (f"SELECT x.response_id FROM {table_quoted(AutoCode)} x JOIN {table_quoted(AutoCoding)} c "
+         f"ON c.id = x.auto_coding_id WHERE c.undone_at IS NULL AND NOT x.in_qc")
 _WINDOW_SQL = (
-    f"SELECT r.id, r.is_overlap, EXISTS({_CODED}), EXISTS({_CODED} AND a.coder_id = %s), "
+    f"SELECT r.id, r.is_overlap, EXISTS({_CODED}) OR r.id IN ({_AUTO}), EXISTS({_CODED} AND a.coder_id = %s), "
     f"EXISTS({_LEASES} AND q.expires_at > %s AND NOT q.skipped AND q.user_id <> %s), "
     f"EXISTS({_LEASES} AND q.user_id = %s AND q.skipped AND q.expires_at > %s) "
     f"FROM {table_quoted(Response)} r WHERE r.project_id = %s AND r.id IN ({{ids}})"
@@ -144,7 +147,8 @@ _SERVABLE_SQL = (
     f"SELECT 0, q.response_id, q.user_id, q.skipped FROM {table_quoted(QueueLease)} q "
     "WHERE q.expires_at > %s AND q.response_id IN ({ids}) UNION ALL "
     f"SELECT 1, a.response_id, a.coder_id, FALSE FROM {table_quoted(Annotation)} a "
-    f"WHERE {coding_counts_sql('a')} AND a.response_id IN ({{ids}})"
+    f"WHERE {coding_counts_sql('a')} AND a.response_id IN ({{ids}}) UNION ALL "
+    f"SELECT 1, x.response_id, 0, FALSE FROM ({_AUTO}) x WHERE x.response_id IN ({{ids}})"
 )
 
 
@@ -183,8 +187,9 @@ def _project_free(project: Project, user: User, now: datetime) -> set[int]:
         if read is None or (read.last_response, read.passes) != (last_response, passes) or \
                 time.monotonic() - read.at > FREE_READ_SECONDS:
             held = QueueLease.objects.filter(response=OuterRef("pk"), expires_at__gt=now, skipped=False)
+            auto = AutoCode.objects.filter(response=OuterRef("pk"), in_qc=False, auto_coding__undone_at__isnull=True)
             rows = project.responses.filter(is_overlap=False).exclude(Exists(_coded(response=OuterRef("pk")))) \
-                .exclude(Exists(held))
+                .exclude(Exists(held)).exclude(Exists(auto))
             read = _FreeRead(last_response, passes, time.monotonic(), frozenset(rows.values_list("pk", flat=True)),
                              project.responses.filter(is_overlap=True).exists())
             with _orders_lock:
@@ -266,13 +271,13 @@ def _servable(project: Project, user: User, now: datetime, ids: list[int], overl
     passed: set[int] = set()
     coders: dict[int, set[int]] = {}
     # Live leases and codings of the ids in one statement per chunk (SQL for the same reason as _window_check's;
-    # it lists the ids twice, so half the cap of ids a chunk).
+    # it lists the ids three times, so a third of the cap of ids a chunk).
     at = connection.ops.adapt_datetimefield_value(now)
     rows: list[tuple] = []
     with connection.cursor() as cursor:
-        for chunk in ids_chunked(ids, IN_LIST_CAP // 2):
+        for chunk in ids_chunked(ids, IN_LIST_CAP // 3):
             marks = sql_marks(len(chunk))
-            cursor.execute(_SERVABLE_SQL.format(ids=marks), [at, *chunk, *chunk])
+            cursor.execute(_SERVABLE_SQL.format(ids=marks), [at, *chunk, *chunk, *chunk])
             rows += cursor.fetchall()
     for is_coding, response_id, user_id, skipped in rows:
         if is_coding:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from labeling_app.labeling.models import Annotation, SuggestionRejection
+from labeling_app.labeling.selectors.autocodes import qc_response_ids
 from labeling_app.modeling.models import ModelVersion
 from labeling_app.projects.models import Project
 
@@ -60,13 +61,17 @@ def _live_columns(project: Project, predictions: Predictions) -> list[int]:
 
 
 def suggestions_for_responses(*, project: Project, response_ids: list[int]) -> dict[int, list[dict]]:
-    """The current model's suggestions for some responses, most likely first, live themes only."""
+    """The current model's suggestions for some responses, most likely first, live themes only.
+
+    None for the blind check's responses: their coders must not see what the model said.
+    """
     out: dict[int, list[dict]] = {pk: [] for pk in response_ids}
     predictions = predictions_current(project=project) if response_ids else None
     if predictions is None:
         return out
     columns = _live_columns(project, predictions)
-    for response_id, row in predictions.rows(response_ids).items():
+    blind = qc_response_ids(project=project)
+    for response_id, row in predictions.rows([pk for pk in response_ids if pk not in blind]).items():
         p = predictions.probabilities[row]
         out[response_id] = sorted(
             ({"theme": predictions.theme_ids[j], "probability": round(float(p[j]), 4),
@@ -104,6 +109,7 @@ def suggestions_band(*, project: Project, theme_id: int | None, min_probability:
     if unlabelled_only:
         labelled = set(Annotation.objects.filter(response__project=project, is_current=True)
                        .values_list("response_id", flat=True))
+    labelled |= qc_response_ids(project=project)  # the blind check's: never shown what the model said
     rejected: set[tuple[int, int]] = set()
     if exclude_rejected_by is not None:
         rejected = set(SuggestionRejection.objects.filter(user_id=exclude_rejected_by, response__project=project)

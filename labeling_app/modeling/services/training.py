@@ -38,6 +38,8 @@ from labeling_app.labeling.models import Annotation, LabelQueue
 from labeling_app.labeling.selectors.consensus import codings_read, consensus_of
 from labeling_app.modeling.models import ModelVersion, ResponseEmbedding
 from labeling_app.modeling.selectors.embeddings import embedding_matrix_read, embedding_model_name, response_texts_read
+from labeling_app.modeling.selectors.predictions import Predictions
+from labeling_app.modeling.services.autocode import autocode_redecide, queue_order_for_autocodes
 from labeling_app.modeling.services.embeddings import embeddings_missing_request
 from labeling_app.modeling.services.model_events import model_event_publish
 from labeling_app.projects.models import Project
@@ -247,6 +249,14 @@ def _artifacts_prune(project_id: int, *, keep_from: int) -> None:
     ModelVersion.objects.filter(project_id=project_id, number__lt=keep_from).exclude(artifact="").update(artifact="")
 
 
+def _stored_predictions(fields: dict) -> Predictions:
+    """The predictions as the version stores them (float16 probabilities), from its promotion's fields."""
+    ids = np.frombuffer(fields["response_ids"], dtype=np.int64)
+    probabilities = np.frombuffer(fields["probabilities"], dtype=np.float16).reshape(len(ids), -1)
+    return Predictions(ids, list(fields["theme_ids"]), probabilities.astype(np.float32),
+                       np.asarray(fields["thresholds"], dtype=np.float64))
+
+
 def _promote(version: ModelVersion, *, task_id: str, queue: list[int], fields: dict) -> None:
     with transaction.atomic():
         # The project first, then the version: the order the training slot's claim takes them in (the other
@@ -258,13 +268,18 @@ def _promote(version: ModelVersion, *, task_id: str, queue: list[int], fields: d
                            version.number, version.project_id)
             return
         previous = project.current_model
-        LabelQueue.objects.update_or_create(
-            project=project,
-            defaults={"response_ids": queue, "model_version": version, "strategy": project.active_learning_strategy},
-        )
         job_succeed(version, task_id=task_id, made_current_at=timezone.now(), **fields)
         project.current_model = version
         project.save(update_fields=["current_model"])
+        # The model's codes are decided again by the new version (its predictions as stored and shown), and
+        # the queue leaves out what it codes.
+        autocode_redecide(project=project, predictions=_stored_predictions(fields), model_number=version.number,
+                          model_version_id=version.pk)
+        LabelQueue.objects.update_or_create(
+            project=project,
+            defaults={"response_ids": queue_order_for_autocodes(project=project, order=queue), "model_version": version,
+                      "strategy": project.active_learning_strategy},
+        )
         if previous is not None:
             # Keep the figures of old versions but only the latest two prediction matrices.
             transaction.on_commit(lambda: ModelVersion.objects.filter(

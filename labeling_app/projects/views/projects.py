@@ -12,6 +12,7 @@ from labeling_app.projects.models import Role
 from labeling_app.projects.selectors.invitations import invitations_pending_for_user
 from labeling_app.projects.services.projects import project_create, project_update
 from labeling_app.review.forms import OverlapForm
+from labeling_app.review.selectors.autocode_check import autocode_statement
 from labeling_app.review.services.adjudication import overlap_configure
 
 
@@ -35,10 +36,12 @@ def project_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def project_overview(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     membership = page_membership(request, project_id)
     project = membership.project
+    counts = project_counts(project=project)
     context = {
         "project": project,
         "membership": membership,
-        "counts": project_counts(project=project),
+        "counts": counts,
+        "autocode_line": autocode_statement(project=project, human_coded=counts["coded_responses"]),
         "themes": project.themes.filter(archived=False),
         "imports": project.import_jobs.select_related("uploaded_by")[:5],
         "import_form": ImportForm(),
