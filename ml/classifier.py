@@ -88,6 +88,9 @@ class ThemeClassifier:
     tfidf_weight: float
     seed: int
     quality: QualityReport | None = field(default=None)
+    #: Out-of-fold calibrated probabilities (n, k) of the labelled rows, in input order, when the fit was asked to
+    #: keep them (``keep_oof``): for judging the labels (label review) and the auto-code gate's correction.
+    oof: np.ndarray | None = field(default=None)
 
 
 def _check_xy(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -331,6 +334,7 @@ def fit_classifier(
     eval_mask: np.ndarray | None = None,
     evaluate_mask: np.ndarray | None = None,
     calibrate: bool = True,
+    keep_oof: bool = False,
 ) -> ThemeClassifier:
     """Fit the classifier on labelled rows ``X`` (n, d) embeddings and ``Y`` (n, k) bool theme matrix.
 
@@ -345,7 +349,8 @@ def fit_classifier(
     a person, not bulk-accepted suggestions, which agree with the model by construction and would inflate
     its figures): the other rows still train the model, tune thresholds and fit calibration, but the
     quality report never scores them. ``calibrate=False`` leaves the probabilities raw (identity map), for
-    comparison. Deterministic for a given ``seed``.
+    comparison. ``keep_oof`` keeps the out-of-fold probabilities, calibrated, as ``.oof`` (None without folds).
+    Deterministic for a given ``seed``.
     """
     X, Y = _check_xy(X, Y)
     k = Y.shape[1]
@@ -383,11 +388,15 @@ def fit_classifier(
     if quality is not None:
         for col, row in enumerate(quality.per_theme):
             row["threshold"] = float(thresholds[col]) if trainable[col] else None
+    kept = None
+    if keep_oof and n_folds >= 2 and trainable.any():
+        kept = platt_apply(oof, slope, offset).astype(np.float32)
+        kept[:, ~trainable] = 0.0
     coef, b = _fit_linear(F, Y, trainable, C, init=init)
     if quality is None:
         quality = _report(np.zeros(Y[judged].shape, np.float32), Y[judged], np.zeros(k, bool), [], thresholds, ids)
     return ThemeClassifier(ids, trainable, coef, b, thresholds, score_th, slope, offset, vec, tfidf_weight, seed,
-                           quality)
+                           quality, kept)
 
 
 def _calibrated_thresholds(score_th: np.ndarray, slope: np.ndarray, offset: np.ndarray) -> np.ndarray:

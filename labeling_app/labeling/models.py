@@ -191,3 +191,24 @@ class AutoCode(models.Model):
 
     def __str__(self) -> str:
         return f"model's code of {self.response_id}"
+
+
+class LabelCheck(models.Model):
+    """A lead's answer to a "Check labels" flag: the response's codes were looked at and confirmed (or fixed, by
+    coding it again); it is not flagged again until it is coded differently."""
+
+    class Decision(models.TextChoices):
+        CONFIRMED = "confirmed", "Codes confirmed"
+        FIXED = "fixed", "Codes fixed"
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="label_checks")
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["response", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.decision} {self.response_id}"

@@ -36,6 +36,12 @@ class ModelVersion(JobRun):
     probabilities = models.BinaryField(default=b"")
     theme_ids = models.JSONField(default=list, blank=True)
     thresholds = models.JSONField(default=list, blank=True)
+    # The auto-code gate's correction of error probabilities on confident rows, measured on this version's
+    # out-of-fold predictions (ml.autocode.fit_gate_correction): {fp_scale, fn_scale, rows}; {} = none.
+    gate_correction = models.JSONField(default=dict, blank=True)
+    # Human-coded responses whose codes this version's out-of-fold probabilities most disagree with, most
+    # suspect first (ml.label_review): [{response, score, model: [theme ids the model would give]}].
+    label_issues = models.JSONField(default=list, blank=True)
     made_current_at = models.DateTimeField(null=True, blank=True)
     train_seconds = models.FloatField(null=True, blank=True)
 

@@ -14,7 +14,7 @@ from labeling_app.labeling.models import Adjudication, Annotation, AutoCode
 from labeling_app.modeling.models import ModelVersion
 from labeling_app.modeling.selectors.predictions import Predictions, predictions_current
 from labeling_app.projects.models import Project
-from ml.autocode import gate_plan
+from ml.autocode import GateCorrection, apply_gate_correction, gate_plan
 
 DEFAULT_TARGET = 0.85
 #: Targets an admin may set: below this the model's codes are not worth calling coded.
@@ -69,7 +69,13 @@ def gate_decide(*, project: Project, predictions: Predictions, target: float, mo
         return decision
     cols = np.array([column[t] for t, _ in live], dtype=np.int64)
     P = predictions.probabilities[np.ix_(rows, cols)]
-    plan = gate_plan(P, predictions.thresholds[cols], target, seed=GATE_SEED)
+    thresholds = predictions.thresholds[cols]
+    if predictions.gate_correction:
+        # Per-theme probabilities over-count the misses of the rows the gate codes; the version measured by how
+        # much on its out-of-fold predictions (ml.autocode.fit_gate_correction).
+        c = predictions.gate_correction
+        P = apply_gate_correction(P, thresholds, GateCorrection(c["fp_scale"], c["fn_scale"], c["rows"]))
+    plan = gate_plan(P, thresholds, target, seed=GATE_SEED)
     live_ids = [t for t, _ in live]
     decision.response_ids = [int(predictions.response_ids[rows[i]]) for i in plan.rows]
     decision.themes = [[live_ids[j] for j in np.flatnonzero(labels)] for labels in plan.labels]

@@ -18,6 +18,7 @@ class Predictions:
     theme_ids: list[int]
     probabilities: np.ndarray  # (n, k) float32
     thresholds: np.ndarray  # (k,) float
+    gate_correction: dict | None = None  # the version's auto-code gate correction ({} or None: none)
 
     def rows(self, response_ids: list[int]) -> dict[int, int]:
         """Row index of each given response that the version predicted."""
@@ -33,13 +34,13 @@ def _predictions(version_pk: int, made_current_at: str) -> Predictions | None:
     # A version's predictions never change once it is ready, so each process reads them once
     # (keyed by when it was made current too, so a reused id after a database reset is not confused).
     row = ModelVersion.objects.filter(pk=version_pk, status=ModelVersion.Status.READY).values(
-        "response_ids", "probabilities", "theme_ids", "thresholds").first()
+        "response_ids", "probabilities", "theme_ids", "thresholds", "gate_correction").first()
     if row is None or not row["response_ids"]:
         return None
     ids = np.frombuffer(bytes(row["response_ids"]), dtype=np.int64)
     probabilities = np.frombuffer(bytes(row["probabilities"]), dtype=np.float16).reshape(len(ids), -1)
     return Predictions(ids, list(row["theme_ids"]), probabilities.astype(np.float32),
-                       np.asarray(row["thresholds"], dtype=np.float64))
+                       np.asarray(row["thresholds"], dtype=np.float64), row["gate_correction"] or None)
 
 
 def predictions_of(*, version: ModelVersion) -> Predictions | None:

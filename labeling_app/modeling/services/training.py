@@ -45,11 +45,14 @@ from labeling_app.modeling.services.model_events import model_event_publish
 from labeling_app.projects.models import Project
 from labeling_app.projects.services.training_requests import training_request
 from labeling_app.themes.models import Theme
-from ml import active_learning, classifier
+from ml import active_learning, autocode, classifier, label_review
 
 logger = logging.getLogger(__name__)
 ARTIFACT_NAME = re.compile(r"v(\d+)\.joblib")
 SEED = 0
+#: Label review ranks a version's human-coded responses once there are this many, and keeps its most suspect.
+LABEL_REVIEW_MIN = 30
+LABEL_ISSUES_KEPT = 300
 
 
 @dataclass
@@ -169,7 +172,9 @@ def _training_run(version: ModelVersion, *, task_id: str) -> ModelVersion:
         clf = classifier.fit_classifier(
             snap.X[L], snap.Y[L], texts=[t for t, keep in zip(snap.texts, L, strict=True) if keep],
             seed=SEED, theme_ids=[t.pk for t in snap.themes], evaluate_mask=snap.human[L], eval_mask=explored[L],
+            keep_oof=True,
         )
+        gate, issues = _oof_uses(clf, snap)
         scores = classifier.predict_scores(clf, snap.X, snap.texts)
         probas = classifier.calibrate_scores(clf, scores)  # what analysts see, as percentages
         # Active learning ranks on the raw scores it was tuned on (calibration would flatten rare themes).
@@ -193,6 +198,8 @@ def _training_run(version: ModelVersion, *, task_id: str) -> ModelVersion:
             "probabilities": probas.astype(np.float16).tobytes(),
             "theme_ids": [t.pk for t in snap.themes],
             "thresholds": [float(t) for t in clf.thresholds],
+            "gate_correction": gate,
+            "label_issues": issues,
             "labelled_responses": int(L.sum()),
             "labels_used": int(snap.Y.sum()),
             "micro_f1": quality.micro_f1 if quality else None,
@@ -204,6 +211,29 @@ def _training_run(version: ModelVersion, *, task_id: str) -> ModelVersion:
         },
     )
     return version
+
+
+def _oof_uses(clf: classifier.ThemeClassifier, snap: Snapshot) -> tuple[dict, list[dict]]:
+    """What this version's out-of-fold probabilities tell, then dropped (the model file does not keep them): the
+    auto-code gate's correction, and the human-coded responses whose codes they most disagree with (label review,
+    confident learning; accepted suggestions agree with the model by construction and are not judged)."""
+    oof, clf.oof = clf.oof, None
+    if oof is None:
+        return {}, []
+    L = np.flatnonzero(snap.labelled)
+    Y = snap.Y[L]
+    correction = autocode.fit_gate_correction(oof, Y, clf.thresholds)
+    gate = {"fp_scale": correction.fp_scale, "fn_scale": correction.fn_scale, "rows": correction.rows}
+    judged = np.flatnonzero(snap.human[L])
+    if len(judged) < LABEL_REVIEW_MIN:
+        return gate, []
+    rows, scores = label_review.label_issues(Y[judged], oof[judged])
+    theme_ids = [t.pk for t in snap.themes]
+    predicted = oof[judged] >= clf.thresholds[None, :]
+    issues = [{"response": snap.response_ids[L[judged[i]]], "score": round(float(score), 4),
+               "model": [theme_ids[j] for j in np.flatnonzero(predicted[i])]}
+              for i, score in zip(rows[:LABEL_ISSUES_KEPT], scores[:LABEL_ISSUES_KEPT], strict=True)]
+    return gate, issues
 
 
 def _interval(quality: classifier.QualityReport | None) -> dict:
@@ -254,7 +284,7 @@ def _stored_predictions(fields: dict) -> Predictions:
     ids = np.frombuffer(fields["response_ids"], dtype=np.int64)
     probabilities = np.frombuffer(fields["probabilities"], dtype=np.float16).reshape(len(ids), -1)
     return Predictions(ids, list(fields["theme_ids"]), probabilities.astype(np.float32),
-                       np.asarray(fields["thresholds"], dtype=np.float64))
+                       np.asarray(fields["thresholds"], dtype=np.float64), fields.get("gate_correction") or None)
 
 
 def _promote(version: ModelVersion, *, task_id: str, queue: list[int], fields: dict) -> None:
