@@ -31,6 +31,7 @@ lint: install
 bench: install
 	$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) bench/label_efficiency.py
+	$(PY) bench/autocode.py
 	$(PY) bench/embedding_throughput.py
 	$(PY) bench/retrain_latency.py
 	$(PY) bench/discovery_quality.py
