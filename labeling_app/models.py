@@ -15,7 +15,13 @@ from labeling_app.labeling.models import (
     QueueLease,
     SuggestionRejection,
 )
-from labeling_app.modeling.models import EmbeddingChunk, EmbeddingRun, ModelVersion, ResponseEmbedding
+from labeling_app.modeling.models import (
+    EmbeddingChunk,
+    EmbeddingRun,
+    ModelVersion,
+    ResponseEmbedding,
+    ZeroShotSuggestions,
+)
 from labeling_app.projects.models import Invitation, Membership, Project, Response, Role
 from labeling_app.themes.models import Theme
 
@@ -48,4 +54,5 @@ __all__ = [
     "Role",
     "SuggestionRejection",
     "Theme",
+    "ZeroShotSuggestions",
 ]

@@ -90,3 +90,11 @@ def blend(zero: np.ndarray, trained: np.ndarray, n_labels: int, *, half_life: in
         raise ValueError("n_labels and half_life must be >= 0")
     w = 1.0 if n_labels + half_life == 0 else n_labels / (n_labels + half_life)
     return w * trained + (1.0 - w) * zero
+
+
+def suggestion_threshold(*, prior: float = PRIOR, margin: float = MARGIN, temperature: float = TEMPERATURE) -> float:
+    """The one probability from which :func:`zero_shot_proba` output is suggested: the same sets as
+    :func:`zero_shot_labels` (the row's best theme has probability ``prior``, one ``margin`` of cosine below it
+    ``sigmoid(logit(prior) - margin / temperature)``), so a page can compare each probability with a threshold."""
+    z = np.log(prior / (1.0 - prior)) - margin / temperature
+    return float(np.nextafter(1.0 / (1.0 + np.exp(-z)), 0.0))

@@ -144,3 +144,19 @@ class EmbeddingChunk(JobRun):
 
     def __str__(self) -> str:
         return f"chunk {self.index} of embedding run {self.run_id} ({self.status})"
+
+
+class ZeroShotSuggestions(models.Model):
+    """Suggestions from the theme names and descriptions alone (cosine similarity of each response to each theme's
+    text, `ml.zero_shot`), for a project with no coded response yet: the Label page suggests from the first
+    response. Rebuilt when a retrain finds nothing to learn from; the first model version takes over."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="zero_shot")
+    response_ids = models.BinaryField(default=b"")
+    probabilities = models.BinaryField(default=b"")
+    theme_ids = models.JSONField(default=list, blank=True)
+    threshold = models.FloatField(default=1.0)
+    built_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"zero-shot suggestions of {self.project_id}"

@@ -10,10 +10,12 @@ from labeling_app.core.http.pagination import Pagination
 from labeling_app.core.http.params import IdListField, id_param
 from labeling_app.core.http.users import request_user
 from labeling_app.labeling.selectors.consensus import disagreements_list
+from labeling_app.modeling.selectors.label_checks import label_checks_open
 from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.models import Role
 from labeling_app.review.selectors.agreement import agreement_report
 from labeling_app.review.services.adjudication import disagreement_resolve, disagreement_send_back
+from labeling_app.review.services.label_checks import label_check_decide
 
 
 class _LeadView(ProjectScopedMixin, APIView):
@@ -89,3 +91,28 @@ class DisagreementResolveView(_LeadView):
         return ApiResponse({"response": response_id, "kind": decision.kind,
                             "themes": sorted(decision.themes.values_list("pk", flat=True)),
                             "comment": decision.comment}, status=201)
+
+
+class LabelCheckSerializer(serializers.Serializer):
+    response = serializers.IntegerField(min_value=1)
+    themes = IdListField(required=False, allow_empty=True, help_text="the right themes (a fix); absent: confirm")
+    no_theme = serializers.BooleanField(default=False, help_text="fix to no theme at all")
+
+
+class LabelChecksView(_LeadView):
+    """GET: human-coded responses whose codes the current model's out-of-fold probabilities most disagree with
+    (confident learning), most suspect first. POST {response}: the codes are right; {response, themes}: fix them
+    (a lead's decision)."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, project_id: int) -> ApiResponse:
+        return ApiResponse({"results": label_checks_open(project=self.project, limit=200)})
+
+    @extend_schema(request=LabelCheckSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, project_id: int) -> ApiResponse:
+        params = LabelCheckSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        check = label_check_decide(project=self.project, lead=request_user(request), response_id=data["response"],
+                                   theme_ids=data.get("themes"), confirm_empty=data["no_theme"])
+        return ApiResponse({"response": data["response"], "decision": check.decision}, status=201)

@@ -8,6 +8,7 @@ urlpatterns = [
     path(P + "agreement/", views.agreement_page, name="agreement"),
     path(P + "agreement/download.<str:fmt>", views.agreement_download, name="agreement-download"),
     path(P + "disagreements/", views.disagreements_page, name="disagreements"),
+    path(P + "check-labels/", views.label_checks_page, name="label-checks"),
 ]
 
 api_urlpatterns = [
@@ -15,4 +16,5 @@ api_urlpatterns = [
     path(P + "disagreements/", api.DisagreementListView.as_view(), name="api-disagreements"),
     path(P + "disagreements/<id:response_id>/resolve/", api.DisagreementResolveView.as_view(),
          name="api-disagreement-resolve"),
+    path(P + "label-checks/", api.LabelChecksView.as_view(), name="api-label-checks"),
 ]

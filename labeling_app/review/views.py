@@ -7,12 +7,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from labeling_app.core.http.params import id_list, id_param, required_id
 from labeling_app.labeling.selectors.consensus import disagreements_list
+from labeling_app.modeling.selectors.label_checks import label_checks_open
 from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 from labeling_app.projects.models import Role
 from labeling_app.review.selectors.agreement import agreement_report
 from labeling_app.review.selectors.autocode_check import autocode_check
 from labeling_app.review.services.adjudication import disagreement_resolve, disagreement_send_back
 from labeling_app.review.services.agreement_export import agreement_csv_render, agreement_xlsx_render
+from labeling_app.review.services.label_checks import label_check_decide
 from labeling_app.themes.models import Theme
 from labeling_app.themes.services import theme_update
 
@@ -118,3 +120,35 @@ def _theme_picks(row: dict, themes: list[Theme]) -> tuple[list[dict], list[Theme
     picks = [{"theme": t, "coders": chosen_by[t.pk], "agreed": t.pk in agreed} for t in themes if t.pk in chosen_by]
     picks.sort(key=lambda p: not p["agreed"])  # stable: codebook order kept within each group
     return picks, [t for t in themes if t.pk not in chosen_by]
+
+
+@login_required
+def label_checks_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    """"Check labels": human-coded responses the model most disagrees with; the lead confirms the codes or fixes
+    them (POST)."""
+    membership = page_membership(request, project_id, Role.LEAD)
+    project = membership.project
+    if request.method == "POST":
+        response_id = id_param(request.POST, "response")
+        try:
+            if response_id is None:
+                raise ValidationError("choose a response")
+            if request.POST.get("action") == "fix":
+                theme_ids = id_list([t for t in request.POST.getlist("theme") if t.strip()], "theme")
+                label_check_decide(project=project, lead=request.user, response_id=response_id, theme_ids=theme_ids,
+                                   confirm_empty=request.POST.get("no_theme") == "1")
+                messages.success(request, "Fixed: the model will learn the new themes.")
+            else:
+                label_check_decide(project=project, lead=request.user, response_id=response_id)
+                messages.success(request, "Codes confirmed.")
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        return redirect(request.get_full_path())
+    rows = label_checks_open(project=project)
+    themes = list(project.themes.filter(archived=False).order_by("order", "pk"))
+    for row in rows:
+        given = {t["id"] for t in row["given"]}
+        row["picks"] = [{"theme": t, "checked": t.pk in given} for t in themes]
+    context = {"project": project, "membership": membership, "rows": rows, "model": project.current_model,
+               **role_flags(membership)}
+    return render(request, "labeling_app/review/label_checks.html", context)

@@ -163,3 +163,19 @@ def test_only_leads_and_admins_use_the_gate_and_bad_targets_are_refused(coded, c
     assert client.post(url + "check/", {"size": 4}, content_type="application/json").json()["drawn"] == 4
     assert client.delete(url).json() == {"removed": SURE}
     assert client.delete(url).status_code == 400
+
+
+def test_the_gate_uses_the_versions_own_correction_of_its_error_probabilities(coded):
+    """A version that measured half the misses its probabilities expect claims more for the same decisions."""
+    project = coded["project"]
+    plain = autocode_preview(project=project, target=0.85)
+    version = project.current_model
+    version.gate_correction = {"fp_scale": 0.5, "fn_scale": 0.5, "rows": 40}
+    version.save(update_fields=["gate_correction"])
+    version.made_current_at = version.made_current_at.replace(microsecond=(version.made_current_at.microsecond + 1)
+                                                              % 1_000_000)
+    version.save(update_fields=["made_current_at"])  # a fresh cache key for the stored predictions
+    project.refresh_from_db()
+    corrected = autocode_preview(project=project, target=0.85)
+    assert corrected.response_ids == plain.response_ids  # the same decisions ...
+    assert 1 - corrected.claimed_f1 == pytest.approx((1 - plain.claimed_f1) / 2, rel=0.05)  # ... half the error

@@ -6,7 +6,7 @@ import numpy as np
 
 from labeling_app.labeling.models import Annotation, SuggestionRejection
 from labeling_app.labeling.selectors.autocodes import qc_response_ids
-from labeling_app.modeling.models import ModelVersion
+from labeling_app.modeling.models import ModelVersion, ZeroShotSuggestions
 from labeling_app.projects.models import Project
 
 MIN_SHOWN = 0.05  # probabilities below this are not worth showing as suggestions
@@ -48,6 +48,24 @@ def predictions_of(*, version: ModelVersion) -> Predictions | None:
     return _predictions(version.pk, version.made_current_at.isoformat() if version.made_current_at else "")
 
 
+@functools.lru_cache(maxsize=8)
+def _zero_shot(project_pk: int, built_at: str) -> Predictions | None:
+    row = ZeroShotSuggestions.objects.filter(project_id=project_pk).values(
+        "response_ids", "probabilities", "theme_ids", "threshold").first()
+    if row is None or not row["response_ids"]:
+        return None
+    ids = np.frombuffer(bytes(row["response_ids"]), dtype=np.int64)
+    probabilities = np.frombuffer(bytes(row["probabilities"]), dtype=np.float16).reshape(len(ids), -1)
+    return Predictions(ids, list(row["theme_ids"]), probabilities.astype(np.float32),
+                       np.full(len(row["theme_ids"]), row["threshold"], dtype=np.float64))
+
+
+def zero_shot_current(*, project: Project) -> Predictions | None:
+    """Suggestions from the theme names alone (before the first model version), or None."""
+    built = ZeroShotSuggestions.objects.filter(project=project).values_list("built_at", flat=True).first()
+    return None if built is None else _zero_shot(project.pk, built.isoformat())
+
+
 def predictions_current(*, project: Project) -> Predictions | None:
     """The current version's predictions, or None before the first version."""
     if project.current_model_id is None:
@@ -64,10 +82,14 @@ def _live_columns(project: Project, predictions: Predictions) -> list[int]:
 def suggestions_for_responses(*, project: Project, response_ids: list[int]) -> dict[int, list[dict]]:
     """The current model's suggestions for some responses, most likely first, live themes only.
 
-    None for the blind check's responses: their coders must not see what the model said.
+    None for the blind check's responses: their coders must not see what the model said. Before the first
+    version, the suggestions from the theme names (`source` "theme names" instead of "model").
     """
     out: dict[int, list[dict]] = {pk: [] for pk in response_ids}
     predictions = predictions_current(project=project) if response_ids else None
+    source = "model"
+    if predictions is None and response_ids and project.current_model_id is None:
+        predictions, source = zero_shot_current(project=project), "theme names"
     if predictions is None:
         return out
     columns = _live_columns(project, predictions)
@@ -77,7 +99,8 @@ def suggestions_for_responses(*, project: Project, response_ids: list[int]) -> d
         out[response_id] = sorted(
             ({"theme": predictions.theme_ids[j], "probability": round(float(p[j]), 4),
               "threshold": round(float(predictions.thresholds[j]), 4),
-              "suggested": bool(p[j] >= predictions.thresholds[j])} for j in columns if p[j] >= MIN_SHOWN),
+              "suggested": bool(p[j] >= predictions.thresholds[j]), "source": source}
+             for j in columns if p[j] >= MIN_SHOWN),
             key=lambda s: -s["probability"],
         )
     return out

@@ -62,6 +62,11 @@ def _loaded_model(name: str) -> Any:
     return ml_embeddings.load_model(settings.EMBEDDING_MODEL or None, threads=settings.EMBEDDING_THREADS or None)
 
 
+def embedding_model_loaded(name: str) -> Any:
+    """The embedding model ``name`` (embedding_model_name()), loaded once per worker process."""
+    return _loaded_model(name)
+
+
 def embedding_run_request(*, project: Project) -> EmbeddingRun:
     """Queue an embedding run of the project's new or changed responses (imports call this).
 
@@ -336,6 +341,7 @@ def _after_run(run: EmbeddingRun) -> None:
             training_request(project=project)
     elif project.current_model_id is None:
         cold_start_queue_build(project=project)
+        training_request(project=project)  # nothing to learn from: it builds the suggestions from theme names
 
 
 def embedding_chunks_pending_send() -> int:

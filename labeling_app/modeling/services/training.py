@@ -34,7 +34,7 @@ from labeling_app.jobs.services.runs import (
     job_succeed,
 )
 from labeling_app.labeling.codings import CODING_LIVE
-from labeling_app.labeling.models import Annotation, LabelQueue
+from labeling_app.labeling.models import Adjudication, Annotation, LabelQueue
 from labeling_app.labeling.selectors.consensus import codings_read, consensus_of
 from labeling_app.modeling.models import ModelVersion, ResponseEmbedding
 from labeling_app.modeling.selectors.embeddings import embedding_matrix_read, embedding_model_name, response_texts_read
@@ -42,6 +42,7 @@ from labeling_app.modeling.selectors.predictions import Predictions
 from labeling_app.modeling.services.autocode import autocode_redecide, queue_order_for_autocodes
 from labeling_app.modeling.services.embeddings import embeddings_missing_request
 from labeling_app.modeling.services.model_events import model_event_publish
+from labeling_app.modeling.services.zero_shot import zero_shot_build
 from labeling_app.projects.models import Project
 from labeling_app.projects.services.training_requests import training_request
 from labeling_app.themes.models import Theme
@@ -117,6 +118,11 @@ def _embeddings_wait(project_id: int) -> bool:
     return not Annotation.objects.filter(response__project=project, is_current=True).filter(Exists(embedded)).exists()
 
 
+def _anything_coded(project: Project) -> bool:
+    return Annotation.objects.filter(CODING_LIVE, response__project=project).exists() or \
+        Adjudication.objects.filter(response__project=project, is_current=True).exists()
+
+
 def _snapshot(project: Project, revision: int) -> Snapshot:
     # Only embedded responses: those still waiting for their embedding run come in the retrain it asks for.
     response_ids, X = embedding_matrix_read(project=project)
@@ -148,6 +154,11 @@ def _snapshot(project: Project, revision: int) -> Snapshot:
 def training_run(*, project_id: int, task_id: str) -> ModelVersion | None:
     """Run one retrain of a project (see the module docstring); returns the version made, if any."""
     if _embeddings_wait(project_id):
+        return None
+    project = Project.objects.get(pk=project_id)
+    if project.current_model_id is None and not _anything_coded(project):
+        # Nothing to learn from yet: the Label page suggests from the theme names meanwhile.
+        zero_shot_build(project=project)
         return None
     version = _claim(project_id, task_id)
     if version is None:

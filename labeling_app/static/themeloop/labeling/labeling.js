@@ -96,7 +96,8 @@
     $("theme-info-name").textContent = t.name;
     $("theme-info-desc").textContent = t.description || "No description yet.";
     $("theme-info-prob").textContent = suggestion
-      ? "Model: " + pct(suggestion.probability) + " (suggested from " + pct(suggestion.threshold || 0.5) + ")"
+      ? (suggestion.source === "theme names" ? "From the theme names (no labels yet): " : "Model: ") +
+        pct(suggestion.probability) + " (suggested from " + pct(suggestion.threshold || 0.5) + ")"
       : "";
   }
 
@@ -141,7 +142,8 @@
         // The theme's own threshold beside the probability: suggestions are per theme, so 27% can be
         // suggested (threshold 22%) while 32% is not (threshold 40%).
         p.textContent = pct(s.probability) + (s.threshold == null ? "" : (s.suggested ? " ≥ " : " < ") + pct(s.threshold));
-        p.title = "Model probability " + pct(s.probability) + (s.threshold == null ? "" :
+        p.title = (s.source === "theme names" ? "From the theme names (no labels yet): " : "Model probability ") +
+          pct(s.probability) + (s.threshold == null ? "" :
           "; suggested from " + pct(s.threshold) + ", this theme's own threshold");
         b.append(p);
         b.dataset.probability = String(s.probability);
