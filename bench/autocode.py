@@ -183,6 +183,8 @@ def tune(X: np.ndarray, Y: np.ndarray, texts: list[str], pool: np.ndarray, seeds
     cut = len(perm) // 5
     dev, rest = np.sort(perm[:cut]), np.sort(perm[cut:])
     log(f"tuning on pool {len(rest)} / dev {len(dev)} (test untouched)")
+    heads = (0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1.0)
+    gaps: dict[float, list[float]] = {h: [] for h in heads}
     for s in seeds:
         runs = simulate(X, Y, texts, rest, dev, strategy=DEFAULT_STRATEGY, batch=50, max_labels=labels, seed=s,
                         log=lambda m: None)
@@ -191,11 +193,15 @@ def tune(X: np.ndarray, Y: np.ndarray, texts: list[str], pool: np.ndarray, seeds
         clf = app_fit(X, Y, texts, lab, rest, s)  # type: ignore[arg-type]
         P, th = predict_proba(clf, X[dev], [texts[i] for i in dev]), clf.thresholds
         oof = oof_proba(X[idx], Y[idx], texts=[texts[i] for i in idx], seed=s)
-        for head in (0.1, 0.2, 0.3, 0.5, 1.0):
+        for head in heads:
             corr = fit_gate_correction(oof, Y[idx], th, head=head)
             plan = gate_plan(apply_gate_correction(P, th, corr), th, TARGET, seed=s, draws=100)
-            log(f"seed={s} head={head}: coverage={len(plan.rows) / len(dev):.3f} claimed={plan.claimed_f1:.3f} "
-                f"measured={micro(Y[dev][plan.rows], plan.labels):.3f}")
+            measured = micro(Y[dev][plan.rows], plan.labels)
+            gaps[head].append(plan.claimed_f1 - measured)
+            log(f"seed={s} head={head}: fp x{corr.fp_scale:.2f} fn x{corr.fn_scale:.2f} coverage="
+                f"{len(plan.rows) / len(dev):.3f} claimed={plan.claimed_f1:.3f} measured={measured:.3f}")
+    for head in heads:
+        log(f"head={head}: claimed - measured {_ms(gaps[head])}, mean |gap| {np.mean(np.abs(gaps[head])):.3f}")
 
 
 def main(argv: list[str] | None = None) -> None:
