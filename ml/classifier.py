@@ -486,23 +486,16 @@ def oof_proba(
     tfidf_weight: float = 1.0,
     min_examples: int = MIN_EXAMPLES,
 ) -> np.ndarray:
-    """Out-of-fold probabilities (n, k) of the labelled rows, as :func:`fit_classifier` computes them.
+    """Out-of-fold probabilities (n, k) of the labelled rows: ``fit_classifier(..., keep_oof=True).oof``, the very
+    matrix the app's retrain keeps for the auto-code gate's correction and the label review.
 
-    Each row is scored by a model that did not see it (the same folds, features and seed as the fit), then
-    mapped through each theme's Platt calibration fitted on those scores, so they read like
-    :func:`predict_proba`. Untrained themes are 0. For judging the labels themselves (e.g. finding likely
-    mislabelled rows) or the calibration, where in-sample probabilities would only echo the labels.
+    Each row is scored by a model that did not see it (the fit's folds, features and seed), then mapped through
+    each theme's Platt calibration fitted on those scores, so they read like :func:`predict_proba`. Untrained
+    themes are 0. For judging the labels themselves (e.g. finding likely mislabelled rows) or the calibration,
+    where in-sample probabilities would only echo the labels.
     """
-    X, Y = _check_xy(X, Y)
-    pos = Y.sum(0)
-    trainable = (pos >= min_examples) & (pos < len(Y))
-    n_folds = min(default_folds(len(Y)) if folds is None else folds, len(Y))
-    out = np.zeros(Y.shape, dtype=np.float32)
-    if n_folds < 2 or not trainable.any():
-        return out
-    F, _ = _fit_features(X, texts, use_tfidf, tfidf_weight)
-    oof, _, _ = _oof_predictions(F, Y, trainable, n_folds, seed, C)
-    for j in np.flatnonzero(trainable):
-        a, b = platt_fit(oof[:, j], Y[:, j], fit_slope=pos[j] >= MIN_CALIBRATION_POSITIVES)
-        out[:, j] = platt_apply(oof[:, j], np.array(a), np.array(b))
-    return out
+    clf = fit_classifier(X, Y, texts=texts, seed=seed, folds=folds, C=C, use_tfidf=use_tfidf,
+                         tfidf_weight=tfidf_weight, min_examples=min_examples, keep_oof=True)
+    if clf.oof is None:
+        return np.zeros(np.shape(Y), dtype=np.float32)
+    return clf.oof

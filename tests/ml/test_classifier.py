@@ -225,3 +225,19 @@ def test_quality_report_carries_its_interval_and_folds_follow_the_label_count() 
     q2 = fit_classifier(X2, Y2, use_tfidf=False).quality
     assert q2 is not None and q2.folds == FOLDS_LARGE
     assert q2.micro_ci is not None and q2.micro_ci[1] - q2.micro_ci[0] < q.micro_ci[1] - q.micro_ci[0]
+
+
+def test_kept_out_of_fold_probabilities_never_saw_their_row():
+    """On labels that are pure noise a fit echoes its own labels, out-of-fold probabilities cannot."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(300, 40)).astype(np.float32)
+    Y = rng.random((300, 3)) < 0.3
+    clf = fit_classifier(X, Y, seed=0, keep_oof=True, use_tfidf=False)
+    assert clf.oof is not None and clf.oof.shape == Y.shape
+    inside = predict_proba(clf, X)
+    for j in range(3):
+        assert roc_auc_score(Y[:, j], inside[:, j]) > 0.7  # the fit saw these labels
+        assert abs(roc_auc_score(Y[:, j], clf.oof[:, j]) - 0.5) < 0.12  # held-out rows: chance
+    assert fit_classifier(X, Y, seed=0, use_tfidf=False).oof is None  # only kept when asked for
