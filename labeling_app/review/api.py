@@ -7,7 +7,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from labeling_app.core.http.pagination import Pagination
-from labeling_app.core.http.params import IdListField, id_param
+from labeling_app.core.http.params import IdField, IdListField, id_param
 from labeling_app.core.http.users import request_user
 from labeling_app.labeling.selectors.consensus import disagreements_list
 from labeling_app.modeling.selectors.label_checks import label_checks_open
@@ -94,7 +94,7 @@ class DisagreementResolveView(_LeadView):
 
 
 class LabelCheckSerializer(serializers.Serializer):
-    response = serializers.IntegerField(min_value=1)
+    response = IdField()
     themes = IdListField(required=False, allow_empty=True, help_text="the right themes (a fix); absent: confirm")
     no_theme = serializers.BooleanField(default=False, help_text="fix to no theme at all")
 

@@ -4,9 +4,10 @@ import io
 
 import numpy as np
 import pytest
+from openpyxl import load_workbook
 
 from labeling_app.audit.models import AuditEvent
-from labeling_app.exporting.services import long_csv_export, report_context_build, wide_csv_export
+from labeling_app.exporting.services import long_csv_export, report_context_build, wide_csv_export, xlsx_export
 from labeling_app.insights.selectors.insights import InsightsScope, prevalence
 from labeling_app.labeling.models import Annotation, AutoCode, AutoCoding, LabelQueue
 from labeling_app.labeling.selectors.autocodes import autocodes_current
@@ -100,6 +101,11 @@ def test_a_human_code_wins_and_exports_insights_and_the_report_say_which_codes_a
     assert counts == {"Delivery": 5 + 1 + SURE // 2, "Price": SURE // 2 - 1}
     line = report_context_build(scope)["autocode_line"]
     assert line.startswith(f"{SURE - 1} responses coded by model v1, ") and line.endswith("; 6 coded by people")
+    about = dict(load_workbook(io.BytesIO(xlsx_export(scope)), read_only=True)["about"].iter_rows(values_only=True))
+    assert about["coded by the model"] == line
+    xlsx_sources = [row[-1] for row in load_workbook(io.BytesIO(xlsx_export(scope)), read_only=True)["responses"]
+                    .iter_rows(min_row=2, values_only=True)]
+    assert xlsx_sources.count("auto") == SURE - 1 and xlsx_sources.count("human") == 6
 
 
 def test_a_new_version_decides_again_for_the_models_codes_only(coded):
@@ -179,3 +185,37 @@ def test_the_gate_uses_the_versions_own_correction_of_its_error_probabilities(co
     corrected = autocode_preview(project=project, target=0.85)
     assert corrected.response_ids == plain.response_ids  # the same decisions ...
     assert 1 - corrected.claimed_f1 == pytest.approx((1 - plain.claimed_f1) / 2, rel=0.05)  # ... half the error
+
+
+def test_a_retrain_after_new_human_labels_decides_again_for_the_models_codes_only(db, demo_vectors):
+    """Through the real retrain: the new version's decisions replace the model's codes (none where people coded
+    since), and no human coding changes."""
+    from labeling_app.modeling.models import ModelVersion
+    from labeling_app.modeling.services.training import training_run
+    from tests.conftest import demo_project_make
+
+    lead, analyst = UserFactory(username="lead-retrain"), UserFactory(username="coder-retrain")
+    project = demo_project_make({lead: Role.LEAD, analyst: Role.ANALYST}, demo_vectors, keep_labels=150)
+    assert training_run(project_id=project.pk, task_id="v1").status == ModelVersion.Status.READY
+    project.refresh_from_db()
+    autocode_apply(project=project, user=lead, target=0.85)
+    before = autocodes_current(project=project)
+    assert len(before) >= 10
+    # People code five of the model's responses (other themes than the model's) and five it left.
+    left = sorted(set(project.responses.filter(annotations__isnull=True).values_list("pk", flat=True)) - set(before))
+    overruled, coded_too = sorted(before)[:5], left[:5]
+    theme = project.themes.order_by("pk").last()
+    annotation_submit(project=project, user=analyst, items=[AnnotationItem(pk, [theme.pk])
+                                                            for pk in overruled + coded_too])
+    human = sorted(Annotation.objects.filter(response__project=project).values_list("pk", "response_id"))
+    v2 = training_run(project_id=project.pk, task_id="v2")
+    assert v2.status == ModelVersion.Status.READY and v2.number == 2
+    project.refresh_from_db()
+    after = autocodes_current(project=project)
+    assert AutoCoding.objects.get(project=project).model_number == 2
+    assert not set(after) & set(overruled + coded_too)  # people's codes stand
+    assert sorted(Annotation.objects.filter(response__project=project).values_list("pk", "response_id")) == human
+    expected = autocode_preview(project=project, target=0.85)  # what v2 decides now, read apart
+    assert after == {pk: frozenset(t) for pk, t in zip(expected.response_ids, expected.themes, strict=True)}
+    # The queue leaves the model's codes out.
+    assert not set(after) & set(LabelQueue.objects.get(project=project).response_ids)
