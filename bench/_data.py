@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import platform
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,3 +93,22 @@ def cached_embeddings(model: object, model_id: str, texts: list[str]) -> np.ndar
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     np.save(path, X)
     return X
+
+
+def cpu_name() -> str:
+    """The CPU's model name (every timing names the CPU it ran on)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def split_for(data: Path, split: Path | None) -> Path | None:
+    """The split file a benchmark uses: the one given, else the NHS data's fixed pool/test split for the NHS file
+    (None: the benchmark draws a seeded split itself)."""
+    if split is None and data == NHS_DIR / "coded_responses.csv" and (NHS_DIR / "split.csv").exists():
+        return NHS_DIR / "split.csv"
+    return split

@@ -37,7 +37,7 @@ from sklearn.model_selection import KFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._data import NHS_DIR, cached_embeddings, load_coded, load_split
+from bench._data import NHS_DIR, cached_embeddings, cpu_name, load_coded, load_split, split_for
 from bench.label_efficiency import app_fit, simulate
 from ml import autocode
 from ml.active_learning import DEFAULT_STRATEGY, explore_rank
@@ -52,16 +52,6 @@ TARGET = 0.85
 QC_SIZE = 100
 FLIP_SHARE = 0.05
 FLOOR_COVERAGES = (0.2, 0.3)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def micro(Y: np.ndarray, pred: np.ndarray) -> float:
@@ -216,15 +206,13 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", message="Liblinear failed to converge")
     seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2,3,4")).split(",")]
     labels = args.labels or (300 if args.quick else 1000)
-    split = args.split
-    if split is None and args.data == NHS_DIR / "coded_responses.csv" and (NHS_DIR / "split.csv").exists():
-        split = NHS_DIR / "split.csv"
+    split = split_for(args.data, args.split)
     t_start = time.perf_counter()
 
     def log(msg: str) -> None:
         print(msg, flush=True)
 
-    log(f"cpu: {cpu_model()} ({platform.machine()}); gate target {TARGET}, correction head share "
+    log(f"cpu: {cpu_name()} ({platform.machine()}); gate target {TARGET}, correction head share "
         f"{autocode.HEAD_SHARE}, empty sets {'allowed' if autocode.ALLOW_EMPTY else 'never auto-coded'}")
     data = load_coded(args.data)
     pool, test = load_split(data, split, seed=0)

@@ -32,7 +32,7 @@ from sklearn.svm import LinearSVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._data import NHS_DIR, cached_embeddings, load_coded, load_split
+from bench._data import NHS_DIR, cached_embeddings, load_coded, load_split, split_for
 from ml.active_learning import DEFAULT_STRATEGY, EXPLORE_SHARE, STRATEGIES, explore_rank, explored_mask, plan_queue
 from ml.calibration import expected_calibration_error
 from ml.classifier import ThemeClassifier, fit_classifier, predict_labels, predict_proba, predict_scores
@@ -165,9 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", default=None, help="embedding model name or local path (default: bundled MiniLM)")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore", message="Liblinear failed to converge")
-    split = args.split
-    if split is None and args.data == NHS_DIR / "coded_responses.csv" and (NHS_DIR / "split.csv").exists():
-        split = NHS_DIR / "split.csv"
+    split = split_for(args.data, args.split)
     t_start = time.perf_counter()
 
     def log(msg: str) -> None:

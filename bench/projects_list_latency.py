@@ -9,7 +9,6 @@ Last line: page_p50_ms=… page_max_ms=… query_p50_ms=… baseline_query_p50_m
 """
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -18,18 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
+from bench._data import cpu_name  # noqa: E402
 from bench.dashboard_latency import build_project, nhs_inputs, setup_django  # noqa: E402
-
-
-def cpu_name() -> str:
-    """The CPU's model name (every timing names the CPU it ran on)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def timed(call, repeats: int) -> list[float]:  # type: ignore[no-untyped-def]
