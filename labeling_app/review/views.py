@@ -122,6 +122,9 @@ def _theme_picks(row: dict, themes: list[Theme]) -> tuple[list[dict], list[Theme
     return picks, [t for t in themes if t.pk not in chosen_by]
 
 
+LABEL_CHECKS_SHOWN = 20  # a page a lead works through; the next ones show as these are answered
+
+
 @login_required
 def label_checks_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     """"Check labels": human-coded responses the model most disagrees with; the lead confirms the codes or fixes
@@ -144,7 +147,7 @@ def label_checks_page(request: AuthenticatedHttpRequest, project_id: int) -> Htt
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
         return redirect(request.get_full_path())
-    rows = label_checks_open(project=project)
+    rows = label_checks_open(project=project, limit=LABEL_CHECKS_SHOWN)
     themes = list(project.themes.filter(archived=False).order_by("order", "pk"))
     for row in rows:
         given = {t["id"] for t in row["given"]}

@@ -144,3 +144,34 @@ def test_the_model_codes_the_rest_is_checked_blind_and_undone(live_server, demo_
     expect(page.locator("#autocode-status")).to_have_count(0)
     assert not AutoCode.objects.exists() and autocodes_current(project=project) == {}
     assert sorted(Annotation.objects.filter(response__project=project).values_list("pk", flat=True)) == human_now
+
+
+def test_a_lead_checks_labels_with_one_click(live_server, demo_vectors, new_page, screenshots):
+    lea = UserFactory(username="lea-labels")
+    project = demo_project_make({lea: Role.LEAD}, demo_vectors, keep_labels=150)
+    version = training_run(project_id=project.pk, task_id="v1")
+    assert version.status == ModelVersion.Status.READY and version.label_issues
+    first, second = (row["response"] for row in version.label_issues[:2])
+    page = new_page()
+    login(page, live_server, lea.username, PASSWORD)
+    page.goto(f"{live_server.url}/projects/{project.pk}/agreement/")
+    page.click("#check-labels-link")
+    cards = page.locator(".label-check")
+    expect(cards.first).to_have_attribute("data-response", str(first))
+    _screenshots(page, screenshots, "check-labels")
+    cards.first.get_by_role("button", name="Codes are right").click()
+    expect(page.locator(".messages")).to_contain_text("Codes confirmed")
+    expect(cards.first).to_have_attribute("data-response", str(second))
+    # Fix the next one: untick everything, tick the last theme, save; the lead's decision is what counts now.
+    card = cards.first
+    card.locator("summary").click()
+    for box in card.locator('input[name="theme"]').all():
+        box.uncheck()
+    last = project.themes.filter(archived=False).order_by("order", "pk").last()
+    card.locator(f'input[name="theme"][value="{last.pk}"]').check()
+    card.get_by_role("button", name="Save the fix").click()
+    expect(page.locator(".messages")).to_contain_text("Fixed")
+    expect(page.locator(f'.label-check[data-response="{second}"]')).to_have_count(0)
+    from labeling_app.labeling.selectors.consensus import consensus_for_project
+
+    assert consensus_for_project(project=project).resolved[second] == {last.pk}
