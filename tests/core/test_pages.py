@@ -25,6 +25,7 @@ PAGES = [  # (url name, lowest role)
     ("discovery-status", Role.ANALYST),
     ("agreement", Role.LEAD),
     ("disagreements", Role.LEAD),
+    ("label-checks", Role.LEAD),
     ("insights", Role.ANALYST),
 ]
 
