@@ -45,6 +45,25 @@ def load_coded(path: Path) -> CodedData:
     return CodedData(ids, [texts[r] for r in ids], themes, Y)
 
 
+def load_metadata(path: Path, ids: list[str], columns: list[str]) -> dict[str, list[str]]:
+    """Each respondent's value of each metadata ``column`` (its first row's), in the order of ``ids``; "" if absent."""
+    first: dict[str, dict[str, str]] = {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            first.setdefault(row["respondent_id"], row)
+    return {c: [first.get(r, {}).get(c) or "" for r in ids] for c in columns}
+
+
+def metadata_features(path: Path, ids: list[str], columns: list[str]) -> np.ndarray | None:
+    """One-hot (``ml.classifier.one_hot``) of the given metadata columns side by side, or None for no columns."""
+    from ml.classifier import one_hot
+
+    if not columns:
+        return None
+    meta = load_metadata(path, ids, columns)
+    return np.hstack([one_hot(meta[c])[0] for c in columns])
+
+
 def load_split(data: CodedData, split_path: Path | None, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Return (pool_idx, test_idx): from a ``respondent_id,split`` file, else a seeded 80/20 split."""
     if split_path is not None:

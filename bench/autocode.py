@@ -2,6 +2,7 @@
 
 Usage: python bench/autocode.py [--data FILE [--split FILE]] [--seeds 0,1,2,3,4] [--labels 1000] [--quick]
        python bench/autocode.py --tune     # the gate correction's head share etc. on a development split
+       python bench/autocode.py --tune --metadata question,service,score   # the model with metadata features
 
 Per seed: 1,000 pool labels chosen by the app's own queue (``bench.label_efficiency.simulate``), the app's
 fit (``app_fit``), calibrated probabilities on ``test``, the gate correction fitted on the labelled rows'
@@ -14,6 +15,9 @@ have), computes out-of-fold probabilities of every pool row with the app's class
 of true flips among the top 100 rows of ``ml.label_review.label_issues``. The floor: TF-IDF logistic
 regression on 1,000 random pool labels, Platt-calibrated on its out-of-fold scores, test rows ranked by the
 probability that their whole predicted set (p >= 0.5) is right, scored at 20% and 30% coverage.
+
+``--metadata COLS``: one-hot of those metadata columns of the coded file appended to the model's features
+(``fit_classifier(extra=...)``) in every fit, prediction and out-of-fold call, the queue's included.
 
 Last line: labels=1000 target=0.85 coverage=… claimed_f1=… measured_f1=… | qc100 f1=… ci=[…,…] |
 zero_shot micro=… | label_review p@100=…
@@ -37,7 +41,7 @@ from sklearn.model_selection import KFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._data import NHS_DIR, cached_embeddings, cpu_name, load_coded, load_split, split_for
+from bench._data import NHS_DIR, cached_embeddings, cpu_name, load_coded, load_split, metadata_features, split_for
 from bench.label_efficiency import app_fit, simulate
 from ml import autocode
 from ml.active_learning import DEFAULT_STRATEGY, explore_rank
@@ -99,27 +103,32 @@ def flip_labels(Y: np.ndarray, rows: np.ndarray, share: float, seed: int) -> tup
 
 
 def run_seed(X: np.ndarray, Y: np.ndarray, texts: list[str], pool: np.ndarray, test: np.ndarray, seed: int,
-             labels: int, Z_test: np.ndarray, log: Callable[[str], None], *, review: bool = True) -> dict:
+             labels: int, Z_test: np.ndarray, log: Callable[[str], None], *, review: bool = True,
+             extra: np.ndarray | None = None) -> dict:
     t0 = time.perf_counter()
     runs = simulate(X, Y, texts, pool, test, strategy=DEFAULT_STRATEGY, batch=50, max_labels=labels, seed=seed,
-                    log=lambda m: None)
+                    log=lambda m: None, extra=extra)
+
+    def E(rows: np.ndarray) -> np.ndarray | None:
+        return None if extra is None else extra[rows]
+
     out: dict = {}
     test_texts = [texts[i] for i in test]
     # zero-shot -> trained hand-over at the curve's first points
     for n in (50, 100):
         if n in runs:
-            clf_n = app_fit(X, Y, texts, runs[n]["labelled"], pool, seed)  # type: ignore[arg-type]
-            Pn = predict_proba(clf_n, X[test], test_texts)
+            clf_n = app_fit(X, Y, texts, runs[n]["labelled"], pool, seed, extra=extra)  # type: ignore[arg-type]
+            Pn = predict_proba(clf_n, X[test], test_texts, E(test))
             B = blend(Z_test, Pn, n)
             out[f"trained@{n}"] = micro(Y[test], predict_labels(clf_n, Pn))
             top = np.greater_equal(B, B.max(1, keepdims=True))  # every row gets at least its best theme
             out[f"blend@{n}"] = micro(Y[test], np.greater_equal(B, clf_n.thresholds) | top)
     labelled = runs[max(runs)]["labelled"]
     idx = np.flatnonzero(labelled)  # type: ignore[arg-type]
-    clf = app_fit(X, Y, texts, labelled, pool, seed)  # type: ignore[arg-type]
-    P = predict_proba(clf, X[test], test_texts)
+    clf = app_fit(X, Y, texts, labelled, pool, seed, extra=extra)  # type: ignore[arg-type]
+    P = predict_proba(clf, X[test], test_texts, E(test))
     th = clf.thresholds
-    oof = oof_proba(X[idx], Y[idx], texts=[texts[i] for i in idx], seed=seed)
+    oof = oof_proba(X[idx], Y[idx], texts=[texts[i] for i in idx], seed=seed, extra=E(idx))
     corr = fit_gate_correction(oof, Y[idx], th)
     Pc = apply_gate_correction(P, th, corr)
     raw = gate_plan(P, th, TARGET, seed=seed)
@@ -144,7 +153,7 @@ def run_seed(X: np.ndarray, Y: np.ndarray, texts: list[str], pool: np.ndarray, t
     out.update({f"floor_{k}": v for k, v in floor_tfidf(texts, Y, floor_rows, test, seed).items()})
     if review:
         Yn, flipped = flip_labels(Y, pool, FLIP_SHARE, seed)
-        oof_pool = oof_proba(X[pool], Yn[pool], texts=[texts[i] for i in pool], seed=seed)
+        oof_pool = oof_proba(X[pool], Yn[pool], texts=[texts[i] for i in pool], seed=seed, extra=E(pool))
         ranked, _ = label_issues(Yn[pool], oof_pool)
         out["p@100"] = float(np.isin(pool[ranked[:100]], flipped).mean())
     log(f"seed={seed} labels={len(idx)} test micro={out['overall']:.3f} | correction fp x{corr.fp_scale:.2f} "
@@ -167,8 +176,12 @@ def _ms(values: list[float]) -> str:
 
 
 def tune(X: np.ndarray, Y: np.ndarray, texts: list[str], pool: np.ndarray, seeds: list[int], labels: int,
-         log: Callable[[str], None]) -> None:
-    """Gate correction head share on a development split of the pool (20% scored, 80% labelled); no test."""
+         log: Callable[[str], None], extra: np.ndarray | None = None) -> None:
+    """Gate correction head share on a development split of the pool (20% scored, 80% labelled); no test.
+
+    Also the most confident dev rows' micro-F1 at 30% and 50% and the longest head of the ranking that
+    measures >= the target (``best``: what a perfectly honest gate could code with this model).
+    """
     perm = np.random.default_rng(1234).permutation(pool)
     cut = len(perm) // 5
     dev, rest = np.sort(perm[:cut]), np.sort(perm[cut:])
@@ -177,12 +190,24 @@ def tune(X: np.ndarray, Y: np.ndarray, texts: list[str], pool: np.ndarray, seeds
     gaps: dict[float, list[float]] = {h: [] for h in heads}
     for s in seeds:
         runs = simulate(X, Y, texts, rest, dev, strategy=DEFAULT_STRATEGY, batch=50, max_labels=labels, seed=s,
-                        log=lambda m: None)
+                        log=lambda m: None, extra=extra)
         lab = runs[max(runs)]["labelled"]
         idx = np.flatnonzero(lab)  # type: ignore[arg-type]
-        clf = app_fit(X, Y, texts, lab, rest, s)  # type: ignore[arg-type]
-        P, th = predict_proba(clf, X[dev], [texts[i] for i in dev]), clf.thresholds
-        oof = oof_proba(X[idx], Y[idx], texts=[texts[i] for i in idx], seed=s)
+        clf = app_fit(X, Y, texts, lab, rest, s, extra=extra)  # type: ignore[arg-type]
+        P = predict_proba(clf, X[dev], [texts[i] for i in dev], None if extra is None else extra[dev])
+        th = clf.thresholds
+        oof = oof_proba(X[idx], Y[idx], texts=[texts[i] for i in idx], seed=s,
+                        extra=None if extra is None else extra[idx])
+        pred, Yd = np.greater_equal(P, th), Y[dev]
+        conf = response_confidence(apply_gate_correction(P, th, fit_gate_correction(oof, Y[idx], th)), th)
+        order = np.lexsort((-conf, ~pred.any(1)))
+        tp = np.cumsum((pred & Yd)[order].sum(1))
+        errors = np.cumsum((pred & ~Yd)[order].sum(1)) + np.cumsum((~pred & Yd)[order].sum(1))
+        f1 = 2 * tp / np.maximum(2 * tp + errors, 1)
+        ok = np.flatnonzero((f1 >= TARGET) & pred.any(1)[order])
+        log(f"seed={s} dev micro={micro(Yd, pred):.3f} | head micro-F1 at 30% {f1[round(0.3 * len(dev)) - 1]:.3f} "
+            f"at 50% {f1[len(dev) // 2 - 1]:.3f} | best coverage at measured >= {TARGET}: "
+            f"{(ok[-1] + 1 if len(ok) else 0) / len(dev):.3f}")
         for head in heads:
             corr = fit_gate_correction(oof, Y[idx], th, head=head)
             plan = gate_plan(apply_gate_correction(P, th, corr), th, TARGET, seed=s, draws=100)
@@ -202,6 +227,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--labels", type=int, default=None, help="default 1000 (300 with --quick)")
     ap.add_argument("--quick", action="store_true", help="one seed, fewer labels: a smoke test")
     ap.add_argument("--tune", action="store_true", help="gate correction head share on a dev split of the pool")
+    ap.add_argument("--metadata", default="", help="comma-separated metadata columns to one-hot into the model "
+                    "(e.g. question,service,score; default none)")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore", message="Liblinear failed to converge")
     seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2,3,4")).split(",")]
@@ -219,8 +246,12 @@ def main(argv: list[str] | None = None) -> None:
     model = load_model()
     X = cached_embeddings(model, "all-MiniLM-L6-v2", data.texts)
     Y, texts = data.Y, data.texts
+    columns = [c for c in args.metadata.split(",") if c]
+    extra = metadata_features(args.data, data.ids, columns)
+    if columns:
+        log(f"metadata features: one-hot of {', '.join(columns)} ({0 if extra is None else extra.shape[1]} columns)")
     if args.tune:
-        tune(X, Y, texts, pool, seeds, labels, log)
+        tune(X, Y, texts, pool, seeds, labels, log, extra)
         return
     log(f"data {args.data.name}: {len(data.ids)} respondents, {len(data.themes)} themes, pool {len(pool)} / "
         f"test {len(test)}; seeds {seeds}; {labels} labels{' (--quick)' if args.quick else ''}")
@@ -228,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     Z_test = zero_shot_proba(X[test], T)
     zero = micro(Y[test], zero_shot_labels(Z_test))
     log(f"zero_shot (theme names only) test micro={zero:.3f}")
-    res = [run_seed(X, Y, texts, pool, test, s, labels, Z_test, log) for s in seeds]
+    res = [run_seed(X, Y, texts, pool, test, s, labels, Z_test, log, extra=extra) for s in seeds]
 
     def col(key: str) -> list[float]:
         return [float(r[key]) for r in res]

@@ -51,15 +51,17 @@ def scores(Y_true: np.ndarray, Y_pred: np.ndarray) -> tuple[float, float]:
 
 
 def app_fit(X: np.ndarray, Y: np.ndarray, texts: list[str], labelled: np.ndarray, pool: np.ndarray,
-            seed: int, keys: np.ndarray | None = None) -> ThemeClassifier:
+            seed: int, keys: np.ndarray | None = None, extra: np.ndarray | None = None) -> ThemeClassifier:
     """Fit as the app's training service does: its quality estimate judged on the explored labels.
 
-    ``keys`` are the rows' stable ids (the app's response ids; default the row numbers).
+    ``keys`` are the rows' stable ids (the app's response ids; default the row numbers); ``extra`` (all rows,
+    m) optional metadata features (``fit_classifier(extra=...)``).
     """
     idx = np.flatnonzero(labelled)
     keys = np.arange(len(X)) if keys is None else keys
     explored = explored_mask(labelled, keys=keys, seed=seed, candidates=pool)
-    return fit_classifier(X[idx], Y[idx], texts=[texts[i] for i in idx], seed=seed, eval_mask=explored[idx])
+    return fit_classifier(X[idx], Y[idx], texts=[texts[i] for i in idx], seed=seed, eval_mask=explored[idx],
+                          extra=None if extra is None else extra[idx])
 
 
 def next_batch(X: np.ndarray, Y: np.ndarray, clf: ThemeClassifier | None, pool_scores: np.ndarray | None,
@@ -83,10 +85,11 @@ def next_batch(X: np.ndarray, Y: np.ndarray, clf: ThemeClassifier | None, pool_s
 
 def simulate(X: np.ndarray, Y: np.ndarray, texts: list[str], pool: np.ndarray, test: np.ndarray, *,
              strategy: str, batch: int, max_labels: int, seed: int, log: Callable[[str], None],
-             explore: float = EXPLORE_SHARE) -> dict[int, dict[str, float]]:
+             explore: float = EXPLORE_SHARE, extra: np.ndarray | None = None) -> dict[int, dict[str, float]]:
     """One labelling run; {n_labels: test micro/macro, the Model page's micro/macro, ece} at checkpoints.
 
-    ``strategy="random"`` labels the pool in its exploration order (a uniform random sample).
+    ``strategy="random"`` labels the pool in its exploration order (a uniform random sample). ``extra`` (all
+    rows, m): optional metadata features for every fit and prediction (see :func:`app_fit`).
     """
     labelled = np.zeros(len(X), dtype=bool)
     if strategy == "random":
@@ -100,10 +103,10 @@ def simulate(X: np.ndarray, Y: np.ndarray, texts: list[str], pool: np.ndarray, t
     while True:
         n = int(labelled.sum())
         t0 = time.perf_counter()
-        clf = app_fit(X, Y, texts, labelled, pool, seed)
+        clf = app_fit(X, Y, texts, labelled, pool, seed, extra=extra)
         fit_s = time.perf_counter() - t0
         if n in CHECKPOINTS or n >= max_labels:
-            P = predict_proba(clf, X[test], test_texts)
+            P = predict_proba(clf, X[test], test_texts, None if extra is None else extra[test])
             te = scores(Y[test], predict_labels(clf, P))
             q = clf.quality
             out[n] = {"micro": te[0], "macro": te[1], "est_micro": q.micro_f1 if q else 0.0,
@@ -114,7 +117,7 @@ def simulate(X: np.ndarray, Y: np.ndarray, texts: list[str], pool: np.ndarray, t
                 f"ece={out[n]['ece']:.4f} (fit {fit_s:.1f}s)")
         if n >= max_labels:
             break
-        pool_scores = predict_scores(clf, X[pool], pool_texts)
+        pool_scores = predict_scores(clf, X[pool], pool_texts, None if extra is None else extra[pool])
         nxt = next_batch(X, Y, clf, pool_scores, labelled, pool, min(batch, max_labels - n),
                          strategy="entropy" if strategy == "random" else strategy, seed=seed,
                          explore=1.0 if strategy == "random" else explore)

@@ -12,7 +12,7 @@ score_thresholds``: calibration is increasing and changes no suggestion.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +91,12 @@ class ThemeClassifier:
     #: Out-of-fold calibrated probabilities (n, k) of the labelled rows, in input order, when the fit was asked to
     #: keep them (``keep_oof``): for judging the labels (label review) and the auto-code gate's correction.
     oof: np.ndarray | None = field(default=None)
+    #: Columns of the optional ``extra`` features (e.g. a one-hot of the survey question) the model was fitted
+    #: with; they follow the embeddings in ``coef`` and must be passed again to predict (0: none).
+    n_extra: int = 0
+    #: How those columns are made from each response's metadata, when they are one-hots of it
+    #: (:func:`metadata_one_hot`): ``[(key, levels), ...]``; pass it back to build them for new rows.
+    extra_spec: list[tuple[str, list[Any]]] | None = None
 
 
 def _check_xy(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +141,19 @@ class _Design:
         return np.vstack([top, np.asarray(self._sparse_t @ G)]).astype(np.float32, copy=False)
 
 
-def _features(X: np.ndarray, texts: Sequence[str] | None, vec: TfidfVectorizer | None, w: float) -> _Design:
+def _dense(X: np.ndarray, extra: np.ndarray | None) -> np.ndarray:
+    """The embeddings with the optional extra features (n, m) appended as more dense columns."""
+    if extra is None:
+        return X
+    E = np.asarray(extra, dtype=np.float32)
+    if E.ndim != 2 or E.shape[0] != X.shape[0]:
+        raise ValueError(f"extra {E.shape} must be 2-D with one row per row of X {X.shape}")
+    return np.hstack([X, E]).astype(np.float32, copy=False)
+
+
+def _features(X: np.ndarray, texts: Sequence[str] | None, vec: TfidfVectorizer | None, w: float,
+              extra: np.ndarray | None = None) -> _Design:
+    X = _dense(X, extra)
     if vec is None:
         return _Design(X, None)
     if texts is None:
@@ -174,17 +192,17 @@ def _make_vectorizer(texts: Sequence[str] | None, use_tfidf: bool) -> TfidfVecto
 
 
 def _fit_features(
-    X: np.ndarray, texts: Sequence[str] | None, use_tfidf: bool, w: float
+    X: np.ndarray, texts: Sequence[str] | None, use_tfidf: bool, w: float, extra: np.ndarray | None = None,
 ) -> tuple[_Design, TfidfVectorizer | None]:
     vec = _make_vectorizer(texts, use_tfidf)
     if vec is None:
-        return _Design(X, None), None
+        return _Design(_dense(X, extra), None), None
     assert texts is not None
     try:
         vec.fit(texts)
     except ValueError:  # empty vocabulary (e.g. tiny or stop-word-only corpus): embeddings alone
-        return _Design(X, None), None
-    return _features(X, texts, vec, w), vec
+        return _Design(_dense(X, extra), None), None
+    return _features(X, texts, vec, w, extra), vec
 
 
 def needs_more_examples(support: int, f1: float | None) -> bool:
@@ -335,6 +353,8 @@ def fit_classifier(
     evaluate_mask: np.ndarray | None = None,
     calibrate: bool = True,
     keep_oof: bool = False,
+    extra: np.ndarray | None = None,
+    extra_spec: Sequence[tuple[str, Sequence[Any]]] | None = None,
 ) -> ThemeClassifier:
     """Fit the classifier on labelled rows ``X`` (n, d) embeddings and ``Y`` (n, k) bool theme matrix.
 
@@ -350,6 +370,9 @@ def fit_classifier(
     its figures): the other rows still train the model, tune thresholds and fit calibration, but the
     quality report never scores them. ``calibrate=False`` leaves the probabilities raw (identity map), for
     comparison. ``keep_oof`` keeps the out-of-fold probabilities, calibrated, as ``.oof`` (None without folds).
+    ``extra`` (n, m) are more features per row (e.g. a one-hot of the survey question each answer replies
+    to, :func:`metadata_one_hot`), appended to the embeddings; the fitted model needs the same columns at
+    prediction. ``extra_spec`` (how ``extra`` was made from the metadata) is kept on the model as is.
     Deterministic for a given ``seed``.
     """
     X, Y = _check_xy(X, Y)
@@ -368,7 +391,7 @@ def fit_classifier(
     judged = np.ones(len(Y), dtype=bool) if evaluate_mask is None else np.asarray(evaluate_mask, dtype=bool)
     if judged.shape != (len(Y),):
         raise ValueError("evaluate_mask must have one entry per row of X")
-    F, vec = _fit_features(X, texts, use_tfidf, tfidf_weight)
+    F, vec = _fit_features(X, texts, use_tfidf, tfidf_weight, extra)
     init = None
     if n_folds >= 2 and trainable.any():
         oof, splits, init = _oof_predictions(F, Y, trainable, n_folds, seed, C)
@@ -396,7 +419,8 @@ def fit_classifier(
     if quality is None:
         quality = _report(np.zeros(Y[judged].shape, np.float32), Y[judged], np.zeros(k, bool), [], thresholds, ids)
     return ThemeClassifier(ids, trainable, coef, b, thresholds, score_th, slope, offset, vec, tfidf_weight, seed,
-                           quality, kept)
+                           quality, kept, 0 if extra is None else int(np.shape(extra)[1]),
+                           None if extra_spec is None else [(key, list(lv)) for key, lv in extra_spec])
 
 
 def _calibrated_thresholds(score_th: np.ndarray, slope: np.ndarray, offset: np.ndarray) -> np.ndarray:
@@ -407,9 +431,10 @@ def _calibrated_thresholds(score_th: np.ndarray, slope: np.ndarray, offset: np.n
     return np.where(score_th > 1.0, 2.0, mapped)
 
 
-def predict_proba(clf: ThemeClassifier, X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+def predict_proba(clf: ThemeClassifier, X: np.ndarray, texts: Sequence[str] | None = None,
+                  extra: np.ndarray | None = None) -> np.ndarray:
     """Calibrated probabilities (n, k) for every input theme; 0 for themes that are not trained."""
-    return calibrate_scores(clf, predict_scores(clf, X, texts))
+    return calibrate_scores(clf, predict_scores(clf, X, texts, extra))
 
 
 def calibrate_scores(clf: ThemeClassifier, scores: np.ndarray) -> np.ndarray:
@@ -419,18 +444,26 @@ def calibrate_scores(clf: ThemeClassifier, scores: np.ndarray) -> np.ndarray:
     return out
 
 
-def predict_scores(clf: ThemeClassifier, X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+def predict_scores(clf: ThemeClassifier, X: np.ndarray, texts: Sequence[str] | None = None,
+                   extra: np.ndarray | None = None) -> np.ndarray:
     """Raw (uncalibrated, class-balanced) scores (n, k): for ranking (active learning), not for display.
 
     Compare them with ``clf.score_thresholds``; rare themes score far higher than their true probability.
+    ``extra``: the same extra feature columns the model was fitted with (``clf.n_extra``), one row per row of X.
     """
     X = np.asarray(X, dtype=np.float32)
+    n_extra = getattr(clf, "n_extra", 0)  # models pickled before the field existed have none
+    if n_extra and (extra is None or np.shape(extra)[1] != n_extra):
+        raise ValueError(f"this classifier was fitted with {n_extra} extra feature columns: pass them as extra")
+    if not n_extra and extra is not None:
+        raise ValueError("this classifier was fitted without extra features")
     out = np.zeros((X.shape[0], len(clf.theme_ids)), dtype=np.float32)
     # chunked so 100k+ rows do not build one huge sparse matrix
     for start in range(0, X.shape[0], 20000):
         sl = slice(start, start + 20000)
         chunk_texts = list(texts[sl]) if texts is not None else None
-        feats = _features(X[sl], chunk_texts, clf.vectorizer, clf.tfidf_weight)
+        feats = _features(X[sl], chunk_texts, clf.vectorizer, clf.tfidf_weight,
+                          None if extra is None else np.asarray(extra)[sl])
         out[sl] = _proba(feats, clf.coef, clf.intercept)
     out[:, ~clf.trainable] = 0.0
     return out
@@ -485,6 +518,7 @@ def oof_proba(
     use_tfidf: bool = True,
     tfidf_weight: float = 1.0,
     min_examples: int = MIN_EXAMPLES,
+    extra: np.ndarray | None = None,
 ) -> np.ndarray:
     """Out-of-fold probabilities (n, k) of the labelled rows: ``fit_classifier(..., keep_oof=True).oof``, the very
     matrix the app's retrain keeps for the auto-code gate's correction and the label review.
@@ -495,7 +529,46 @@ def oof_proba(
     where in-sample probabilities would only echo the labels.
     """
     clf = fit_classifier(X, Y, texts=texts, seed=seed, folds=folds, C=C, use_tfidf=use_tfidf,
-                         tfidf_weight=tfidf_weight, min_examples=min_examples, keep_oof=True)
+                         tfidf_weight=tfidf_weight, min_examples=min_examples, extra=extra, keep_oof=True)
     if clf.oof is None:
         return np.zeros(np.shape(Y), dtype=np.float32)
     return clf.oof
+
+
+def one_hot(values: Sequence[Any], levels: Sequence[Any] | None = None) -> tuple[np.ndarray, list[Any]]:
+    """(n, len(levels)) float32 one-hot of categorical ``values`` (e.g. each answer's survey question) and the levels.
+
+    ``levels`` default to the sorted distinct values; a value not among them (or None) gets an all-zero row.
+    Pass the levels a model was fitted with when predicting, so the columns line up.
+    """
+    lv = sorted({v for v in values if v is not None}, key=str) if levels is None else list(levels)
+    pos = {v: i for i, v in enumerate(lv)}
+    out = np.zeros((len(values), len(lv)), dtype=np.float32)
+    for i, v in enumerate(values):
+        j = pos.get(v)
+        if j is not None:
+            out[i, j] = 1.0
+    return out, lv
+
+
+def metadata_one_hot(
+    metadata: Sequence[Mapping[str, Any] | None], spec: Sequence[str | tuple[str, Sequence[Any]]],
+) -> tuple[np.ndarray, list[tuple[str, list[Any]]]]:
+    """One-hot features (n, m) of some keys of each response's ``metadata`` dict, and the spec that made them.
+
+    ``spec`` lists keys (levels taken from these rows: e.g. ``["question"]`` at fit time) or ``(key, levels)``
+    pairs (a fitted model's ``extra_spec``: the same columns for new rows). Values are compared as stripped
+    strings; a missing key or an unseen value gives zeros in that key's block.
+    """
+    def value(m: Mapping[str, Any] | None, key: str) -> str | None:
+        v = None if m is None else m.get(key)
+        return None if v is None or str(v).strip() == "" else str(v).strip()
+
+    blocks, out_spec = [], []
+    for item in spec:
+        key, levels = (item, None) if isinstance(item, str) else (item[0], list(item[1]))
+        E, lv = one_hot([value(m, key) for m in metadata], levels)
+        blocks.append(E)
+        out_spec.append((key, lv))
+    E_all = np.hstack(blocks) if blocks else np.zeros((len(metadata), 0), dtype=np.float32)
+    return E_all.astype(np.float32, copy=False), out_spec

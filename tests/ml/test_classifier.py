@@ -241,3 +241,56 @@ def test_kept_out_of_fold_probabilities_never_saw_their_row():
         assert roc_auc_score(Y[:, j], inside[:, j]) > 0.7  # the fit saw these labels
         assert abs(roc_auc_score(Y[:, j], clf.oof[:, j]) - 0.5) < 0.12  # held-out rows: chance
     assert fit_classifier(X, Y, seed=0, use_tfidf=False).oof is None  # only kept when asked for
+
+
+def test_extra_features_are_used_and_required_at_prediction() -> None:
+    """A theme driven by a categorical column (e.g. the survey question) is learnt from its one-hot ``extra``."""
+    from ml.classifier import one_hot, oof_proba, predict_scores
+
+    rng = np.random.default_rng(0)
+    n = 400
+    X = rng.normal(size=(n, 8)).astype(np.float32)
+    question = [("Why?", "What was good?", "Improve?")[i % 3] for i in range(n)]
+    Y = np.zeros((n, 2), dtype=bool)
+    Y[:, 0] = X[:, 0] > 0
+    Y[:, 1] = np.array([q == "What was good?" for q in question])  # not in X at all
+    E, levels = one_hot(question)
+    assert E.shape == (n, 3) and levels == sorted(set(question)) and (E.sum(1) == 1).all()
+    assert (one_hot(["Why?", "never seen", None], levels)[0].sum(1) == [1, 0, 0]).all()
+    plain = fit_classifier(X, Y, use_tfidf=False)
+    clf = fit_classifier(X, Y, use_tfidf=False, extra=E)
+    assert plain.n_extra == 0 and clf.n_extra == 3
+    f1_plain = f1_score(Y[:, 1], predict_labels(plain, predict_proba(plain, X))[:, 1])
+    f1_extra = f1_score(Y[:, 1], predict_labels(clf, predict_proba(clf, X, extra=E))[:, 1])
+    assert f1_extra > 0.95 > f1_plain
+    assert oof_proba(X, Y, use_tfidf=False, extra=E)[:, 1][Y[:, 1]].min() > 0.5
+    with pytest.raises(ValueError, match="extra"):
+        predict_scores(clf, X)
+    with pytest.raises(ValueError, match="without extra"):
+        predict_scores(plain, X, extra=E)
+    # a model pickled before the field existed predicts as before
+    state = pickle.loads(pickle.dumps(plain))
+    del state.__dict__["n_extra"]
+    np.testing.assert_array_equal(predict_scores(state, X), predict_scores(plain, X))
+
+
+def test_metadata_one_hot_spec_round_trips_through_the_model() -> None:
+    from ml.classifier import metadata_one_hot
+
+    meta = [{"question": "Why?", "score": "1"}, {"question": " What was good? "}, {}, None, {"question": "Why?"}]
+    E, spec = metadata_one_hot(meta, ["question", "score"])
+    assert spec == [("question", ["What was good?", "Why?"]), ("score", ["1"])]
+    assert E.tolist() == [[0, 1, 1], [1, 0, 0], [0, 0, 0], [0, 0, 0], [0, 1, 0]]
+    E2, _ = metadata_one_hot([{"question": "Why?", "score": "5"}], spec)  # unseen score: zeros
+    assert E2.tolist() == [[0, 1, 0]]
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 4)).astype(np.float32)
+    Y = np.zeros((60, 2), dtype=bool)
+    Y[::2, 0] = True
+    Y[1::3, 1] = True
+    meta = [{"question": "Why?" if i % 2 else "What was good?"} for i in range(60)]
+    E, spec = metadata_one_hot(meta, ["question"])
+    clf = fit_classifier(X, Y, use_tfidf=False, extra=E, extra_spec=spec)
+    assert clf.extra_spec == spec and clf.n_extra == 2
+    again, _ = metadata_one_hot(meta, clf.extra_spec)
+    np.testing.assert_array_equal(predict_proba(clf, X, extra=again), predict_proba(clf, X, extra=E))
