@@ -118,7 +118,7 @@ def test_a_new_version_decides_again_for_the_models_codes_only(coded):
     probabilities = {r.pk: ([0.002, 0.997] if r in now_sure else [0.3, 0.35]) for r in everyone}
     version = model_version_make(project=project, probabilities=probabilities,
                                  theme_ids=[coded["price"].pk, coded["delivery"].pk], thresholds=[0.5, 0.5], number=2)
-    autocode_redecide(project=project, predictions=predictions_of(version=version), model_number=2,
+    autocode_redecide(project=project, predictions=lambda: predictions_of(version=version), model_number=2,
                       model_version_id=version.pk)
     assert autocodes_current(project=project) == {r.pk: {coded["delivery"].pk} for r in now_sure}
     assert sorted(Annotation.objects.values_list("pk", "response_id", "is_current")) == human_rows

@@ -7,6 +7,7 @@ queue stops serving auto-coded responses (except the blind check's, which it ser
 once the auto-coding is undone.
 """
 import random
+from collections.abc import Callable
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -94,15 +95,19 @@ def autocode_apply(*, project: Project, user: User, target: float) -> AutoCoding
     return active
 
 
-def autocode_redecide(*, project: Project, predictions: Predictions, model_number: int, model_version_id: int
-                      ) -> AutoCoding | None:
+def autocode_redecide(*, project: Project, predictions: Callable[[], Predictions | None], model_number: int,
+                      model_version_id: int) -> AutoCoding | None:
     """A newly promoted version decides again for the active auto-coding, at its target (inside the promotion's
-    transaction: a failed retrain leaves the previous codes). Human codes are never touched; the blind check's
-    codes stay as drawn. Returns the auto-coding, or None when there is none."""
+    transaction: a failed retrain leaves the previous codes). ``predictions`` gives the version's predictions
+    (read only when there is an auto-coding). Human codes are never touched; the blind check's codes stay as
+    drawn. Returns the auto-coding, or None when there is none (or the version predicted nothing)."""
     active = AutoCoding.objects.select_for_update().filter(project=project, undone_at__isnull=True).first()
     if active is None:
         return None
-    decision = gate_decide(project=project, predictions=predictions, target=active.target, model_number=model_number)
+    predicted = predictions()
+    if predicted is None:
+        return None
+    decision = gate_decide(project=project, predictions=predicted, target=active.target, model_number=model_number)
     active.model_version_id = model_version_id
     _codes_write(active, decision)
     return active

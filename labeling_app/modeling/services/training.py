@@ -290,8 +290,10 @@ def _artifacts_prune(project_id: int, *, keep_from: int) -> None:
     ModelVersion.objects.filter(project_id=project_id, number__lt=keep_from).exclude(artifact="").update(artifact="")
 
 
-def _stored_predictions(fields: dict) -> Predictions:
+def _stored_predictions(fields: dict) -> Predictions | None:
     """The predictions as the version stores them (float16 probabilities), from its promotion's fields."""
+    if not fields.get("response_ids"):
+        return None
     ids = np.frombuffer(fields["response_ids"], dtype=np.int64)
     probabilities = np.frombuffer(fields["probabilities"], dtype=np.float16).reshape(len(ids), -1)
     return Predictions(ids, list(fields["theme_ids"]), probabilities.astype(np.float32),
@@ -314,8 +316,8 @@ def _promote(version: ModelVersion, *, task_id: str, queue: list[int], fields: d
         project.save(update_fields=["current_model"])
         # The model's codes are decided again by the new version (its predictions as stored and shown), and
         # the queue leaves out what it codes.
-        autocode_redecide(project=project, predictions=_stored_predictions(fields), model_number=version.number,
-                          model_version_id=version.pk)
+        autocode_redecide(project=project, predictions=lambda: _stored_predictions(fields),
+                          model_number=version.number, model_version_id=version.pk)
         LabelQueue.objects.update_or_create(
             project=project,
             defaults={"response_ids": queue_order_for_autocodes(project=project, order=queue), "model_version": version,
