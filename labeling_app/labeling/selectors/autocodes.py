@@ -38,18 +38,6 @@ def autocodes_current(*, project: Project) -> dict[int, frozenset[int]]:
                                                                                                  "theme_ids")}
 
 
-def autocode_response_ids(*, project: Project) -> set[int]:
-    """Every response of the active auto-coding (QC items included), coded by people since or not."""
-    return set(AutoCode.objects.filter(auto_coding__project=project, auto_coding__undone_at__isnull=True)
-               .values_list("response_id", flat=True))
-
-
-def qc_pending_ids(*, project: Project) -> list[int]:
-    """The blind check's responses nobody has coded yet, in id order: the queue serves them first."""
-    return list(autocodes_live(project=project).filter(in_qc=True).order_by("response_id")
-                .values_list("response_id", flat=True))
-
-
 def qc_response_ids(*, project: Project) -> set[int]:
     """Every response of the active blind check, coded or not (their model codes are never shown to coders)."""
     return set(AutoCode.objects.filter(auto_coding__project=project, auto_coding__undone_at__isnull=True,

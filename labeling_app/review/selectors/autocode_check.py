@@ -2,7 +2,7 @@
 beside what the gate claimed, and the one-line statement exports and reports carry."""
 import numpy as np
 
-from labeling_app.labeling.models import AutoCode, AutoCoding
+from labeling_app.labeling.models import AutoCode
 from labeling_app.labeling.selectors.autocodes import autocodes_current, autocoding_active
 from labeling_app.labeling.selectors.consensus import codings_read, consensus_of
 from labeling_app.projects.models import Project
@@ -66,7 +66,3 @@ def autocode_statement(*, project: Project, human_coded: int) -> str:
                  else "not yet checked blind")
     return text + f"; {human_coded:,} coded by people"
 
-
-def autocodings_history(*, project: Project) -> list[AutoCoding]:
-    """Every auto-coding of the project, newest first (undone ones too)."""
-    return list(AutoCoding.objects.filter(project=project))

@@ -74,7 +74,8 @@ def _check_disagreement(project: Project, response_id: int) -> Response:
     return response
 
 
-def _adjudication_record(response: Response, lead: User, kind: str, comment: str) -> Adjudication:
+def adjudication_record(response: Response, lead: User, kind: str, comment: str) -> Adjudication:
+    """A lead's decision on a response, superseding the current one (kept as history); the caller sets its themes."""
     Adjudication.objects.filter(response=response, is_current=True).update(is_current=False)
     return Adjudication.objects.create(response=response, kind=kind, decided_by=lead, comment=comment.strip())
 
@@ -95,7 +96,7 @@ def disagreement_resolve(*, project: Project, lead: User, response_id: int, them
     unknown = sorted(set(theme_ids) - live)
     if unknown:
         raise ValidationError(f"themes {unknown} are not live themes of this project")
-    decision = _adjudication_record(response, lead, Adjudication.Kind.RESOLVE, comment)
+    decision = adjudication_record(response, lead, Adjudication.Kind.RESOLVE, comment)
     decision.themes.set(sorted(set(theme_ids)))
     names = dict(project.themes.values_list("pk", "name"))
     chosen = sorted(names[t] for t in set(theme_ids))
@@ -121,7 +122,7 @@ def disagreement_send_back(*, project: Project, lead: User, response_id: int, co
             note=f"Sent back by {lead.username}: {comment.strip()}", needs_recoding=True, changed_by=lead,
         )
         again.themes.set([t.pk for t in old.themes.all()])
-    decision = _adjudication_record(response, lead, Adjudication.Kind.SEND_BACK, comment)
+    decision = adjudication_record(response, lead, Adjudication.Kind.SEND_BACK, comment)
     audit_record(project=project, action="labels.send_back", target_type="response", target_id=response_id,
                  summary=f"{response.respondent_id}: {comment.strip()}", after={"comment": comment.strip()})
     training_inputs_changed(project=project)

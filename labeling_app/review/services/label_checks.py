@@ -9,6 +9,7 @@ from labeling_app.labeling.models import Adjudication, LabelCheck
 from labeling_app.labeling.selectors.consensus import codings_read, consensus_of
 from labeling_app.projects.models import Project
 from labeling_app.projects.services.training_requests import training_inputs_changed
+from labeling_app.review.services.adjudication import adjudication_record
 
 
 @transaction.atomic
@@ -36,9 +37,7 @@ def label_check_decide(*, project: Project, lead: User, response_id: int, theme_
     unknown = sorted(set(theme_ids) - live)
     if unknown:
         raise ValidationError(f"themes {unknown} are not live themes of this project")
-    Adjudication.objects.filter(response=response, is_current=True).update(is_current=False)
-    decision = Adjudication.objects.create(response=response, kind=Adjudication.Kind.RESOLVE, decided_by=lead,
-                                           comment="Fixed from Check labels")
+    decision = adjudication_record(response, lead, Adjudication.Kind.RESOLVE, "Fixed from Check labels")
     decision.themes.set(sorted(set(theme_ids)))
     check = LabelCheck.objects.create(response=response, decision=LabelCheck.Decision.FIXED, decided_by=lead)
     chosen = sorted(names[t] for t in set(theme_ids))
