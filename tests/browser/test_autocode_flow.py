@@ -47,11 +47,11 @@ def _open_label_page(page, live_server, project) -> None:
     expect(page.locator("#labeling")).to_have_attribute("data-state", "ready")
 
 
-def _code_checked_items(page, checked: set[int], key: str) -> list[int]:
+def _code_checked_items(page, checked: set[int], key: str, screenshot=None) -> list[int]:
     """Code the analyst's batch on the Label page (one theme each); every item must be from the blind check and
     show no suggestion."""
     coded = []
-    for _ in range(2):
+    for i in range(2):
         card = page.locator("#response-card")
         response_id = int(card.get_attribute("data-response"))
         assert response_id in checked
@@ -59,6 +59,8 @@ def _code_checked_items(page, checked: set[int], key: str) -> list[int]:
         expect(page.locator("#theme-toggles button[data-probability]")).to_have_count(0)
         expect(page.locator("#theme-toggles button.suggested")).to_have_count(0)
         expect(page.locator('#theme-toggles button[aria-pressed="true"]')).to_have_count(0)
+        if screenshot and i == 0:
+            page.screenshot(path=screenshot)  # a blind-check item as its coder sees it
         page.keyboard.press(key)
         page.keyboard.press("Shift+Enter")
         expect(page.locator("#response-card")).not_to_have_attribute("data-response", str(response_id))
@@ -118,9 +120,9 @@ def test_the_model_codes_the_rest_is_checked_blind_and_undone(live_server, demo_
         pages[user] = new_page()
         login(pages[user], live_server, user.username, PASSWORD)
         _open_label_page(pages[user], live_server, project)
-    done = _code_checked_items(pages[ann], checked, "1") + _code_checked_items(pages[bob], checked, "2")
+    done = _code_checked_items(pages[ann], checked, "1") + _code_checked_items(
+        pages[bob], checked, "2", screenshot=screenshots / "autocode-blind-label.png")
     assert sorted(done) == sorted(checked)
-    pages[bob].screenshot(path=screenshots / "autocode-blind-label.png")
 
     lead.goto(f"{live_server.url}/projects/{project.pk}/agreement/")
     figures = autocode_check(project=project)["qc"]
