@@ -46,7 +46,7 @@ def build_project(size: int, data, metadata: dict[str, dict]):  # type: ignore[n
     from labeling_app.labeling.models import Annotation
     from labeling_app.projects.models import Project, Response
     from labeling_app.projects.services.projects import project_create
-    from labeling_app.themes.services import theme_create
+    from labeling_app.themes.services.themes import theme_create
 
     name = f"bench-dashboard-{size}"
     project = Project.objects.filter(name=name).first()

@@ -69,7 +69,7 @@ def build_project(size: int, data, X: np.ndarray, labelled: np.ndarray, name: st
     from labeling_app.modeling.selectors.embeddings import embedding_model_name
     from labeling_app.projects.models import Project, Response, Role
     from labeling_app.projects.services.projects import project_create
-    from labeling_app.themes.services import theme_create
+    from labeling_app.themes.services.themes import theme_create
     from ml.embeddings import text_hash
 
     Project.objects.filter(name=name).delete()

@@ -69,7 +69,7 @@ def build_project(size: int, *, seed: int = 0) -> int:
     from labeling_app.modeling.selectors.embeddings import embedding_model_name
     from labeling_app.projects.models import Project, Response
     from labeling_app.projects.services.projects import project_create
-    from labeling_app.themes.services import theme_create
+    from labeling_app.themes.services.themes import theme_create
     from ml.embeddings import text_hash
 
     name = f"bench-similar-v2-{size}"

@@ -23,7 +23,7 @@ from labeling_app.modeling.models import (
     ZeroShotSuggestions,
 )
 from labeling_app.projects.models import Invitation, Membership, Project, Response, Role
-from labeling_app.themes.models import Theme
+from labeling_app.themes.models import Net, Theme
 
 __all__ = [
     "Adjudication",
@@ -44,6 +44,7 @@ __all__ = [
     "MapLayout",
     "Membership",
     "ModelVersion",
+    "Net",
     "OutboxJob",
     "Project",
     "QueueLease",

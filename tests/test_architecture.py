@@ -216,12 +216,12 @@ def test_a_deliberate_circle_is_found(tree: Path) -> None:
 @pytest.mark.parametrize(("module", "line", "says"), [
     ("labeling_app.labeling.services.queue", "from labeling_app.insights.selectors.insights import prevalence",
      "labeling sits below insights"),
-    ("labeling_app.themes.selectors", "from labeling_app.themes.services import theme_create",
+    ("labeling_app.themes.selectors", "from labeling_app.themes.services.themes import theme_create",
      "selectors only read"),
     ("labeling_app.modeling.services.training", "from labeling_app.modeling.tasks import training",
      "never import tasks"),
     ("labeling_app.review.views", "from labeling_app.labeling.api import labeling", "another package's api"),
-    ("labeling_app.themes.models", "from labeling_app.themes.services import theme_create",
+    ("labeling_app.themes.models", "from labeling_app.themes.services.themes import theme_create",
      "models import only models"),
 ])
 def test_a_layer_or_package_used_against_the_rules_is_found(tree: Path, module: str, line: str, says: str) -> None:

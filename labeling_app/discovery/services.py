@@ -37,7 +37,7 @@ from labeling_app.modeling.services.embeddings import embeddings_missing_request
 from labeling_app.modeling.store import EmbeddingStore
 from labeling_app.projects.models import Project
 from labeling_app.themes.models import Theme
-from labeling_app.themes.services import theme_create
+from labeling_app.themes.services.themes import theme_create
 from ml import discovery as ml_discovery
 from ml import keywords as ml_keywords
 

@@ -16,7 +16,7 @@ from labeling_app.importing.services import import_file_run
 from labeling_app.labeling.selectors.counts import project_counts
 from labeling_app.projects.models import Project, Role
 from labeling_app.projects.services.members import member_add_without_invitation, member_change_role
-from labeling_app.themes.services import theme_create
+from labeling_app.themes.services.themes import theme_create
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo_data"
 DEMO_PROJECT = "Why are you cancelling?"

@@ -14,6 +14,7 @@ CODER_COLUMN = "coder"
 # Optional, ThemeLoop's own export writes it: what each row is (README, "Exports"). Without this column a file
 # is read as it always was, and `theme_description` is metadata like any other column.
 ROW_COLUMN = "themeloop_row"
+NET_COLUMN = "net"  # optional: the net (codeframe group) each row's theme sits under (read only beside a theme column)
 DESCRIPTION_COLUMN = "theme_description"  # a theme row's description (read only alongside ROW_COLUMN)
 ROW_RESPONSE = "response"  # a respondent's row, as in any long file (also a blank cell)
 ROW_NO_THEME = "coded_no_theme"  # a respondent coded with no theme (the theme cell stays blank)
@@ -54,6 +55,8 @@ class ParsedImport:
     theme_names: list[str]
     # From theme rows: theme name -> (description, archived); themes only named by labels are not here.
     theme_details: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    # From the net column: theme name -> the net it sits under.
+    theme_nets: dict[str, str] = field(default_factory=dict)
 
     @property
     def label_count(self) -> int:
@@ -107,7 +110,9 @@ class LongFormatParser:
         self._description_col = columns.get(DESCRIPTION_COLUMN) if self._row_col is not None else None
         if self._row_col is not None and self._theme_col is None:
             raise ImportFileError([RowError(f"a file with a {ROW_COLUMN} column needs a {THEME_COLUMN} column", 1)])
-        special = (self._id_col, self._text_col, self._theme_col, self._coder_col, self._row_col, self._description_col)
+        self._net_col = columns.get(NET_COLUMN) if self._theme_col is not None else None
+        special = (self._id_col, self._text_col, self._theme_col, self._coder_col, self._row_col, self._description_col,
+                   self._net_col)
         self._meta_cols = [(i, name) for i, name in enumerate(header) if i not in special]
         self._limits = (max_response_chars, max_respondent_id_chars, max_theme_chars)
         self.errors: list[RowError] = []
@@ -116,6 +121,8 @@ class LongFormatParser:
         self.coder_names: list[str] = []  # "" is the file's own coding (no coder named on the row)
         # From the file's theme rows: theme index -> (description, archived).
         self.theme_details: dict[int, tuple[str, bool]] = {}
+        # From the net column: theme index -> (net name, the row that first named it).
+        self.theme_nets: dict[int, tuple[str, int]] = {}
         self._coders: dict[str, int] = {}
         # The one thing kept per respondent: respondent_id -> a slot in three arrays, holding a hash of its
         # first text (not the text: texts are most of a file), that row, and its respondent number (-1 until
@@ -203,6 +210,8 @@ class LongFormatParser:
         codes = bool(coder or theme) if self._coder_col is not None else bool(theme)
         codes = codes or kind == ROW_NO_THEME
         theme_index = self._index(self._themes, self.theme_names, theme) if theme else -1
+        if theme_index >= 0 and not self._net_check(number, row, theme, theme_index):
+            return None
         coder_index = self._index(self._coders, self.coder_names, coder, fold=False) if codes else -1
         return LongRow(number, respondent, respondent_id, text, metadata, theme_index, coder_index)
 
@@ -223,7 +232,28 @@ class LongFormatParser:
         if problem:
             self.error(RowError(problem, number))
             return
-        self.theme_details[self._index(self._themes, self.theme_names, theme)] = (description, archived)
+        index = self._index(self._themes, self.theme_names, theme)
+        if self._net_check(number, row, theme, index):
+            self.theme_details[index] = (description, archived)
+
+    def _net_check(self, number: int, row: list[str], theme: str, index: int) -> bool:
+        """Keep the net the row puts its theme under; a theme under two nets is the row's error."""
+        if self._net_col is None:
+            return True
+        net = " ".join(row[self._net_col].split())
+        if not net:
+            return True
+        if len(net) > self._limits[2]:
+            self.error(RowError(f"net name of {len(net):,} characters; the limit is {self._limits[2]:,}", number))
+            return False
+        seen = self.theme_nets.get(index)
+        if seen is None:
+            self.theme_nets[index] = (net, number)
+        elif seen[0].casefold() != net.casefold():
+            self.error(RowError(f"theme {theme!r} is under net {net!r} here but under {seen[0]!r} on row {seen[1]} "
+                                "(a theme sits under one net)", number))
+            return False
+        return True
 
     @staticmethod
     def _index(indexes: dict[str, int], names: list[str], name: str, *, fold: bool = True) -> int:
@@ -263,7 +293,8 @@ def parse_long_format(table: Table, *, max_response_chars: int, max_respondent_i
     if parser.errors:
         raise ImportFileError(parser.sorted_errors())
     return ParsedImport(respondents=respondents, theme_names=parser.theme_names,
-                        theme_details={parser.theme_names[i]: d for i, d in parser.theme_details.items()})
+                        theme_details={parser.theme_names[i]: d for i, d in parser.theme_details.items()},
+                        theme_nets={parser.theme_names[i]: n for i, (n, _) in parser.theme_nets.items()})
 
 
 def cell_unneutralise(cell: str) -> str:

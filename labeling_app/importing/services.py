@@ -35,8 +35,8 @@ from labeling_app.labeling.models import Annotation
 from labeling_app.projects.models import Project, Response
 from labeling_app.projects.services.training_requests import training_inputs_changed
 from labeling_app.projects.services.users import file_coder_get, imported_coder_get
-from labeling_app.themes.models import Theme
-from labeling_app.themes.services import PALETTE, SHORTCUT_KEYS
+from labeling_app.themes.models import Net, Theme
+from labeling_app.themes.services.themes import PALETTE, SHORTCUT_KEYS
 
 logger = logging.getLogger(__name__)
 BATCH = 1000  # responses per INSERT, and responses per round of label writes
@@ -249,7 +249,7 @@ class _ImportWriter:
                                            "different response", by_id[respondent_id].number))
         if self.parser.errors:
             return  # the import will be refused: checking goes on, writing stops
-        self.themes.ensure(self.parser.theme_names, self.parser.theme_details)
+        self.themes.ensure(self.parser.theme_names, self.parser.theme_details, self.parser.theme_nets)
         new = [r for r in batch if r.respondent_id not in existing]
         made: dict[str, int] = {}
         if new:
@@ -271,7 +271,7 @@ class _ImportWriter:
 
     def finish(self) -> ImportCounts:
         """Write the labels of every response, once all responses are in; returns what the import made."""
-        self.themes.ensure(self.parser.theme_names, self.parser.theme_details)
+        self.themes.ensure(self.parser.theme_names, self.parser.theme_details, self.parser.theme_nets)
         self.themes.describe(self.parser.theme_details)
         labelled = bool(self.codings)
         labels = self._labels_write() if labelled else 0
@@ -335,11 +335,14 @@ class _ThemeSet:
         used = {t.shortcut for t in self.by_name.values() if t.shortcut and not t.archived}
         self.free_keys = iter([k for k in SHORTCUT_KEYS if k not in used])
         self.order = max((t.order for t in self.by_name.values()), default=0)
+        self.code = max((t.code for t in self.by_name.values()), default=0)
+        self.nets = {n.name.casefold(): n for n in Net.objects.filter(project=project)}
         self.pks: list[int] = []  # by the parser's theme index
         self.made: dict[int, Theme] = {}  # by the parser's theme index: the themes this import created
         self.created = 0
 
-    def ensure(self, names: list[str], details: dict[int, tuple[str, bool]]) -> None:
+    def ensure(self, names: list[str], details: dict[int, tuple[str, bool]],
+               nets: dict[int, tuple[str, int]] | None = None) -> None:
         """Make sure each of `names` past those seen before exists (names come in order of first appearance)."""
         start = len(self.pks)
         fresh = names[start:]
@@ -348,8 +351,11 @@ class _ThemeSet:
             if name.casefold() not in self.by_name:
                 description, archived = details.get(index, ("", False))
                 self.order += 1
+                self.code += 1
                 # An archived theme holds no key (keys are unique among live themes only).
-                new[index] = Theme(project=self.project, name=name, order=self.order, description=description,
+                net_name = (nets or {}).get(index, ("", 0))[0]
+                new[index] = Theme(project=self.project, name=name, order=self.order, code=self.code,
+                                   description=description, net=self.net(net_name) if net_name else None,
                                    archived=archived, colour=PALETTE[(self.order - 1) % len(PALETTE)],
                                    shortcut="" if archived else next(self.free_keys, ""))
         for theme in Theme.objects.bulk_create(list(new.values())):
@@ -357,6 +363,16 @@ class _ThemeSet:
         self.made.update(new)
         self.created += len(new)
         self.pks.extend(self.by_name[name.casefold()].pk for name in fresh)
+
+    def net(self, name: str) -> Net:
+        """The project's net of that name, made (numbered after the others) when the file names it first."""
+        net = self.nets.get(name.casefold())
+        if net is None:
+            code = max((n.code for n in self.nets.values()), default=0) + 1
+            order = max((n.order for n in self.nets.values()), default=0) + 1
+            net = self.nets[name.casefold()] = Net.objects.create(project=self.project, name=name, code=code,
+                                                                  order=order)
+        return net
 
     def describe(self, details: dict[int, tuple[str, bool]]) -> None:
         """Give the themes this import created the description and state of a theme row that came after

@@ -16,7 +16,7 @@ from labeling_app.review.services.adjudication import disagreement_resolve, disa
 from labeling_app.review.services.agreement_export import agreement_csv_render, agreement_xlsx_render
 from labeling_app.review.services.label_checks import label_check_decide
 from labeling_app.themes.models import Theme
-from labeling_app.themes.services import theme_update
+from labeling_app.themes.services.themes import theme_update
 
 
 @login_required

@@ -3,7 +3,7 @@ from rest_framework import generics, serializers
 
 from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.themes.models import Theme
-from labeling_app.themes.services import theme_create, theme_update
+from labeling_app.themes.services.themes import theme_create, theme_update
 
 
 class ThemeSerializer(serializers.ModelSerializer):

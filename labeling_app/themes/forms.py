@@ -2,7 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from labeling_app.themes.models import Theme
-from labeling_app.themes.services import theme_shortcut_check
+from labeling_app.themes.services.themes import theme_shortcut_check
 
 
 class ThemeForm(forms.ModelForm):

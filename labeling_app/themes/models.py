@@ -3,8 +3,30 @@ from django.db import models
 from labeling_app.projects.models import Project
 
 
+class Net(models.Model):
+    """A group of a project's codes (the codeframe's upper level). A net is not a code: nobody codes a response
+    with it; a respondent is in a net when they have any of its codes. Its number, like a code's, never changes."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="nets")
+    name = models.CharField(max_length=120)
+    code = models.PositiveIntegerField()
+    order = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="net_name_unique_in_project"),
+            models.UniqueConstraint(fields=["project", "code"], name="net_code_unique_in_project"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Theme(models.Model):
-    """A code of a project's theme set. Annotations point at rows, never at names."""
+    """A code of a project's theme set. Annotations point at rows, never at names. `code` is the code's number
+    in the codeframe: given once, never reused or changed (tabulation keys on it wave after wave)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="themes")
     name = models.CharField(max_length=120)
@@ -13,12 +35,15 @@ class Theme(models.Model):
     shortcut = models.CharField(max_length=1, blank=True)
     order = models.PositiveIntegerField(default=0)
     archived = models.BooleanField(default=False)
+    code = models.PositiveIntegerField()
+    net = models.ForeignKey(Net, on_delete=models.PROTECT, null=True, blank=True, related_name="themes")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["order", "id"]
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="theme_name_unique_in_project"),
+            models.UniqueConstraint(fields=["project", "code"], name="theme_code_unique_in_project"),
             models.UniqueConstraint(
                 fields=["project", "shortcut"],
                 condition=~models.Q(shortcut="") & models.Q(archived=False),

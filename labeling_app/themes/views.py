@@ -10,7 +10,7 @@ from labeling_app.projects.access import AuthenticatedHttpRequest, page_membersh
 from labeling_app.projects.models import Role
 from labeling_app.projects.selectors.projects import projects_for_user
 from labeling_app.themes.forms import ThemeForm
-from labeling_app.themes.services import theme_create, theme_set_copy, theme_update
+from labeling_app.themes.services.themes import theme_create, theme_set_copy, theme_update
 
 
 @login_required

@@ -95,7 +95,7 @@ def test_an_import_run_by_the_worker_is_the_uploader_s(prepare_project):
 
 
 def test_one_request_s_user_is_not_lent_to_later_changes(prepare_project):
-    from labeling_app.themes.services import theme_create
+    from labeling_app.themes.services.themes import theme_create
 
     p = prepare_project
     assert p.client("admin").get(f"/api/projects/{p.project.pk}/themes/").status_code == 200
@@ -107,7 +107,7 @@ def test_one_request_s_user_is_not_lent_to_later_changes(prepare_project):
 def test_the_audit_page_and_api_show_changes_as_readable_lines_not_raw_values(prepare_project):
     from labeling_app.audit.services import acting_as
     from labeling_app.review.services.adjudication import overlap_configure
-    from labeling_app.themes.services import theme_update
+    from labeling_app.themes.services.themes import theme_update
 
     p = prepare_project
     with acting_as(p.admin):

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from labeling_app.labeling.models import Annotation
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.projects.models import Role
-from labeling_app.themes.services import SHORTCUT_KEYS
+from labeling_app.themes.services.themes import SHORTCUT_KEYS
 from tests.browser.conftest import SCREENSHOTS, login
 from tests.conftest import PASSWORD
 from tests.factories import MembershipFactory, ProjectFactory, ResponseFactory, ThemeFactory, UserFactory

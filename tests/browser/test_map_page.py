@@ -9,7 +9,7 @@ from labeling_app.discovery.services import discovery_layout_compute, discovery_
 from labeling_app.labeling.models import Annotation
 from labeling_app.labeling.services.annotations import annotations_add_theme
 from labeling_app.projects.models import Role
-from labeling_app.themes.services import theme_create
+from labeling_app.themes.services.themes import theme_create
 from tests.browser.conftest import SCREENSHOTS, login
 from tests.conftest import PASSWORD, demo_project_make
 from tests.factories import UserFactory

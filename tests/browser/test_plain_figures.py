@@ -12,7 +12,7 @@ from labeling_app.audit.services import acting_as
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.projects.models import Role
 from labeling_app.review.services.adjudication import overlap_configure
-from labeling_app.themes.services import theme_update
+from labeling_app.themes.services.themes import theme_update
 from tests.browser.conftest import login
 from tests.conftest import PASSWORD
 from tests.factories import MembershipFactory, ProjectFactory, ResponseFactory, ThemeFactory, UserFactory

@@ -8,7 +8,7 @@ from labeling_app.labeling.models import Annotation
 from labeling_app.modeling.models import ResponseEmbedding
 from labeling_app.modeling.selectors.embeddings import embedding_model_name
 from labeling_app.projects.models import Response, Role
-from labeling_app.themes.services import theme_create
+from labeling_app.themes.services.themes import theme_create
 from ml.embeddings import text_hash
 from tests.browser.bulk_review import review_screenshots, untick
 from tests.browser.conftest import login

@@ -16,7 +16,7 @@ from labeling_app.labeling.models import Annotation
 from labeling_app.labeling.services.theme_recode import theme_merge
 from labeling_app.projects.models import Response, Role
 from labeling_app.themes.models import Theme
-from labeling_app.themes.services import theme_set_copy
+from labeling_app.themes.services.themes import theme_set_copy
 from tests.conftest import demo_project_make
 from tests.factories import ProjectFactory
 

@@ -25,7 +25,7 @@ from labeling_app.labeling.services.annotations import AnnotationItem, annotatio
 from labeling_app.labeling.services.theme_recode import theme_merge, theme_split
 from labeling_app.projects.models import Project, Role
 from labeling_app.review.services.adjudication import disagreement_resolve, overlap_configure
-from labeling_app.themes.services import theme_create, theme_update
+from labeling_app.themes.services.themes import theme_create, theme_update
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

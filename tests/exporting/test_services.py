@@ -26,7 +26,7 @@ from labeling_app.insights.selectors.insights import InsightsScope, insights_sco
 from labeling_app.labeling.selectors.counts import project_counts
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
 from labeling_app.projects.models import Project
-from labeling_app.themes.services import theme_create, theme_update
+from labeling_app.themes.services.themes import theme_create, theme_update
 from tests.factories import UserFactory
 from tests.model_versions import model_version_make
 

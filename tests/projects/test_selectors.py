@@ -9,7 +9,7 @@ from labeling_app.labeling.services.annotations import AnnotationItem, annotatio
 from labeling_app.projects.models import Membership, Response, Role
 from labeling_app.projects.selectors.projects import membership_get
 from labeling_app.review.services.adjudication import disagreement_resolve
-from labeling_app.themes.services import theme_update
+from labeling_app.themes.services.themes import theme_update
 from tests.factories import MembershipFactory, ProjectFactory, ThemeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

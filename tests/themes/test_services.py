@@ -6,7 +6,7 @@ from labeling_app.labeling.services.theme_recode import theme_merge, theme_split
 from labeling_app.modeling.models import ModelVersion
 from labeling_app.modeling.services.training import training_run
 from labeling_app.projects.models import Role
-from labeling_app.themes.services import theme_create, theme_update
+from labeling_app.themes.services.themes import theme_create, theme_update
 from tests.conftest import demo_project_make
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from labeling_app.importing.services import import_job_create
 from labeling_app.modeling.models import EmbeddingRun, ModelVersion
 from labeling_app.modeling.services.embeddings import embedding_run_request
 from labeling_app.projects.models import Response
-from labeling_app.themes.services import theme_update
+from labeling_app.themes.services.themes import theme_update
 from tests.conftest import worker_start, worker_stop
 from tests.factories import ProjectFactory
 from tests.worker import test_retrain_triggers as triggers

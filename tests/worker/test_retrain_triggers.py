@@ -10,7 +10,7 @@ from labeling_app.labeling.models import LabelQueue
 from labeling_app.labeling.services.queue import queue_batch_lease
 from labeling_app.modeling.models import ModelVersion
 from labeling_app.projects.models import Project
-from labeling_app.themes.services import theme_update
+from labeling_app.themes.services.themes import theme_update
 from tests.worker import test_retrain_worker as loop
 
 pytestmark = pytest.mark.worker

@@ -9,7 +9,7 @@ from labeling_app.labeling.models import Annotation, LabelQueue
 from labeling_app.projects.models import Project
 from labeling_app.projects.services.training_requests import training_inputs_changed
 from labeling_app.themes.models import Theme
-from labeling_app.themes.services import theme_create
+from labeling_app.themes.services.themes import theme_create
 
 
 @transaction.atomic
