@@ -35,7 +35,7 @@ Conventions
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -426,6 +426,13 @@ def _binary_theme_stats(p: np.ndarray, m: np.ndarray, w: np.ndarray) -> tuple[np
     pe = 2.0 * pi * (1.0 - pi)  # q = 2 (present, absent) whether or not both were used
     ac1 = (percent - pe) / (1.0 - pe)
     return alpha, ac1, percent
+
+
+def codings_at_net_level(codings: Codings, net_of: Mapping[int, int]) -> Codings:
+    """The same table with each theme set replaced by the set of its nets: two coders who differ only inside a
+    net agree on it. A theme under no net stands for itself (so overall agreement still sees it); the nets' ids
+    in ``net_of`` must not be ids of themes left unmapped (callers use negative ids for nets)."""
+    return [[None if cell is None else frozenset(net_of.get(t, t) for t in cell) for cell in row] for row in codings]
 
 
 def theme_agreement(

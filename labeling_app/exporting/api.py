@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling_app.core.http.users import request_user
+from labeling_app.exporting.codeframe_export import CODEFRAME_FORMATS, codeframe_export
 from labeling_app.exporting.models import ReportExport
 from labeling_app.exporting.selectors import report_export_ready, report_exports_of_project
 from labeling_app.exporting.services import FORMATS, export_options_parse, export_render, report_export_request
@@ -67,6 +68,30 @@ class ExportView(ProjectScopedMixin, APIView):
         response = HttpResponse(data, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+class CodeframeView(ProjectScopedMixin, APIView):
+    """The project's codeframe as a file (members read): code number, net, name, description, key, archived and
+    where a merged or split code went. POST …/codeframe/import/ reads such a file back."""
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        return super().perform_content_negotiation(request, force=True)  # `format` names the file
+
+    @extend_schema(parameters=[OpenApiParameter("format", str, enum=list(CODEFRAME_FORMATS))],
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, project_id: int) -> HttpResponse:
+        return codeframe_response(project=self.project, fmt=request.query_params.get("format", "xlsx"))
+
+
+def codeframe_response(*, project: Any, fmt: str) -> HttpResponse:
+    """The codeframe file as a download (the API's and the Themes page's)."""
+    if fmt not in CODEFRAME_FORMATS:
+        raise ValidationError(f"format must be one of {', '.join(CODEFRAME_FORMATS)}")
+    content_type, extension = CODEFRAME_FORMATS[fmt]
+    response = HttpResponse(codeframe_export(project=project, fmt=fmt), content_type=content_type)
+    name = f"{slugify(project.name) or 'project'}-codeframe.{extension}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 class ReportRequestSerializer(serializers.Serializer):

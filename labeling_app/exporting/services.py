@@ -60,6 +60,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from labeling_app.exporting.models import ReportExport
 from labeling_app.importing.parser import (
     DESCRIPTION_COLUMN,
+    NET_COLUMN,
     ROW_ARCHIVED_THEME,
     ROW_COLUMN,
     ROW_NO_THEME,
@@ -194,7 +195,7 @@ def _coded_rows(scope: sel.InsightsScope) -> _Coded:
     # Uncoded responses too (the long CSV re-imports them), through the dashboard's own filter.
     wanted = sel.scope_response_ids(scope=scope)
     responses = [r for r in Response.objects.filter(project=project).order_by("id") if r.pk in wanted]
-    themes = list(Theme.objects.filter(project=project).order_by("order", "id"))
+    themes = list(Theme.objects.filter(project=project).select_related("net").order_by("order", "id"))
     name_of = {t.pk: t.name for t in themes}
     order_of = {t.pk: i for i, t in enumerate(themes)}
     labels: dict[int, frozenset[int]] = dict(consensus_for_project(project=project).resolved)
@@ -236,20 +237,24 @@ def _long_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[li
     set and the same coded responses, labels and per-theme counts."""
     c = coded or _coded_rows(scope)
     marked = _marked(scope, c)
+    # A codeframe with nets adds a `net` column, filled on the theme rows (the import reads it back).
+    nets = any(t.net_id for t in c.themes)
     rows: list[list[object]] = [["respondent_id", "response", "theme", *c.keys, *(["label_source"] if marked else []),
-                                 ROW_COLUMN, DESCRIPTION_COLUMN]]
+                                 ROW_COLUMN, DESCRIPTION_COLUMN, *([NET_COLUMN] if nets else [])]]
     blank = [""] * (len(c.keys) + marked)
+    no_net = [""] if nets else []
     for t in c.themes:
-        rows.append(["", "", t.name, *blank, ROW_ARCHIVED_THEME if t.archived else ROW_THEME, t.description])
+        rows.append(["", "", t.name, *blank, ROW_ARCHIVED_THEME if t.archived else ROW_THEME, t.description,
+                     *([t.net.name if t.net else ""] if nets else [])])
     for r in c.responses:
         meta = [str((r.metadata or {}).get(k, "")) for k in c.keys]
         tail = [c.label_source[r.pk]] if marked else []
         if not c.names[r.pk]:
             # Resolved by people with no theme is coded; a model estimate of no theme is not (nobody coded it).
             kind = ROW_NO_THEME if c.label_source[r.pk] == "human" else ROW_RESPONSE
-            rows.append([r.respondent_id, r.text, "", *meta, *tail, kind, ""])
+            rows.append([r.respondent_id, r.text, "", *meta, *tail, kind, "", *no_net])
         for theme in c.names[r.pk]:
-            rows.append([r.respondent_id, r.text, theme, *meta, *tail, ROW_RESPONSE, ""])
+            rows.append([r.respondent_id, r.text, theme, *meta, *tail, ROW_RESPONSE, "", *no_net])
     return rows
 
 
@@ -284,9 +289,11 @@ def _top_themes(prevalence: dict, n: int = TOP_THEMES) -> list[dict]:
 
 
 def _prevalence_rows(prevalence: dict) -> list[list[object]]:
+    """Codes by share, each net above its codes when the codeframe has nets (a net counts a respondent once)."""
     n = prevalence["respondents"]
-    return [["theme", "respondents", "share", "ci_low", "ci_high", "base"],
-            *[[t["theme"], t["count"], t["share"], t["ci_low"], t["ci_high"], n] for t in prevalence["themes"]]]
+    return [["theme", "respondents", "share", "ci_low", "ci_high", "base", "kind", "code"],
+            *[[r["label"], r["count"], r["share"], r["ci_low"], r["ci_high"], n, r["kind"], r["code"]]
+              for r in charts.prevalence_rows_by_net(prevalence)]]
 
 
 def _segment_rows(prevalence: dict) -> tuple[list[list[object]], list[list[object]]]:

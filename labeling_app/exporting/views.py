@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from labeling_app.exporting.api import codeframe_response
 from labeling_app.exporting.models import ReportExport
 from labeling_app.exporting.selectors import report_export_ready, report_exports_of_project
 from labeling_app.exporting.services import report_export_request
@@ -39,3 +40,13 @@ def report_request(request: AuthenticatedHttpRequest, project_id: int) -> HttpRe
 def report_progress(request: AuthenticatedHttpRequest, project_id: int, report_id: int) -> HttpResponse:
     membership = page_membership(request, project_id)
     return _progress(request, get_object_or_404(report_exports_of_project(project=membership.project), pk=report_id))
+
+
+@login_required
+def codeframe_download(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    """The codeframe file from the Themes page (any member may read it)."""
+    membership = page_membership(request, project_id)
+    try:
+        return codeframe_response(project=membership.project, fmt=request.GET.get("format", "xlsx"))
+    except ValidationError as exc:
+        return HttpResponse(" ".join(exc.messages), status=400, content_type="text/plain; charset=utf-8")

@@ -2,9 +2,13 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from labeling_app.core.http.users import request_user
 from labeling_app.core.progress import progress_get
+from labeling_app.importing.codeframe_import import MAX_CODEFRAME_BYTES, codeframe_import
 from labeling_app.importing.models import ImportJob
 from labeling_app.importing.services import import_job_create
 from labeling_app.jobs.http import QueuedCreateMixin, queued_create_responses
@@ -54,3 +58,27 @@ class ImportDetailView(ProjectScopedMixin, generics.RetrieveAPIView):
 
     def get_queryset(self) -> QuerySet[ImportJob]:
         return self.project.import_jobs.all()
+
+
+class CodeframeFileSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV or XLSX with the columns of GET …/codeframe/ (name required)")
+
+
+class CodeframeImportView(ProjectScopedMixin, APIView):
+    """Admins apply a codeframe file to the project's theme set: its new codes are added with their numbers and
+    nets, codes the project has take its net, description, key and archived state. Whole or nothing: a 400 lists
+    every problem (a number the project gives another name, a repeated code, a bad key)."""
+
+    read_role = write_role = "admin"
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": CodeframeFileSerializer},
+                   responses={200: {"type": "object", "properties": {"created": {"type": "integer"},
+                                                                      "updated": {"type": "integer"}}}})
+    def post(self, request: Request, project_id: int) -> Response:
+        body = CodeframeFileSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data["file"]
+        if (upload.size or 0) > MAX_CODEFRAME_BYTES:
+            raise serializers.ValidationError({"file": f"a codeframe file is at most {MAX_CODEFRAME_BYTES:,} bytes"})
+        return Response(codeframe_import(project=self.project, data=upload.read(), filename=upload.name))

@@ -48,7 +48,7 @@ def demo_users_ensure() -> dict[str, str]:
 
 def _project_load(*, name: str, question: str, upload: Callable[[], File],
                   theme_names: Callable[[], list[str]] | None = None, settings: dict | None = None,
-                  ) -> tuple[Project, ImportJob | None]:
+                  nets: Callable[[], dict[str, str]] | None = None) -> tuple[Project, ImportJob | None]:
     # Idempotent: a project that already has responses is left as it is; only memberships are ensured.
     demo_users_ensure()
     # The demo's projects have no owner (names are unique per owner: a user's own project of the same name is
@@ -58,9 +58,10 @@ def _project_load(*, name: str, question: str, upload: Callable[[], File],
     job = None
     if created or not project.responses.exists():
         existing = {t.name.casefold() for t in project.themes.all()}
+        net_of = nets() if nets else {}
         for theme_name in theme_names() if theme_names else []:
             if theme_name.casefold() not in existing:
-                theme_create(project=project, name=theme_name)
+                theme_create(project=project, name=theme_name, net=net_of.get(theme_name, ""))
         job = import_file_run(project=project, user=None, upload=upload())
         if job.status != ImportJob.Status.SUCCEEDED:
             raise RuntimeError(f"demo import failed: {job.message}")
@@ -116,6 +117,12 @@ def nhs_demo_rows(*, data_dir: Path, coded: int = NHS_CODED, seed: int = NHS_SEE
     return header, rows, [t for t in themes if t]
 
 
+def nhs_framework_nets(*, data_dir: Path) -> dict[str, str]:
+    """The framework's two levels: theme name -> its category (the demo's net), in the framework's order."""
+    with (data_dir / "framework.csv").open(newline="", encoding="utf-8") as fh:
+        return {row["theme"]: row["category"] for row in csv.DictReader(fh) if row["theme"] and row["category"]}
+
+
 def nhs_demo_load(*, data_dir: Path, coded: int = NHS_CODED, seed: int = NHS_SEED
                   ) -> tuple[Project, ImportJob | None]:
     """Create the NHS demo project once: every answer imported, only `coded` of them with their themes,
@@ -133,4 +140,5 @@ def nhs_demo_load(*, data_dir: Path, coded: int = NHS_CODED, seed: int = NHS_SEE
 
     # FFT scores run 1 = very good ... 5 = very poor: a theme that lowers the score makes things better.
     return _project_load(name=NHS_PROJECT, question=NHS_QUESTION, upload=upload,
-                         theme_names=lambda: reduced()[2], settings={"score_higher_is_better": False})
+                         theme_names=lambda: reduced()[2], settings={"score_higher_is_better": False},
+                         nets=lambda: nhs_framework_nets(data_dir=data_dir))

@@ -13,4 +13,5 @@ urlpatterns = [
 api_urlpatterns = [
     path(P + "imports/", api.ImportListCreateView.as_view(), name="api-imports"),
     path(P + "imports/<id:import_id>/", api.ImportDetailView.as_view(), name="api-import"),
+    path(P + "codeframe/import/", api.CodeframeImportView.as_view(), name="api-codeframe-import"),
 ]

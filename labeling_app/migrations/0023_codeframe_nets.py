@@ -55,13 +55,18 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="theme",
             name="code",
-            field=models.PositiveIntegerField(),
+            field=models.PositiveIntegerField(blank=True),
         ),
         migrations.AddField(
             model_name="theme",
             name="net",
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT,
                                     related_name="themes", to="labeling_app.net"),
+        ),
+        migrations.AddField(
+            model_name="theme",
+            name="replaced_by",
+            field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddConstraint(
             model_name="theme",

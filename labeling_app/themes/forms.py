@@ -9,6 +9,14 @@ class ThemeForm(forms.ModelForm):
     colour = forms.RegexField(r"^#[0-9a-fA-F]{6}$", widget=forms.TextInput(attrs={"type": "color"}))
     shortcut = forms.RegexField(r"^[0-9a-z]?$", required=False, max_length=1)
     order = forms.IntegerField(required=False, min_value=0)
+    # A net's name (made when new), or blank for none: typed, with the project's nets offered (a datalist).
+    net = forms.CharField(required=False, max_length=120,
+                          widget=forms.TextInput(attrs={"list": "net-names", "placeholder": "Net", "size": 14}))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if self.instance.pk and self.instance.net_id:
+            self.initial.setdefault("net", self.instance.net.name)
 
     class Meta:
         model = Theme

@@ -35,8 +35,11 @@ class Theme(models.Model):
     shortcut = models.CharField(max_length=1, blank=True)
     order = models.PositiveIntegerField(default=0)
     archived = models.BooleanField(default=False)
-    code = models.PositiveIntegerField()
+    code = models.PositiveIntegerField(blank=True)
     net = models.ForeignKey(Net, on_delete=models.PROTECT, null=True, blank=True, related_name="themes")
+    # Where an archived code's respondents went: the code numbers of a merge's target or a split's new codes
+    # ("7", "46;47"), as tabulation needs to carry old waves over.
+    replaced_by = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -53,3 +56,11 @@ class Theme(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # A theme made without a number (fixtures, the admin, scripts) takes the project's next one; services give
+        # numbers themselves under the project's lock.
+        if self.code is None:
+            last = Theme.objects.filter(project_id=self.project_id).aggregate(m=models.Max("code"))["m"]
+            self.code = (last or 0) + 1
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

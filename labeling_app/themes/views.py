@@ -5,11 +5,14 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from labeling_app.core.http.params import required_id
+from labeling_app.importing.codeframe_import import MAX_CODEFRAME_BYTES, codeframe_import
+from labeling_app.importing.errors import ImportFileError
 from labeling_app.labeling.services.theme_recode import theme_merge, theme_split
 from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 from labeling_app.projects.models import Role
 from labeling_app.projects.selectors.projects import projects_for_user
 from labeling_app.themes.forms import ThemeForm
+from labeling_app.themes.selectors import nets_of_project
 from labeling_app.themes.services.themes import theme_create, theme_set_copy, theme_update
 
 
@@ -26,7 +29,8 @@ def theme_editor(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
                 source = get_object_or_404(project.themes, pk=required_id(request.POST, "source"))
                 target = get_object_or_404(project.themes, pk=required_id(request.POST, "target"))
                 theme_merge(project=project, source=source, target=target, user=request.user)
-                messages.success(request, f"Merged “{source.name}” into “{target.name}”.")
+                messages.success(request, f"Merged “{source.name}” (code {source.code}) into “{target.name}” "
+                                          f"(code {target.code}).")
                 return redirect("theme-editor", project_id=project.pk)
             if action == "split":
                 theme = get_object_or_404(project.themes, pk=required_id(request.POST, "theme"))
@@ -39,6 +43,15 @@ def theme_editor(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
                 source_project = page_membership(request, required_id(request.POST, "from_project")).project
                 made = theme_set_copy(source=source_project, target=project)
                 messages.success(request, f"Copied {len(made)} themes from “{source_project.name}”.")
+                return redirect("theme-editor", project_id=project.pk)
+            if action == "codeframe":
+                upload = request.FILES.get("codeframe")
+                if upload is None or (upload.size or 0) > MAX_CODEFRAME_BYTES:
+                    raise ValidationError(f"choose a codeframe file (CSV or XLSX, at most {MAX_CODEFRAME_BYTES:,} "
+                                          "bytes)")
+                done = codeframe_import(project=project, data=upload.read(), filename=upload.name or "")
+                messages.success(request, f"Codeframe imported: {done['created']} codes added, "
+                                          f"{done['updated']} updated.")
                 return redirect("theme-editor", project_id=project.pk)
             if action == "create":
                 new_form = ThemeForm(request.POST, prefix="new")
@@ -64,9 +77,12 @@ def theme_editor(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
+        except ImportFileError as exc:
+            for error in exc.errors[:20]:
+                messages.error(request, str(error))
     themes = [(t, ThemeForm(instance=t, prefix=f"t{t.pk}")) for t in project.themes.all()]
     context = {"project": project, "membership": membership, "themes": themes, "new_form": new_form,
-               "live": project.themes.filter(archived=False),
+               "live": project.themes.filter(archived=False), "nets": nets_of_project(project=project),
                "templates": projects_for_user(user=request.user).exclude(pk=project.pk),
                **role_flags(membership)}
     return render(request, "labeling_app/themes/theme_editor.html", context)

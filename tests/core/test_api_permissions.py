@@ -24,6 +24,8 @@ CASES = [
     ("api-project", ["project_id"], "patch", {"question": "New?"}, Role.ADMIN),
     ("api-themes", ["project_id"], "get", None, Role.ANALYST),
     ("api-export", ["project_id"], "get", None, Role.ANALYST),
+    ("api-codeframe", ["project_id"], "get", {"format": "csv"}, Role.ANALYST),
+    ("api-codeframe-import", ["project_id"], "post", "codeframe", Role.ADMIN),
     ("api-report-exports", ["project_id"], "get", None, Role.ANALYST),
     ("api-report-exports", ["project_id"], "post", {"source": "human"}, Role.ANALYST),
     ("api-report-export", ["project_id", "report_id"], "get", None, Role.ANALYST),
@@ -95,6 +97,9 @@ def _call(client, name, kwargs, method, body, ids):
     url = reverse(name, kwargs={k: ids[k] for k in kwargs})
     if callable(body):
         body = body(ids)
+    if body == "codeframe":
+        upload = SimpleUploadedFile("frame.csv", b"code,net,name\n90,Money,Deposits\n")
+        return client.post(url, {"file": upload}, format="multipart")
     if body == "upload":
         upload = SimpleUploadedFile("ok.csv", b"respondent_id,response\nZ1,hello\n")
         return client.post(url, {"file": upload}, format="multipart")

@@ -6,7 +6,7 @@ from django.urls import reverse
 from labeling_app.projects.models import Role
 from tests.factories import ResponseFactory
 
-PARTIALS = {"embedding-progress", "map-data", "discovery-status"}
+PARTIALS = {"embedding-progress", "map-data", "discovery-status", "codeframe-export"}
 PAGES = [  # (url name, lowest role)
     ("embedding-progress", Role.ANALYST),
     ("project-overview", Role.ANALYST),
@@ -27,6 +27,7 @@ PAGES = [  # (url name, lowest role)
     ("disagreements", Role.LEAD),
     ("label-checks", Role.LEAD),
     ("insights", Role.ANALYST),
+    ("codeframe-export", Role.ANALYST),
 ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from itertools import combinations
 from typing import Any
@@ -138,6 +138,10 @@ class _Data:
     estimates: int
     model_version: int | None
     model_f1: float | None
+    # The codeframe: each theme's number and net, and each net with a live code (id, name, number, columns).
+    codes: dict[int, int] = field(default_factory=dict)
+    net_of: dict[int, int | None] = field(default_factory=dict)
+    nets: list[tuple[int, str, int, list[int]]] = field(default_factory=list)
 
     def column(self, key: str) -> MetaColumn | None:
         return self.table.columns.get(key)
@@ -184,13 +188,18 @@ def model_estimates(*, project: Project) -> dict[int, frozenset[int]]:
 
 def _data(scope: InsightsScope) -> _Data:
     project = scope.project
-    themes = list(project.themes.filter(archived=False).order_by("order", "id").values_list("id", "name"))
-    theme_ids = [t for t, _ in themes]
+    themes = list(project.themes.filter(archived=False).order_by("order", "id")
+                  .values_list("id", "name", "code", "net_id"))
+    theme_ids = [t[0] for t in themes]
     table = response_table(project=project)
     labels = label_table(project=project, source=scope.source, theme_ids=theme_ids)
     rows = np.flatnonzero(labels.labelled & _scope_mask(scope, table))
-    return _Data(table, rows, table.ids[rows], theme_ids, dict(themes), labels.labels[rows],
-                 int(labels.estimated[rows].sum()), labels.model_version, labels.model_f1)
+    nets = [(n.pk, n.name, n.code, [j for j, t in enumerate(themes) if t[3] == n.pk])
+            for n in project.nets.order_by("order", "pk")]
+    return _Data(table, rows, table.ids[rows], theme_ids, {t[0]: t[1] for t in themes}, labels.labels[rows],
+                 int(labels.estimated[rows].sum()), labels.model_version, labels.model_f1,
+                 codes={t[0]: t[2] for t in themes}, net_of={t[0]: t[3] for t in themes},
+                 nets=[n for n in nets if n[3]])
 
 
 def insights_source_info(*, scope: InsightsScope) -> dict:
@@ -208,10 +217,31 @@ def _theme_rows(d: _Data, mask: np.ndarray | None = None) -> tuple[int, list[dic
     for j, t in enumerate(d.theme_ids):
         c = int(counts[j])
         lo, hi = stats.wilson_interval(c, n)
-        rows.append({"theme": d.names[t], "theme_id": t, "count": c, "share": _r(c / n if n else 0.0),
-                     "ci_low": _r(lo), "ci_high": _r(hi)})
+        rows.append({"theme": d.names[t], "theme_id": t, "code": d.codes.get(t), "net_id": d.net_of.get(t),
+                     "count": c, "share": _r(c / n if n else 0.0), "ci_low": _r(lo), "ci_high": _r(hi)})
     rows.sort(key=lambda r: (-r["share"], r["theme_id"]))
     return n, rows
+
+
+def net_membership(d: _Data) -> np.ndarray:
+    """(respondents, nets) bool: a respondent is in a net when they have any of its codes (counted once)."""
+    out = np.zeros((d.matrix.shape[0], len(d.nets)), dtype=bool)
+    for k, (_, _, _, columns) in enumerate(d.nets):
+        out[:, k] = d.matrix[:, columns].any(axis=1)
+    return out
+
+
+def _net_rows(d: _Data, mask: np.ndarray | None = None) -> list[dict]:
+    """Each net's respondents (any of its codes, once) with a 95% Wilson interval, in the codeframe's order."""
+    members = net_membership(d) if mask is None else net_membership(d)[mask]
+    n = members.shape[0]
+    rows: list[dict[str, Any]] = []
+    for k, (net_id, name, code, columns) in enumerate(d.nets):
+        c = int(members[:, k].sum())
+        lo, hi = stats.wilson_interval(c, n)
+        rows.append({"net": name, "net_id": net_id, "code": code, "theme_ids": [d.theme_ids[j] for j in columns],
+                     "count": c, "share": _r(c / n if n else 0.0), "ci_low": _r(lo), "ci_high": _r(hi)})
+    return rows
 
 
 def _segment_values(d: _Data, key: str) -> np.ndarray:
@@ -228,7 +258,8 @@ def prevalence(*, scope: InsightsScope, segment: str | None = None) -> dict:
     two-proportion z-tests between every pair of segments."""
     d = _data(scope)
     n, rows = _theme_rows(d)
-    out: dict = {"respondents": n, "source": scope.source, "model_version": d.model_version, "themes": rows}
+    out: dict = {"respondents": n, "source": scope.source, "model_version": d.model_version, "themes": rows,
+                 "nets": _net_rows(d)}
     if segment:
         kinds = {c["key"]: c["kind"] for c in metadata_columns(project=scope.project)}
         if segment not in kinds:
@@ -239,7 +270,7 @@ def prevalence(*, scope: InsightsScope, segment: str | None = None) -> dict:
         for value in sorted(set(values.tolist())):
             mask = values == value
             sn, srows = _theme_rows(d, mask)
-            segs.append({"segment": value, "respondents": sn, "themes": srows})
+            segs.append({"segment": value, "respondents": sn, "themes": srows, "nets": _net_rows(d, mask)})
             per[value] = (sn, d.matrix[mask].sum(axis=0))
         tests: list[dict[str, Any]] = []
         for a, b in combinations(sorted(per), 2):

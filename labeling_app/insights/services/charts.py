@@ -88,22 +88,49 @@ def _title(parts: list[str], fit: ChartFit) -> Any:
     return alt.Title(parts, anchor="start") if fit.narrow else " ".join(parts)
 
 
+NET_PREFIX = "NET "  # a net's row label: "NET Staff" (counted once per respondent, whatever its codes)
+
+
+def prevalence_rows_by_net(prevalence: dict) -> list[dict]:
+    """Prevalence rows as a codeframe reads: each net (largest first) above its codes (largest first), then the
+    codes under no net. Each row: label, kind ("net" or "code"), count, share, interval. Without nets: the codes
+    by share, as before."""
+    themes = prevalence.get("themes", [])
+    nets = sorted(prevalence.get("nets", []), key=lambda n: (-n["share"], n["code"]))
+
+    def row(t: dict, label: str, kind: str) -> dict:
+        return {"label": label, "kind": kind, "count": t["count"], "share": t["share"], "ci_low": t["ci_low"],
+                "ci_high": t["ci_high"], "code": t.get("code"), "id": t.get("net_id" if kind == "net" else "theme_id")}
+
+    out: list[dict] = []
+    placed: set[int] = set()
+    for net in nets:
+        out.append(row(net, NET_PREFIX + net["net"], "net"))
+        members = set(net["theme_ids"])
+        out += [row(t, t["theme"], "code") for t in themes if t["theme_id"] in members]
+        placed |= members
+    out += [row(t, t["theme"], "code") for t in themes if t["theme_id"] not in placed]
+    return out
+
+
 def prevalence_chart_build(prevalence: dict, fit: ChartFit | None = None) -> dict:
     """Themes ranked by share of respondents, with 95% Wilson intervals as error bars."""
     fit = fit or ChartFit()
     rows = [
-        {"theme": t["theme"], "share": t["share"], "count": t["count"],
-         "ci_low": t["ci_low"], "ci_high": t["ci_high"]}
-        for t in prevalence.get("themes", [])
+        {"theme": r["label"], "share": r["share"], "count": r["count"], "ci_low": r["ci_low"],
+         "ci_high": r["ci_high"], "kind": r["kind"]}
+        for r in prevalence_rows_by_net(prevalence)
     ]
     order = [r["theme"] for r in rows]
     base = alt.Chart(alt.Data(values=rows)).encode(
         y=alt.Y("theme:N", sort=order, title=None, axis=alt.Axis(labelLimit=fit.labels)),
     )
-    bars = base.mark_bar(color="#3b6ea8").encode(
+    bars = base.mark_bar().encode(
         x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share of respondents"),
+        color=alt.Color("kind:N", scale=alt.Scale(domain=["net", "code"], range=["#1f3f66", "#3b6ea8"]),
+                        legend=None),
         tooltip=[
-            alt.Tooltip("theme:N", title="Theme"),
+            alt.Tooltip("theme:N", title="Net or code"),
             alt.Tooltip("count:Q", title="Respondents"),
             alt.Tooltip("share:Q", format=".1%", title="Share"),
             alt.Tooltip("ci_low:Q", format=".1%", title="95% CI low"),

@@ -18,7 +18,11 @@ from labeling_app.labeling.services.annotations import AnnotationItem, annotatio
 from labeling_app.labeling.services.queue import queue_batch_lease, queue_skip
 from labeling_app.labeling.services.suggestions import suggestions_accept, suggestions_reject
 from labeling_app.modeling.selectors.model_events import model_version_payload
-from labeling_app.modeling.selectors.predictions import suggestions_band, suggestions_for_responses
+from labeling_app.modeling.selectors.predictions import (
+    net_suggestions_for_responses,
+    suggestions_band,
+    suggestions_for_responses,
+)
 from labeling_app.modeling.selectors.training import model_versions, responses_by_ids
 from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.models import Role
@@ -166,12 +170,22 @@ class SuggestionListView(ProjectScopedMixin, APIView):
             OpenApiParameter("min_probability", OpenApiTypes.FLOAT, description="0-1; default: each theme's threshold"),
             OpenApiParameter("max_probability", OpenApiTypes.FLOAT),
             OpenApiParameter("responses", OpenApiTypes.STR, description="comma-separated response ids"),
+            OpenApiParameter("level", str, enum=["theme", "net"],
+                             description="net: one row per net of the codeframe (with responses=)"),
             OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT),
         ],
         responses=SuggestionSerializer(many=True),
     )
     def get(self, request: Request, project_id: int) -> ApiResponse:
         params = request.query_params
+        level = params.get("level", "theme")
+        if level not in ("theme", "net"):
+            raise serializers.ValidationError({"level": "level must be theme or net"})
+        if level == "net":
+            ids = id_csv(params, "responses")
+            blind = overlap_open_ids(project=self.project, response_ids=ids)
+            found = net_suggestions_for_responses(project=self.project, response_ids=ids)
+            return ApiResponse([{"response": r, **s} for r, rows in found.items() if r not in blind for s in rows])
         if "responses" in params:
             ids = id_csv(params, "responses")
             blind = overlap_open_ids(project=self.project, response_ids=ids)

@@ -28,12 +28,14 @@ def theme_merge(*, project: Project, source: Theme, target: Theme, user: User | 
                                         flagged=old.flagged, note=old.note, supersedes=old,
                                         is_complete=old.is_complete, changed_by=user)
         new.themes.set({t.pk for t in old.themes.all() if t.pk != source.pk} | {target.pk})
-    source.archived, source.shortcut = True, ""
-    source.description = (f"Merged into “{target.name}”. " + source.description).strip()
-    source.save(update_fields=["archived", "shortcut", "description"])
+    source.archived, source.shortcut, source.replaced_by = True, "", str(target.code)
+    source.description = (f"Merged into “{target.name}” (code {target.code}). " + source.description).strip()
+    source.save(update_fields=["archived", "shortcut", "description", "replaced_by"])
     audit_record(project=project, action="theme.merge", target_type="theme", target_id=source.pk,
-                 summary=f"“{source.name}” into “{target.name}” ({len(current)} labels moved)",
-                 before={"theme": source.name, "labels": len(current)}, after={"theme": target.name})
+                 summary=f"“{source.name}” (code {source.code}) into “{target.name}” (code {target.code}); "
+                         f"{len(current)} labels moved",
+                 before={"theme": source.name, "code": source.code, "labels": len(current)},
+                 after={"theme": target.name, "code": target.code})
     training_inputs_changed(project=project)
     return target
 
@@ -54,7 +56,7 @@ def theme_split(*, project: Project, theme: Theme, names: list[str], user: User 
         raise ValidationError("give at least two different names for the new themes")
     if theme.archived:
         raise ValidationError("that theme is archived already")
-    made = [theme_create(project=project, name=name) for name in names]
+    made = [theme_create(project=project, name=name, net=theme.net) for name in names]
     note = f"“{theme.name}” was split into {', '.join(t.name for t in made)}: code it again."
     current = list(Annotation.objects.select_for_update().filter(
         response__project=project, is_current=True, themes=theme).prefetch_related("themes"))
@@ -76,11 +78,13 @@ def theme_split(*, project: Project, theme: Theme, names: list[str], user: User 
         queue.save(update_fields=["response_ids", "built_at"])  # built_at: the queue caches the order by it
     else:
         LabelQueue.objects.create(project=project, response_ids=affected, strategy="split")
-    theme.archived, theme.shortcut = True, ""
-    theme.description = (f"Split into {', '.join(t.name for t in made)}. " + theme.description).strip()
-    theme.save(update_fields=["archived", "shortcut", "description"])
+    theme.archived, theme.shortcut, theme.replaced_by = True, "", ";".join(str(t.code) for t in made)
+    named = ", ".join(f"{t.name} (code {t.code})" for t in made)
+    theme.description = (f"Split into {named}. " + theme.description).strip()
+    theme.save(update_fields=["archived", "shortcut", "description", "replaced_by"])
     audit_record(project=project, action="theme.split", target_type="theme", target_id=theme.pk,
-                 summary=f"“{theme.name}” into {', '.join(t.name for t in made)} ({len(affected)} responses to recode)",
-                 before={"theme": theme.name, "responses": len(affected)}, after={"themes": [t.name for t in made]})
+                 summary=f"“{theme.name}” (code {theme.code}) into {named} ({len(affected)} responses to recode)",
+                 before={"theme": theme.name, "code": theme.code, "responses": len(affected)},
+                 after={"themes": [t.name for t in made], "codes": [t.code for t in made]})
     training_inputs_changed(project=project)
     return made

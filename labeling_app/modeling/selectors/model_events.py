@@ -32,8 +32,10 @@ def live_page_config(project: Project, **extra: object) -> dict:
     """What every live page's script needs: the project, its live themes, the current model, where to ask."""
     return {
         "project": project.pk,
-        "themes": [{"id": t.pk, "name": t.name, "colour": t.colour, "shortcut": t.shortcut,
-                    "description": t.description} for t in project.themes.filter(archived=False)],
+        "themes": [{"id": t.pk, "name": t.name, "colour": t.colour, "shortcut": t.shortcut, "code": t.code,
+                    "net": t.net_id, "description": t.description} for t in project.themes.filter(archived=False)],
+        # The codeframe's upper level, in its order: the Label page groups the toggles under them.
+        "nets": [{"id": n.pk, "name": n.name, "code": n.code} for n in project.nets.all()],
         "model": model_version_payload(project.current_model),
         "api": f"/api/projects/{project.pk}/",
         "events": f"/projects/{project.pk}/events/",

@@ -106,6 +106,36 @@ def suggestions_for_responses(*, project: Project, response_ids: list[int]) -> d
     return out
 
 
+def net_suggestions_for_responses(*, project: Project, response_ids: list[int]) -> dict[int, list[dict]]:
+    """Suggestions at the codeframe's upper level: for each net, the highest probability among its live codes
+    (how likely the respondent is in the net, at least) and whether any of its codes is suggested. Same rules as
+    the code-level suggestions (none for the blind check's responses), most likely net first."""
+    nets = {n.pk: n for n in project.nets.all()}
+    members: dict[int, list[int]] = {}
+    for theme_id, net_id in project.themes.filter(archived=False, net__isnull=False).values_list("pk", "net_id"):
+        members.setdefault(net_id, []).append(theme_id)
+    out: dict[int, list[dict]] = {pk: [] for pk in response_ids}
+    predictions = predictions_current(project=project) if response_ids and members else None
+    if predictions is None:
+        return out
+    column = {theme_id: j for j, theme_id in enumerate(predictions.theme_ids)}
+    blind = qc_response_ids(project=project)
+    for response_id, row in predictions.rows([pk for pk in response_ids if pk not in blind]).items():
+        p = predictions.probabilities[row]
+        found = []
+        for net_id, theme_ids in members.items():
+            cols = [column[t] for t in theme_ids if t in column]
+            if not cols:
+                continue
+            best = max(cols, key=lambda j: p[j])
+            found.append({"net": net_id, "name": nets[net_id].name, "code": nets[net_id].code,
+                          "probability": round(float(p[best]), 4),
+                          "suggested": bool(any(p[j] >= predictions.thresholds[j] for j in cols)),
+                          "top_theme": predictions.theme_ids[best]})
+        out[response_id] = sorted(found, key=lambda s: -s["probability"])
+    return out
+
+
 def theme_thresholds(*, project: Project) -> dict[int, float]:
     """Each live theme's decision threshold in the current model (empty before the first version)."""
     predictions = predictions_current(project=project)

@@ -66,7 +66,8 @@ def agreement_report(*, project: Project, n_boot: int = N_BOOT) -> dict:
     disagreements = consensus_of(codings).disagreements
     if not data.response_ids:
         return {"items": 0, "coders": [], "overall": {"alpha_masi": None, "alpha_masi_ci": [None, None], "items": 0},
-                "themes": [], "no_variation": 0, "pairs": [], "over_time": [], "model": _model_as_coder(project),
+                "themes": [], "nets": [], "overall_nets": None,
+                "no_variation": 0, "pairs": [], "over_time": [], "model": _model_as_coder(project),
                 "unresolved": len(disagreements)}
     themes = list(project.themes.filter(archived=False).order_by("order", "pk"))
     names = {u.pk: coder_display_name(u) for u in User.objects.filter(pk__in=data.coder_ids)}
@@ -93,18 +94,42 @@ def agreement_report(*, project: Project, n_boot: int = N_BOOT) -> dict:
                                           seed=0)
     ]
     overall = ml_agreement.overall_agreement(data.codings, n_boot=n_boot, seed=0)
+    nets, overall_nets = _net_level(project, themes, data, n_boot)
     return {
         "items": len(data.response_ids),
         "coders": [{"coder": c, "name": names[c]} for c in data.coder_ids],
         "overall": {"alpha_masi": _number(overall["alpha_masi"]),
                     "alpha_masi_ci": _interval(overall["alpha_masi_ci"]), "items": overall["n_items"]},
         "themes": rows,
+        "nets": nets,
+        "overall_nets": overall_nets,
         "no_variation": sum(1 for row in rows if row["alpha"] is None),
         "pairs": pairs,
         "over_time": _over_time(project, data),
         "model": _model_as_coder(project),
         "unresolved": len(disagreements),
     }
+
+
+def _net_level(project: Project, themes: list, data: AgreementData, n_boot: int) -> tuple[list[dict], dict | None]:
+    """Agreement on the codeframe's nets: each coder's codes read as the nets they fall in (a theme under no net
+    stands for itself), then alpha per net and alpha (MASI) over the net sets. None and [] without nets."""
+    nets = list(project.nets.order_by("order", "pk"))
+    net_of = {t.pk: -t.net_id for t in themes if t.net_id}  # negative: never a theme's id
+    if not nets or not net_of:
+        return [], None
+    codings = ml_agreement.codings_at_net_level(data.codings, net_of)
+    used = [n for n in nets if -n.pk in set(net_of.values())]
+    per_net = ml_agreement.theme_agreement(codings, [-n.pk for n in used], n_boot=n_boot, seed=0)
+    rows = []
+    for net, figures in zip(used, per_net, strict=True):
+        alpha = _number(figures.alpha)
+        rows.append({"net": net.pk, "name": net.name, "code": net.code, "alpha": alpha,
+                     "alpha_ci": _interval(figures.alpha_ci), "ac1": _number(figures.ac1),
+                     "percent": _number(figures.percent), "items": figures.n_items, "flag": _flag(alpha)})
+    overall = ml_agreement.overall_agreement(codings, n_boot=n_boot, seed=0)
+    return rows, {"alpha_masi": _number(overall["alpha_masi"]), "alpha_masi_ci": _interval(overall["alpha_masi_ci"]),
+                  "items": overall["n_items"]}
 
 
 def _over_time(project: Project, data: AgreementData) -> list[dict]:

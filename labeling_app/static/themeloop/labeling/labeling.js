@@ -7,6 +7,11 @@
   const $ = function (id) { return document.getElementById(id); };
   const http = window.ThemeLoop.http;
   const themes = config.themes;
+  const nets = config.nets || [];
+  const collapseKey = "themeloop.nets.collapsed." + config.project;
+  const collapsedNets = new Set((function () {
+    try { return JSON.parse(localStorage.getItem(collapseKey) || "[]"); } catch (e) { return []; }
+  })());
   const themeById = new Map(themes.map(function (t) { return [t.id, t]; }));
 
   // Keys: a theme's own shortcut first; themes past the single keys get a prefix key then a key
@@ -122,6 +127,41 @@
     $("theme-count").textContent = found ? found.length + " of " + themes.length : themes.length + " themes";
     const box = $("theme-toggles");
     box.replaceChildren();
+    // Under nets (collapsible, each with how many of its codes are on) when the list is in the codeframe's
+    // order; a filter or the sort by probability shows one flat list. Keys are the same either way.
+    const grouped = !found && !$("sort-prob").checked && nets.length > 0;
+    const holders = new Map();
+    if (grouped) {
+      box.classList.add("grouped");
+      nets.concat([{id: null, name: "Not under a net"}]).forEach(function (n) {
+        const members = themes.filter(function (t) { return (t.net || null) === n.id; });
+        if (!members.length) return;
+        const group = document.createElement("details");
+        group.className = "net-group";
+        group.dataset.net = String(n.id);
+        group.open = !collapsedNets.has(String(n.id));
+        const summary = document.createElement("summary");
+        const on = members.filter(function (t) { return picked.has(t.id); }).length;
+        const sug = members.filter(function (t) { return (probs[t.id] || {}).suggested; }).length;
+        summary.textContent = n.name + " ";
+        const count = document.createElement("span");
+        count.className = "small muted net-count";
+        count.textContent = members.length + " codes" + (on ? " · " + on + " on" : "") + (sug ? " · " + sug + " suggested" : "");
+        summary.append(count);
+        if (on) group.classList.add("has-on");
+        group.addEventListener("toggle", function () {
+          if (group.open) collapsedNets.delete(String(n.id)); else collapsedNets.add(String(n.id));
+          try { localStorage.setItem(collapseKey, JSON.stringify(Array.from(collapsedNets))); } catch (e) { /* private mode */ }
+        });
+        const inner = document.createElement("div");
+        inner.className = "toggles";
+        group.append(summary, inner);
+        box.append(group);
+        holders.set(n.id, inner);
+      });
+    } else {
+      box.classList.remove("grouped");
+    }
     shown.forEach(function (t, i) {
       const b = document.createElement("button");
       b.type = "button";
@@ -153,7 +193,7 @@
       b.addEventListener("click", function () { toggle(t.id); });
       b.addEventListener("mouseenter", function () { showInfo(t, s); });
       b.addEventListener("focus", function () { showInfo(t, s); });
-      box.append(b);
+      (grouped ? holders.get(t.net || null) : box).append(b);
     });
   }
 
