@@ -23,10 +23,10 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportJob
-        fields = ["id", "file", "original_name", "status", "progress", "message", "errors",
+        fields = ["id", "file", "wave", "original_name", "status", "progress", "message", "errors",
                   "responses_created", "themes_created", "themes_in_file", "labels_created",
                   "created_at", "started_at", "finished_at", "file_purged_at"]
-        read_only_fields = [f for f in fields if f != "file"]
+        read_only_fields = [f for f in fields if f not in ("file", "wave")]
 
     def get_progress(self, job: ImportJob) -> int:
         return job.progress if job.is_finished else progress_get(kind="import", job_id=job.pk)
@@ -46,7 +46,8 @@ class ImportListCreateView(QueuedCreateMixin, ThrottledCreateMixin, ProjectScope
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = import_job_create(
-            project=self.project, user=request_user(self.request), upload=serializer.validated_data["file"]
+            project=self.project, user=request_user(self.request), upload=serializer.validated_data["file"],
+            wave=serializer.validated_data.get("wave", ""),
         )
 
 

@@ -22,6 +22,9 @@ class ImportJob(JobRun):
     # When the uploaded file was deleted for good (IMPORT_UPLOAD_RETENTION_HOURS); the job's counts stay.
     file_purged_at = models.DateTimeField(null=True, blank=True)
     original_name = models.CharField(max_length=255)
+    # A new wave of the same question: every response this file adds gets this value in its `wave` column
+    # (kept as metadata, so Insights compare waves like any segment); a file's own `wave` column wins.
+    wave = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)

@@ -138,6 +138,11 @@ class LongFormatParser:
         self._text_hash, self._first_row, self._number = array("q"), array("q"), array("q")
 
     @property
+    def meta_columns(self) -> list[tuple[int, str]]:
+        """The file's metadata columns: (position, header name)."""
+        return list(self._meta_cols)
+
+    @property
     def has_coder_column(self) -> bool:
         """Whether the file says who coded each row (then each coder's labels are kept apart)."""
         return self._coder_col is not None

@@ -67,23 +67,26 @@ def _check_upload(upload: File) -> None:
         )
 
 
-def import_job_create(*, project: Project, user: User | None, upload: File) -> ImportJob:
-    """Store the upload and queue its import on a worker; size is checked before anything is kept."""
+def import_job_create(*, project: Project, user: User | None, upload: File, wave: str = "") -> ImportJob:
+    """Store the upload and queue its import on a worker; size is checked before anything is kept. `wave` marks
+    the file's responses as a wave of the question (their `wave` column)."""
 
     _check_upload(upload)
     with transaction.atomic():
         job = ImportJob.objects.create(
-            project=project, uploaded_by=user, file=upload, original_name=upload.name or "upload"
+            project=project, uploaded_by=user, file=upload, original_name=upload.name or "upload",
+            wave=" ".join(wave.split())[:100],
         )
         enqueue_on_commit(TASK_IMPORT_RUN, import_job_id=job.pk)
     return job
 
 
-def import_file_run(*, project: Project, user: User | None, upload: File) -> ImportJob:
+def import_file_run(*, project: Project, user: User | None, upload: File, wave: str = "") -> ImportJob:
     """Import a file in this process (the command line's path); the same job record and code as a worker's."""
     _check_upload(upload)
     job = ImportJob.objects.create(
-        project=project, uploaded_by=user, file=upload, original_name=upload.name or "upload"
+        project=project, uploaded_by=user, file=upload, original_name=upload.name or "upload",
+        wave=" ".join(wave.split())[:100],
     )
     import_job_run(import_job_id=job.pk)
     job.refresh_from_db()
@@ -213,6 +216,10 @@ def _succeed(job: ImportJob, counts: ImportCounts, *, task_id: str, project: Pro
     embedding_run_request(project=project)
 
 
+WAVE_COLUMN = "wave"  # the metadata column that says which wave a response came in
+SENTIMENT_COLUMN = "sentiment"  # a metadata column that is also the coders' sentiment (see _sentiment_write)
+
+
 class _ImportWriter:
     """Writes one import's rows inside its transaction: responses in batches as they come, labels at the end."""
 
@@ -254,8 +261,8 @@ class _ImportWriter:
         made: dict[str, int] = {}
         if new:
             rows_insert(Response(project=self.project, import_job=self.job, respondent_id="", text=""),
-                        ("respondent_id", "text", "metadata"), [(r.respondent_id, r.text, r.metadata) for r in new],
-                        bulk=True)
+                        ("respondent_id", "text", "metadata"),
+                        [(r.respondent_id, r.text, self._with_wave(r.metadata)) for r in new], bulk=True)
             made = dict(self.project.responses.filter(respondent_id__in=[r.respondent_id for r in new])
                         .values_list("respondent_id", "pk"))
             existing.update(made)
@@ -263,6 +270,11 @@ class _ImportWriter:
         self.response_pks.extend(existing[r.respondent_id] for r in batch)
         self.is_new.extend(r.respondent_id in made for r in batch)
         self._progress(5 + int(75 * self.position()))
+
+    def _with_wave(self, metadata: dict | None) -> dict | None:
+        if not self.job.wave or any(k.strip().lower() == WAVE_COLUMN for k in (metadata or {})):
+            return metadata
+        return {**(metadata or {}), WAVE_COLUMN: self.job.wave}
 
     def _progress(self, percent: int) -> None:
         if percent > self.percent:
@@ -275,11 +287,45 @@ class _ImportWriter:
         self.themes.describe(self.parser.theme_details)
         labelled = bool(self.codings)
         labels = self._labels_write() if labelled else 0
+        if labelled and any(name.strip().lower() == SENTIMENT_COLUMN for _, name in self.parser.meta_columns):
+            self._sentiment_write()
         if self.created or labelled or self.themes.created:
             # The embedding run this import queues asks for the retrain once the new texts are embedded.
             training_inputs_changed(project=self.project, retrain=False)
         return ImportCounts(responses=self.created, themes_created=self.themes.created,
                             themes_in_file=len(self.parser.theme_names), labels=labels)
+
+    def _sentiment_write(self) -> None:
+        """The file's `sentiment` column (kept as metadata too) is the coders' sentiment of the responses it codes:
+        1 = most positive, on 5 levels (3 when no value passes 3). A project that coded no sentiment starts to;
+        a column with anything but whole levels is left as metadata only."""
+        pks = np.frombuffer(self.response_pks, dtype=np.int64).tolist()
+        values: dict[int, int] = {}
+        for start in range(0, len(pks), BATCH):
+            for pk, metadata in Response.objects.filter(pk__in=pks[start:start + BATCH]).values_list("pk", "metadata"):
+                raw = next((str(v).strip() for k, v in (metadata or {}).items()
+                            if k.strip().lower() == SENTIMENT_COLUMN), "")
+                if not raw:
+                    continue
+                if not (raw.isdigit() and 1 <= int(raw) <= 5):
+                    return  # not a sentiment scale: metadata only
+                values[pk] = int(raw)
+        if not values:
+            return
+        levels = self.project.sentiment_levels or (5 if max(values.values()) > 3 else 3)
+        if max(values.values()) > levels:
+            return  # a 5-level column into a 3-level project: metadata only
+        if not self.project.sentiment_levels:
+            Project.objects.filter(pk=self.project.pk).update(sentiment_levels=levels)
+            self.project.sentiment_levels = levels
+        by_level: dict[int, list[int]] = {}
+        for pk, level in values.items():
+            by_level.setdefault(level, []).append(pk)
+        for level, ids in by_level.items():
+            for start in range(0, len(ids), BATCH):
+                Annotation.objects.filter(response_id__in=ids[start:start + BATCH], is_current=True,
+                                          source=Annotation.Source.IMPORT, sentiment__isnull=True
+                                          ).update(sentiment=level)
 
     def _labels_write(self) -> int:
         """Write each coder's annotations, BATCH responses at a time; returns the number of labels."""

@@ -33,7 +33,8 @@ def import_upload(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
         return render(request, "labeling_app/importing/partials/import_error.html",
                       {"message": "choose a CSV or XLSX file to upload", "errors": []}, status=400)
     try:
-        job = import_job_create(project=membership.project, user=request.user, upload=form.cleaned_data["file"])
+        job = import_job_create(project=membership.project, user=request.user, upload=form.cleaned_data["file"],
+                                wave=form.cleaned_data.get("wave") or "")
     except ImportFileError as exc:
         return render(request, "labeling_app/importing/partials/import_error.html",
                       {"message": str(exc), "errors": [e.as_dict() for e in exc.errors]}, status=400)

@@ -50,6 +50,14 @@ class PrevalenceView(_InsightsView):
         return self.respond(request, lambda s: sel.prevalence(scope=s, segment=segment))
 
 
+class SentimentView(_InsightsView):
+    """Sentiment per theme and net, and what pulls it down or up (each theme's impact on the mean level)."""
+
+    @extend_schema(parameters=[*FILTERS], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, project_id: int) -> ApiResponse:
+        return self.respond(request, lambda s: sel.sentiment_insights(scope=s))
+
+
 class TermsView(_InsightsView):
     """A theme's most distinctive words and 2-grams (weighted log-odds z)."""
 

@@ -29,6 +29,8 @@ class Annotation(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="superseded_by"
     )
     flagged = models.BooleanField(default=False)
+    # The coder's sentiment of the response, 1 .. project.sentiment_levels (1 = most positive); None = not given.
+    sentiment = models.PositiveSmallIntegerField(null=True, blank=True)
     # Set when a theme this annotation had was split: the response is offered again to be re-coded,
     # and the annotation does not train the model meanwhile.
     needs_recoding = models.BooleanField(default=False)

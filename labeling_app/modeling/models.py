@@ -42,6 +42,11 @@ class ModelVersion(JobRun):
     # Human-coded responses whose codes this version's out-of-fold probabilities most disagree with, most
     # suspect first (ml.label_review): [{response, score, model: [theme ids the model would give]}].
     label_issues = models.JSONField(default=list, blank=True)
+    # The sentiment head (ml.sentiment), trained in the same retrain on the same features: every response's
+    # probability of each level, float16 (n, levels) in the rows of `response_ids`; b"" = no head this version.
+    sentiment_probabilities = models.BinaryField(default=b"")
+    # Its out-of-fold accuracy and macro-F1 on the responses people gave a sentiment: {accuracy, macro_f1, rows}.
+    sentiment_quality = models.JSONField(default=dict, blank=True)
     made_current_at = models.DateTimeField(null=True, blank=True)
     train_seconds = models.FloatField(null=True, blank=True)
 

@@ -14,13 +14,16 @@ class ProjectForm(forms.ModelForm):
 class ProjectSettingsForm(forms.ModelForm):
     class Meta:
         model = Project
-        fields = ["name", "question", "labeling_batch_size", "active_learning_strategy", "score_higher_is_better"]
+        fields = ["name", "question", "labeling_batch_size", "active_learning_strategy", "score_higher_is_better",
+                  "sentiment_levels"]
         widgets = {"question": forms.Textarea(attrs={"rows": 2})}
         labels = {"labeling_batch_size": "Labeling batch size", "active_learning_strategy": "Which responses first",
-                  "score_higher_is_better": "A higher score is better"}
+                  "score_higher_is_better": "A higher score is better", "sentiment_levels": "Sentiment"}
         help_texts = {"score_higher_is_better": "Untick where a lower score is better (e.g. NHS FFT: 1 = very good): "
                                                 "Insights then colour drivers by whether they make the score better "
-                                                "or worse."}
+                                                "or worse.",
+                      "sentiment_levels": "Analysts mark each response's sentiment beside its themes (1 = most "
+                                          "positive); the model learns it in the same retrain and suggests it."}
 
     def clean_labeling_batch_size(self) -> int:
         size = self.cleaned_data["labeling_batch_size"]

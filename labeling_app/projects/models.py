@@ -34,6 +34,10 @@ class Project(models.Model):
     # Which way the survey's numeric score runs (NHS FFT: 1 = very good, so lower is better): insights read a
     # driver as making the outcome better or worse through it.
     score_higher_is_better = models.BooleanField(default=True)
+    # Sentiment coded beside the themes: 0 = not coded, 5 levels (the NHS scale: 1 = very positive ... 5 = very
+    # negative) or 3 (1 positive, 2 neutral, 3 negative).
+    sentiment_levels = models.PositiveSmallIntegerField(default=0, choices=[(0, "not coded"), (3, "3 levels"),
+                                                                            (5, "5 levels")])
     # Bumped by every labeling change; a model version remembers the revision it was trained on.
     labels_revision = models.PositiveIntegerField(default=0)
     current_model = models.ForeignKey(

@@ -20,6 +20,7 @@ from labeling_app.labeling.services.suggestions import suggestions_accept, sugge
 from labeling_app.modeling.selectors.model_events import model_version_payload
 from labeling_app.modeling.selectors.predictions import (
     net_suggestions_for_responses,
+    sentiment_suggestions_for_responses,
     suggestions_band,
     suggestions_for_responses,
 )
@@ -47,6 +48,9 @@ class QueueItemSerializer(serializers.Serializer):
     flagged = serializers.BooleanField(default=False)
     review_note = ReviewNoteSerializer(allow_null=True, default=None,
                                        help_text="sent back by a lead: their comment for the coders, else null")
+    sentiment = serializers.IntegerField(allow_null=True, default=None, help_text="your sentiment of it, if given")
+    sentiment_suggestion = serializers.DictField(allow_null=True, default=None,
+                                                 help_text="the model's: level, probability, probabilities")
 
 
 class QueueView(ProjectScopedMixin, APIView):
@@ -70,23 +74,27 @@ class QueueView(ProjectScopedMixin, APIView):
                 raise NotFound("No such response in this project.")
             r = coding.response
             suggestions = suggestions_for_responses(project=self.project, response_ids=[r.pk])
+            moods = sentiment_suggestions_for_responses(project=self.project, response_ids=[r.pk])
             is_blind = bool(overlap_open_ids(project=self.project, response_ids=[r.pk]))
             # The lead's comment only while the user is still to code it again (not once they have).
             notes = review_notes_read(project=self.project, response_ids=[r.pk]) if coding.needs_recoding else {}
             data = [{"id": r.pk, "respondent_id": r.respondent_id, "text": r.text, "metadata": r.metadata,
                      "suggestions": [] if is_blind else suggestions[r.pk], "blind": is_blind,
-                     "themes": coding.theme_ids, "flagged": coding.flagged, "review_note": notes.get(r.pk)}]
+                     "themes": coding.theme_ids, "flagged": coding.flagged, "review_note": notes.get(r.pk),
+                     "sentiment": coding.sentiment, "sentiment_suggestion": None if is_blind else moods[r.pk]}]
             return ApiResponse(QueueItemSerializer(data, many=True).data)
         size = clamped_int(request.query_params, "size", default=self.project.labeling_batch_size, low=1, high=200)
         responses = queue_batch_lease(project=self.project, user=request_user(request), size=size)
         suggestions = suggestions_for_responses(project=self.project, response_ids=[r.pk for r in responses])
+        moods = sentiment_suggestions_for_responses(project=self.project, response_ids=[r.pk for r in responses])
         # Blind double coding: no suggestions for an overlap item until it is resolved.
         blind = overlap_open_ids(project=self.project, response_ids=[r.pk for r in responses if r.is_overlap])
         # Items a lead sent back carry the lead's comment (one query for the batch).
         notes = review_notes_read(project=self.project, response_ids=[r.pk for r in responses])
         data = [{"id": r.pk, "respondent_id": r.respondent_id, "text": r.text, "metadata": r.metadata,
                  "suggestions": [] if r.pk in blind else suggestions[r.pk], "blind": r.pk in blind,
-                 "themes": [], "flagged": False, "review_note": notes.get(r.pk)} for r in responses]
+                 "themes": [], "flagged": False, "review_note": notes.get(r.pk),
+                 "sentiment_suggestion": None if r.pk in blind else moods[r.pk]} for r in responses]
         return ApiResponse(QueueItemSerializer(data, many=True).data)
 
 
@@ -96,6 +104,8 @@ class AnnotationInSerializer(serializers.Serializer):
     flagged = serializers.BooleanField(default=False)
     skipped = serializers.BooleanField(default=False)
     note = serializers.CharField(default="", allow_blank=True, max_length=2000)
+    sentiment = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=5,
+                                         help_text="1 = most positive ... the project's levels (3 or 5); null: none")
 
 
 class AnnotationsView(ProjectScopedMixin, APIView):
@@ -116,7 +126,7 @@ class AnnotationsView(ProjectScopedMixin, APIView):
         rows: list[dict[str, Any]] = serializer.validated_data if many else [serializer.validated_data]
         user = request_user(request)
         items = [AnnotationItem(response_id=r["response"], theme_ids=r["themes"], flagged=r["flagged"],
-                                note=r["note"]) for r in rows if not r["skipped"]]
+                                note=r["note"], sentiment=r["sentiment"]) for r in rows if not r["skipped"]]
         skipped = [r["response"] for r in rows if r["skipped"]]
         if items:
             annotation_submit(project=self.project, user=user, items=items)
@@ -170,8 +180,9 @@ class SuggestionListView(ProjectScopedMixin, APIView):
             OpenApiParameter("min_probability", OpenApiTypes.FLOAT, description="0-1; default: each theme's threshold"),
             OpenApiParameter("max_probability", OpenApiTypes.FLOAT),
             OpenApiParameter("responses", OpenApiTypes.STR, description="comma-separated response ids"),
-            OpenApiParameter("level", str, enum=["theme", "net"],
-                             description="net: one row per net of the codeframe (with responses=)"),
+            OpenApiParameter("level", str, enum=["theme", "net", "sentiment"],
+                             description="net: one row per net of the codeframe; sentiment: the model's sentiment "
+                                         "(both with responses=)"),
             OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT),
         ],
         responses=SuggestionSerializer(many=True),
@@ -179,8 +190,13 @@ class SuggestionListView(ProjectScopedMixin, APIView):
     def get(self, request: Request, project_id: int) -> ApiResponse:
         params = request.query_params
         level = params.get("level", "theme")
-        if level not in ("theme", "net"):
-            raise serializers.ValidationError({"level": "level must be theme or net"})
+        if level not in ("theme", "net", "sentiment"):
+            raise serializers.ValidationError({"level": "level must be theme, net or sentiment"})
+        if level == "sentiment":
+            ids = id_csv(params, "responses")
+            blind = overlap_open_ids(project=self.project, response_ids=ids)
+            moods = sentiment_suggestions_for_responses(project=self.project, response_ids=ids)
+            return ApiResponse([{"response": r, **s} for r, s in moods.items() if s and r not in blind])
         if level == "net":
             ids = id_csv(params, "responses")
             blind = overlap_open_ids(project=self.project, response_ids=ids)

@@ -174,6 +174,7 @@ class ResponseCoding:
     theme_ids: list[int]  # the user's current live themes for it, in theme order
     flagged: bool
     needs_recoding: bool = False  # sent back by a lead: the user is to code it again
+    sentiment: int | None = None  # the user's sentiment of it
 
 
 def response_coding(*, project: Project, user: User, response_id: int) -> ResponseCoding | None:
@@ -187,4 +188,5 @@ def response_coding(*, project: Project, user: User, response_id: int) -> Respon
         return ResponseCoding(response, [], False)
     # Archived themes cannot be submitted again; they drop out of a corrected coding.
     themes = sorted((t for t in annotation.themes.all() if not t.archived), key=lambda t: (t.order, t.pk))
-    return ResponseCoding(response, [t.pk for t in themes], annotation.flagged, annotation.needs_recoding)
+    return ResponseCoding(response, [t.pk for t in themes], annotation.flagged, annotation.needs_recoding,
+                          annotation.sentiment)

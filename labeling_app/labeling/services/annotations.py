@@ -20,6 +20,8 @@ class AnnotationItem:
     note: str = ""
     # False for a theme added in bulk without looking at the response's other themes (see Annotation).
     complete: bool = True
+    # The coder's sentiment, 1 .. project.sentiment_levels; None: not given.
+    sentiment: int | None = None
 
 
 def annotation_items_check(*, project: Project, items: list[AnnotationItem]) -> dict[int, str]:
@@ -43,6 +45,10 @@ def annotation_items_check(*, project: Project, items: list[AnnotationItem]) -> 
         unknown = [t for t in item.theme_ids if t not in live]
         if unknown:
             errors.append(f"item {n}: themes {unknown} are not live themes of this project")
+        if item.sentiment is not None and not 1 <= item.sentiment <= project.sentiment_levels:
+            errors.append(f"item {n}: sentiment {item.sentiment} is not one of this project's levels "
+                          + (f"(1 to {project.sentiment_levels})" if project.sentiment_levels
+                             else "(it does not code sentiment)"))
     if errors:
         raise ValidationError(errors)
     return {pk: name for pk, name, _ in themes}
@@ -70,7 +76,8 @@ def _annotations_write(*, project: Project, user: User, items: list[AnnotationIt
         Annotation.objects.filter(pk__in=[a.pk for a in previous.values()]).update(is_current=False)
     made = Annotation.objects.bulk_create([
         Annotation(response_id=item.response_id, coder=user, source=source, flagged=item.flagged, note=item.note,
-                   supersedes=previous.get(item.response_id), is_complete=item.complete, changed_by=user)
+                   supersedes=previous.get(item.response_id), is_complete=item.complete, changed_by=user,
+                   sentiment=item.sentiment)
         for item in items
     ])
     Through = Annotation.themes.through
@@ -91,15 +98,18 @@ def _labels_audit(project: Project, user: User, items: list[AnnotationItem], pre
             annotation_id__in=[a.pk for a in previous.values()]).values_list("annotation_id", "theme_id"):
         before.setdefault(annotation_id, set()).add(theme_id)
 
-    def state(theme_ids: set[int] | list[int], complete: bool) -> dict:
-        return {"coder": user.get_username(), "themes": sorted(names.get(t, str(t)) for t in theme_ids),
-                "complete": complete}
+    def state(theme_ids: set[int] | list[int], complete: bool, sentiment: int | None) -> dict:
+        out = {"coder": user.get_username(), "themes": sorted(names.get(t, str(t)) for t in theme_ids),
+               "complete": complete}
+        if sentiment is not None:
+            out["sentiment"] = sentiment
+        return out
 
     changes = []
     for item in items:
         old = previous.get(item.response_id)
-        was = state(before.get(old.pk, set()), old.is_complete) if old else None
-        now = state(item.theme_ids, item.complete)
+        was = state(before.get(old.pk, set()), old.is_complete, old.sentiment) if old else None
+        now = state(item.theme_ids, item.complete, item.sentiment)
         if was != now:
             changes.append(Change("labels.change", "response", item.response_id,
                                   f"{user.get_username()}: {', '.join(now['themes']) or 'no theme'}", was, now))
@@ -124,5 +134,6 @@ def annotations_add_theme(*, project: Project, user: User, response_ids: list[in
         before = mine.get(r)
         themes = {t.pk for t in before.themes.all()} if before else set()
         complete = before is not None and coding_counts(before)
-        items.append(AnnotationItem(r, sorted(themes | {theme_id}), complete=complete))
+        items.append(AnnotationItem(r, sorted(themes | {theme_id}), complete=complete,
+                                    sentiment=mine[r].sentiment if r in mine else None))
     return annotation_submit(project=project, user=user, items=items, source=source)

@@ -25,6 +25,7 @@ def theme_merge(*, project: Project, source: Theme, target: Theme, user: User | 
     Annotation.objects.filter(pk__in=[a.pk for a in current]).update(is_current=False)
     for old in current:
         new = Annotation.objects.create(response_id=old.response_id, coder_id=old.coder_id, source=old.source,
+                                        sentiment=old.sentiment,
                                         flagged=old.flagged, note=old.note, supersedes=old,
                                         is_complete=old.is_complete, changed_by=user)
         new.themes.set({t.pk for t in old.themes.all() if t.pk != source.pk} | {target.pk})
@@ -64,6 +65,7 @@ def theme_split(*, project: Project, theme: Theme, names: list[str], user: User 
     # In bulk: three queries per affected annotation grew with the project (a common theme: thousands).
     made_annotations = Annotation.objects.bulk_create(
         [Annotation(response_id=old.response_id, coder_id=old.coder_id, source=old.source, flagged=old.flagged,
+                    sentiment=old.sentiment,
                     note=note, supersedes=old, needs_recoding=True, is_complete=old.is_complete, changed_by=user)
          for old in current])
     through = Annotation.themes.through

@@ -2,6 +2,7 @@
 configuration every live page's script starts from."""
 from typing import Any
 
+from labeling_app.labeling.selectors.sentiment import SENTIMENT_NAMES
 from labeling_app.modeling.models import ModelVersion
 from labeling_app.projects.models import Project
 
@@ -36,6 +37,8 @@ def live_page_config(project: Project, **extra: object) -> dict:
                     "net": t.net_id, "description": t.description} for t in project.themes.filter(archived=False)],
         # The codeframe's upper level, in its order: the Label page groups the toggles under them.
         "nets": [{"id": n.pk, "name": n.name, "code": n.code} for n in project.nets.all()],
+        # Sentiment coded beside the themes: its levels' names, 1 = most positive ({} when not coded).
+        "sentiment": SENTIMENT_NAMES.get(project.sentiment_levels, {}),
         "model": model_version_payload(project.current_model),
         "api": f"/api/projects/{project.pk}/",
         "events": f"/projects/{project.pk}/events/",

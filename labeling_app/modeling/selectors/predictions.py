@@ -19,6 +19,7 @@ class Predictions:
     probabilities: np.ndarray  # (n, k) float32
     thresholds: np.ndarray  # (k,) float
     gate_correction: dict | None = None  # the version's auto-code gate correction ({} or None: none)
+    sentiment: np.ndarray | None = None  # (n, levels) float32: the sentiment head's probabilities, if any
 
     def rows(self, response_ids: list[int]) -> dict[int, int]:
         """Row index of each given response that the version predicted."""
@@ -34,13 +35,22 @@ def _predictions(version_pk: int, made_current_at: str) -> Predictions | None:
     # A version's predictions never change once it is ready, so each process reads them once
     # (keyed by when it was made current too, so a reused id after a database reset is not confused).
     row = ModelVersion.objects.filter(pk=version_pk, status=ModelVersion.Status.READY).values(
-        "response_ids", "probabilities", "theme_ids", "thresholds", "gate_correction").first()
+        "response_ids", "probabilities", "theme_ids", "thresholds", "gate_correction",
+        "sentiment_probabilities").first()
     if row is None or not row["response_ids"]:
         return None
     ids = np.frombuffer(bytes(row["response_ids"]), dtype=np.int64)
     probabilities = np.frombuffer(bytes(row["probabilities"]), dtype=np.float16).reshape(len(ids), -1)
     return Predictions(ids, list(row["theme_ids"]), probabilities.astype(np.float32),
-                       np.asarray(row["thresholds"], dtype=np.float64), row["gate_correction"] or None)
+                       np.asarray(row["thresholds"], dtype=np.float64), row["gate_correction"] or None,
+                       sentiment_matrix(bytes(row["sentiment_probabilities"] or b""), len(ids)))
+
+
+def sentiment_matrix(data: bytes, n: int) -> np.ndarray | None:
+    """A version's stored sentiment probabilities (float16, n rows) as float32, or None without a head."""
+    if not data or not n:
+        return None
+    return np.frombuffer(data, dtype=np.float16).reshape(n, -1).astype(np.float32)
 
 
 def predictions_of(*, version: ModelVersion) -> Predictions | None:
@@ -133,6 +143,22 @@ def net_suggestions_for_responses(*, project: Project, response_ids: list[int]) 
                           "suggested": bool(any(p[j] >= predictions.thresholds[j] for j in cols)),
                           "top_theme": predictions.theme_ids[best]})
         out[response_id] = sorted(found, key=lambda s: -s["probability"])
+    return out
+
+
+def sentiment_suggestions_for_responses(*, project: Project, response_ids: list[int]) -> dict[int, dict | None]:
+    """The model's sentiment for some responses: the likeliest level, its probability and every level's
+    (None where the version has no sentiment head, for the blind check's responses, or a response it did not see)."""
+    out: dict[int, dict | None] = dict.fromkeys(response_ids)
+    predictions = predictions_current(project=project) if response_ids and project.sentiment_levels else None
+    if predictions is None or predictions.sentiment is None:
+        return out
+    blind = qc_response_ids(project=project)
+    for response_id, row in predictions.rows([pk for pk in response_ids if pk not in blind]).items():
+        p = predictions.sentiment[row]
+        level = int(p.argmax()) + 1
+        out[response_id] = {"level": level, "probability": round(float(p[level - 1]), 4),
+                            "probabilities": [round(float(x), 4) for x in p]}
     return out
 
 

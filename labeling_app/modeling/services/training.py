@@ -36,9 +36,10 @@ from labeling_app.jobs.services.runs import (
 from labeling_app.labeling.codings import CODING_LIVE
 from labeling_app.labeling.models import Adjudication, Annotation, LabelQueue
 from labeling_app.labeling.selectors.consensus import codings_read, consensus_of
+from labeling_app.labeling.selectors.sentiment import sentiments_resolved
 from labeling_app.modeling.models import ModelVersion, ResponseEmbedding
 from labeling_app.modeling.selectors.embeddings import embedding_matrix_read, embedding_model_name, response_texts_read
-from labeling_app.modeling.selectors.predictions import Predictions
+from labeling_app.modeling.selectors.predictions import Predictions, sentiment_matrix
 from labeling_app.modeling.services.autocode import autocode_redecide, queue_order_for_autocodes
 from labeling_app.modeling.services.embeddings import embeddings_missing_request
 from labeling_app.modeling.services.model_events import model_event_publish
@@ -46,7 +47,7 @@ from labeling_app.modeling.services.zero_shot import zero_shot_build
 from labeling_app.projects.models import Project
 from labeling_app.projects.services.training_requests import training_request
 from labeling_app.themes.models import Theme
-from ml import active_learning, autocode, classifier, label_review
+from ml import active_learning, autocode, classifier, label_review, sentiment, sentiment_eval
 
 logger = logging.getLogger(__name__)
 ARTIFACT_NAME = re.compile(r"v(\d+)\.joblib")
@@ -54,6 +55,7 @@ SEED = 0
 #: Label review ranks a version's human-coded responses once there are this many, and keeps its most suspect.
 LABEL_REVIEW_MIN = 30
 LABEL_ISSUES_KEPT = 300
+SENTIMENT_MIN_ROWS = 20  # people's sentiments before the sentiment head is trained (fewer: no suggestions)
 
 
 @dataclass
@@ -67,6 +69,8 @@ class Snapshot:
     human: np.ndarray
     Y: np.ndarray  # (n, k) bool, rows of unlabelled responses are all False
     revision: int
+    # (n,) int: people's sentiment (1 .. levels), 0 where none; all 0 when the project codes no sentiment.
+    sentiment: np.ndarray | None = None
 
 
 def _claim(project_id: int, task_id: str) -> ModelVersion | None:
@@ -148,7 +152,27 @@ def _snapshot(project: Project, revision: int) -> Snapshot:
         if response_id in row:
             human[row[response_id]] = True
     texts = response_texts_read(project=project, response_ids=response_ids)
-    return Snapshot(themes, response_ids, X, texts, labelled, human, Y, revision)
+    sentiment = np.zeros(len(response_ids), dtype=np.int64)
+    if project.sentiment_levels:
+        for response_id, level in sentiments_resolved(project=project).items():
+            if response_id in row and 1 <= level <= project.sentiment_levels:
+                sentiment[row[response_id]] = level
+    return Snapshot(themes, response_ids, X, texts, labelled, human, Y, revision, sentiment)
+
+
+def _sentiment_head(project: Project, snap: Snapshot) -> tuple[np.ndarray | None, dict]:
+    """The sentiment head of this retrain (one more head on the same features): every response's level
+    probabilities and its out-of-fold quality; (None, {}) while people have given too few sentiments."""
+    levels = snap.sentiment if snap.sentiment is not None else np.zeros(0, dtype=np.int64)
+    given = np.flatnonzero(levels > 0)
+    if not project.sentiment_levels or len(given) < SENTIMENT_MIN_ROWS or len(np.unique(levels[given])) < 2:
+        return None, {}
+    texts = [snap.texts[i] for i in given]
+    model = sentiment.fit_sentiment(snap.X[given], texts, levels[given], n_levels=project.sentiment_levels,
+                                    seed=SEED)
+    quality = sentiment_eval.sentiment_oof_quality(snap.X[given], texts, levels[given],
+                                              n_levels=project.sentiment_levels, seed=SEED)
+    return sentiment.sentiment_proba(model, snap.X, snap.texts), quality
 
 
 def training_run(*, project_id: int, task_id: str) -> ModelVersion | None:
@@ -194,6 +218,7 @@ def _training_run(version: ModelVersion, *, task_id: str) -> ModelVersion:
             snap.X, scores, L, strategy=project.active_learning_strategy, seed=SEED,
             theme_support=snap.Y[L].sum(axis=0), thresholds=clf.score_thresholds, keys=keys,
         )
+        sentiment_probas, sentiment_quality = _sentiment_head(project, snap)
         artifact = _artifact_save(project, version, clf)
     except Exception as exc:
         logger.exception("retrain of project %s failed", project_id)
@@ -211,6 +236,9 @@ def _training_run(version: ModelVersion, *, task_id: str) -> ModelVersion:
             "thresholds": [float(t) for t in clf.thresholds],
             "gate_correction": gate,
             "label_issues": issues,
+            "sentiment_probabilities": b"" if sentiment_probas is None else
+            sentiment_probas.astype(np.float16).tobytes(),
+            "sentiment_quality": sentiment_quality,
             "labelled_responses": int(L.sum()),
             "labels_used": int(snap.Y.sum()),
             "micro_f1": quality.micro_f1 if quality else None,
@@ -297,7 +325,8 @@ def _stored_predictions(fields: dict) -> Predictions | None:
     ids = np.frombuffer(fields["response_ids"], dtype=np.int64)
     probabilities = np.frombuffer(fields["probabilities"], dtype=np.float16).reshape(len(ids), -1)
     return Predictions(ids, list(fields["theme_ids"]), probabilities.astype(np.float32),
-                       np.asarray(fields["thresholds"], dtype=np.float64), fields.get("gate_correction") or None)
+                       np.asarray(fields["thresholds"], dtype=np.float64), fields.get("gate_correction") or None,
+                       sentiment_matrix(fields.get("sentiment_probabilities") or b"", len(ids)))
 
 
 def _promote(version: ModelVersion, *, task_id: str, queue: list[int], fields: dict) -> None:
@@ -327,7 +356,7 @@ def _promote(version: ModelVersion, *, task_id: str, queue: list[int], fields: d
             # Keep the figures of old versions but only the latest two prediction matrices.
             transaction.on_commit(lambda: ModelVersion.objects.filter(
                 project_id=project.pk, number__lt=previous.number).exclude(probabilities=b"").update(
-                probabilities=b"", response_ids=b""))
+                probabilities=b"", response_ids=b"", sentiment_probabilities=b""))
             transaction.on_commit(lambda: _artifacts_prune(project.pk, keep_from=previous.number))
         transaction.on_commit(lambda: model_event_publish(version=version))
         if project.labels_revision > version.labels_revision:

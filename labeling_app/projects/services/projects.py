@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from labeling_app.audit.services import acting_as, audit_actor_get, audit_record
 from labeling_app.projects.models import Project, Role
 from labeling_app.projects.services.members import member_add_without_invitation
+from labeling_app.projects.services.training_requests import training_inputs_changed
 
 
 def _check_name_free(*, owner: User | None, name: str, caller: AbstractBaseUser | None,
@@ -54,6 +55,8 @@ def project_update(*, project: Project, **fields: object) -> Project:
         audit_record(project=project, action="project.settings", target_type="project", target_id=project.pk,
                      summary=", ".join(changed), before={k: before[k] for k in changed},
                      after={k: after[k] for k in changed})
+    if "sentiment_levels" in changed:
+        training_inputs_changed(project=project)  # the sentiment head comes or goes with the next version
     return project
 
 

@@ -119,6 +119,7 @@ def disagreement_send_back(*, project: Project, lead: User, response_id: int, co
     for old in current:
         again = Annotation.objects.create(
             response=response, coder_id=old.coder_id, source=old.source, flagged=old.flagged, supersedes=old,
+            sentiment=old.sentiment,
             note=f"Sent back by {lead.username}: {comment.strip()}", needs_recoding=True, changed_by=lead,
         )
         again.themes.set([t.pk for t in old.themes.all()])

@@ -242,11 +242,75 @@
     }).catch(showError);
   }
 
+  // Sentiment per net and theme: each row's levels as a stacked bar (most positive first), its mean and base;
+  // then what pulls sentiment down or up.
+  function loadSentiment() {
+    const box = document.getElementById("sentiment-table");
+    if (!box) return Promise.resolve();
+    return getJSON(config.api + "sentiment/?" + filters().toString()).then(function (body) {
+      const levels = Object.keys(body.levels).map(Number).sort(function (a, b) { return a - b; });
+      box.textContent = "";
+      const table = el("table", null, "list sentiment-rows");
+      const head = el("tr");
+      ["", "Respondents", "Sentiment (" + levels.map(function (l) { return body.levels[l]; }).join(" → ") + ")",
+       "Mean", "Negative", "Positive"].forEach(function (h) { head.appendChild(el("th", h)); });
+      table.appendChild(el("thead")).appendChild(head);
+      const tbody = el("tbody");
+      function add(label, row, kind) {
+        if (!row.count) return;
+        const tr = el("tr", null, kind === "net" ? "net-row" : "");
+        tr.dataset.kind = kind;
+        tr.appendChild(el("td", label));
+        tr.appendChild(el("td", row.count, "num"));
+        const bar = el("td"); const stack = el("div", null, "mood-stack");
+        row.levels.forEach(function (c, i) {
+          if (!c) return;
+          const part = el("span", null, "mood-part mood-" + levels[i] + "-of-" + levels.length);
+          part.style.width = (100 * c / row.count).toFixed(1) + "%";
+          part.title = body.levels[levels[i]] + ": " + c;
+          stack.appendChild(part);
+        });
+        bar.appendChild(stack); tr.appendChild(bar);
+        tr.appendChild(el("td", row.mean === null ? "—" : Number(row.mean).toFixed(2), "num"));
+        tr.appendChild(el("td", row.negative === null ? "—" : Math.round(row.negative * 100) + "%", "num"));
+        tr.appendChild(el("td", row.positive === null ? "—" : Math.round(row.positive * 100) + "%", "num"));
+        tbody.appendChild(tr);
+      }
+      body.nets.forEach(function (n) {
+        add("NET " + n.net, n, "net");
+        body.themes.filter(function (t) { return t.net_id === n.net_id; }).forEach(function (t) { add(t.theme, t, "code"); });
+      });
+      body.themes.filter(function (t) { return !body.nets.some(function (n) { return n.net_id === t.net_id; }); })
+        .forEach(function (t) { add(t.theme, t, "code"); });
+      table.appendChild(tbody);
+      box.appendChild(el("p", body.respondents + " respondents with a sentiment" +
+                          (body.mean === null ? "" : "; mean " + Number(body.mean).toFixed(2) + " (1 = " + body.levels[levels[0]] + ")"),
+                          "small muted"));
+      box.appendChild(table);
+      const pulls = document.getElementById("sentiment-drivers");
+      pulls.textContent = "";
+      [["down", "Pull sentiment down (more negative where mentioned)"], ["up", "Pull sentiment up"]].forEach(function (pair) {
+        const rows = body.drivers.filter(function (d) { return d.pulls === pair[0]; });
+        if (pair[0] === "up") rows.reverse();
+        const block = el("div"); block.dataset.pulls = pair[0];
+        block.appendChild(el("h3", pair[1]));
+        const list = el("ol", null, "small");
+        rows.slice(0, 8).forEach(function (d) {
+          list.appendChild(el("li", d.theme + ": " + (d.impact > 0 ? "+" : "") + Number(d.impact).toFixed(2) +
+                              " [" + d.impact_ci.map(function (x) { return Number(x).toFixed(2); }).join(", ") + "], n " + d.count));
+        });
+        if (!rows.length) list.appendChild(el("li", "none clear at 95%", "muted"));
+        block.appendChild(list);
+        pulls.appendChild(block);
+      });
+    }).catch(showError);
+  }
+
   function refresh() {
     showError(null);
     exportLinks();
     const charts = Array.prototype.map.call(document.querySelectorAll(".chart[data-view]"), drawChart);
-    return Promise.all(charts.concat([loadTerms(), loadQuotes()])).then(function () {
+    return Promise.all(charts.concat([loadTerms(), loadQuotes(), loadSentiment()])).then(function () {
       document.body.dataset.insights = "ready";
     });
   }

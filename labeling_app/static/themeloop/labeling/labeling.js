@@ -43,6 +43,10 @@
   const chosen = new Map();   // response id -> Set of theme ids
   const visited = new Set();  // responses the analyst has moved past with Enter (coded)
   const flagged = new Set();
+  const moods = new Map();     // response id -> the sentiment level chosen (1 = most positive)
+  // Sentiment beside the themes: its levels' names by level ("1": "very positive", ...); {} when not coded.
+  const moodNames = config.sentiment || {};
+  const moodLevels = Object.keys(moodNames).map(Number).sort(function (a, b) { return a - b; });
   const skipped = new Set();
   let suggestionsVersion = config.model ? config.model.version : null;
   const SORT_KEY = "themeloop.label.sortByProbability";
@@ -74,7 +78,8 @@
       const now = chosen.get(r.id) || new Set();
       const saved = new Set(r.themes || []);
       const same = now.size === saved.size && Array.from(now).every(function (t) { return saved.has(t); });
-      return !same || flagged.has(r.id) !== Boolean(r.flagged) || skipped.has(r.id);
+      return !same || flagged.has(r.id) !== Boolean(r.flagged) || skipped.has(r.id) ||
+        (moods.get(r.id) || null) !== (r.sentiment || null);
     });
   }
 
@@ -234,7 +239,44 @@
     $("skipped").hidden = !skipped.has(it.id);
     $("blind").hidden = !it.blind;
     renderReviewNote(it.review_note);
+    renderMood(it);
     renderThemes(it);
+  }
+
+  // The sentiment buttons (Shift+1 … Shift+5): the chosen level pressed, the model's likeliest level marked.
+  function renderMood(it) {
+    const bar = $("sentiment-bar");
+    if (!moodLevels.length) { bar.hidden = true; return; }
+    bar.hidden = false;
+    const box = $("sentiment-levels");
+    box.replaceChildren();
+    const mine = moods.get(it.id) || null;
+    const hint = it.sentiment_suggestion || null;
+    moodLevels.forEach(function (level) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "mood mood-" + level + "-of-" + moodLevels.length;
+      b.dataset.level = String(level);
+      b.setAttribute("aria-pressed", mine === level ? "true" : "false");
+      const key = document.createElement("kbd"); key.textContent = "⇧" + level;
+      const name = document.createElement("span"); name.textContent = moodNames[level];
+      b.append(key, name);
+      if (hint && hint.level === level) {
+        b.classList.add("suggested");
+        const p = document.createElement("span"); p.className = "prob"; p.textContent = pct(hint.probability);
+        b.append(p);
+        b.title = "The model's likeliest sentiment: " + pct(hint.probability);
+      }
+      b.addEventListener("click", function () { setMood(level); });
+      box.append(b);
+    });
+  }
+
+  function setMood(level) {
+    const it = item(); if (!it) return;
+    if (moods.get(it.id) === level) moods.delete(it.id); else moods.set(it.id, level);  // again: cleared
+    skipped.delete(it.id);
+    render();
   }
 
   // A response a lead sent back: their comment, who and when (text only; never anyone's themes).
@@ -262,6 +304,7 @@
     // `suggested` is decided on the server against each theme's own threshold.
     (it.suggestions || []).forEach(function (s) { if (s.suggested && themeById.has(s.theme)) set.add(s.theme); });
     chosen.set(it.id, set);
+    if (moodLevels.length && !moods.has(it.id) && it.sentiment_suggestion) moods.set(it.id, it.sentiment_suggestion.level);
     render();
   }
 
@@ -296,8 +339,10 @@
     const it = item();
     if (it && !skipped.has(it.id)) visited.add(it.id);
     const items = batch.filter(function (r) { return visited.has(r.id) || skipped.has(r.id); }).map(function (r) {
-      return {response: r.id, themes: Array.from(chosen.get(r.id) || []), flagged: flagged.has(r.id),
-              skipped: skipped.has(r.id)};
+      const row = {response: r.id, themes: Array.from(chosen.get(r.id) || []), flagged: flagged.has(r.id),
+                   skipped: skipped.has(r.id)};
+      if (moodLevels.length) row.sentiment = moods.get(r.id) || null;
+      return row;
     });
     if (!items.length) { status("Nothing coded yet in this batch."); return; }
     busy = true;
@@ -326,11 +371,12 @@
     const path = reopen ? "queue/?response=" + reopen : "queue/?size=" + config.batchSize;
     return api(path).then(function (items) {
       batch = items; index = 0;
-      chosen.clear(); visited.clear(); flagged.clear(); skipped.clear();
+      chosen.clear(); visited.clear(); flagged.clear(); skipped.clear(); moods.clear();
       batch.forEach(function (r) {
         // A re-opened response starts from the analyst's current labels; submitting replaces them.
         if ((r.themes || []).length) chosen.set(r.id, new Set(r.themes));
         if (r.flagged) flagged.add(r.id);
+        if (r.sentiment) moods.set(r.id, r.sentiment);
       });
       suggestionsVersion = window.ThemeLoopLive.model() ? window.ThemeLoopLive.model().version : null;
       render();
@@ -350,6 +396,14 @@
       suggestionsVersion = model.version;
       render();
     });
+    if (moodLevels.length) {
+      api("suggestions/?level=sentiment&responses=" + ids).then(function (rows) {
+        const byResponse = {};
+        rows.forEach(function (s) { byResponse[s.response] = s; });
+        batch.forEach(function (r) { if (!r.blind) r.sentiment_suggestion = byResponse[r.id] || null; });
+        render();
+      });
+    }
   }
 
   function setPrefix(prefix) {
@@ -403,7 +457,10 @@
       e.preventDefault();
       return;
     }
-    if (e.key === "Enter" && e.shiftKey) { submit(); }
+    if (e.shiftKey && moodLevels.length && /^Digit[1-9]$/.test(e.code) && moodNames[e.code.slice(5)]) {
+      setMood(Number(e.code.slice(5)));
+    }
+    else if (e.key === "Enter" && e.shiftKey) { submit(); }
     else if (e.key === "Enter") { next(); }
     else if (e.key === " ") { acceptSuggestions(); }
     else if (e.key === "ArrowLeft" || e.key === "Backspace") { move(-1); }
