@@ -38,6 +38,7 @@ class ThemeFactory(factory.django.DjangoModelFactory):
     project = factory.SubFactory(ProjectFactory)
     name = factory.Sequence(lambda n: f"Theme {n}")
     order = factory.Sequence(lambda n: n)
+    code = factory.Sequence(lambda n: n + 1)  # the codeframe number (migration 0023): unique per project
 
 
 class ResponseFactory(factory.django.DjangoModelFactory):

@@ -24,6 +24,8 @@ CASES = [
     ("api-project", ["project_id"], "patch", {"question": "New?"}, Role.ADMIN),
     ("api-themes", ["project_id"], "get", None, Role.ANALYST),
     ("api-export", ["project_id"], "get", None, Role.ANALYST),
+    ("api-export", ["project_id"], "get", {"format": "sav"}, Role.ANALYST),
+    ("api-export", ["project_id"], "get", {"format": "triple-s"}, Role.ANALYST),
     ("api-report-exports", ["project_id"], "get", None, Role.ANALYST),
     ("api-report-exports", ["project_id"], "post", {"source": "human"}, Role.ANALYST),
     ("api-report-export", ["project_id", "report_id"], "get", None, Role.ANALYST),
