@@ -39,4 +39,4 @@ def sentiment_oof_quality(X: np.ndarray, texts: Sequence[str] | None, levels: Se
                                                [kept_texts[i] for i in test])
     return {"accuracy": round(float(accuracy_score(y, predicted)), 4),
             "macro_f1": round(float(f1_score(y, predicted, average="macro", zero_division=0)), 4),
-            "rows": int(len(y))}
+            "rows": len(y)}

@@ -1,5 +1,6 @@
-"""Project exports over the API (members read): coded responses and insights as CSV, XLSX or an HTML report in the
-request; the PDF report as a job a worker prints (ask, poll the row, download its file)."""
+"""Project exports over the API (members read): coded responses and insights as CSV, XLSX, an HTML report, or SPSS
+and Triple-S files (a zip of both files of each) in the request; the PDF report as a job a worker prints (ask,
+poll the row, download its file)."""
 import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from rest_framework.views import APIView
 
 from labeling_app.core.http.users import request_user
 from labeling_app.exporting.codeframe_export import CODEFRAME_FORMATS, codeframe_export
+from labeling_app.exporting.file_sets import FILE_SETS, ZIP_CONTENT_TYPE, export_files_render, export_zip_render
 from labeling_app.exporting.models import ReportExport
 from labeling_app.exporting.selectors import report_export_ready, report_exports_of_project
 from labeling_app.exporting.services import FORMATS, export_options_parse, export_render, report_export_request
@@ -27,11 +29,13 @@ from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.models import Role
 from labeling_app.projects.throttles import ThrottledCreateMixin, UserScopedThrottle
 
-DIRECT_FORMATS = [f for f in FORMATS if f != "pdf"]  # made in the request; the PDF is a job (ReportExportsView)
+# Made in the request (SPSS and Triple-S as a zip of their two files); the PDF is a job (ReportExportsView).
+DIRECT_FORMATS = [*(f for f in FORMATS if f != "pdf"), *FILE_SETS]
 
 
 class ExportView(ProjectScopedMixin, APIView):
-    """Coded responses as a file under the insights filters; `format=csv` with source=human re-imports as it is.
+    """Coded responses as a file under the insights filters; `format=csv` with source=human re-imports as it is;
+    `format=sav` (.sav and .sps) and `format=triple-s` (.sss and .asc) answer a zip of their two files.
     The PDF report is not made here: POST …/reports/ asks a worker for it."""
 
     read_role = Role.ANALYST
@@ -59,12 +63,19 @@ class ExportView(ProjectScopedMixin, APIView):
                 "the PDF report is printed by a worker: POST the same parameters to "
                 f"{reverse('api-report-exports', args=[self.project.pk])} (202 with the report's row), poll the "
                 "row's url until its status is succeeded, then GET its download_url")
+        if fmt not in FORMATS and fmt not in FILE_SETS:
+            raise ValidationError(f"unknown format {fmt!r}; choose one of {', '.join(DIRECT_FORMATS)}")
         params = dict(request.query_params.lists())
         # Django ValidationErrors (bad format, filter or view parameter) answer 400 through the error handler.
         scope = insights_scope_from_params(project=self.project, params=params)
-        data = export_render(scope=scope, fmt=fmt, options=export_options_parse(params))
-        content_type, extension = FORMATS[fmt]
-        name = f"{slugify(self.project.name) or 'project'}-{fmt}.{extension}"
+        stem = slugify(self.project.name) or "project"
+        if fmt in FILE_SETS:
+            data = export_zip_render(export_files_render(scope=scope, fmt=fmt, stem=stem))
+            content_type, name = ZIP_CONTENT_TYPE, f"{stem}-{fmt}.zip"
+        else:
+            data = export_render(scope=scope, fmt=fmt, options=export_options_parse(params))
+            content_type, extension = FORMATS[fmt]
+            name = f"{stem}-{fmt}.{extension}"
         response = HttpResponse(data, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response

@@ -1,7 +1,9 @@
 """Coded responses and insights as files a client can open: long CSV (ThemeLoop's import format), wide CSV,
-XLSX (a sheet per insights view), and a client report as HTML or PDF. Every format but the PDF is made in the
-request that asks for it; the PDF is a job (ReportExport): `report_export_request` records it, a worker prints it
-with Chromium (`report_export_run`), and the page and API poll its row, then download the file.
+XLSX (a sheet per insights view), and a client report as HTML or PDF. SPSS and Triple-S (sav_export,
+triple_s_export) are written from `codeframe_build`, the same coded rows keyed by the codeframe's numbers.
+Every format but the PDF is made in the request that asks for it; the PDF is a job (ReportExport):
+`report_export_request` records it, a worker prints it with Chromium (`report_export_run`), and the page and API
+poll its row, then download the file.
 
 Every export takes an `InsightsScope` (labeling_app.insights.selectors.insights: `source`, `meta=KEY:VALUE` filters, a
 date range) and counts what the dashboard counts: figures come from the insights selectors, charts from
@@ -84,7 +86,7 @@ from labeling_app.labeling.selectors.consensus import consensus_for_project
 from labeling_app.modeling.selectors.training import ModelQuality, model_current_quality
 from labeling_app.projects.models import Project, Response
 from labeling_app.review.selectors.autocode_check import autocode_statement
-from labeling_app.themes.models import Theme
+from labeling_app.themes.models import Net, Theme
 
 logger = logging.getLogger(__name__)
 
@@ -268,6 +270,92 @@ def _wide_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[li
         rows.append([r.respondent_id, r.text, *[str((r.metadata or {}).get(k, "")) for k in c.keys],
                      *[1 if n in has else 0 for n in c.theme_names], *([c.label_source[r.pk]] if marked else [])])
     return rows
+
+
+# ---- the codeframe (SPSS, Triple-S): respondents by code numbers, from the same coded rows ---------------
+
+#: `label_source` as a number in the statistical formats (SPSS value labels, Triple-S values); 0: nobody coded it.
+LABEL_SOURCE_CODES = {"": 0, "human": 1, "auto": 2, "model": 3}
+LABEL_SOURCE_LABELS = {0: "not coded", 1: "coded by people", 2: "the model's own codes (auto-coding)",
+                       3: "model estimate"}
+
+
+@dataclass(frozen=True)
+class CodeframeCode:
+    """A code as the statistical formats show it: its stable number, its name and the number of its net."""
+
+    code: int
+    name: str
+    net: int | None
+
+
+@dataclass(frozen=True)
+class CodeframeNet:
+    """A net with the numbers of its codes in the export (a respondent is in it with any of them)."""
+
+    code: int
+    name: str
+    codes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CodeframeRespondent:
+    """One response: its id, metadata values (in `Codeframe.keys` order), label source and code numbers (None
+    when nobody coded it: the statistical formats leave its codes missing, not 0)."""
+
+    respondent_id: str
+    metadata: tuple[str, ...]
+    label_source: str
+    codes: frozenset[int] | None
+
+    def nets(self, frame: Codeframe) -> frozenset[int] | None:
+        """The numbers of the nets this respondent is in (any of a net's codes), None when not coded."""
+        if self.codes is None:
+            return None
+        return frozenset(n.code for n in frame.nets if self.codes.intersection(n.codes))
+
+
+@dataclass(frozen=True)
+class Codeframe:
+    """The coded rows of an export keyed by code numbers: what the SPSS and Triple-S files are written from."""
+
+    project_name: str
+    keys: list[str]  # metadata columns, in the CSV/XLSX exports' order
+    numeric_keys: frozenset[str]  # metadata columns whose every non-empty value is a plain number
+    codes: list[CodeframeCode]  # the CSV's theme columns: every live code, archived ones only where used
+    nets: list[CodeframeNet]  # the project's nets that hold any of `codes`, in the nets' order
+    respondents: list[CodeframeRespondent]
+
+
+def _plain_number(text: str) -> bool:
+    """A number a statistics package holds exactly (a double: 15 significant digits), written without leading
+    zeros or an exponent; "007" and long account numbers stay text."""
+    return bool(_INTEGER.match(text) or _DECIMAL.match(text)) and len(text.lstrip("-").replace(".", "")) <= 15
+
+
+def codeframe_build(scope: sel.InsightsScope) -> Codeframe:
+    """The respondents of the scope with their code numbers, from `_coded_rows` (the rows of the CSV and XLSX
+    exports, model codes and estimates marked the same way), so a screen, an export and the model agree."""
+    c = _coded_rows(scope)
+    by_name = {t.name: t for t in c.themes}
+    shown = [by_name[n] for n in c.theme_names]
+    nets = list(Net.objects.filter(project=scope.project).order_by("order", "id"))
+    net_code = {n.pk: n.code for n in nets}
+    codes = [CodeframeCode(t.code, t.name, net_code.get(t.net_id) if t.net_id else None) for t in shown]
+    frame_nets = [CodeframeNet(n.code, n.name, codes=tuple(t.code for t in shown if t.net_id == n.pk))
+                  for n in nets]
+    respondents = []
+    numeric, filled = set(c.keys), set[str]()
+    for r in c.responses:
+        meta = tuple(str((r.metadata or {}).get(k, "")) for k in c.keys)
+        filled.update(k for k, v in zip(c.keys, meta, strict=True) if v)
+        numeric -= {k for k, v in zip(c.keys, meta, strict=True) if v and not _plain_number(v)}
+        coded = c.label_source[r.pk] != ""
+        respondents.append(CodeframeRespondent(
+            r.respondent_id, meta, c.label_source[r.pk],
+            frozenset(by_name[n].code for n in c.names[r.pk]) if coded else None))
+    return Codeframe(scope.project.name, c.keys, frozenset(numeric & filled), codes,
+                     [n for n in frame_nets if n.codes], respondents)
 
 
 def long_csv_export(scope: sel.InsightsScope) -> bytes:

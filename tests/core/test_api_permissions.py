@@ -26,6 +26,8 @@ CASES = [
     ("api-export", ["project_id"], "get", None, Role.ANALYST),
     ("api-codeframe", ["project_id"], "get", {"format": "csv"}, Role.ANALYST),
     ("api-codeframe-import", ["project_id"], "post", "codeframe", Role.ADMIN),
+    ("api-export", ["project_id"], "get", {"format": "sav"}, Role.ANALYST),
+    ("api-export", ["project_id"], "get", {"format": "triple-s"}, Role.ANALYST),
     ("api-report-exports", ["project_id"], "get", None, Role.ANALYST),
     ("api-report-exports", ["project_id"], "post", {"source": "human"}, Role.ANALYST),
     ("api-report-export", ["project_id", "report_id"], "get", None, Role.ANALYST),

@@ -4,19 +4,22 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from labeling_app.exporting.file_sets import FILE_SETS, export_files_render
 from labeling_app.exporting.services import FORMATS, ReportPrintError, export_options_parse, export_render
 from labeling_app.insights.selectors.insights import insights_scope_from_params
 from labeling_app.projects.selectors.projects import project_find_by_name
 
 
 class Command(BaseCommand):
-    help = ("Export a project's coded responses as CSV (long/wide), XLSX (a sheet per insights view) or the client "
-            "report (HTML/PDF), under the insights filters.")
+    help = ("Export a project's coded responses as CSV (long/wide), XLSX (a sheet per insights view), the client "
+            "report (HTML/PDF), SPSS (FILE.sav and FILE.sps) or Triple-S XML (FILE.sss and FILE.asc), under the "
+            "insights filters.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path)
+        parser.add_argument("file", type=Path, help="the file to write; sav and triple-s write two files beside it, "
+                            "named after it: OUT.sav and OUT.sps, OUT.sss and OUT.asc")
         parser.add_argument("--project", required=True, help="project name")
-        parser.add_argument("--format", default="csv", choices=list(FORMATS))
+        parser.add_argument("--format", default="csv", choices=[*FORMATS, *FILE_SETS])
         parser.add_argument("--source", default="human", choices=["human", "model"],
                             help="human: resolved labels only; model: plus the current model's estimates")
         parser.add_argument("--meta", action="append", default=[], help="KEY:VALUE metadata filter (repeatable)")
@@ -38,13 +41,19 @@ class Command(BaseCommand):
         for key in ("source", "date_field", "date_from", "date_to", "segment", "score", "period"):
             if options.get(key):
                 params[key] = options[key]
+        path: Path = options["file"]
+        fmt = options["format"]
         try:
             scope = insights_scope_from_params(project=project, params=params)
-            data = export_render(scope=scope, fmt=options["format"], options=export_options_parse(params))
+            if fmt in FILE_SETS:
+                files = {path.with_name(name): data
+                         for name, data in export_files_render(scope=scope, fmt=fmt, stem=path.stem).items()}
+            else:
+                files = {path: export_render(scope=scope, fmt=fmt, options=export_options_parse(params))}
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         except ReportPrintError as exc:  # the command prints the PDF itself (no worker): Chromium's failure, in words
             raise CommandError(str(exc)) from exc
-        path: Path = options["file"]
-        path.write_bytes(data)
-        self.stdout.write(f"wrote {len(data):,} bytes to {path}")
+        for target, data in files.items():
+            target.write_bytes(data)
+            self.stdout.write(f"wrote {len(data):,} bytes to {target}")
