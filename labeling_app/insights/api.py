@@ -58,6 +58,14 @@ class SentimentView(_InsightsView):
         return self.respond(request, lambda s: sel.sentiment_insights(scope=s))
 
 
+class WavesView(_InsightsView):
+    """Each net and code by wave, and each change from a wave to the next (Holm-corrected z-tests)."""
+
+    @extend_schema(parameters=[*FILTERS], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, project_id: int) -> ApiResponse:
+        return self.respond(request, lambda s: sel.waves(scope=s))
+
+
 class TermsView(_InsightsView):
     """A theme's most distinctive words and 2-grams (weighted log-odds z)."""
 

@@ -13,6 +13,7 @@ api_urlpatterns = [
     path(P + "insights/prevalence/", api.PrevalenceView.as_view(), name="api-insights-prevalence"),
     path(P + "insights/terms/", api.TermsView.as_view(), name="api-insights-terms"),
     path(P + "insights/sentiment/", api.SentimentView.as_view(), name="api-insights-sentiment"),
+    path(P + "insights/waves/", api.WavesView.as_view(), name="api-insights-waves"),
     path(P + "insights/terms/responses/", api.TermResponsesView.as_view(), name="api-insights-term-responses"),
     path(P + "insights/drivers/", api.DriversView.as_view(), name="api-insights-drivers"),
     path(P + "insights/cooccurrence/", api.CooccurrenceView.as_view(), name="api-insights-cooccurrence"),

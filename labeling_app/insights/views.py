@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from labeling_app.insights.selectors import insights as insights_selectors
 from labeling_app.insights.services import charts
+from labeling_app.modeling.selectors.new_themes import new_theme_candidates_read
 from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 
 
@@ -46,7 +47,9 @@ def insights_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
         "defaults": sel.insights_defaults(project=project),
         "trend_themes": sel.TREND_THEMES, "trend_themes_max": sel.TREND_THEMES_MAX, "min_base": sel.MIN_BASE,
     }
-    context = {"project": project, "membership": membership, **role_flags(membership), "config": config}
+    waves = sel.wave_order(project=project)
+    context = {"project": project, "membership": membership, **role_flags(membership), "config": config,
+               "waves": waves, "new_themes": new_theme_candidates_read(project=project) if len(waves) > 1 else None}
     return render(request, "labeling_app/insights/insights.html", context)
 
 

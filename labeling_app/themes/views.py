@@ -3,10 +3,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
-from labeling_app.core.http.params import required_id
+from labeling_app.core.http.params import id_param, required_id
 from labeling_app.importing.codeframe_import import MAX_CODEFRAME_BYTES, codeframe_import
 from labeling_app.importing.errors import ImportFileError
+from labeling_app.labeling.services.annotations import annotations_add_theme
 from labeling_app.labeling.services.theme_recode import theme_merge, theme_split
 from labeling_app.projects.access import AuthenticatedHttpRequest, page_membership, role_flags
 from labeling_app.projects.models import Role
@@ -58,7 +60,13 @@ def theme_editor(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
                 if new_form.is_valid():
                     data = {k: v for k, v in new_form.cleaned_data.items() if k != "order"}
                     theme = theme_create(project=project, **data)
-                    messages.success(request, f"Added theme “{theme.name}”.")
+                    messages.success(request, f"Added theme “{theme.name}” (code {theme.code}).")
+                    source_id = id_param(request.POST, "from_response")
+                    answer = project.responses.filter(pk=source_id).first() if source_id else None
+                    if answer is not None:  # "new theme?" of a new wave: the answer that asked for it is coded
+                        annotations_add_theme(project=project, user=request.user, response_ids=[answer.pk],
+                                              theme_id=theme.pk)
+                        return redirect(reverse("similar", args=[project.pk]) + f"?response={answer.pk}")
                     return redirect("theme-editor", project_id=project.pk)
             else:
                 theme = get_object_or_404(project.themes, pk=required_id(request.POST, "theme_id"))

@@ -86,6 +86,7 @@ CASES = [
     ("api-insights-drivers", ["project_id"], "get", {"score": "score"}, Role.ANALYST),
     ("api-insights-cooccurrence", ["project_id"], "get", None, Role.ANALYST),
     ("api-insights-sentiment", ["project_id"], "get", None, Role.ANALYST),
+    ("api-insights-waves", ["project_id"], "get", None, Role.ANALYST),
     ("api-insights-trends", ["project_id"], "get", {"date_field": "day"}, Role.ANALYST),
     ("api-insights-quotes", ["project_id"], "get", None, Role.ANALYST),
     ("api-insights-chart", ["project_id", "view", "fmt"], "get", None, Role.ANALYST),

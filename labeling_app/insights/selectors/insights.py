@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import combinations
+from itertools import combinations, pairwise
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,9 @@ class InsightsScope:
     date_field: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+
+
+WAVE_COLUMN = "wave"  # the metadata column an import marked as a wave fills (importing.services.WAVE_COLUMN)
 
 
 def _r(x: float) -> float:
@@ -120,8 +123,9 @@ def insights_defaults(*, project: Project) -> dict[str, str | None]:
     5,500 px chart); `score`, the first numeric column (drivers); `date`, the first date column (trends). None
     where the project has no such column."""
     columns = metadata_columns(project=project)
-    segment = None
-    for kind in ("category", "number", "date"):
+    # A project of several waves compares them first.
+    segment = next((c["key"] for c in columns if c["key"] == WAVE_COLUMN and c["segments"] in SEGMENT_VALUES), None)
+    for kind in () if segment else ("category", "number", "date"):
         segment = next((c["key"] for c in columns if c["kind"] == kind and c["segments"] in SEGMENT_VALUES), None)
         if segment is not None:
             break
@@ -377,6 +381,55 @@ def drivers(*, scope: InsightsScope, score: str) -> dict:
     rows.sort(key=lambda r: (r["contribution"], r["theme_id"]))
     return {"score": score, "higher_is_better": higher, "mean": _r(scores.mean() if n else 0.0),
             "respondents": n, "themes": rows}
+
+
+def wave_order(*, project: Project) -> list[str]:
+    """The project's waves, oldest first: by when their first response came in (a wave is imported after the
+    ones before it)."""
+    table = response_table(project=project)
+    column = table.columns.get(WAVE_COLUMN)
+    if column is None:
+        return []
+    first: dict[str, int] = {}
+    for value, pk in zip(column.text().tolist(), table.ids.tolist(), strict=True):
+        if value and (value not in first or pk < first[value]):
+            first[value] = pk
+    return sorted(first, key=lambda w: (first[w], w))
+
+
+def waves(*, scope: InsightsScope) -> dict:
+    """Each net and code by wave: its share of the wave's respondents with a 95% Wilson interval, and the change
+    from each wave to the next with a two-proportion z-test, Holm-corrected over every row and step. Empty when
+    the project has one wave or none."""
+    order = wave_order(project=scope.project)
+    d = _data(scope)
+    values = _segment_values(d, WAVE_COLUMN) if d.column(WAVE_COLUMN) is not None else np.zeros(0, dtype=object)
+    present = [w for w in order if (values == w).any()] if len(values) else []
+    if len(present) < 2:
+        return {"waves": [], "rows": [], "changes": []}
+    masks = [values == w for w in present]
+    nets = net_membership(d)
+    series: list[tuple[str, str, int | None, np.ndarray]] = [
+        ("net", name, code, nets[:, k]) for k, (_, name, code, _) in enumerate(d.nets)]
+    series += [("code", d.names[t], d.codes.get(t), d.matrix[:, j]) for j, t in enumerate(d.theme_ids)]
+    rows: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    for kind, name, code, has in series:
+        per: list[dict[str, Any]] = []
+        for wave, mask in zip(present, masks, strict=True):
+            n, c = int(mask.sum()), int(has[mask].sum())
+            lo, hi = stats.wilson_interval(c, n)
+            per.append({"wave": wave, "count": c, "respondents": n, "share": _r(c / n if n else 0.0),
+                        "ci_low": _r(lo), "ci_high": _r(hi)})
+        rows.append({"kind": kind, "name": name, "code": code, "waves": per})
+        for a, b in pairwise(per):
+            z, p = stats.two_proportion_z_test(b["count"], b["respondents"], a["count"], a["respondents"])
+            changes.append({"kind": kind, "name": name, "code": code, "from": a["wave"], "to": b["wave"],
+                            "change": _r(b["share"] - a["share"]), "z": _r(z), "p": p})
+    for change, adjusted in zip(changes, stats.holm_adjust([c["p"] for c in changes]), strict=True):
+        change["p"], change["p_adjusted"], change["significant"] = _r(change["p"]), _r(adjusted), bool(adjusted < 0.05)
+    return {"waves": [{"wave": w, "respondents": int(m.sum())} for w, m in zip(present, masks, strict=True)],
+            "rows": rows, "changes": changes}
 
 
 def _sentiment_of(scope: InsightsScope, d: _Data) -> np.ndarray:

@@ -375,6 +375,44 @@ TREND_COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948
                  "#9c755f", "#bab0ac"]
 
 
+WAVE_LINES = 8  # lines in the waves chart: every net, then the codes most common in the latest wave
+
+
+def waves_chart_build(result: dict, fit: ChartFit | None = None) -> dict:
+    """Share of respondents per net and code from wave to wave (nets first, then the codes most common in the
+    latest wave, up to WAVE_LINES), a colour each; a significant change (Holm) is marked with a larger point."""
+    fit = fit or ChartFit()
+    order = [w["wave"] for w in result.get("waves", [])]
+    flagged = {(c["name"], c["to"]) for c in result.get("changes", []) if c.get("significant")}
+    rows = result.get("rows", [])
+    chosen = [r for r in rows if r["kind"] == "net"][:WAVE_LINES]
+    codes = sorted((r for r in rows if r["kind"] == "code"), key=lambda r: -r["waves"][-1]["share"])
+    chosen += codes[:max(0, WAVE_LINES - len(chosen))]
+    points = [{"series": (NET_PREFIX if r["kind"] == "net" else "") + r["name"], "wave": p["wave"],
+               "share": p["share"], "respondents": p["respondents"], "ci_low": p["ci_low"], "ci_high": p["ci_high"],
+               "changed": "significant change" if (r["name"], p["wave"]) in flagged else "no clear change"}
+              for r in chosen for p in r["waves"]]
+    base = alt.Chart(alt.Data(values=points)).encode(
+        x=alt.X("wave:O", sort=order, title="Wave"),
+        y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="Share of respondents"),
+        color=alt.Color("series:N", title="Net or code", legend=alt.Legend(orient="bottom", columns=2,
+                                                                           labelLimit=fit.labels)),
+    )
+    lines = base.mark_line()
+    dots = base.mark_point(filled=True).encode(
+        size=alt.Size("changed:N", scale=alt.Scale(domain=["no clear change", "significant change"],
+                                                   range=[30, 140]), title=None),
+        tooltip=[alt.Tooltip("series:N", title="Net or code"), alt.Tooltip("wave:O", title="Wave"),
+                 alt.Tooltip("share:Q", format=".1%", title="Share"),
+                 alt.Tooltip("ci_low:Q", format=".1%", title="95% CI low"),
+                 alt.Tooltip("ci_high:Q", format=".1%", title="95% CI high"),
+                 alt.Tooltip("respondents:Q", title="Respondents"),
+                 alt.Tooltip("changed:N", title="From the wave before")],
+    )
+    chart = (lines + dots).properties(width=fit.plot(60), height=260, title="Waves: share of respondents")
+    return _spec(chart)
+
+
 def trends_chart_build(trends: dict, theme_names: dict[int, str] | None = None, fit: ChartFit | None = None) -> dict:
     """Share of respondents per theme over time for the themes the selector chose (`shown_themes`: the
     commonest, or those picked), a colour each, above the base n of every period. Periods with fewer than
@@ -451,7 +489,7 @@ def trends_chart_build(trends: dict, theme_names: dict[int, str] | None = None, 
     return _spec(chart.resolve_scale(color="independent"))
 
 
-CHART_VIEWS = ("prevalence", "segments", "terms", "drivers", "cooccurrence", "combinations", "trends")
+CHART_VIEWS = ("prevalence", "segments", "terms", "drivers", "cooccurrence", "combinations", "trends", "waves")
 CHART_FORMATS = {"png": "image/png", "svg": "image/svg+xml"}  # format -> content type
 
 
@@ -547,6 +585,10 @@ def insights_chart_build(*, scope: sel.InsightsScope, view: str, params: Mapping
         base = sum(p["respondents"] for p in result["points"])
         return InsightsChart(trends_chart_build(result, fit=fit), base, [f"by {period} of {dated.date_field}"],
                              result["shown_themes"])
+    if view == "waves":
+        result = sel.waves(scope=scope)
+        return InsightsChart(waves_chart_build(result, fit), sum(w["respondents"] for w in result["waves"]),
+                             [f"{len(result['waves'])} waves"])
     raise ValidationError(f"unknown chart {view!r}; choose one of {', '.join(CHART_VIEWS)}.")
 
 

@@ -45,9 +45,10 @@ from labeling_app.modeling.services.embeddings import embeddings_missing_request
 from labeling_app.modeling.services.model_events import model_event_publish
 from labeling_app.modeling.services.zero_shot import zero_shot_build
 from labeling_app.projects.models import Project
+from labeling_app.projects.selectors.waves import response_waves, wave_latest
 from labeling_app.projects.services.training_requests import training_request
 from labeling_app.themes.models import Theme
-from ml import active_learning, autocode, classifier, label_review, sentiment, sentiment_eval
+from ml import active_learning, autocode, classifier, label_review, novelty, sentiment, sentiment_eval
 
 logger = logging.getLogger(__name__)
 ARTIFACT_NAME = re.compile(r"v(\d+)\.joblib")
@@ -218,6 +219,7 @@ def _training_run(version: ModelVersion, *, task_id: str) -> ModelVersion:
             snap.X, scores, L, strategy=project.active_learning_strategy, seed=SEED,
             theme_support=snap.Y[L].sum(axis=0), thresholds=clf.score_thresholds, keys=keys,
         )
+        order = _new_wave_first(project, snap, order, probas)
         sentiment_probas, sentiment_quality = _sentiment_head(project, snap)
         artifact = _artifact_save(project, version, clf)
     except Exception as exc:
@@ -250,6 +252,23 @@ def _training_run(version: ModelVersion, *, task_id: str) -> ModelVersion:
         },
     )
     return version
+
+
+def _new_wave_first(project: Project, snap: Snapshot, planned: list[int], probas: np.ndarray) -> list[int]:
+    """With a new wave, its uncoded answers lead the queue: mixed by how unsure the model is of them (their place
+    in the active-learning order) and how unlike anything coded they are (ml.novelty); the rest follow as
+    planned."""
+    latest = wave_latest(waves=(waves := response_waves(project=project)))
+    if latest is None:
+        return planned
+    order = np.asarray(planned, dtype=np.int64)
+    fresh = np.array([waves.get(snap.response_ids[i]) == latest and not snap.labelled[i] for i in order], dtype=bool)
+    if not fresh.any() or not snap.labelled.any():
+        return planned
+    rows = order[fresh]
+    useful = -np.flatnonzero(fresh).astype(np.float64)  # earlier in the planned order = more useful
+    new = novelty.novelty_scores(snap.X[rows], snap.X[snap.labelled], probas[rows])
+    return np.concatenate([rows[novelty.wave_queue_rank(useful, new)], order[~fresh]]).tolist()
 
 
 def _oof_uses(clf: classifier.ThemeClassifier, snap: Snapshot) -> tuple[dict, list[dict]]:

@@ -306,11 +306,39 @@
     }).catch(showError);
   }
 
+  // Waves: the changes that hold after Holm's correction, largest first (the chart shows every wave).
+  function loadWaves() {
+    const box = document.getElementById("wave-changes");
+    if (!box) return Promise.resolve();
+    return getJSON(config.api + "waves/?" + filters().toString()).then(function (body) {
+      box.textContent = "";
+      const clear = body.changes.filter(function (c) { return c.significant; })
+        .sort(function (a, b) { return Math.abs(b.change) - Math.abs(a.change); });
+      if (!clear.length) { box.appendChild(el("p", "No change from one wave to the next holds after Holm's correction.", "small muted")); return; }
+      const table = el("table", null, "list");
+      const head = el("tr");
+      ["Net or code", "From", "To", "Change", "p (Holm)"].forEach(function (h) { head.appendChild(el("th", h)); });
+      table.appendChild(el("thead")).appendChild(head);
+      const tbody = el("tbody");
+      clear.forEach(function (c) {
+        const tr = el("tr", null, c.kind === "net" ? "net-row" : "");
+        tr.dataset.kind = c.kind;
+        tr.appendChild(el("td", (c.kind === "net" ? "NET " : "") + c.name));
+        tr.appendChild(el("td", c.from)); tr.appendChild(el("td", c.to));
+        tr.appendChild(el("td", (c.change > 0 ? "+" : "") + (c.change * 100).toFixed(1) + " pts", "num"));
+        tr.appendChild(el("td", Number(c.p_adjusted).toPrecision(2), "num"));
+        tbody.appendChild(tr);
+      });
+      table.appendChild(tbody);
+      box.appendChild(table);
+    }).catch(showError);
+  }
+
   function refresh() {
     showError(null);
     exportLinks();
     const charts = Array.prototype.map.call(document.querySelectorAll(".chart[data-view]"), drawChart);
-    return Promise.all(charts.concat([loadTerms(), loadQuotes(), loadSentiment()])).then(function () {
+    return Promise.all(charts.concat([loadTerms(), loadQuotes(), loadSentiment(), loadWaves()])).then(function () {
       document.body.dataset.insights = "ready";
     });
   }
