@@ -64,10 +64,14 @@ def spss_name_make(text: str, taken: set[str]) -> str:
     return name
 
 
+SENTIMENT_VARIABLE = "csent"  # people's sentiment, when the project codes it (a metadata `sentiment` keeps its name)
+
+
 def sav_names_make(frame: Codeframe) -> dict[str, str]:
     """The variable name of each metadata column (the codes' `c<n>`, the nets' `n<n>`, `respid` and
     `label_source` come first and are never taken by a column)."""
-    taken = {"RESPID", "LABEL_SOURCE", *(f"C{c.code}" for c in frame.codes), *(f"N{n.code}" for n in frame.nets)}
+    taken = {"RESPID", "LABEL_SOURCE", SENTIMENT_VARIABLE.upper(), *(f"C{c.code}" for c in frame.codes),
+             *(f"N{n.code}" for n in frame.nets)}
     return {key: spss_name_make(key, taken) for key in frame.keys}
 
 
@@ -119,6 +123,11 @@ def sav_data_build(frame: Codeframe) -> SavData:
         name = f"n{net.code}"
         columns[name] = pd.Series([np.nan if n is None else float(net.code in n) for n in nets], dtype="float64")
         labels[name], value_labels[name] = net.name[:LABEL_CHARS], MENTIONED_LABELS
+    if frame.sentiment_names:
+        columns[SENTIMENT_VARIABLE] = pd.Series([np.nan if r.sentiment is None else float(r.sentiment)
+                                                 for r in people], dtype="float64")
+        labels[SENTIMENT_VARIABLE] = "Sentiment coded by people (1 = most positive)"
+        value_labels[SENTIMENT_VARIABLE] = {float(k): v for k, v in frame.sentiment_names.items()}
     formats.update(dict.fromkeys(value_labels, "F1.0"))
     return SavData(pd.DataFrame(columns), labels, value_labels, formats)
 

@@ -44,7 +44,7 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -83,6 +83,7 @@ from labeling_app.jobs.services.runs import (
 )
 from labeling_app.labeling.selectors.autocodes import autocodes_current
 from labeling_app.labeling.selectors.consensus import consensus_for_project
+from labeling_app.labeling.selectors.sentiment import sentiment_names, sentiments_resolved
 from labeling_app.modeling.selectors.training import ModelQuality, model_current_quality
 from labeling_app.projects.models import Project, Response
 from labeling_app.review.selectors.autocode_check import autocode_statement
@@ -190,6 +191,7 @@ class _Coded:
     theme_names: list[str]
     keys: list[str]
     themes: list[Theme]  # the whole theme set, archived themes too, in the project's order
+    sentiment: dict[int, int] = field(default_factory=dict)  # response pk -> people's sentiment (coded projects)
 
 
 def _coded_rows(scope: sel.InsightsScope) -> _Coded:
@@ -216,8 +218,13 @@ def _coded_rows(scope: sel.InsightsScope) -> _Coded:
     for r in responses:
         keys.update(dict.fromkeys(str(k) for k in (r.metadata or {})))
     # Every live theme is a column, so filtered exports of one project line up; archived ones only where used.
+    moods = sentiments_resolved(project=project) if project.sentiment_levels else {}
     return _Coded(responses, names, {r.pk: source.get(r.pk, "") for r in responses},
-                  [t.name for t in themes if not t.archived or t.name in used], list(keys), themes)
+                  [t.name for t in themes if not t.archived or t.name in used], list(keys), themes, moods)
+
+
+SENTIMENT_COLUMN = "sentiment"  # the long format's column of people's sentiment (importing reads it back)
+CODED_SENTIMENT = "coded_sentiment"  # people's sentiment in the wide files (1 = most positive); blank: none
 
 
 def _marked(scope: sel.InsightsScope, coded: _Coded) -> bool:
@@ -241,16 +248,19 @@ def _long_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[li
     marked = _marked(scope, c)
     # A codeframe with nets adds a `net` column, filled on the theme rows (the import reads it back).
     nets = any(t.net_id for t in c.themes)
+    # People's sentiment as the import reads it back (a `sentiment` column), unless the metadata holds one already.
+    moods = bool(scope.project.sentiment_levels) and SENTIMENT_COLUMN not in {k.strip().lower() for k in c.keys}
     rows: list[list[object]] = [["respondent_id", "response", "theme", *c.keys, *(["label_source"] if marked else []),
-                                 ROW_COLUMN, DESCRIPTION_COLUMN, *([NET_COLUMN] if nets else [])]]
-    blank = [""] * (len(c.keys) + marked)
+                                 *([SENTIMENT_COLUMN] if moods else []), ROW_COLUMN, DESCRIPTION_COLUMN,
+                                 *([NET_COLUMN] if nets else [])]]
+    blank = [""] * (len(c.keys) + marked + moods)
     no_net = [""] if nets else []
     for t in c.themes:
         rows.append(["", "", t.name, *blank, ROW_ARCHIVED_THEME if t.archived else ROW_THEME, t.description,
                      *([t.net.name if t.net else ""] if nets else [])])
     for r in c.responses:
         meta = [str((r.metadata or {}).get(k, "")) for k in c.keys]
-        tail = [c.label_source[r.pk]] if marked else []
+        tail = ([c.label_source[r.pk]] if marked else []) + ([c.sentiment.get(r.pk, "")] if moods else [])
         if not c.names[r.pk]:
             # Resolved by people with no theme is coded; a model estimate of no theme is not (nobody coded it).
             kind = ROW_NO_THEME if c.label_source[r.pk] == "human" else ROW_RESPONSE
@@ -263,12 +273,14 @@ def _long_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[li
 def _wide_rows(scope: sel.InsightsScope, coded: _Coded | None = None) -> list[list[object]]:
     c = coded or _coded_rows(scope)
     marked = _marked(scope, c)
+    moods = scope.project.sentiment_levels > 0
     rows: list[list[object]] = [["respondent_id", "response", *c.keys, *c.theme_names,
-                                 *(["label_source"] if marked else [])]]
+                                 *(["label_source"] if marked else []), *([CODED_SENTIMENT] if moods else [])]]
     for r in c.responses:
         has = set(c.names[r.pk])
         rows.append([r.respondent_id, r.text, *[str((r.metadata or {}).get(k, "")) for k in c.keys],
-                     *[1 if n in has else 0 for n in c.theme_names], *([c.label_source[r.pk]] if marked else [])])
+                     *[1 if n in has else 0 for n in c.theme_names], *([c.label_source[r.pk]] if marked else []),
+                     *([c.sentiment.get(r.pk, "")] if moods else [])])
     return rows
 
 
@@ -307,6 +319,7 @@ class CodeframeRespondent:
     metadata: tuple[str, ...]
     label_source: str
     codes: frozenset[int] | None
+    sentiment: int | None = None  # people's sentiment, 1 = most positive (None: not given)
 
     def nets(self, frame: Codeframe) -> frozenset[int] | None:
         """The numbers of the nets this respondent is in (any of a net's codes), None when not coded."""
@@ -325,6 +338,7 @@ class Codeframe:
     codes: list[CodeframeCode]  # the CSV's theme columns: every live code, archived ones only where used
     nets: list[CodeframeNet]  # the project's nets that hold any of `codes`, in the nets' order
     respondents: list[CodeframeRespondent]
+    sentiment_names: dict[int, str] = field(default_factory=dict)  # level -> name; {} when not coded
 
 
 def _plain_number(text: str) -> bool:
@@ -353,9 +367,10 @@ def codeframe_build(scope: sel.InsightsScope) -> Codeframe:
         coded = c.label_source[r.pk] != ""
         respondents.append(CodeframeRespondent(
             r.respondent_id, meta, c.label_source[r.pk],
-            frozenset(by_name[n].code for n in c.names[r.pk]) if coded else None))
+            frozenset(by_name[n].code for n in c.names[r.pk]) if coded else None, c.sentiment.get(r.pk)))
     return Codeframe(scope.project.name, c.keys, frozenset(numeric & filled), codes,
-                     [n for n in frame_nets if n.codes], respondents)
+                     [n for n in frame_nets if n.codes], respondents,
+                     sentiment_names(levels=scope.project.sentiment_levels))
 
 
 def long_csv_export(scope: sel.InsightsScope) -> bytes:

@@ -138,3 +138,37 @@ def test_insights_sentiment_per_theme_and_net_equals_pandas():
     nets = {r["net"]: r for r in result["nets"]}
     assert nets["Money"]["count"] == 2 and nets["Service"]["count"] == 3  # a respondent once per net
     assert result["respondents"] == 4 and result["mean"] == pytest.approx(np.mean([5, 4, 2, 1]))
+
+
+def test_exports_carry_people_s_sentiment_and_the_long_file_reimports_it(tmp_path):
+    import csv
+    import io
+
+    import pyreadstat
+
+    from labeling_app.exporting.sav_export import sav_render
+    from labeling_app.exporting.services import codeframe_build, long_csv_export, wide_csv_export
+
+    project = Project.objects.create(name="Moods out", question="Why?", sentiment_levels=3)
+    import_file_run(project=project, user=None,
+                    upload=SimpleUploadedFile("f.csv", b"respondent_id,response\n1,too dear\n2,slow\n3,none yet\n"))
+    price = theme_create(project=project, name="Price")
+    coder = UserFactory()
+    by_id = {r.respondent_id: r.pk for r in project.responses.all()}
+    annotation_submit(project=project, user=coder, items=[AnnotationItem(by_id["1"], [price.pk], sentiment=3),
+                                                          AnnotationItem(by_id["2"], [], sentiment=2)])
+    scope = InsightsScope(project=project)
+    wide = list(csv.DictReader(io.StringIO(wide_csv_export(scope).decode())))
+    assert {r["respondent_id"]: r["coded_sentiment"] for r in wide} == {"1": "3", "2": "2", "3": ""}
+    again = Project.objects.create(name="Moods back", question="Why?")
+    job = import_file_run(project=again, user=None, upload=SimpleUploadedFile("l.csv", long_csv_export(scope)))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.errors
+    again.refresh_from_db()
+    back = {r.respondent_id: r.pk for r in again.responses.all()}
+    assert again.sentiment_levels == 3
+    assert sentiments_resolved(project=again) == {back["1"]: 3, back["2"]: 2}
+    path = tmp_path / "moods.sav"
+    path.write_bytes(sav_render(codeframe_build(scope)))
+    frame, meta = pyreadstat.read_sav(str(path))
+    assert frame["csent"].tolist()[:2] == [3.0, 2.0] and np.isnan(frame["csent"].tolist()[2])
+    assert meta.variable_value_labels["csent"] == {1.0: "positive", 2.0: "neutral", 3.0: "negative"}
