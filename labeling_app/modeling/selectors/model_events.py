@@ -19,6 +19,7 @@ def model_version_payload(version: ModelVersion | None) -> dict[str, Any] | None
         "micro_f1": version.micro_f1,
         "macro_f1": version.macro_f1,
         "quality_interval": version.quality_interval or None,
+        "sentiment_quality": version.sentiment_quality or None,
         "made_current_at": version.made_current_at.isoformat() if version.made_current_at else None,
     }
 

@@ -151,7 +151,7 @@
         summary.textContent = n.name + " ";
         const count = document.createElement("span");
         count.className = "small muted net-count";
-        count.textContent = members.length + " codes" + (on ? " · " + on + " on" : "") + (sug ? " · " + sug + " suggested" : "");
+        count.textContent = members.length + (members.length === 1 ? " code" : " codes") + (on ? " · " + on + " on" : "") + (sug ? " · " + sug + " suggested" : "");
         summary.append(count);
         if (on) group.classList.add("has-on");
         group.addEventListener("toggle", function () {
