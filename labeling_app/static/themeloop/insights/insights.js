@@ -312,6 +312,12 @@
     if (!box) return Promise.resolve();
     return getJSON(config.api + "waves/?" + filters().toString()).then(function (body) {
       box.textContent = "";
+      if (body.waves.length < 2) {
+        box.appendChild(el("p", "Fewer than two waves have labels under these filters. With “Human labels only” a new " +
+                            "wave nobody has coded yet is left out: choose “Human + model estimates” to compare it on " +
+                            "the model's estimates.", "small muted"));
+        return;
+      }
       const clear = body.changes.filter(function (c) { return c.significant; })
         .sort(function (a, b) { return Math.abs(b.change) - Math.abs(a.change); });
       if (!clear.length) { box.appendChild(el("p", "No change from one wave to the next holds after Holm's correction.", "small muted")); return; }
