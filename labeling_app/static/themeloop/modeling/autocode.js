@@ -100,4 +100,6 @@
   }
   document.getElementById("autocode-preview-button").addEventListener("click", preview);
   preview();
+  // A new version decides again (the server re-decides on promotion): the preview and the counts follow it.
+  if (window.ThemeLoopLive) window.ThemeLoopLive.onNewModel(function (model) { if (model) preview(); });
 })();
