@@ -157,5 +157,7 @@ def test_a_second_wave_is_suggested_at_once_and_compared_on_insights(first_wave,
     expect(chart.locator("svg")).to_contain_text("2026")
     expect(page.locator("#wave-changes")).not_to_contain_text("Fewer than two waves")
     expect(page.locator("#new-themes li").first).to_be_visible()
-    waves.scroll_into_view_if_needed()
     _shoot(page, screenshots, "insights-waves")
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        waves.screenshot(path=screenshots / f"insights-waves-section-{width}.png")
