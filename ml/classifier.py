@@ -131,6 +131,14 @@ class _Design:
             out += np.asarray(self.sparse @ W[d:])
         return np.asarray(out, dtype=np.float32)
 
+    def tocsr(self) -> Any:
+        """The whole matrix (n, n_features) as one float32 CSR: the dense columns first, then the sparse ones."""
+        from scipy import sparse
+
+        if self.sparse is None:
+            return sparse.csr_matrix(self.dense, dtype=np.float32)
+        return sparse.hstack([sparse.csr_matrix(self.dense), self.sparse], format="csr", dtype=np.float32)
+
     def tdot(self, G: np.ndarray) -> np.ndarray:
         """``F.T @ G`` for ``G`` (n, k)."""
         top = self.dense.T @ G
@@ -203,6 +211,28 @@ def _fit_features(
     except ValueError:  # empty vocabulary (e.g. tiny or stop-word-only corpus): embeddings alone
         return _Design(_dense(X, extra), None), None
     return _features(X, texts, vec, w, extra), vec
+
+
+def fit_features(
+    X: np.ndarray, texts: Sequence[str] | None, *, use_tfidf: bool = True, tfidf_weight: float = 1.0,
+    extra: np.ndarray | None = None,
+) -> tuple[_Design, TfidfVectorizer | None]:
+    """The features :func:`fit_classifier` trains on, for other heads on the same rows (e.g. ``ml.sentiment``).
+
+    Embeddings ``X`` (n, d) with the optional ``extra`` columns, and, when ``use_tfidf`` and ``texts`` are given,
+    ``tfidf_weight`` times the TF-IDF of the texts (vocabulary fitted on them; none if it comes out empty).
+    Returns the feature matrix (``.dense``, ``.sparse``, ``.tocsr()``) and the fitted vectorizer (or None);
+    pass the vectorizer to :func:`transform_features` for new rows.
+    """
+    return _fit_features(np.asarray(X, dtype=np.float32), texts, use_tfidf, tfidf_weight, extra)
+
+
+def transform_features(
+    X: np.ndarray, texts: Sequence[str] | None, vectorizer: TfidfVectorizer | None, tfidf_weight: float = 1.0,
+    extra: np.ndarray | None = None,
+) -> _Design:
+    """The features of new rows for a head fitted on :func:`fit_features` (same vectorizer and weight)."""
+    return _features(np.asarray(X, dtype=np.float32), texts, vectorizer, tfidf_weight, extra)
 
 
 def needs_more_examples(support: int, f1: float | None) -> bool:
