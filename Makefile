@@ -32,6 +32,7 @@ bench: install
 	$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) bench/label_efficiency.py
 	$(PY) bench/autocode.py
+	$(PY) bench/waves.py
 	$(PY) bench/embedding_throughput.py
 	$(PY) bench/retrain_latency.py
 	$(PY) bench/discovery_quality.py
