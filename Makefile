@@ -33,6 +33,7 @@ bench: install
 	$(PY) bench/label_efficiency.py
 	$(PY) bench/autocode.py
 	$(PY) bench/sentiment.py
+	$(PY) bench/waves.py
 	$(PY) bench/embedding_throughput.py
 	$(PY) bench/retrain_latency.py
 	$(PY) bench/discovery_quality.py
