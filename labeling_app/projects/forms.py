@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth.validators import UnicodeUsernameValidator
 
@@ -24,6 +26,14 @@ class ProjectSettingsForm(forms.ModelForm):
                                                 "or worse.",
                       "sentiment_levels": "Analysts mark each response's sentiment beside its themes (1 = most "
                                           "positive); the model learns it in the same retrain and suggests it."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sentiment_levels"].required = False  # a form posted without it keeps the project's scale
+
+    def clean_sentiment_levels(self) -> int:
+        value = self.cleaned_data.get("sentiment_levels")
+        return self.instance.sentiment_levels if value in (None, "") else int(value)
 
     def clean_labeling_batch_size(self) -> int:
         size = self.cleaned_data["labeling_batch_size"]

@@ -196,7 +196,7 @@ def test_theme_split_reoffers_its_responses_for_the_new_themes(analyst, demo_vec
     made = theme_split(project=project, theme=old, names=["Late delivery", "Damaged box"])
     assert [t.name for t in made] == ["Late delivery", "Damaged box"]
     old.refresh_from_db()
-    assert old.archived and old.description.startswith("Split into Late delivery, Damaged box")
+    assert old.archived and old.description.startswith("Split into Late delivery (code")
     assert not Annotation.objects.filter(is_current=True, themes=old).exists()
     assert Annotation.objects.filter(themes=old).count() == history  # the old labels stay as history
     assert set(LabelQueue.objects.get(project=project).response_ids[:len(affected)]) == affected

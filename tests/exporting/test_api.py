@@ -81,7 +81,7 @@ def test_overview_export_card_links_download_with_the_browser_session(coded):
     browser.force_login(coded.analyst)
     page = browser.get(reverse("project-overview", args=[coded.project.pk])).content.decode()
     links = re.findall(r'href="([^"]*/export/\?format=[^"]+)"', page)
-    assert [link.rsplit("=", 1)[1] for link in links] == ["csv", "csv-wide", "xlsx", "html"]
+    assert [link.rsplit("=", 1)[1] for link in links] == ["csv", "csv-wide", "xlsx", "sav", "triple-s", "html"]
     for link in links:
         response = browser.get(link)
         assert response.status_code == 200, link

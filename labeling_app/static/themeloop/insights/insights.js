@@ -250,12 +250,21 @@
     return getJSON(config.api + "sentiment/?" + filters().toString()).then(function (body) {
       const levels = Object.keys(body.levels).map(Number).sort(function (a, b) { return a - b; });
       box.textContent = "";
-      const table = el("table", null, "list sentiment-rows");
-      const head = el("tr");
-      ["", "Respondents", "Sentiment (" + levels.map(function (l) { return body.levels[l]; }).join(" → ") + ")",
-       "Mean", "Negative", "Positive"].forEach(function (h) { head.appendChild(el("th", h)); });
-      table.appendChild(el("thead")).appendChild(head);
-      const tbody = el("tbody");
+      function sentimentTable() {
+        const table = el("table", null, "list sentiment-rows");
+        const head = el("tr");
+        ["", "Respondents", "Sentiment (" + levels.map(function (l) { return body.levels[l]; }).join(" → ") + ")",
+         "Mean", "Negative", "Positive"].forEach(function (h) { head.appendChild(el("th", h)); });
+        table.appendChild(el("thead")).appendChild(head);
+        table.appendChild(el("tbody"));
+        return table;
+      }
+      // In view: the nets and the commonest codes under none (a long codeframe would fill the page); every code,
+      // under its net, one click away.
+      const SHOWN = 8;
+      const table = sentimentTable();
+      const codesTable = sentimentTable();
+      let tbody = table.tBodies[0];
       function add(label, row, kind) {
         if (!row.count) return;
         const tr = el("tr", null, kind === "net" ? "net-row" : "");
@@ -276,17 +285,26 @@
         tr.appendChild(el("td", row.positive === null ? "—" : Math.round(row.positive * 100) + "%", "num"));
         tbody.appendChild(tr);
       }
-      body.nets.forEach(function (n) {
-        add("NET " + n.net, n, "net");
-        body.themes.filter(function (t) { return t.net_id === n.net_id; }).forEach(function (t) { add(t.theme, t, "code"); });
-      });
-      body.themes.filter(function (t) { return !body.nets.some(function (n) { return n.net_id === t.net_id; }); })
+      const loose = body.themes.filter(function (t) { return !body.nets.some(function (n) { return n.net_id === t.net_id; }); });
+      body.nets.forEach(function (n) { add("NET " + n.net, n, "net"); });
+      loose.slice().sort(function (a, b) { return b.count - a.count; }).slice(0, SHOWN)
         .forEach(function (t) { add(t.theme, t, "code"); });
-      table.appendChild(tbody);
       box.appendChild(el("p", body.respondents + " respondents with a sentiment" +
                           (body.mean === null ? "" : "; mean " + Number(body.mean).toFixed(2) + " (1 = " + body.levels[levels[0]] + ")"),
                           "small muted"));
       box.appendChild(table);
+      if (body.nets.length || loose.length > SHOWN) {
+        tbody = codesTable.tBodies[0];
+        body.nets.forEach(function (n) {
+          add("NET " + n.net, n, "net");
+          body.themes.filter(function (t) { return t.net_id === n.net_id; }).forEach(function (t) { add(t.theme, t, "code"); });
+        });
+        loose.forEach(function (t) { add(t.theme, t, "code"); });
+        const more = el("details", null, "sentiment-codes");
+        more.appendChild(el("summary", "Every code" + (body.nets.length ? " under its net" : "") + " (" + body.themes.length + ")"));
+        more.appendChild(codesTable);
+        box.appendChild(more);
+      }
       const pulls = document.getElementById("sentiment-drivers");
       pulls.textContent = "";
       [["down", "Pull sentiment down (more negative where mentioned)"], ["up", "Pull sentiment up"]].forEach(function (pair) {
@@ -295,7 +313,7 @@
         const block = el("div"); block.dataset.pulls = pair[0];
         block.appendChild(el("h3", pair[1]));
         const list = el("ol", null, "small");
-        rows.slice(0, 8).forEach(function (d) {
+        rows.slice(0, 5).forEach(function (d) {
           list.appendChild(el("li", d.theme + ": " + (d.impact > 0 ? "+" : "") + Number(d.impact).toFixed(2) +
                               " [" + d.impact_ci.map(function (x) { return Number(x).toFixed(2); }).join(", ") + "], n " + d.count));
         });
