@@ -1,5 +1,6 @@
 """ThemeLoop settings. Everything that differs between machines comes from the environment."""
 import hashlib
+import ipaddress
 import os
 from collections.abc import Mapping
 from datetime import timedelta
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the client's address, decided once from FORWARDED_ALLOW_IPS (below), for everything after it.
+    "labeling_app.core.http.client_address.client_address_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,6 +85,17 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "labeling_app.projects.api.auth.lockout_response"
 AXES_VERBOSE = False
+# The proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated): the nearest one's view of
+# the client, never what a client wrote itself. Empty (the default): no proxy, the TCP peer is the client. The
+# production server trusts none itself (gunicorn.conf.py), so this list is the one decision, and django-axes
+# (lockouts per username and address) and DRF's throttles read its answer. docs/operations.md: "Behind a proxy".
+FORWARDED_ALLOW_IPS = [a.strip() for a in os.environ.get("FORWARDED_ALLOW_IPS", "").split(",") if a.strip()]
+for _proxy in FORWARDED_ALLOW_IPS:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"FORWARDED_ALLOW_IPS: {_proxy!r} is not an IP address or network") from None
+AXES_CLIENT_IP_CALLABLE = "labeling_app.core.http.client_address.client_ip"
 # API tokens expire; signing in again (or DELETE /api/auth/token/) gives a new one.
 TOKEN_TTL = timedelta(hours=int(os.environ.get("TOKEN_TTL_HOURS", 24 * 7)))
 
@@ -269,7 +283,12 @@ REST_FRAMEWORK = {
         "discovery": os.environ.get("THROTTLE_DISCOVERY", "6/minute"),
         "imports": os.environ.get("THROTTLE_IMPORTS", "30/minute"),
         "exports": os.environ.get("THROTTLE_EXPORTS", "30/minute"),
+        # Chart files drawn on the server (PNG/SVG of an insights view): seconds of CPU each.
+        "charts": os.environ.get("THROTTLE_CHARTS", "30/minute"),
     },
+    # Throttles of anonymous requests key on REMOTE_ADDR, which the client-address middleware decided: with the
+    # default (None) DRF would key on the raw X-Forwarded-For, which any client can vary.
+    "NUM_PROXIES": 0,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "labeling_app.core.http.pagination.Pagination",

@@ -1,0 +1,84 @@
+"""Insights hold under a heavy hand (issue 26): a metadata column of all-different values is compared on its
+largest values, the rest grouped as "(other)", in bounded time and size; chart files are throttled per user."""
+import json
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from labeling_app.importing.models import ImportJob
+from labeling_app.importing.services import import_file_run
+from labeling_app.insights.selectors.insights import OTHER_SEGMENT, SEGMENTS_MAX
+
+pytestmark = pytest.mark.django_db
+
+ROWS = 10_000
+
+
+@pytest.fixture
+def wide_project(prepare_project):
+    """The prepared project with 10,000 more coded responses (a bulk import, as a user would upload it) whose
+    `shop` column holds a different value on every row."""
+    lines = ["respondent_id,response,theme,shop"]
+    themes = ["Price", "Delivery", "Value", "Service"]
+    lines += [f"W{i},answer number {i},{themes[i % 4]},shop-{i:05d}" for i in range(ROWS)]
+    job = import_file_run(project=prepare_project.project, user=prepare_project.admin,
+                          upload=SimpleUploadedFile("wide.csv", "\n".join(lines).encode()))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    return prepare_project
+
+
+def test_a_10000_value_segment_column_answers_fast_with_a_bounded_body(wide_project):
+    client = wide_project.client("analyst")
+    url = f"/api/projects/{wide_project.project.pk}/insights/prevalence/?segment=shop"
+    client.get(f"/api/projects/{wide_project.project.pk}/insights/prevalence/")  # the tables, cached as a page does
+    started = time.monotonic()
+    answer = client.get(url)
+    took = time.monotonic() - started
+    assert answer.status_code == 200, answer.content[:300]
+    assert took < 2.0, f"{took:.1f} s"
+    assert len(answer.content) < 300_000, len(answer.content)
+    body = answer.json()
+    names = [s["segment"] for s in body["segments"]]
+    assert len(names) == SEGMENTS_MAX + 1 and names[-1] == OTHER_SEGMENT
+    assert body["grouped"] == {"other_values": ROWS - SEGMENTS_MAX, "respondents": ROWS - SEGMENTS_MAX,
+                               "segment": OTHER_SEGMENT}
+    assert sum(s["respondents"] for s in body["segments"]) == body["respondents"] == ROWS
+    themes = len(body["themes"])
+    assert len(body["differences"]) == (SEGMENTS_MAX + 1) * SEGMENTS_MAX // 2 * themes
+
+    # The page's chart says the values were grouped, and is as small as any 13-segment chart.
+    page = wide_project.client("analyst")
+    page.force_login(wide_project.analyst)
+    started = time.monotonic()
+    chart = page.get(f"/projects/{wide_project.project.pk}/insights/charts/segments/?segment=shop")
+    assert chart.status_code == 200 and time.monotonic() - started < 2.0
+    spec = json.dumps(chart.json()["spec"])
+    assert len(spec) < 300_000 and f"{ROWS - SEGMENTS_MAX:,} smaller values grouped as {OTHER_SEGMENT}" in spec
+
+
+def test_a_column_of_few_values_is_not_grouped(prepare_project):
+    from labeling_app.insights.selectors.insights import insights_scope_from_params, prevalence
+
+    lines = ["respondent_id,response,theme,plan"] + [f"P{i},text {i},Price,{'ab'[i % 2]}" for i in range(20)]
+    import_file_run(project=prepare_project.project, user=None,
+                    upload=SimpleUploadedFile("few.csv", "\n".join(lines).encode()))
+    scope = insights_scope_from_params(project=prepare_project.project, params={})
+    result = prevalence(scope=scope, segment="plan")
+    assert result["grouped"] is None
+    assert [s["segment"] for s in result["segments"]] == ["a", "b"]
+
+
+def test_chart_files_are_throttled_per_user(prepare_project, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+                                                          "charts": "2/minute"}}
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    url = f"/api/projects/{prepare_project.project.pk}/insights/charts/prevalence.svg"
+    analyst = prepare_project.client("analyst")
+    answers = [analyst.get(url).status_code for _ in range(3)]
+    assert answers == [200, 200, 429]
+    assert prepare_project.client("analyst2").get(url).status_code == 200  # another user has their own allowance
