@@ -122,6 +122,10 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'themeloop.sqlite3'}",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),  # labeling_app/asgi.py sets 0
+        # A kept or pooled connection is checked (an empty query) before it is used again: one PostgreSQL closed
+        # while it sat idle (a restart, idle_session_timeout, a failover, pg_terminate_backend) is replaced, not
+        # handed to a request that would answer 500 (tests/serving/test_dead_connections.py).
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -140,6 +144,7 @@ elif DATABASE_POOL_SIZE := int(os.environ.get("DATABASE_POOL_SIZE", "0")):
     # under ASGI every request runs in a thread of its own, and opening a PostgreSQL connection per request
     # cost more than the request's queries. Connections above none are closed after a minute unused.
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it: "closing" returns to the pool
+    # Health checks (set above) become psycopg-pool's `check`: a connection is tried before it is lent.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 0, "max_size": DATABASE_POOL_SIZE, "max_idle": 60,
         "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "30")),

@@ -82,3 +82,27 @@ def test_chart_files_are_throttled_per_user(prepare_project, settings):
     answers = [analyst.get(url).status_code for _ in range(3)]
     assert answers == [200, 200, 429]
     assert prepare_project.client("analyst2").get(url).status_code == 200  # another user has their own allowance
+
+
+def test_the_workbook_and_the_report_say_when_values_were_grouped(prepare_project):
+    # 30 shops: the 12 largest are compared, the other 18 make "(other)", and both files say so.
+    import io
+
+    from openpyxl import load_workbook
+
+    from labeling_app.exporting.services import ExportOptions, report_html_render, xlsx_export
+    from labeling_app.insights.selectors.insights import insights_scope_from_params
+
+    lines = ["respondent_id,response,theme,shop"]
+    lines += [f"S{i},answer {i},{'Price' if i % 2 else 'Delivery'},shop-{i % 30:02d}" for i in range(120 + 12)]
+    job = import_file_run(project=prepare_project.project, user=None,
+                          upload=SimpleUploadedFile("shops.csv", "\n".join(lines).encode()))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    scope = insights_scope_from_params(project=prepare_project.project, params={})
+    book = load_workbook(io.BytesIO(xlsx_export(scope, ExportOptions(segment="shop"))), read_only=True)
+    rows = [r for r in book["segments"].iter_rows(values_only=True)]
+    segments = {r[0] for r in rows[1:] if r and r[0] and not str(r[0]).startswith("Note")}
+    assert len(segments) == SEGMENTS_MAX + 1 and OTHER_SEGMENT in segments
+    assert any(r and str(r[0]).startswith("Note: 18 smaller values grouped as (other)") for r in rows)
+    html = report_html_render(scope, ExportOptions(segment="shop")).decode()
+    assert "18 smaller values grouped as (other)" in html
