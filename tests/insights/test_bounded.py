@@ -106,3 +106,21 @@ def test_the_workbook_and_the_report_say_when_values_were_grouped(prepare_projec
     assert any(r and str(r[0]).startswith("Note: 18 smaller values grouped as (other)") for r in rows)
     html = report_html_render(scope, ExportOptions(segment="shop")).decode()
     assert "18 smaller values grouped as (other)" in html
+
+
+def test_a_codeframe_of_a_thousand_codes_keeps_cooccurrence_to_the_pairs_seen_together(prepare_project):
+    lines = ["respondent_id,response,theme"]
+    for i in range(3000):
+        lines += [f"T{i},answer {i},code {i % 1000}", f"T{i},answer {i},code {(i + 1) % 1000}"]
+    job = import_file_run(project=prepare_project.project, user=None,
+                          upload=SimpleUploadedFile("codes.csv", "\n".join(lines).encode()))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.message
+    client = prepare_project.client("analyst")
+    url = f"/api/projects/{prepare_project.project.pk}/insights/cooccurrence/"
+    client.get(f"/api/projects/{prepare_project.project.pk}/insights/prevalence/")  # the tables, cached
+    started = time.monotonic()
+    answer = client.get(url)
+    assert answer.status_code == 200 and time.monotonic() - started < 2.0
+    pairs = answer.json()["pairs"]
+    assert len(pairs) == 1000 and all(p["count"] == 3 for p in pairs)  # not the 500,000 pairs of 1,002 codes
+    assert len(answer.content) < 300_000

@@ -532,19 +532,29 @@ def sentiment_insights(*, scope: InsightsScope) -> dict:
             else None, "themes": themes, "nets": net_rows, "drivers": pulls, "source": scope.source}
 
 
+COOCCURRENCE_ALL_PAIRS = 200  # themes up to which every pair is listed (19,900 pairs); past it, pairs seen together
+
+
 def cooccurrence(*, scope: InsightsScope, top: int = 15) -> dict:
-    """Theme counts, pairwise co-occurrence counts with lift, and the commonest exact theme sets."""
+    """Theme counts, pairwise co-occurrence counts with lift (past COOCCURRENCE_ALL_PAIRS themes only the pairs
+    some respondent has together), and the commonest exact theme sets."""
     d = _data(scope)
     # A sparse product: a respondent carries one or two themes, and a dense one is slow both as integers (no
     # BLAS) and as floats (BLAS threads fighting for a busy machine's cores: seconds at 100,000 respondents).
     m = sparse.csr_matrix(d.matrix, dtype=np.int64)
     n = m.shape[0]
     counts = d.matrix.sum(axis=0)
-    both = (m.T @ m).toarray()
+    # The pairs read off the sparse product. A codeframe of up to COOCCURRENCE_ALL_PAIRS codes lists every pair
+    # (never-together ones with a count of 0); a larger one only the pairs some respondent has together, so a
+    # codeframe of thousands of codes no longer makes a dense codes x codes table and millions of pairs.
+    both = sparse.triu(m.T @ m, k=1).todok()
+    k = len(d.theme_ids)
+    keys = combinations(range(k), 2) if k <= COOCCURRENCE_ALL_PAIRS else sorted(both.keys())
     pairs = []
-    for a, b in combinations(range(len(d.theme_ids)), 2):
-        pairs.append({"a": d.theme_ids[a], "b": d.theme_ids[b], "count": int(both[a, b]),
-                      "lift": _r(stats.lift(int(both[a, b]), int(counts[a]), int(counts[b]), n))})
+    for a, b in keys:
+        c = int(both.get((a, b), 0))
+        pairs.append({"a": d.theme_ids[a], "b": d.theme_ids[b], "count": c,
+                      "lift": _r(stats.lift(c, int(counts[a]), int(counts[b]), n))})
     # Exact theme sets counted as packed bit rows, so the cost is numpy's, not a loop over respondents; only the
     # sets that can make the top are decoded.
     coded = d.matrix[d.matrix.any(axis=1)] if d.theme_ids else np.zeros((0, 8), dtype=bool)
