@@ -1,5 +1,6 @@
 """ThemeLoop settings. Everything that differs between machines comes from the environment."""
 import hashlib
+import ipaddress
 import os
 from collections.abc import Mapping
 from datetime import timedelta
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the client's address, decided once from FORWARDED_ALLOW_IPS (below), for everything after it.
+    "labeling_app.core.http.client_address.client_address_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,6 +85,17 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "labeling_app.projects.api.auth.lockout_response"
 AXES_VERBOSE = False
+# The proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated): the nearest one's view of
+# the client, never what a client wrote itself. Empty (the default): no proxy, the TCP peer is the client. The
+# production server trusts none itself (gunicorn.conf.py), so this list is the one decision, and django-axes
+# (lockouts per username and address) and DRF's throttles read its answer. docs/operations.md: "Behind a proxy".
+FORWARDED_ALLOW_IPS = [a.strip() for a in os.environ.get("FORWARDED_ALLOW_IPS", "").split(",") if a.strip()]
+for _proxy in FORWARDED_ALLOW_IPS:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"FORWARDED_ALLOW_IPS: {_proxy!r} is not an IP address or network") from None
+AXES_CLIENT_IP_CALLABLE = "labeling_app.core.http.client_address.client_ip"
 # API tokens expire; signing in again (or DELETE /api/auth/token/) gives a new one.
 TOKEN_TTL = timedelta(hours=int(os.environ.get("TOKEN_TTL_HOURS", 24 * 7)))
 
@@ -108,6 +122,10 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'themeloop.sqlite3'}",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),  # labeling_app/asgi.py sets 0
+        # A kept or pooled connection is checked (an empty query) before it is used again: one PostgreSQL closed
+        # while it sat idle (a restart, idle_session_timeout, a failover, pg_terminate_backend) is replaced, not
+        # handed to a request that would answer 500 (tests/serving/test_dead_connections.py).
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -126,6 +144,7 @@ elif DATABASE_POOL_SIZE := int(os.environ.get("DATABASE_POOL_SIZE", "0")):
     # under ASGI every request runs in a thread of its own, and opening a PostgreSQL connection per request
     # cost more than the request's queries. Connections above none are closed after a minute unused.
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it: "closing" returns to the pool
+    # Health checks (set above) become psycopg-pool's `check`: a connection is tried before it is lent.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 0, "max_size": DATABASE_POOL_SIZE, "max_idle": 60,
         "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "30")),
@@ -269,7 +288,12 @@ REST_FRAMEWORK = {
         "discovery": os.environ.get("THROTTLE_DISCOVERY", "6/minute"),
         "imports": os.environ.get("THROTTLE_IMPORTS", "30/minute"),
         "exports": os.environ.get("THROTTLE_EXPORTS", "30/minute"),
+        # Chart files drawn on the server (PNG/SVG of an insights view): seconds of CPU each.
+        "charts": os.environ.get("THROTTLE_CHARTS", "30/minute"),
     },
+    # Throttles of anonymous requests key on REMOTE_ADDR, which the client-address middleware decided: with the
+    # default (None) DRF would key on the raw X-Forwarded-For, which any client can vary.
+    "NUM_PROXIES": 0,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "labeling_app.core.http.pagination.Pagination",

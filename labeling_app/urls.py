@@ -36,7 +36,8 @@ urlpatterns = [
 ]
 
 
-# Pages get 400/403/404 in the site's layout; paths under /api/ keep the JSON error shape.
+# Pages get 400/403/404 in the site's layout (500: Django's plain page); paths under /api/ keep the JSON error shape.
 handler400 = "labeling_app.projects.views.errors.bad_request"
 handler403 = "labeling_app.projects.views.errors.permission_denied"
 handler404 = "labeling_app.projects.views.errors.page_not_found"
+handler500 = "labeling_app.projects.views.errors.server_error"

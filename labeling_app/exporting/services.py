@@ -405,6 +405,9 @@ def _segment_rows(prevalence: dict) -> tuple[list[list[object]], list[list[objec
         for t in seg["themes"]:
             shares.append([seg["segment"], t["theme"], t["count"], t["share"], t["ci_low"], t["ci_high"],
                            seg["respondents"]])
+    if prevalence.get("grouped"):
+        # The column had more values than are compared: say so under the table, as the chart does.
+        shares += [[], [f"Note: {charts.segments_grouped_note(prevalence['grouped'])}."]]
     tests: list[list[object]] = [["theme", "segment_a", "segment_b", "z", "p", "p_adjusted", "significant"]]
     for d in sorted(prevalence.get("differences", []), key=lambda d: (d["p_adjusted"], d["theme"])):
         tests.append([d["theme"], d["segment_a"], d["segment_b"], d["z"], d["p"], d["p_adjusted"],
@@ -615,7 +618,8 @@ def _segment_section(scope: sel.InsightsScope, segment: str | None) -> dict | No
                                           for s in prev["segments"]],
             "chart_png": _png(charts.segments_chart_build(prev)), "differences": differences[:REPORT_DIFFERENCES],
             "more_differences": max(0, len(differences) - REPORT_DIFFERENCES),
-            "chart_themes": min(charts.SEGMENT_THEMES, len(prev["themes"]))}
+            "chart_themes": min(charts.SEGMENT_THEMES, len(prev["themes"])),
+            "grouped": charts.segments_grouped_note(prev["grouped"]) if prev.get("grouped") else ""}
 
 
 def _drivers_section(scope: sel.InsightsScope, score: str | None) -> dict | None:

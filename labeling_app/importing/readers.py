@@ -8,6 +8,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import os
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -105,7 +106,8 @@ def table_open(source: BinarySource, filename: str, *, max_bytes: int, max_rows:
     if name.endswith(XLSX_EXTENSIONS):
         if source.read(len(ZIP_MAGIC)) != ZIP_MAGIC:
             raise ImportFileError([RowError("not an XLSX file: the content is not an Excel workbook")])
-        with _xlsx_opened(source, max_columns=max_columns, max_uncompressed_bytes=max_uncompressed_bytes) as records:
+        with _xlsx_opened(source, max_columns=max_columns, max_uncompressed_bytes=max_uncompressed_bytes,
+                          filename=filename) as records:
             yield _stream(records, position, max_rows=max_rows, max_columns=max_columns, pad_short=True)
         return
     if not name.endswith(CSV_EXTENSIONS):
@@ -151,9 +153,25 @@ def _csv_records(text: Iterable[str], delimiter: str) -> Iterator[tuple[int, lis
         raise ImportFileError([RowError(f"not a readable CSV file: {exc}")]) from exc
 
 
+def source_names_hide(text: str, source: object, filename: str) -> str:
+    """`text` (a library's error) with the stored file's names put back to the name it was uploaded as:
+    openpyxl says "could not read worksheets from imports/2026/12/b_x7Yz.xlsx", which is the server's, not the
+    user's (the upload's place on disk, or in the media store)."""
+    names: set[str] = set()
+    # A FieldFile's `file` would open the stored file when it is not open yet: read it only from an open one.
+    inner = source.__dict__.get("_file") if hasattr(source, "__dict__") else None
+    for holder in (source, inner, getattr(inner, "file", None)):
+        name = getattr(holder, "name", None)
+        if isinstance(name, str) and name:
+            names.update({name, os.path.abspath(name), os.path.basename(name)})
+    for name in sorted(names, key=len, reverse=True):
+        text = text.replace(name, filename)
+    return text
+
+
 @contextmanager
-def _xlsx_opened(source: BinarySource, *, max_columns: int,
-                 max_uncompressed_bytes: int) -> Iterator[Iterator[tuple[int, list[str]]]]:
+def _xlsx_opened(source: BinarySource, *, max_columns: int, max_uncompressed_bytes: int,
+                 filename: str = "the file") -> Iterator[Iterator[tuple[int, list[str]]]]:
     from openpyxl import load_workbook
 
     try:
@@ -170,22 +188,27 @@ def _xlsx_opened(source: BinarySource, *, max_columns: int,
         # read_only: the sheet is parsed as it is iterated, never held whole.
         workbook = load_workbook(source, read_only=True, data_only=True)  # type: ignore[arg-type]
     except XLSX_ERRORS as exc:
-        raise ImportFileError([RowError(f"not a readable XLSX file: {exc}")]) from exc
+        reason = source_names_hide(str(exc), source, filename)
+        raise ImportFileError([RowError(f"not a readable XLSX file: {reason}")]) from exc
     try:
+        if not workbook.worksheets:
+            raise ImportFileError([RowError("not a readable XLSX file: the workbook has no sheet")])
         sheet = workbook.worksheets[0]
         # The sheet's declared size (e.g. A1:XFD1048576) is not trusted: without it, missing rows come as
         # empty tuples and each row only as wide as its last stored cell.
         sheet.reset_dimensions()  # type: ignore[union-attr]
-        yield _xlsx_guarded(_xlsx_records(sheet.iter_rows(values_only=True), max_columns))
+        yield _xlsx_guarded(_xlsx_records(sheet.iter_rows(values_only=True), max_columns), source, filename)
     finally:
         workbook.close()
 
 
-def _xlsx_guarded(records: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_guarded(records: Iterator[tuple[int, list[str]]], source: object,
+                  filename: str) -> Iterator[tuple[int, list[str]]]:
     try:
         yield from records
     except XLSX_ERRORS as exc:
-        raise ImportFileError([RowError(f"not a readable XLSX file: {exc}")]) from exc
+        reason = source_names_hide(str(exc), source, filename)
+        raise ImportFileError([RowError(f"not a readable XLSX file: {reason}")]) from exc
 
 
 def _xlsx_records(rows: Iterable[Sequence[object]], max_columns: int) -> Iterator[tuple[int, list[str]]]:

@@ -1,5 +1,7 @@
 """Importing a long-format file: all or nothing, with progress."""
+import contextlib
 import logging
+import os
 from array import array
 from collections.abc import Callable, Container
 from dataclasses import dataclass
@@ -128,8 +130,9 @@ def import_job_run(*, import_job_id: int, task_id: str = "") -> ImportJob | None
         return job
     except Exception as exc:
         logger.exception("import %s failed", job.pk)
-        _fail(job, job_failure_reason(exc, f"the import failed unexpectedly, so nothing was imported: {exc}"),
-              errors=[{"row": None, "message": str(exc)}], task_id=task_id)
+        reason = _stored_names_hide(str(exc), job)
+        _fail(job, job_failure_reason(exc, f"the import failed unexpectedly, so nothing was imported: {reason}"),
+              errors=[{"row": None, "message": reason}], task_id=task_id)
         return job
     _finished(job)
     try:
@@ -137,6 +140,16 @@ def import_job_run(*, import_job_id: int, task_id: str = "") -> ImportJob | None
     except Exception:  # the views build the tables themselves on first use; the import has succeeded
         logger.exception("warming the insights tables of project %s failed", job.project_id)
     return job
+
+
+def _stored_names_hide(text: str, job: ImportJob) -> str:
+    """An error's text with the stored upload's name and place on disk put back to the name it was uploaded as."""
+    names = {job.file.name or "", os.path.basename(job.file.name or "")}
+    with contextlib.suppress(NotImplementedError, ValueError):  # a store without local paths, or no file
+        names.add(job.file.path)
+    for name in sorted((n for n in names if n), key=len, reverse=True):
+        text = text.replace(name, job.original_name or "the file")
+    return text
 
 
 def _fail(job: ImportJob, message: str, *, errors: list, task_id: str | None = None) -> None:

@@ -18,6 +18,7 @@ from labeling_app.insights.services.charts import CHART_FORMATS, CHART_VIEWS, in
 from labeling_app.insights.services.quotes import quote_pin, quote_unpin
 from labeling_app.projects.access import ProjectScopedMixin
 from labeling_app.projects.models import Role
+from labeling_app.projects.throttles import UserScopedThrottle
 
 
 def _int(request: Request, key: str, *, required: bool, default: int | None = None, max_value: int = MAX_ID,
@@ -135,7 +136,11 @@ class QuotesView(_InsightsView):
 
 
 class ChartFileView(_InsightsView):
-    """One view's chart drawn on the server as a PNG or SVG file, under the same filters as the views."""
+    """One view's chart drawn on the server as a PNG or SVG file, under the same filters as the views. Drawing
+    costs seconds of CPU, so it is throttled per user (THROTTLE_CHARTS) like exports."""
+
+    throttle_classes = [UserScopedThrottle]
+    throttle_scope = "charts"
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # The answer is an image whatever Accept says; errors still render as JSON.

@@ -59,3 +59,22 @@ def test_the_schema_is_a_page_for_browsers_and_yaml_for_tools():
     assert tool.content.startswith(b"openapi: 3")
     assert Client().get("/api/schema/", HTTP_ACCEPT="application/json").json()["openapi"].startswith("3")
     assert _client().get("/api/docs/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_unexpected_api_failure_answers_500_in_the_json_shape(prepare_project, monkeypatch):
+    # A bug anywhere below an API view (here the prevalence selector fails): the client still reads JSON with a
+    # message, never Django's HTML error page; a page keeps the plain 500 page.
+    from labeling_app.insights.selectors import insights as sel
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug in the selector")
+
+    monkeypatch.setattr(sel, "prevalence", broken)
+    client = prepare_project.client("analyst")
+    client.raise_request_exception = False
+    answer = client.get(f"/api/projects/{prepare_project.project.pk}/insights/prevalence/")
+    assert answer.status_code == 500
+    assert answer["Content-Type"].startswith("application/json")
+    body = answer.json()
+    assert set(body) == {"message", "details"} and "bug" not in body["message"]

@@ -346,3 +346,26 @@ def test_an_agreed_no_theme_from_coder_columns_is_a_coded_response_and_exported_
     assert (counts["coded_responses"], counts["labels"]) == (2, 1)  # N1 is coded; P1's two coders agree on one
     rows = list(csv.DictReader(io.StringIO(long_csv_export(InsightsScope(project=project)).decode())))
     assert [(r["theme"], r["themeloop_row"]) for r in rows if r["respondent_id"] == "N1"] == [("", "coded_no_theme")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("part", ["xl/workbook.xml", "[Content_Types].xml", "xl/worksheets/sheet1.xml"])
+def test_a_malformed_xlsx_is_reported_under_its_own_name_not_the_stored_path(prepare_project, settings, part):
+    # Issue 26: openpyxl said "could not read workbook from imports/2026/12/broken_x7Yz.xlsx", the server's
+    # own name for the upload.
+    import io
+    import zipfile
+
+    good = xlsx_bytes([["respondent_id", "response", "theme"], ["R1", "Too dear", "Price"]])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><x>&e;</x>'
+                         if info.filename == part else src.read(info))
+    job = import_file_run(project=prepare_project.project, user=prepare_project.admin,
+                          upload=SimpleUploadedFile("broken.xlsx", out.getvalue()))
+    assert job.status == ImportJob.Status.FAILED
+    said = job.message + repr(job.errors)
+    assert "not a readable XLSX file" in said
+    assert job.file.name not in said and "imports/" not in said and str(settings.MEDIA_ROOT) not in said
+    assert "broken_" not in said

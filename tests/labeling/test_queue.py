@@ -356,3 +356,22 @@ def test_walks_start_after_the_head_that_every_request_of_the_process_saw_taken(
     assert order.first_open() == 4 and order.start == 4
     order.gone.add(15)
     assert order.first_open() == 5 == len(order.ids)  # all seen taken: the walk finds nothing in the order
+
+
+@pytest.mark.django_db
+def test_skipping_another_projects_response_is_a_404_and_saves_nothing(prepare_project):
+    # Issue 26: it answered 200 {"skipped": 1} and did nothing; an id from another project is not found here.
+    from tests.factories import ProjectFactory, ResponseFactory
+
+    foreign = ResponseFactory(project=ProjectFactory(name="Someone else's"))
+    mine = prepare_project.project.responses.first()
+    client = prepare_project.client("analyst")
+    url = f"/api/projects/{prepare_project.project.pk}/annotations/"
+    answer = client.post(url, [{"response": mine.pk, "themes": [prepare_project.themes[0].pk]},
+                               {"response": foreign.pk, "themes": [], "skipped": True}], format="json")
+    assert answer.status_code == 404 and set(answer.json()) == {"message", "details"}
+    assert not Annotation.objects.filter(response=mine).exists() and not QueueLease.objects.filter(skipped=True).exists()
+    alone = client.post(url, {"response": foreign.pk, "themes": [], "skipped": True}, format="json")
+    assert alone.status_code == 404
+    ok = client.post(url, {"response": mine.pk, "themes": [], "skipped": True}, format="json")
+    assert ok.status_code == 201 and ok.json() == {"saved": 0, "skipped": 1}

@@ -14,6 +14,8 @@ from django.core.exceptions import BadRequest
 from rest_framework import exceptions, serializers
 from rest_framework.parsers import JSONParser
 
+from labeling_app.core.metadata import meta_item_split
+
 # Ids are 64-bit signed integers in every database we run on (BigAutoField).
 MAX_ID = 2**63 - 1
 # Longest decimal spelling of MAX_ID: checked before int(), which refuses strings over 4,300 digits.
@@ -158,14 +160,16 @@ def date_param(params: Mapping[str, Any], key: str) -> datetime.date | None:
         raise InvalidParam(key, "must be a date YYYY-MM-DD") from None
 
 
-def meta_filters(values: Collection[str], key: str = "meta") -> dict[str, str]:
-    """`KEY:VALUE` metadata filters (repeatable, ANDed). KEY is a plain metadata key: selectors compare
-    it as a literal JSON key and never build a database lookup from it (`contains`, `isnull`...)."""
+def meta_filters(values: Collection[str], key: str = "meta", columns: Collection[str] = ()) -> dict[str, str]:
+    """`KEY:VALUE` metadata filters (repeatable, ANDed); a KEY may hold ':' where it is one of `columns` (see
+    meta_item_split). KEY is a plain metadata key: selectors compare it as a literal JSON key and never build a
+    database lookup from it (`contains`, `isnull`...)."""
     filters: dict[str, str] = {}
     for item in values:
-        name, sep, value = str(item).partition(":")
+        split = meta_item_split(str(item), columns)
+        name, value = split if split else ("", "")
         name = name.strip()
-        if not sep or not name:
+        if not split or not name:
             raise InvalidParam(key, "must be KEY:VALUE")
         if len(name) > META_KEY_MAX_LENGTH or not name.isprintable():
             raise InvalidParam(key, "the key is not a metadata column name")

@@ -17,6 +17,7 @@ import numpy as np
 from django.core.exceptions import ValidationError
 from scipy import sparse
 
+from labeling_app.core.metadata import meta_item_split
 from labeling_app.insights.models import QuotePin
 from labeling_app.insights.selectors.data import (
     MetaColumn,
@@ -70,24 +71,26 @@ def _date(value: str | None, key: str) -> date | None:
 
 
 def insights_scope_from_params(*, project: Project, params: Mapping[str, str | list[str]]) -> InsightsScope:
-    """Parses source, meta=KEY:VALUE (repeatable), date_field, date_from, date_to; ValidationError on bad values."""
+    """Parses source, meta=KEY:VALUE (repeatable; KEY may hold ':'), date_field, date_from, date_to;
+    ValidationError on bad values."""
     source = _one(params, "source") or "human"
     if source not in ("human", "model"):
         raise ValidationError("source must be 'human' or 'model'.")
     raw_meta = params.get("meta", [])
     metas = [raw_meta] if isinstance(raw_meta, str) else list(raw_meta)
+    columns = {c["key"]: c["kind"] for c in metadata_columns(project=project)}
     meta: list[tuple[str, str]] = []
     for item in metas:
-        if ":" not in item:
+        # A column's name may hold ':' itself: the longest known column the item starts with is its KEY.
+        split = meta_item_split(item, columns)
+        if split is None:
             raise ValidationError(f"meta must be KEY:VALUE, not {item!r}.")
-        k, v = item.split(":", 1)
-        meta.append((k, v))
+        meta.append(split)
     date_field = _one(params, "date_field")
     date_from = _date(_one(params, "date_from"), "date_from")
     date_to = _date(_one(params, "date_to"), "date_to")
     if (date_from or date_to) and not date_field:
         raise ValidationError("date_from and date_to need date_field.")
-    columns = {c["key"]: c["kind"] for c in metadata_columns(project=project)}
     for k, _ in meta:
         if k not in columns:
             raise ValidationError(f"Unknown metadata column {k!r}.")
@@ -259,9 +262,45 @@ def _segment_values(d: _Data, key: str) -> np.ndarray:
     return np.array([v[:7] for v in text], dtype=object) if column.kind == "date" else text
 
 
+SEGMENTS_MAX = 12  # segments compared side by side: the largest values; the rest are grouped into OTHER_SEGMENT
+OTHER_SEGMENT = "(other)"  # the segment of every value past the SEGMENTS_MAX largest
+
+
+def segments_group(values: np.ndarray, *, limit: int = SEGMENTS_MAX) -> tuple[np.ndarray, dict[str, Any] | None]:
+    """Each row's segment: its value where the value is one of the `limit` commonest (ties by value), else
+    OTHER_SEGMENT; with how many values and respondents were grouped (None when none were). Linear in the rows
+    (one sort), so a column of all-different values costs what a column of two does."""
+    unique, at, counts = np.unique(values.astype(str), return_inverse=True, return_counts=True)
+    if len(unique) <= limit:
+        return values, None
+    keep = np.zeros(len(unique), dtype=bool)
+    keep[np.lexsort((unique, -counts))[:limit]] = True  # largest first, ties by value
+    other = OTHER_SEGMENT
+    while other in set(unique[keep].tolist()):
+        other += "*"
+    grouped = np.where(keep[at], values, other).astype(object)
+    return grouped, {"other_values": int((~keep).sum()), "respondents": int(counts[~keep].sum()), "segment": other}
+
+
+def _counts_by(keys: np.ndarray, matrix: np.ndarray) -> tuple[list[str], list[int], np.ndarray]:
+    """The distinct keys (sorted), how many rows have each, and each key's column sums of the (rows, k) bool
+    matrix: one sort and one sparse product, linear in the rows however many keys there are (a mask per key
+    made it rows x keys)."""
+    unique, at = np.unique(np.asarray(keys).astype(str), return_inverse=True)
+    at = at.ravel()
+    rows = len(at)
+    group = sparse.csr_matrix((np.ones(rows, dtype=np.int64), (at, np.arange(rows))), shape=(len(unique), rows))
+    sums = np.asarray(group @ sparse.csr_matrix(matrix, dtype=np.int64).toarray()) if rows else \
+        np.zeros((len(unique), matrix.shape[1]), dtype=np.int64)
+    return unique.tolist(), np.bincount(at, minlength=len(unique)).tolist(), sums
+
+
 def prevalence(*, scope: InsightsScope, segment: str | None = None) -> dict:
     """Share of respondents mentioning each theme with a 95% Wilson interval; by segment with Holm-corrected
-    two-proportion z-tests between every pair of segments."""
+    two-proportion z-tests between every pair of segments. At most SEGMENTS_MAX segments are compared, the
+    largest: the others' respondents make one OTHER_SEGMENT, and `grouped` says how many values and respondents
+    it holds (None when no value was grouped), so the cost and the answer stay bounded however many values the
+    column has."""
     d = _data(scope)
     n, rows = _theme_rows(d)
     out: dict = {"respondents": n, "source": scope.source, "model_version": d.model_version, "themes": rows,
@@ -270,16 +309,17 @@ def prevalence(*, scope: InsightsScope, segment: str | None = None) -> dict:
         kinds = {c["key"]: c["kind"] for c in metadata_columns(project=scope.project)}
         if segment not in kinds:
             raise ValidationError(f"Unknown metadata column {segment!r}.")
-        values = _segment_values(d, segment)
+        values, grouped = segments_group(_segment_values(d, segment))
+        other = grouped["segment"] if grouped else None
         segs = []
         per: dict[str, tuple[int, np.ndarray]] = {}
-        for value in sorted(set(values.tolist())):
+        for value in sorted(set(values.tolist()) - {other}) + ([other] if other else []):
             mask = values == value
             sn, srows = _theme_rows(d, mask)
             segs.append({"segment": value, "respondents": sn, "themes": srows, "nets": _net_rows(d, mask)})
             per[value] = (sn, d.matrix[mask].sum(axis=0))
         tests: list[dict[str, Any]] = []
-        for a, b in combinations(sorted(per), 2):
+        for a, b in combinations(list(per), 2):
             for j, t in enumerate(d.theme_ids):
                 z, p = stats.two_proportion_z_test(int(per[a][1][j]), per[a][0], int(per[b][1][j]), per[b][0])
                 tests.append({"theme_id": t, "theme": d.names[t], "segment_a": a, "segment_b": b, "z": _r(z), "p": p})
@@ -290,6 +330,7 @@ def prevalence(*, scope: InsightsScope, segment: str | None = None) -> dict:
             x["significant"] = bool(pa < 0.05)
         out["segments"] = segs
         out["differences"] = tests
+        out["grouped"] = grouped
     return out
 
 
@@ -404,20 +445,21 @@ def waves(*, scope: InsightsScope) -> dict:
     order = wave_order(project=scope.project)
     d = _data(scope)
     values = _segment_values(d, WAVE_COLUMN) if d.column(WAVE_COLUMN) is not None else np.zeros(0, dtype=object)
-    present = [w for w in order if (values == w).any()] if len(values) else []
+    seen = set(np.unique(values.astype(str)).tolist()) if len(values) else set()
+    present = [w for w in order if w in seen]
     if len(present) < 2:
         return {"waves": [], "rows": [], "changes": []}
-    masks = [values == w for w in present]
-    nets = net_membership(d)
-    series: list[tuple[str, str, int | None, np.ndarray]] = [
-        ("net", name, code, nets[:, k]) for k, (_, name, code, _) in enumerate(d.nets)]
-    series += [("code", d.names[t], d.codes.get(t), d.matrix[:, j]) for j, t in enumerate(d.theme_ids)]
+    # One pass over the rows for every wave and series (nets, then codes), not a mask per wave and series.
+    keys, bases, sums = _counts_by(values, np.hstack([net_membership(d), d.matrix]))
+    at = {k: i for i, k in enumerate(keys)}
+    series: list[tuple[str, str, int | None]] = [("net", name, code) for _, name, code, _ in d.nets]
+    series += [("code", d.names[t], d.codes.get(t)) for t in d.theme_ids]
     rows: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
-    for kind, name, code, has in series:
+    for s, (kind, name, code) in enumerate(series):
         per: list[dict[str, Any]] = []
-        for wave, mask in zip(present, masks, strict=True):
-            n, c = int(mask.sum()), int(has[mask].sum())
+        for wave in present:
+            n, c = bases[at[wave]], int(sums[at[wave], s])
             lo, hi = stats.wilson_interval(c, n)
             per.append({"wave": wave, "count": c, "respondents": n, "share": _r(c / n if n else 0.0),
                         "ci_low": _r(lo), "ci_high": _r(hi)})
@@ -428,7 +470,7 @@ def waves(*, scope: InsightsScope) -> dict:
                             "change": _r(b["share"] - a["share"]), "z": _r(z), "p": p})
     for change, adjusted in zip(changes, stats.holm_adjust([c["p"] for c in changes]), strict=True):
         change["p"], change["p_adjusted"], change["significant"] = _r(change["p"]), _r(adjusted), bool(adjusted < 0.05)
-    return {"waves": [{"wave": w, "respondents": int(m.sum())} for w, m in zip(present, masks, strict=True)],
+    return {"waves": [{"wave": w, "respondents": bases[at[w]]} for w in present],
             "rows": rows, "changes": changes}
 
 
@@ -490,19 +532,29 @@ def sentiment_insights(*, scope: InsightsScope) -> dict:
             else None, "themes": themes, "nets": net_rows, "drivers": pulls, "source": scope.source}
 
 
+COOCCURRENCE_ALL_PAIRS = 200  # themes up to which every pair is listed (19,900 pairs); past it, pairs seen together
+
+
 def cooccurrence(*, scope: InsightsScope, top: int = 15) -> dict:
-    """Theme counts, pairwise co-occurrence counts with lift, and the commonest exact theme sets."""
+    """Theme counts, pairwise co-occurrence counts with lift (past COOCCURRENCE_ALL_PAIRS themes only the pairs
+    some respondent has together), and the commonest exact theme sets."""
     d = _data(scope)
     # A sparse product: a respondent carries one or two themes, and a dense one is slow both as integers (no
     # BLAS) and as floats (BLAS threads fighting for a busy machine's cores: seconds at 100,000 respondents).
     m = sparse.csr_matrix(d.matrix, dtype=np.int64)
     n = m.shape[0]
     counts = d.matrix.sum(axis=0)
-    both = (m.T @ m).toarray()
+    # The pairs read off the sparse product. A codeframe of up to COOCCURRENCE_ALL_PAIRS codes lists every pair
+    # (never-together ones with a count of 0); a larger one only the pairs some respondent has together, so a
+    # codeframe of thousands of codes no longer makes a dense codes x codes table and millions of pairs.
+    both = sparse.triu(m.T @ m, k=1).todok()
+    k = len(d.theme_ids)
+    keys = combinations(range(k), 2) if k <= COOCCURRENCE_ALL_PAIRS else sorted(both.keys())
     pairs = []
-    for a, b in combinations(range(len(d.theme_ids)), 2):
-        pairs.append({"a": d.theme_ids[a], "b": d.theme_ids[b], "count": int(both[a, b]),
-                      "lift": _r(stats.lift(int(both[a, b]), int(counts[a]), int(counts[b]), n))})
+    for a, b in keys:
+        c = int(both.get((a, b), 0))
+        pairs.append({"a": d.theme_ids[a], "b": d.theme_ids[b], "count": c,
+                      "lift": _r(stats.lift(c, int(counts[a]), int(counts[b]), n))})
     # Exact theme sets counted as packed bit rows, so the cost is numpy's, not a loop over respondents; only the
     # sets that can make the top are decoded.
     coded = d.matrix[d.matrix.any(axis=1)] if d.theme_ids else np.zeros((0, 8), dtype=bool)
@@ -544,12 +596,8 @@ def trends(*, scope: InsightsScope, period: str = "month", theme_ids: list[int] 
         unique, at = np.unique(days, return_inverse=True)
         weeks = [date.fromisoformat(str(day)).isocalendar() for day in unique]
         arr = np.array([f"{w[0]}-W{w[1]:02d}" for w in weeks], dtype=object)[at]
-    keys = arr.tolist()
     points = []
-    for key in sorted(set(keys)):
-        mask = arr == key
-        n = int(mask.sum())
-        c = d.matrix[mask].sum(axis=0)
+    for key, n, c in zip(*_counts_by(arr, d.matrix), strict=True):
         points.append({"period": key, "respondents": n, "low_base": n < MIN_BASE,
                        "themes": [{"theme_id": t, "count": int(c[j]), "share": _r(c[j] / n)}
                                   for j, t in enumerate(d.theme_ids)]})

@@ -146,7 +146,9 @@ def prevalence_chart_build(prevalence: dict, fit: ChartFit | None = None) -> dic
 
 
 SEGMENT_THEMES = 12  # panels in the segments chart: the commonest themes (the table and API hold them all)
-SEGMENT_BARS = 12  # bars per panel: the largest segments (a column of 200 values would draw a 10,000 px chart)
+# Bars per panel: every segment prevalence compares (the SEGMENTS_MAX largest values and the "(other)" group of the
+# rest; a column of 200 values would draw a 10,000 px chart).
+SEGMENT_BARS = sel.SEGMENTS_MAX + 1
 
 
 def segments_chart_build(prevalence: dict, fit: ChartFit | None = None) -> dict:
@@ -202,8 +204,15 @@ def segments_chart_build(prevalence: dict, fit: ChartFit | None = None) -> dict:
         data=alt.Data(values=rows),
         row=alt.Row("theme:N", sort=order, title=None, header=header),
     ).properties(title="Segments (faded: no significant difference)" + (
-        f"; the {len(largest)} largest of {len(segments)} segments" if len(segments) > len(largest) else ""))
+        f"; the {len(largest)} largest of {len(segments)} segments" if len(segments) > len(largest) else "")
+        + (f"; {segments_grouped_note(prevalence['grouped'])}" if prevalence.get("grouped") else ""))
     return _spec(chart)
+
+
+def segments_grouped_note(grouped: dict) -> str:
+    """What a chart or sheet says when a column had more values than are compared (prevalence's `grouped`)."""
+    return (f"{grouped['other_values']:,} smaller values grouped as {grouped['segment']} "
+            f"({grouped['respondents']:,} respondents)")
 
 
 TERM_LABELS = 15  # points labelled with their words: the most distinctive terms of the theme
@@ -560,6 +569,8 @@ def insights_chart_build(*, scope: sel.InsightsScope, view: str, params: Mapping
         segment = params.get("segment") or insights_column_default(project=scope.project, kind="segment")
         prev = sel.prevalence(scope=scope, segment=segment)
         details = [f"compared by {segment}"] if segment else []
+        if prev.get("grouped"):
+            details.append(segments_grouped_note(prev["grouped"]))
         return InsightsChart(segments_chart_build(prev, fit), prev["respondents"], details)
     if view == "terms":
         terms = sel.terms(scope=scope, theme_id=_theme_param(params))

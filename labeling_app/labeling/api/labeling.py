@@ -15,7 +15,7 @@ from labeling_app.core.http.users import request_user
 from labeling_app.labeling.selectors.consensus import overlap_open_ids
 from labeling_app.labeling.selectors.responses import response_coding
 from labeling_app.labeling.services.annotations import AnnotationItem, annotation_submit
-from labeling_app.labeling.services.queue import queue_batch_lease, queue_skip
+from labeling_app.labeling.services.queue import queue_batch_lease, queue_skip, queue_skips_check
 from labeling_app.labeling.services.suggestions import suggestions_accept, suggestions_reject
 from labeling_app.modeling.selectors.model_events import model_version_payload
 from labeling_app.modeling.selectors.predictions import (
@@ -128,11 +128,11 @@ class AnnotationsView(ProjectScopedMixin, APIView):
         items = [AnnotationItem(response_id=r["response"], theme_ids=r["themes"], flagged=r["flagged"],
                                 note=r["note"], sentiment=r["sentiment"]) for r in rows if not r["skipped"]]
         skipped = [r["response"] for r in rows if r["skipped"]]
+        queue_skips_check(project=self.project, response_ids=skipped)  # 404 before anything is saved
         if items:
             annotation_submit(project=self.project, user=user, items=items)
         for response_id in skipped:
-            if self.project.responses.filter(pk=response_id).exists():
-                queue_skip(project=self.project, user=user, response_id=response_id)
+            queue_skip(project=self.project, user=user, response_id=response_id)
         return ApiResponse({"saved": len(items), "skipped": len(skipped)}, status=status.HTTP_201_CREATED)
 
 

@@ -4,7 +4,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 
 from labeling_app.core.http.params import bool_param, id_param, meta_filters
+from labeling_app.core.metadata import meta_key_candidates
 from labeling_app.labeling.selectors.responses import (
+    metadata_keys_present,
     responses_filter,
     viewer_blind_for,
 )
@@ -36,7 +38,8 @@ class ResponseListView(ResponseThemesMixin, generics.ListAPIView):
             search=params.get("search", "").strip(),
             theme_id=id_param(params, "theme"),
             uncoded=bool_param(params, "uncoded", default=False),
-            metadata=meta_filters(params.getlist("meta")),
+            metadata=meta_filters(params.getlist("meta"), columns=metadata_keys_present(
+                project=self.project, keys=meta_key_candidates(params.getlist("meta")))),
             blind_for=viewer_blind_for(self.membership),
         )
 

@@ -1,3 +1,4 @@
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
@@ -158,6 +159,12 @@ def responses_themes(*, project: Project, response_ids: list[int], blind_for: in
             state, resolved = "uncoded", []
         out[response_id] = ResponseThemes(state, resolved, coders, flagged)
     return out
+
+
+def metadata_keys_present(*, project: Project, keys: Collection[str]) -> set[str]:
+    """Which of `keys` are metadata columns of some response of the project (an exact look-up per key, for
+    the few names a `meta=KEY:VALUE` filter with several ':' could mean)."""
+    return {k for k in keys if project.responses.filter(metadata__has_key=k).exists()}
 
 
 def metadata_keys(*, project: Project, sample: int = 200) -> list[str]:

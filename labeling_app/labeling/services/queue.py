@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from labeling_app.core.db import IN_LIST_CAP, ids_chunked, rows_insert, sql_marks, table_quoted
@@ -386,8 +387,18 @@ def queue_batch_lease(*, project: Project, user: User, size: int) -> list[Respon
     return [rows[pk] for pk in picked if pk in rows]
 
 
+def queue_skips_check(*, project: Project, response_ids: list[int]) -> None:
+    """Every response to pass on is the project's: Http404 otherwise (another project's id is not found here,
+    as everywhere in the API), before anything of the request is saved."""
+    wanted = set(response_ids)
+    if len(wanted) != project.responses.filter(pk__in=wanted).count():
+        raise Http404("No such response in this project.")
+
+
 def queue_skip(*, project: Project, user: User, response_id: int) -> None:
-    """The user passes on a response: it is not served to them again for a day, and others may take it."""
+    """The user passes on a response: it is not served to them again for a day, and others may take it.
+    Http404 when the response is not the project's."""
+    queue_skips_check(project=project, response_ids=[response_id])
     QueueLease.objects.update_or_create(
         project=project, response_id=response_id, user=user,
         defaults={"skipped": True, "expires_at": timezone.now() + timedelta(days=1)},

@@ -1,6 +1,7 @@
-"""400, 403 and 404 for pages in the site's layout; under /api/ the API's one JSON error shape instead."""
+"""400, 403, 404 and 500 for pages in the site's layout; under /api/ the API's one JSON error shape instead."""
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.defaults import server_error as page_server_error
 
 from labeling_app.core.http.params import InvalidParam
 from labeling_app.projects.access import role_flags
@@ -43,3 +44,13 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     if _is_api(request):
         return JsonResponse({"message": "Not found.", "details": None}, status=404)
     return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: under /api/ the API's JSON shape (a client reads `message`, never an HTML page); pages keep
+    Django's plain 500 page (500.html when there is one), which renders without the database or a request
+    context. The exception itself is logged by Django (django.request) with its traceback."""
+    if _is_api(request):
+        return JsonResponse({"message": "Server error: the request failed on our side; it has been logged.",
+                             "details": None}, status=500)
+    return page_server_error(request)
