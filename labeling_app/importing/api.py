@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from labeling_app.core.http.users import request_user
 from labeling_app.core.progress import progress_get
-from labeling_app.importing.codeframe_import import MAX_CODEFRAME_BYTES, codeframe_import
+from labeling_app.importing.codeframes.services import MAX_CODEFRAME_BYTES, codeframe_import
 from labeling_app.importing.models import ImportJob
 from labeling_app.importing.services import import_job_create
 from labeling_app.jobs.http import QueuedCreateMixin, queued_create_responses

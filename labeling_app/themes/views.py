@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from labeling_app.core.http.params import id_param, required_id
-from labeling_app.importing.codeframe_import import MAX_CODEFRAME_BYTES, codeframe_import
+from labeling_app.importing.codeframes.services import MAX_CODEFRAME_BYTES, codeframe_import
 from labeling_app.importing.errors import ImportFileError
 from labeling_app.labeling.services.annotations import annotations_add_theme
 from labeling_app.labeling.services.theme_recode import theme_merge, theme_split

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from labeling_app.audit.models import AuditEvent
 from labeling_app.exporting.codeframe_export import codeframe_csv_export, codeframe_xlsx_export
 from labeling_app.exporting.services import long_csv_export
-from labeling_app.importing.codeframe_import import codeframe_import
+from labeling_app.importing.codeframes.services import codeframe_import
 from labeling_app.importing.errors import ImportFileError
 from labeling_app.importing.models import ImportJob
 from labeling_app.importing.services import import_file_run
