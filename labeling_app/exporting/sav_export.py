@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +28,9 @@ from labeling_app.exporting.services import (
     LABEL_SOURCE_CODES,
     LABEL_SOURCE_LABELS,
     Codeframe,
+    ascii_fold,
     codeframe_build,
+    name_unique,
 )
 from labeling_app.insights.selectors.insights import InsightsScope
 
@@ -49,19 +50,12 @@ SETS_PER_LINE = 10  # variables on one line of the syntax file (old SPSS reads l
 def spss_name_make(text: str, taken: set[str]) -> str:
     """A valid SPSS variable name for `text` (ASCII letters, digits, `_` and `.`, a letter first, not a reserved
     word, not ending in `.` or `_`), unique among `taken` without regard to case; adds it to `taken`."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    base = _NOT_NAME.sub("_", ascii_text).strip("._") or "v"
+    base = _NOT_NAME.sub("_", ascii_fold(text)).strip("._") or "v"
     if not base[0].isalpha():
         base = "v_" + base
     if base.upper() in RESERVED:
         base += "_v"
-    base = base[:NAME_BYTES - 4].rstrip("._")
-    name, n = base, 1
-    while name.upper() in taken:
-        n += 1
-        name = f"{base}_{n}"
-    taken.add(name.upper())
-    return name
+    return name_unique(base[:NAME_BYTES - 4].rstrip("._"), taken)
 
 
 SENTIMENT_VARIABLE = "csent"  # people's sentiment, when the project codes it (a metadata `sentiment` keeps its name)

@@ -43,6 +43,7 @@ import os
 import re
 import subprocess
 import tempfile
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -339,6 +340,21 @@ class Codeframe:
     nets: list[CodeframeNet]  # the project's nets that hold any of `codes`, in the nets' order
     respondents: list[CodeframeRespondent]
     sentiment_names: dict[int, str] = field(default_factory=dict)  # level -> name; {} when not coded
+
+
+def ascii_fold(text: str) -> str:
+    """`text` in ASCII, accents dropped ("Zoë" -> "Zoe"): what statistics packages' variable names allow."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+def name_unique(base: str, taken: set[str]) -> str:
+    """`base`, or `base_2`, `base_3` ... the first not in `taken` (compared without case); added to `taken`."""
+    name, n = base, 1
+    while name.upper() in taken:
+        n += 1
+        name = f"{base}_{n}"
+    taken.add(name.upper())
+    return name
 
 
 def _plain_number(text: str) -> bool:

@@ -15,7 +15,6 @@ lines end with CR LF.
 from __future__ import annotations
 
 import re
-import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,14 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.text import slugify
 
-from labeling_app.exporting.services import LABEL_SOURCE_CODES, LABEL_SOURCE_LABELS, Codeframe, codeframe_build
+from labeling_app.exporting.services import (
+    LABEL_SOURCE_CODES,
+    LABEL_SOURCE_LABELS,
+    Codeframe,
+    ascii_fold,
+    codeframe_build,
+    name_unique,
+)
 from labeling_app.insights.selectors.insights import InsightsScope
 
 RECORD_IDENT = "A"
@@ -43,17 +49,10 @@ class SssField:
 def sss_name_make(text: str, taken: set[str]) -> str:
     """A Triple-S name for `text` (ASCII letters, digits and `_`, a letter first), unique among `taken` without
     regard to case; adds it to `taken`."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    base = _NOT_NAME.sub("_", ascii_text).strip("_") or "V"
+    base = _NOT_NAME.sub("_", ascii_fold(text)).strip("_") or "V"
     if not base[0].isalpha():
         base = "V_" + base
-    base = base[:NAME_CHARS - 4]
-    name, n = base, 1
-    while name.upper() in taken:
-        n += 1
-        name = f"{base}_{n}"
-    taken.add(name.upper())
-    return name
+    return name_unique(base[:NAME_CHARS - 4], taken)
 
 
 def spread_field_render(numbers: frozenset[int] | None, *, subfields: int, width: int) -> str:

@@ -15,22 +15,14 @@ from labeling_app.modeling.selectors.autocode import autocode_preview
 from labeling_app.modeling.services.training import training_run
 from labeling_app.projects.models import Role
 from labeling_app.review.selectors.autocode_check import autocode_check
-from tests.browser.conftest import login
+from tests.browser.conftest import login, screenshots_at_widths
 from tests.conftest import PASSWORD, demo_project_make
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 
-WIDTHS = (1280, 800, 390)
 QC_SIZE = 4
 
-
-def _screenshots(page, folder, name: str) -> None:
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=folder / f"{name}-{width}.png", full_page=True)
-        assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways at {width}"
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def _target_that_codes(project) -> float:
@@ -90,7 +82,7 @@ def test_the_model_codes_the_rest_is_checked_blind_and_undone(live_server, demo_
     expect(claim).to_contain_text(f"expected micro F1 {expected.claimed_f1:.2f}")
     expect(page.locator("#autocode-themes tbody tr")).to_have_count(project.themes.filter(archived=False).count())
     assert not AutoCode.objects.exists()  # a preview writes nothing
-    _screenshots(page, screenshots, "autocode-preview")
+    screenshots_at_widths(page, screenshots, "autocode-preview")
     page.click("#autocode-confirm")
     expect(page.locator("#autocode-status")).to_contain_text(f"Coded by the model now: {len(expected.response_ids)}")
     codes = autocodes_current(project=project)
@@ -131,7 +123,7 @@ def test_the_model_codes_the_rest_is_checked_blind_and_undone(live_server, demo_
     expect(table.locator('tr[data-figure="micro_f1"] td').nth(1)).to_have_text(f"{figures['micro_f1']:.2f}")
     expect(table.locator('tr[data-figure="micro_f1"] td').nth(3)).to_contain_text(f"{figures['claimed_f1']:.2f}")
     expect(table.locator('tr[data-figure="alpha"]')).to_be_visible()
-    _screenshots(lead, screenshots, "autocode-agreement")
+    screenshots_at_widths(lead, screenshots, "autocode-agreement")
     lead.goto(f"{live_server.url}/projects/{project.pk}/")
     expect(lead.locator("#autocode-line")).to_contain_text(
         f"coded by model v1, measured micro-F1 {figures['micro_f1']:.2f} ")
@@ -160,7 +152,7 @@ def test_a_lead_checks_labels_with_one_click(live_server, demo_vectors, new_page
     page.click("#check-labels-link")
     cards = page.locator(".label-check")
     expect(cards.first).to_have_attribute("data-response", str(first))
-    _screenshots(page, screenshots, "check-labels")
+    screenshots_at_widths(page, screenshots, "check-labels")
     cards.first.get_by_role("button", name="Codes are right").click()
     expect(page.locator(".messages")).to_contain_text("Codes confirmed")
     expect(cards.first).to_have_attribute("data-response", str(second))

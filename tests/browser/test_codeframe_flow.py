@@ -13,19 +13,9 @@ from labeling_app.modeling.selectors.predictions import predictions_current
 from labeling_app.modeling.services.training import training_run
 from labeling_app.projects.models import Project, Response, Role
 from labeling_app.themes.services.themes import theme_create
-from tests.browser.conftest import login
+from tests.browser.conftest import login, screenshots_at_widths
 from tests.conftest import PASSWORD, demo_project_make
 from tests.factories import MembershipFactory, ResponseFactory, UserFactory
-
-WIDTHS = (1280, 800, 390)
-
-
-def _shoot(page, folder, name: str) -> None:
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=folder / f"{name}-{width}.png", full_page=True)
-        assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways at {width}"
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 @pytest.mark.browser
@@ -55,7 +45,7 @@ def test_the_nhs_label_page_groups_45_codes_under_11_nets_and_takes_sentiment_by
     staff_group = page.locator(f'details.net-group[data-net="{staff.pk}"]')
     expect(staff_group.locator("button.toggle")).to_have_count(project.themes.filter(net=staff).count())
     expect(page.locator("#sentiment-levels button.mood")).to_have_count(5)
-    _shoot(page, screenshots, "nhs-label-nets")
+    screenshots_at_widths(page, screenshots, "nhs-label-nets")
 
     # A collapsed net keeps its keys: the key still codes, and the net's line says so.
     theme = project.themes.filter(net=staff).exclude(shortcut="").order_by("order").first()
@@ -157,7 +147,7 @@ def test_a_second_wave_is_suggested_at_once_and_compared_on_insights(first_wave,
     expect(chart.locator("svg")).to_contain_text("2026")
     expect(page.locator("#wave-changes")).not_to_contain_text("Fewer than two waves")
     expect(page.locator("#new-themes li").first).to_be_visible()
-    _shoot(page, screenshots, "insights-waves")
+    screenshots_at_widths(page, screenshots, "insights-waves")
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})
         waves.screenshot(path=screenshots / f"insights-waves-section-{width}.png")
