@@ -69,6 +69,7 @@ from labeling_app.importing.parser import (
     ROW_NO_THEME,
     ROW_RESPONSE,
     ROW_THEME,
+    SENTIMENT_COLUMN,
 )
 from labeling_app.insights.selectors import insights as sel
 from labeling_app.insights.services import charts
@@ -224,7 +225,6 @@ def _coded_rows(scope: sel.InsightsScope) -> _Coded:
                   [t.name for t in themes if not t.archived or t.name in used], list(keys), themes, moods)
 
 
-SENTIMENT_COLUMN = "sentiment"  # the long format's column of people's sentiment (importing reads it back)
 CODED_SENTIMENT = "coded_sentiment"  # people's sentiment in the wide files (1 = most positive); blank: none
 
 

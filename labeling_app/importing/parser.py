@@ -14,6 +14,7 @@ CODER_COLUMN = "coder"
 # Optional, ThemeLoop's own export writes it: what each row is (README, "Exports"). Without this column a file
 # is read as it always was, and `theme_description` is metadata like any other column.
 ROW_COLUMN = "themeloop_row"
+SENTIMENT_COLUMN = "sentiment"  # a metadata column that is also the coders' sentiment of the rows it codes
 NET_COLUMN = "net"  # optional: the net (codeframe group) each row's theme sits under (read only beside a theme column)
 DESCRIPTION_COLUMN = "theme_description"  # a theme row's description (read only alongside ROW_COLUMN)
 ROW_RESPONSE = "response"  # a respondent's row, as in any long file (also a blank cell)

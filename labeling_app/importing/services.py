@@ -20,7 +20,7 @@ from labeling_app.core.db import rows_insert, values_insert
 from labeling_app.core.progress import progress_set
 from labeling_app.importing.errors import ImportFileError, RowError
 from labeling_app.importing.models import ImportJob
-from labeling_app.importing.parser import LongFormatParser, LongRow
+from labeling_app.importing.parser import SENTIMENT_COLUMN, LongFormatParser, LongRow
 from labeling_app.importing.readers import table_open
 from labeling_app.insights.selectors.data import insights_tables_warm
 from labeling_app.jobs.registry import TASK_IMPORT_RUN
@@ -35,6 +35,7 @@ from labeling_app.jobs.services.runs import (
 )
 from labeling_app.labeling.models import Annotation
 from labeling_app.projects.models import Project, Response
+from labeling_app.projects.selectors.waves import WAVE_COLUMN
 from labeling_app.projects.services.training_requests import training_inputs_changed
 from labeling_app.projects.services.users import file_coder_get, imported_coder_get
 from labeling_app.themes.models import Net, Theme
@@ -229,8 +230,6 @@ def _succeed(job: ImportJob, counts: ImportCounts, *, task_id: str, project: Pro
     embedding_run_request(project=project)
 
 
-WAVE_COLUMN = "wave"  # the metadata column that says which wave a response came in
-SENTIMENT_COLUMN = "sentiment"  # a metadata column that is also the coders' sentiment (see _sentiment_write)
 
 
 class _ImportWriter:

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
 
 from labeling_app.importing.models import ImportJob
 from labeling_app.importing.services import import_file_run
@@ -100,7 +101,7 @@ def test_the_retrain_learns_sentiment_as_one_more_head_and_suggests_it(analyst, 
                for m in moods.values()), moods
     assert {m["level"] for m in moods.values() if m} >= {1, 3}
     # Over the API: the queue carries it, and level=sentiment lists it.
-    client = pytest.importorskip("rest_framework.test").APIClient()
+    client = APIClient()
     client.force_authenticate(analyst)
     batch = client.get(f"/api/projects/{project.pk}/queue/?size=5").json()
     assert all(item["sentiment_suggestion"]["level"] in (1, 2, 3) for item in batch)

@@ -31,6 +31,7 @@ from labeling_app.labeling.selectors.sentiment import sentiment_names, sentiment
 from labeling_app.modeling.models import ResponseEmbedding
 from labeling_app.modeling.selectors.predictions import predictions_current
 from labeling_app.projects.models import Project, Response
+from labeling_app.projects.selectors.waves import WAVE_COLUMN
 from ml import insights as stats
 from ml.language import log_odds_from_counts, term_key
 
@@ -47,7 +48,6 @@ class InsightsScope:
     date_to: date | None = None
 
 
-WAVE_COLUMN = "wave"  # the metadata column an import marked as a wave fills (importing.services.WAVE_COLUMN)
 
 
 def _r(x: float) -> float:

@@ -6,12 +6,14 @@ WAVE_COLUMN = "wave"
 
 def response_waves(*, project: Project) -> dict[int, str]:
     """Response id -> its wave, for the responses that have one."""
+    # Only the key, only where it is (every retrain asks): not each response's whole metadata.
+    rows = Response.objects.filter(project=project, metadata__has_key=WAVE_COLUMN).values_list(
+        "pk", f"metadata__{WAVE_COLUMN}").order_by("pk")
     out: dict[int, str] = {}
-    rows = Response.objects.filter(project=project).values_list("pk", "metadata").order_by("pk")
-    for pk, metadata in rows.iterator(chunk_size=5000):
-        value = str((metadata or {}).get(WAVE_COLUMN, "")).strip()
-        if value:
-            out[pk] = value
+    for pk, value in rows.iterator(chunk_size=5000):
+        text = "" if value is None else str(value).strip()
+        if text:
+            out[pk] = text
     return out
 
 
