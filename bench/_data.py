@@ -87,7 +87,9 @@ def embedding_variant(model: object) -> str:
 
     if isinstance(model, OnnxEmbedder):
         meta = model.meta
-        return f"onnx-{'int8' if meta.get('quantize') else 'fp32'}-format{meta.get('format')}"
+        return f"onnx-{meta.get('variant') or ('int8' if meta.get('quantize') else 'fp32')}-format{meta.get('format')}"
+    if type(model).__name__ == "_Bf16Model":
+        return "sentencetransformer-bf16"
     modules = getattr(model, "modules", None)
     quantized = callable(modules) and any("quantized" in type(m).__module__ for m in modules())
     return f"{type(model).__name__.lower()}-{'int8' if quantized else 'fp32'}"

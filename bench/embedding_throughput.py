@@ -1,14 +1,16 @@
 """Embedding throughput on the NHS responses: ml.embeddings vs plain SentenceTransformer.encode.
 
 Usage: python bench/embedding_throughput.py [--threads N] [--rounds R] [--quantize | --float]
-    [--backend onnx|torch] [--cache-dir DIR]
+    [--backend auto|onnx|torch|VARIANT] [--cache-dir DIR]
 
 Baseline: ``SentenceTransformer.encode(texts, batch_size=64)`` (float32 torch) on the same model files.
-Ours: ``load_model()`` (ONNX Runtime, 8-bit weights by default) + ``embed_texts``. Both use the same thread
-count and are warmed up. Each round times the baseline and ours on all texts, in alternating order (ABBA...) so drifting
-load on a shared machine hits both alike; the ratio is the median of the per-round ratios, and the rates are
-from the median times. Ours counts only if every vector of every round stays within cosine 0.99 of the
-baseline's (the minimum cosine is printed).
+Ours: ``load_model()`` (the backend ``ml.embedding_choice`` measured fastest on this CPU, as the app's workers
+use it) + ``embed_texts``. Both use the same thread count and are warmed up. Each round times the baseline
+and ours on all texts, in alternating order (ABBA...) so drifting load on a shared machine hits both alike;
+the ratio is the median of the per-round ratios, and the rates are from the median times. Ours counts only
+if every vector of every round stays within cosine 0.99 of the baseline's (the minimum cosine is printed).
+
+Last line: ours=N/s baseline=N/s ratio=R backend=VARIANT threads=T cpu="MODEL NAME"
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._data import NHS_DIR, load_coded
-from ml.embeddings import BACKENDS, OnnxEmbedder, embed_texts, load_model
+from bench._data import NHS_DIR, cpu_name, embedding_variant, load_coded
+from ml import embedding_choice
+from ml.embeddings import BACKENDS, OnnxEmbedder, default_cache_dir, embed_texts, load_model
 
 MIN_COSINE = 0.99
 
@@ -53,12 +56,15 @@ def main(argv: list[str] | None = None) -> None:
     ours_model = load_model(quantize=args.quantize, backend=args.backend, cache_dir=args.cache_dir,
                             threads=args.threads)
     t_load = time.perf_counter() - t0
-    if isinstance(ours_model, OnnxEmbedder):
-        kind = f"onnx {'int8 (MatMulNBits 8-bit)' if ours_model.meta['quantize'] else 'float32'}"
-        print(f"ours: {kind} from {ours_model.folder} (load incl. any first-use export: {t_load:.1f}s)")
-    else:
-        kind = f"torch{' + int8 dynamic quantisation' if args.quantize else ''}"
-        print(f"ours: {kind} (load {t_load:.1f}s)")
+    kind = embedding_variant(ours_model)
+    where = f" from {ours_model.folder}" if isinstance(ours_model, OnnxEmbedder) else ""
+    print(f"ours: {kind}{where} (load incl. any first-use measurement and export: {t_load:.1f}s)")
+    for path in sorted((args.cache_dir or default_cache_dir()).glob("choice-*.json")):
+        choice = embedding_choice.choice_read(path.parent, path.stem.removeprefix("choice-"))
+        if choice is not None and choice.threads == args.threads and choice.cpu == cpu_name():
+            print(f"measured choice ({path.name}): {choice.describe()}")
+            for variant, seen in choice.candidates.items():
+                print(f"  {variant}: {seen}")
 
     def run_base() -> np.ndarray:
         with torch.inference_mode():
@@ -99,7 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"ours ({kind}; dedupe + token-length batches): median {mo:.1f}s")
     print(f"min cosine to baseline = {min_cos:.4f} (mean {statistics.mean(mean_cos):.4f}); "
           f"within {MIN_COSINE}: {min_cos >= MIN_COSINE}")
-    print(f"ours={n / mo:.0f}/s baseline={n / mb:.0f}/s ratio={ratio:.2f}")
+    print(f"ours={n / mo:.0f}/s baseline={n / mb:.0f}/s ratio={ratio:.2f} backend={kind} "
+          f"threads={args.threads} cpu=\"{cpu_name()}\"")
 
 
 if __name__ == "__main__":

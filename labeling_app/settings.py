@@ -347,6 +347,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 EMBEDDING_MODEL = os.environ.get("EMBEDDING_MODEL", "")
+# How responses are embedded: "auto" (the backend measured fastest on this CPU at first use, cached; see
+# ml.embedding_choice) or one variant of ml.embeddings.VARIANTS (onnx-int8, onnx-fp32, torch-bf16, ...).
+EMBEDDING_BACKEND = os.environ.get("EMBEDDING_BACKEND", "auto")
 # An embedding run is split into chunks of this many responses, one Celery task each, so that N workers on the
 # embeddings queue embed about N times faster (services.embeddings).
 EMBEDDING_CHUNK_SIZE = int(os.environ.get("EMBEDDING_CHUNK_SIZE", 2000))

@@ -1,12 +1,12 @@
-"""Sentence embeddings for survey responses (offline sentence-transformers, run with ONNX Runtime on CPU).
+"""Sentence embeddings for survey responses (offline sentence-transformers, on the backend fastest on this CPU).
 
-On CPU the default backend is ONNX Runtime: at first use the local sentence-transformers model is exported
-to ONNX (encoder + mean/CLS pooling + L2 normalisation in one graph) into a cache folder, then reused.
-By default the export's MatMul weights are quantised to 8 bits in blocks of 32 with int8 compute
-(ONNX Runtime MatMulNBits, accuracy level 4): on the 6,205 NHS responses every vector stays within cosine
-0.997 of ``SentenceTransformer.encode`` and embedding is faster (bench/README.md, embedding throughput).
-``quantize=False`` keeps float32 weights: the same vectors as sentence-transformers. Texts are batched
-by token count, so short texts go in large batches. Nothing is ever downloaded.
+On CPU the default (``backend="auto"``) is the variant of :data:`VARIANTS` that ``ml.embedding_choice`` measured
+fastest on this processor while keeping every probe vector within cosine 0.99 of plain float32
+``SentenceTransformer.encode``: ONNX Runtime with 8-bit weights (MatMulNBits, accuracy level 4), float32 or
+dynamic int8, or PyTorch in float32 or bfloat16. The ONNX variants are exports of the local model (encoder +
+mean/CLS pooling + L2 normalisation in one graph) made once into a cache folder, by a child process: a process
+that runs an ONNX variant loads only ONNX Runtime and the tokenizer, never PyTorch. Texts are deduplicated and
+batched by token count, so short texts go in large batches. Nothing is ever downloaded.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,8 +31,13 @@ logger = logging.getLogger(__name__)
 
 #: Output dimension of the default model (all-MiniLM-L6-v2).
 DIMENSION = 384
-#: Backends ``load_model`` accepts; ``None`` picks ``"onnx"`` on CPU when onnxruntime is installed.
-BACKENDS = ("onnx", "torch")
+#: Backend variants: ONNX Runtime with 8-bit block weights, float32 or dynamic int8 (QOperator) weights; PyTorch
+#: in bfloat16 (autocast; AMX or AVX-512 BF16) or float32 (plain ``encode``).
+VARIANTS = ("onnx-int8", "onnx-fp32", "onnx-qint8", "torch-bf16", "torch-fp32")
+#: Backends ``load_model`` accepts: ``"auto"`` (the measured choice), ``"onnx"``/``"torch"`` (with ``quantize``)
+#: or one variant. ``None`` is ``"auto"`` on CPU when onnxruntime is installed.
+BACKENDS = ("auto", "onnx", "torch", *VARIANTS)
+_ONNX_VARIANTS = {"onnx-int8": "int8", "onnx-fp32": "fp32", "onnx-qint8": "qint8"}
 #: Environment variable naming the folder for exported ONNX models (see :func:`default_cache_dir`).
 CACHE_ENV = "THEMELOOP_EMBEDDING_CACHE"
 #: Upper bound on padded tokens per ONNX batch: short texts go in large batches, long ones in small ones.
@@ -38,7 +45,7 @@ TOKENS_PER_BATCH = 8192
 #: Most texts in one ONNX batch, however short they are.
 MAX_BATCH_TEXTS = 1024
 #: Bump when the exported files change, so old cache folders are ignored.
-_EXPORT_FORMAT = 1
+_EXPORT_FORMAT = 2
 _PROBE_TEXTS = (
     "The nurses were kind and caring.",
     "Waited four hours in A&E before anyone saw me, and nobody told us why.",
@@ -129,39 +136,87 @@ def load_model(
     ``name_or_path`` is a local directory or a model name already cached locally; ``None`` means the bundled
     all-MiniLM-L6-v2. Raises :class:`EmbeddingModelNotFound` instead of downloading anything.
 
-    ``backend``: ``"onnx"`` (the default on CPU when onnxruntime is installed) returns an
-    :class:`OnnxEmbedder`, exporting the model into ``cache_dir`` (default :func:`default_cache_dir`) on first
-    use, a few seconds; a model the ONNX path cannot run falls back to ``"torch"`` with a warning.
-    ``"torch"`` returns the ``SentenceTransformer`` itself.
+    ``backend``: ``"auto"`` (the default on CPU when onnxruntime is installed and ``quantize`` is not given)
+    loads the variant measured fastest on this CPU (``ml.embedding_choice``; measured once, about a minute, and
+    cached in ``cache_dir``, default :func:`default_cache_dir`); a failed measurement falls back to
+    ``"onnx-int8"`` with a warning. A name of :data:`VARIANTS` loads that variant. ``"onnx"`` returns an
+    :class:`OnnxEmbedder` (8-bit weights unless ``quantize=False``), exporting the model into ``cache_dir`` on
+    first use (a child process, a few seconds); a model the ONNX path cannot run falls back to ``"torch"``
+    with a warning. ``"torch"`` returns the ``SentenceTransformer`` itself (``quantize=True``: dynamic int8 of
+    the linear layers, min cosine 0.63 on the NHS data: not recommended).
 
-    ``quantize``: ``None`` (default) means int8 with ONNX and float32 with torch. With ONNX, ``True`` gives
-    8-bit block-wise weights with int8 compute (min cosine 0.997 to the float model on the NHS data) and
-    ``False`` float32 (identical vectors). With torch, ``True`` is dynamic int8 quantisation of the linear
-    layers (min cosine 0.63 on the NHS data: not recommended). ``threads``: with ONNX, how many batches run
-    at once, one thread each (default: the cores this process may use).
+    ``threads``: how many cores to use (default: the cores this process may use); with ONNX, that many
+    batches run at once, one thread each; with PyTorch, its intra-op threads.
     """
     if backend is not None and backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
     _force_offline()
     local = _resolve_local(name_or_path) if name_or_path else default_model_path()
-    chosen = backend or ("onnx" if device == "cpu" and _onnxruntime_available() else "torch")
-    if chosen == "onnx":
+    requested = backend
+    if backend is None:
+        onnx_ok = device == "cpu" and _onnxruntime_available()
+        backend = ("auto" if quantize is None else "onnx") if onnx_ok else "torch"
+    if backend == "auto":
+        if device != "cpu":
+            raise ValueError("backend 'auto' measures CPU backends; use backend='torch' for other devices")
+        backend = _variant_chosen(local, cache_dir=cache_dir, threads=threads)
+    elif backend == "onnx":
+        backend = "onnx-fp32" if quantize is False else "onnx-int8"
+    if backend in _ONNX_VARIANTS:
         if device != "cpu":
             raise ValueError("the onnx backend runs on CPU only; use backend='torch' for other devices")
         try:
             return OnnxEmbedder.from_model_dir(
-                local, quantize=quantize is not False, cache_dir=cache_dir, threads=threads
+                local, variant=_ONNX_VARIANTS[backend], cache_dir=cache_dir, threads=threads
             )
         except _OnnxUnsupported as exc:
-            if backend == "onnx":
+            if requested is not None and requested != "auto":  # asked for ONNX by name: no silent fallback
                 raise
             logger.warning("embedding model %s: ONNX path unavailable (%s); using torch", local, exc)
     model = _load_torch(local, device)
-    if quantize:
+    if threads and device == "cpu":
+        import torch
+
+        torch.set_num_threads(threads)
+    if backend == "torch-bf16":
+        return _Bf16Model(model)
+    if quantize and backend == "torch":
         import torch
 
         model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     return model
+
+
+class _Bf16Model:
+    """A SentenceTransformer whose ``encode`` runs under bfloat16 autocast (AMX / AVX-512 BF16 matrix units)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def encode(self, *args: Any, **kwargs: Any) -> Any:
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return self.model.encode(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # everything else is the model's own
+        return getattr(self.model, name)
+
+
+def _variant_chosen(local: str, *, cache_dir: str | os.PathLike[str] | None, threads: int | None) -> str:
+    """The variant ``ml.embedding_choice`` measured fastest here (measuring it first when not cached)."""
+    from ml import embedding_choice
+
+    root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    try:
+        choice = embedding_choice.backend_choose(
+            local, model_fingerprint=_fingerprint(local, "choice"), threads=threads or _usable_cores(),
+            cache_dir=root,
+        )
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        logger.warning("embedding backend not measured (%s); using onnx-int8", exc)
+        return "onnx-int8"
+    return choice.variant
 
 
 def _onnxruntime_available() -> bool:
@@ -172,10 +227,10 @@ def _onnxruntime_available() -> bool:
     return True
 
 
-def _fingerprint(local: str, quantize: bool) -> str:
+def _fingerprint(local: str, variant: str) -> str:
     """Cache key: the model folder's path and files (name, size, mtime), the variant and the export format."""
     root = Path(local).resolve()
-    h = hashlib.sha256(f"{_EXPORT_FORMAT}|{quantize}|{root}".encode())
+    h = hashlib.sha256(f"{_EXPORT_FORMAT}|{variant}|{root}".encode())
     for f in sorted(p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts):
         st = f.stat()
         h.update(f"|{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())
@@ -226,7 +281,7 @@ class OnnxEmbedder:
         cls,
         local: str,
         *,
-        quantize: bool = False,
+        variant: str = "fp32",
         cache_dir: str | os.PathLike[str] | None = None,
         threads: int | None = None,
     ) -> OnnxEmbedder:
@@ -236,9 +291,8 @@ class OnnxEmbedder:
         exported again, with a warning, instead of failing every embedding job from then on.
         """
         root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-        variant = "int8" if quantize else "fp32"
-        folder = root / f"{Path(local).name or 'model'}-{variant}-{_fingerprint(local, quantize)}"
-        cls._export_cached(local, root, folder, quantize=quantize)
+        folder = root / f"{Path(local).name or 'model'}-{variant}-{_fingerprint(local, variant)}"
+        cls._export_cached(local, root, folder, variant=variant)
         try:
             return cls(folder, threads=threads)
         except Exception as exc:  # onnxruntime, tokenizers and json each raise their own kind for a bad file
@@ -247,11 +301,11 @@ class OnnxEmbedder:
             with contextlib.suppress(OSError):  # another process may have moved or rebuilt it already
                 folder.rename(broken)
             shutil.rmtree(broken, ignore_errors=True)
-        cls._export_cached(local, root, folder, quantize=quantize)
+        cls._export_cached(local, root, folder, variant=variant)
         return cls(folder, threads=threads)
 
     @staticmethod
-    def _export_cached(local: str, root: Path, folder: Path, *, quantize: bool) -> None:
+    def _export_cached(local: str, root: Path, folder: Path, *, variant: str) -> None:
         if not (folder / "meta.json").is_file():
             try:
                 root.mkdir(parents=True, exist_ok=True)
@@ -259,7 +313,7 @@ class OnnxEmbedder:
             except OSError as exc:
                 raise _OnnxUnsupported(f"cache folder {root} is not writable: {exc}") from exc
             try:
-                _export(local, tmp, quantize=quantize)
+                _export_in_child(local, tmp, variant=variant)
                 tmp.chmod(0o755)  # mkdtemp makes it private; the export is readable like the model itself
                 try:
                     tmp.rename(folder)  # atomic; another process may have won the race
@@ -313,8 +367,28 @@ class OnnxEmbedder:
         return vecs[0] if single else vecs
 
 
-def _export(local: str, folder: Path, *, quantize: bool) -> None:
-    """Export the sentence-transformers model in ``local`` to ``folder`` (model.onnx, tokenizer.json, meta.json)."""
+#: Exit status of the export child for a model the ONNX path cannot run (its reason on the last stderr line).
+_UNSUPPORTED_EXIT = 3
+
+
+def _export_in_child(local: str, folder: Path, *, variant: str) -> None:
+    """Run :func:`_export` in a child process: exporting needs PyTorch, which this process need not load."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]),
+                                                                      os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-m", "ml.embeddings", "export", local, str(folder), variant],
+                          capture_output=True, text=True, env=env, timeout=900)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or ["no output"]
+        raise _OnnxUnsupported(lines[-1] if done.returncode == _UNSUPPORTED_EXIT else "\n".join(lines[-5:]))
+
+
+def _export(local: str, folder: Path, *, variant: str) -> None:
+    """Export the sentence-transformers model in ``local`` to ``folder`` (model.onnx, tokenizer.json, meta.json).
+
+    ``variant``: ``"fp32"``, ``"int8"`` (8-bit block weights, MatMulNBits) or ``"qint8"`` (dynamic int8 with
+    per-channel weights, the QOperator kernels that use VNNI/AMX). The export is checked against PyTorch on
+    probe texts: cosine 0.9999 for float32, 0.99 for the quantised ones, else :class:`_OnnxUnsupported`.
+    """
     import torch
 
     model = _load_torch(local, "cpu")
@@ -366,8 +440,14 @@ def _export(local: str, folder: Path, *, quantize: bool) -> None:
             )
         except Exception as exc:  # any exporter failure means "use torch"
             raise _OnnxUnsupported(f"ONNX export failed: {exc}") from exc
-    if quantize:
+    if variant == "int8":
         _quantize_nbits(fp32_path, folder / "model.onnx")
+        fp32_path.unlink()
+    elif variant == "qint8":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(fp32_path), str(folder / "model.onnx"), per_channel=True,
+                         weight_type=QuantType.QInt8)
         fp32_path.unlink()
     else:
         fp32_path.rename(folder / "model.onnx")
@@ -377,7 +457,8 @@ def _export(local: str, folder: Path, *, quantize: bool) -> None:
     meta = {
         "format": _EXPORT_FORMAT,
         "source": str(Path(local).resolve()),
-        "quantize": quantize,
+        "quantize": variant != "fp32",
+        "variant": variant,
         "pooling": pooling,
         "max_seq_length": int(model.max_seq_length),
         "do_lower_case": bool(getattr(mods[0], "do_lower_case", False)),
@@ -391,7 +472,7 @@ def _export(local: str, folder: Path, *, quantize: bool) -> None:
     probe = list(_PROBE_TEXTS)
     ref = model.encode(probe, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
     cos = (exported.encode(probe) * ref).sum(1)
-    if float(cos.min()) < (0.99 if quantize else 0.9999):
+    if float(cos.min()) < (0.9999 if variant == "fp32" else 0.99):
         raise _OnnxUnsupported(f"exported model disagrees with torch (min cosine {cos.min():.4f})")
 
 
@@ -495,3 +576,21 @@ def _embed_torch(
             )
             if progress is not None:
                 progress(min(start + batch_size, total), total)
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m ml.embeddings export MODEL_DIR FOLDER VARIANT``: the export child of :func:`_export_in_child`."""
+    if len(argv) != 4 or argv[0] != "export":
+        print("usage: python -m ml.embeddings export MODEL_DIR FOLDER VARIANT", file=sys.stderr)
+        return 2
+    _force_offline()
+    try:
+        _export(argv[1], Path(argv[2]), variant=argv[3])
+    except _OnnxUnsupported as exc:
+        print(str(exc).replace("\n", " "), file=sys.stderr)
+        return _UNSUPPORTED_EXIT
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from rest_framework.test import APIClient
 
@@ -17,6 +18,12 @@ from tests.factories import MembershipFactory, ProjectFactory, ResponseFactory, 
 ROOT = Path(__file__).resolve().parent.parent
 NHS_DIR = ROOT.parent / "shared" / "data" / "nhs_fft"
 PASSWORD = "pw-for-tests-1"
+
+# The app embeds with the backend measured fastest on its CPU (ml.embedding_choice); the tests pin one variant so
+# what they expect of embeddings (clusters, neighbours) is the same on every CPU. The choice itself is tested in
+# tests/ml/test_embedding_choice.py. Workers and servers the tests start inherit the environment.
+os.environ.setdefault("EMBEDDING_BACKEND", "onnx-int8")
+settings.EMBEDDING_BACKEND = os.environ["EMBEDDING_BACKEND"]
 
 
 @dataclass

@@ -16,7 +16,7 @@ NHS_DIR = Path(__file__).resolve().parents[2].parent / "shared/data/nhs_fft"
 def model() -> Any:
     from ml.embeddings import load_model
 
-    return load_model()
+    return load_model(backend="onnx-int8")  # pinned: the same vectors on every CPU (see tests/conftest.py)
 
 
 @pytest.fixture(scope="session")

@@ -86,8 +86,8 @@ def torch_model() -> Any:
 
 
 @onnx_only
-def test_default_is_quantized_onnx_close_to_torch(model: Any, torch_model: Any) -> None:
-    assert isinstance(model, OnnxEmbedder) and model.meta["quantize"]
+def test_int8_onnx_is_close_to_torch(model: Any, torch_model: Any) -> None:
+    assert isinstance(model, OnnxEmbedder) and model.meta["variant"] == "int8"
     texts = [*TEXTS, "Ok", "word " * 400]  # a very short text and one truncated at max_seq_length
     ref = torch_model.encode(texts, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
     assert (embed_texts(model, texts) * ref).sum(1).min() > 0.99

@@ -59,7 +59,8 @@ _FINISHED = (EmbeddingChunk.Status.SUCCEEDED, EmbeddingChunk.Status.FAILED)
 def _loaded_model(name: str) -> Any:
     # One load per worker process: loading takes seconds, embedding a batch milliseconds. EMBEDDING_THREADS
     # holds a worker to that many threads, so several workers on one machine do not fight over its cores.
-    return ml_embeddings.load_model(settings.EMBEDDING_MODEL or None, threads=settings.EMBEDDING_THREADS or None)
+    return ml_embeddings.load_model(settings.EMBEDDING_MODEL or None, backend=settings.EMBEDDING_BACKEND or None,
+                                    threads=settings.EMBEDDING_THREADS or None)
 
 
 def embedding_model_loaded(name: str) -> Any:
