@@ -137,7 +137,8 @@ class QuotesView(_InsightsView):
 
 class ChartFileView(_InsightsView):
     """One view's chart drawn on the server as a PNG or SVG file, under the same filters as the views. Drawing
-    costs seconds of CPU, so it is throttled per user (THROTTLE_CHARTS) like exports."""
+    costs seconds of CPU, so it is throttled per user (THROTTLE_CHARTS) like exports, and done in a render process
+    (insights.services.chart_pool): a chart past CHART_RENDER_TIMEOUT answers 503 with a message."""
 
     throttle_classes = [UserScopedThrottle]
     throttle_scope = "charts"

@@ -86,7 +86,8 @@ def plain_requests_while(port: int, cookie: str, path: str) -> tuple[tuple[int, 
 def test_a_chart_being_drawn_does_not_stall_other_requests(transactional_db, settings, tmp_path):
     project, small = coded_project("Many themes", HEAVY_THEMES), coded_project("Few themes", 3)
     cookie = member_cookie(project, small)
-    with production_server_running(settings, tmp_path, workers=1) as port:
+    # A time limit no loaded test machine reaches: this test is about the worker answering while a chart is drawn.
+    with production_server_running(settings, tmp_path, workers=1, env={"CHART_RENDER_TIMEOUT": "300"}) as port:
         # A first small chart starts the worker's render process, so the heavy one below times drawing alone.
         assert fetch(port, chart_path(small), cookie)[0] == 200
         (status, body, seconds), plain = plain_requests_while(port, cookie, chart_path(project))

@@ -5,7 +5,8 @@ Each builder takes one dict in the shape of the insights contract and returns a 
 vl-convert. Text (theme names, terms) goes in as data and is shown by Vega as text, never as HTML.
 
 ``insights_chart_spec`` reads one view through the insights selectors under a scope and builds its spec (the
-page's chart endpoint and the chart files share it); ``chart_render`` draws a spec as PNG or SVG on the server.
+page's chart endpoint and the chart files share it); ``chart_render`` draws a spec as PNG or SVG on the server (in
+a render process of chart_pool in the web server).
 """
 
 from __future__ import annotations
