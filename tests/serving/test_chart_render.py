@@ -50,7 +50,7 @@ def member_cookie(*projects: Project) -> str:
     return f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
 
 
-def fetch(port: int, path: str, cookie: str, timeout: float = 120) -> tuple[int, bytes, float]:
+def fetch(port: int, path: str, cookie: str, timeout: float = 300) -> tuple[int, bytes, float]:
     """GET on a fresh connection: the status, the body and the seconds it took."""
     start = time.monotonic()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -63,8 +63,8 @@ def fetch(port: int, path: str, cookie: str, timeout: float = 120) -> tuple[int,
         conn.close()
 
 
-def chart_path(project: Project) -> str:
-    return f"/api/projects/{project.pk}/insights/charts/prevalence.png"
+def chart_path(project: Project, fmt: str = "png") -> str:
+    return f"/api/projects/{project.pk}/insights/charts/prevalence.{fmt}"
 
 
 def plain_requests_while(port: int, cookie: str, path: str) -> tuple[tuple[int, bytes, float], list[float]]:
@@ -101,11 +101,12 @@ def test_a_chart_being_drawn_does_not_stall_other_requests(transactional_db, set
 def test_a_chart_past_the_time_limit_answers_503_and_the_next_one_is_drawn(transactional_db, settings, tmp_path):
     heavy, small = coded_project("Many themes", HEAVY_THEMES), coded_project("Few themes", 3)
     cookie = member_cookie(heavy, small)
-    with production_server_running(settings, tmp_path, workers=1, env={"CHART_RENDER_TIMEOUT": "1.5"}) as port:
+    with production_server_running(settings, tmp_path, workers=1, env={"CHART_RENDER_TIMEOUT": "2"}) as port:
         status, body, seconds = fetch(port, chart_path(heavy), cookie)
         assert status == 503, body[:300]
-        assert json.loads(body)["message"].startswith("The chart took longer than 1.5 s to draw and was stopped")
+        assert json.loads(body)["message"].startswith("The chart took longer than 2 s to draw and was stopped")
         assert seconds < 30, f"the request hung for {seconds:.1f} s"
-        # The stopped render process was replaced: the next chart is drawn.
-        status, body, _ = fetch(port, chart_path(small), cookie)
-        assert status == 200 and body[:8] == b"\x89PNG\r\n\x1a\n", body[:300]
+        # The stopped render process was replaced: the next chart is drawn (an SVG, well within the limit even on a
+        # loaded machine, where the render process's low priority tells).
+        status, body, _ = fetch(port, chart_path(small, "svg"), cookie)
+        assert status == 200 and body.startswith(b"<svg"), body[:300]
