@@ -18,6 +18,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeling_app.settings")
 # queries at once, and a request waits for a free connection rather than failing.
 os.environ.setdefault("CONN_MAX_AGE", "0")
 os.environ.setdefault("DATABASE_POOL_SIZE", "8")
+# vl-convert holds the GIL for the seconds a chart takes: a worker draws charts in a render process of its own
+# (insights.services.chart_pool), so its event loop and other requests go on meanwhile.
+os.environ.setdefault("CHART_RENDER_PROCESSES", "1")
 
 
 class SyncChainASGIHandler(ASGIHandler):

@@ -193,6 +193,11 @@ REPORT_CHROMIUM = os.environ.get("REPORT_CHROMIUM") or "/usr/bin/chromium"
 REPORT_PRINT_TIMEOUT_SECONDS = int(os.environ.get("REPORT_PRINT_TIMEOUT_SECONDS", 120))
 # Printed reports are deleted this long after they were made (after each report asked for or printed); the row stays.
 REPORT_RETENTION_HOURS = float(os.environ.get("REPORT_RETENTION_HOURS", 24))
+# Chart files are drawn by vl-convert, which holds the GIL while it draws: the web server draws them in this many
+# render processes of each worker (insights.services.chart_pool; labeling_app/asgi.py sets 1), other processes
+# (Celery workers, commands) in their own when 0. A draw past the timeout is stopped: its request answers 503.
+CHART_RENDER_PROCESSES = int(os.environ.get("CHART_RENDER_PROCESSES", "0"))
+CHART_RENDER_TIMEOUT = float(os.environ.get("CHART_RENDER_TIMEOUT", 30))
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

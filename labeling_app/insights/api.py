@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
@@ -137,7 +137,8 @@ class QuotesView(_InsightsView):
 
 class ChartFileView(_InsightsView):
     """One view's chart drawn on the server as a PNG or SVG file, under the same filters as the views. Drawing
-    costs seconds of CPU, so it is throttled per user (THROTTLE_CHARTS) like exports."""
+    costs seconds of CPU, so it is throttled per user (THROTTLE_CHARTS) like exports, and done in a render process
+    (insights.services.chart_pool): a chart past CHART_RENDER_TIMEOUT answers 503 with a message."""
 
     throttle_classes = [UserScopedThrottle]
     throttle_scope = "charts"
@@ -151,7 +152,9 @@ class ChartFileView(_InsightsView):
                                OpenApiParameter("score", OpenApiTypes.STR, description="drivers"),
                                OpenApiParameter("period", OpenApiTypes.STR, enum=["week", "month"]),
                                OpenApiParameter("themes", OpenApiTypes.STR, description="trends: theme ids")],
-                   responses={(200, "image/png"): OpenApiTypes.BINARY, (200, "image/svg+xml"): OpenApiTypes.BINARY})
+                   responses={(200, "image/png"): OpenApiTypes.BINARY, (200, "image/svg+xml"): OpenApiTypes.BINARY,
+                              503: OpenApiResponse(description="drawing ran past CHART_RENDER_TIMEOUT, or the "
+                                                   "render processes stayed busy as long (the message says which)")})
     def get(self, request: Request, project_id: int, view: str, fmt: str) -> HttpResponse:
         if view not in CHART_VIEWS:
             choices = ", ".join(CHART_VIEWS)

@@ -4,6 +4,7 @@ Runs the gunicorn part of that exact command on the test database and Redis: 30 
 (holding no database connection) while ordinary pages and static files still answer fast, every stream gets a
 published event, and a closed stream's server side ends (its Redis subscription goes away).
 """
+import contextlib
 import http.client
 import json
 import os
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -158,15 +160,26 @@ def subscribers(client: redis.Redis, project_id: int) -> int:
     return dict(client.pubsub_numsub(project_channel(project_id)))[project_channel(project_id).encode()]
 
 
-@pytest.fixture
-def production_server(transactional_db, settings, tmp_path):
-    """The web command's gunicorn, on a free port, the test database and this test's Redis channels."""
+def with_workers(argv: list[str], count: int) -> list[str]:
+    """`argv` with `count` worker processes instead of the web command's."""
+    out = [word for i, word in enumerate(argv) if not (word in ("--workers", "-w") or word.startswith("--workers=")
+                                                       or (i and argv[i - 1] in ("--workers", "-w")))]
+    return [*out, "--workers", str(count)]
+
+
+@contextlib.contextmanager
+def production_server_running(settings, tmp_path: Path, *, workers: int | None = None,
+                              env: dict[str, str] | None = None) -> Iterator[int]:
+    """The web command's gunicorn, on a free port, the test database and this test's Redis channels (optionally
+    with `workers` processes and more environment); yields its port. Needs a transactional database."""
     from django.db import connection
 
     port = free_port()
     argv = with_bind(gunicorn_argv(web_command()), f"127.0.0.1:{port}")
-    env = dict(os.environ)
-    env.update({
+    if workers is not None:
+        argv = with_workers(argv, workers)
+    server_env = dict(os.environ)
+    server_env.update({
         "DATABASE_URL": _database_url(connection.settings_dict) + (
             f"?application_name={SERVER_APPLICATION}" if connection.vendor == "postgresql" else ""),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
@@ -177,11 +190,12 @@ def production_server(transactional_db, settings, tmp_path):
         "DEBUG": "0",
         # A small pool (labeling_app/asgi.py's default is larger), so the bound on connections below is tight.
         "DATABASE_POOL_SIZE": str(POOL_SIZE),
+        **(env or {}),
     })
-    env.pop("THEMELOOP_DEV", None)
+    server_env.pop("THEMELOOP_DEV", None)
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", *argv], cwd=ROOT, env=env, stdout=log,
+        proc = subprocess.Popen([sys.executable, "-m", *argv], cwd=ROOT, env=server_env, stdout=log,
                                 stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
@@ -205,6 +219,13 @@ def production_server(transactional_db, settings, tmp_path):
             proc.kill()
             proc.wait()
         print(log_path.read_text()[-5000:])
+
+
+@pytest.fixture
+def production_server(transactional_db, settings, tmp_path):
+    """The web command's gunicorn, on a free port, the test database and this test's Redis channels."""
+    with production_server_running(settings, tmp_path) as port:
+        yield port
 
 
 def test_dockerfile_runs_the_same_command_as_compose():

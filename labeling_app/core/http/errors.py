@@ -17,6 +17,12 @@ class DetailedInputError(Exception):
         raise NotImplementedError
 
 
+class UnavailableError(Exception):
+    """A service that cannot answer now (busy, or past its time limit), though the request was fine: a 503 whose
+    message says so. Subclassed where the limit lives (insights.services.chart_pool), so this layer imports
+    nothing."""
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Turn service and DRF errors into {"message", "details"} responses."""
     if isinstance(exc, DetailedInputError):
@@ -24,6 +30,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             {"message": str(exc), "details": exc.details()},
             status=status.HTTP_400_BAD_REQUEST,
         )
+    if isinstance(exc, UnavailableError):
+        return Response({"message": str(exc), "details": None}, status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": "10"})
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -5,7 +5,8 @@ Each builder takes one dict in the shape of the insights contract and returns a 
 vl-convert. Text (theme names, terms) goes in as data and is shown by Vega as text, never as HTML.
 
 ``insights_chart_spec`` reads one view through the insights selectors under a scope and builds its spec (the
-page's chart endpoint and the chart files share it); ``chart_render`` draws a spec as PNG or SVG on the server.
+page's chart endpoint and the chart files share it); ``chart_render`` draws a spec as PNG or SVG on the server (in
+a render process of chart_pool in the web server).
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from datetime import date
 from typing import Any, Literal
 
 import altair as alt
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from labeling_app.insights.selectors import insights as sel
+from labeling_app.insights.services.chart_draw import chart_draw
+from labeling_app.insights.services.chart_pool import chart_pool_render
 from labeling_app.projects.models import Project
 
 WIDTH = 560
@@ -647,11 +651,11 @@ def insights_chart_file(*, scope: sel.InsightsScope, view: str, params: Mapping[
 
 
 def chart_render(spec: dict, fmt: str) -> bytes:
-    """A Vega-Lite spec drawn on the server by vl-convert (no browser, no network): PNG (2x scale) or SVG bytes."""
-    import vl_convert  # loads a JavaScript engine: only when a chart is drawn
-
-    if fmt == "svg":
-        return str(vl_convert.vegalite_to_svg(spec)).encode("utf-8")
-    if fmt == "png":
-        return bytes(vl_convert.vegalite_to_png(spec, scale=2))
-    raise ValidationError(f"unknown chart format {fmt!r}; choose one of {', '.join(CHART_FORMATS)}.")
+    """A Vega-Lite spec drawn on the server by vl-convert (no browser, no network): PNG (2x scale) or SVG bytes.
+    vl-convert holds the GIL while it draws: with CHART_RENDER_PROCESSES (the web server) the chart is drawn in a
+    render process (chart_pool; ChartRenderUnavailable past CHART_RENDER_TIMEOUT), else in this process."""
+    if fmt not in CHART_FORMATS:
+        raise ValidationError(f"unknown chart format {fmt!r}; choose one of {', '.join(CHART_FORMATS)}.")
+    if settings.CHART_RENDER_PROCESSES > 0:
+        return chart_pool_render(spec, fmt)
+    return chart_draw(spec, fmt)
