@@ -25,6 +25,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
+from labeling_app.core.redis_breaker import redis_breaker_close, redis_breaker_is_open, redis_breaker_trip
 from labeling_app.jobs.models import OutboxJob
 from labeling_app.jobs.registry import JOB_KINDS, TASK_NAMES
 from labeling_app.jobs.services.runs import job_attempts_exhausted, jobs_stale_find
@@ -36,16 +37,26 @@ __all__ = ["enqueue_coalesced_on_commit", "enqueue_on_commit", "job_attempts_exh
 logger = logging.getLogger(__name__)
 
 
-def _send(task_name: str, ids: dict[str, Any], *, task_id: str | None = None) -> bool:
-    """Hand one message to the broker; False when it is unreachable (the caller keeps the outbox row)."""
+def _send(task_name: str, ids: dict[str, Any], *, task_id: str | None = None, background: bool = False) -> bool:
+    """Hand one message to the broker; False when it is unreachable (the caller keeps the outbox row).
+
+    While this process's Redis breaker is open (an earlier call failed) nothing is tried: False at once. A
+    `background` send (a worker's sweep or start, off any request) tries anyway, and closes the breaker when it
+    gets through.
+    """
     from labeling_app.celery import app
 
+    if not background and redis_breaker_is_open():
+        logger.info("broker unavailable: %s(%s) stays in the outbox", task_name, ids)
+        return False
     try:
         # By name: the web process need not import a task module (routing goes by name too, CELERY_TASK_ROUTES).
         app.send_task(task_name, kwargs=ids, retry=False, task_id=task_id)
     except (OperationalError, RedisError, OSError) as exc:
         logger.warning("broker unavailable: %s(%s) stays in the outbox (%s)", task_name, ids, exc)
+        redis_breaker_trip(exc)
         return False
+    redis_breaker_close()
     return True
 
 
@@ -93,7 +104,7 @@ _marks: dict[str, redis.Redis] = {}
 def _mark_client() -> redis.Redis:
     url = settings.REDIS_URL
     if url not in _marks:  # one client (and connection pool) per process
-        _marks[url] = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+        _marks[url] = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1, retry=None)
     return _marks[url]
 
 
@@ -103,10 +114,13 @@ def _waiting_key(task_name: str, ids: dict[str, Any]) -> str:
 
 def _waiting_already(task_name: str, ids: dict[str, Any]) -> bool:
     """Mark the job as waiting; True when it was marked already (a message waits). False when Redis does not
-    answer: the caller sends, so a mark never holds a job back."""
+    answer (or its breaker is open): the caller sends, so a mark never holds a job back."""
+    if redis_breaker_is_open():
+        return False
     try:
         return not _mark_client().set(_waiting_key(task_name, ids), 1, nx=True, ex=WAITING_MARK_SECONDS)
-    except RedisError:
+    except RedisError as exc:
+        redis_breaker_trip(exc)
         return False
 
 
@@ -150,9 +164,12 @@ def enqueue_group_on_commit(task: str, kwargs_list: list[dict[str, int]]) -> Non
         from labeling_app.celery import app
 
         try:
+            if redis_breaker_is_open():
+                raise OperationalError("Redis breaker open")
             group(app.signature(task, kwargs=ids, immutable=True) for ids in kwargs_list).apply_async(retry=False)
         except (OperationalError, RedisError, OSError) as exc:
             logger.warning("broker unavailable: %s x%s stay in the outbox (%s)", task, len(pks), exc)
+            redis_breaker_trip(exc)
             OutboxJob.objects.filter(pk__in=pks).update(send_failed_at=timezone.now())
             return
         OutboxJob.objects.filter(pk__in=pks).delete()
@@ -186,7 +203,7 @@ def jobs_outbox_send(*, grace_seconds: float | None = None) -> int:
             deleted, _ = OutboxJob.objects.filter(key=key).delete()
             if not deleted:
                 continue  # another sweep sent it meanwhile
-            if not _send(task_name, kwargs):
+            if not _send(task_name, kwargs, background=True):
                 transaction.set_rollback(True)  # keep the rows for the next sweep
                 break
         sent += 1
@@ -204,7 +221,7 @@ def jobs_stale_resend() -> int:
     sent = 0
     for task_name, ids, task_id in jobs_stale_find():
         # Broker down: the row keeps its new id and is found stale again one period later.
-        sent += _send(task_name, ids, task_id=task_id)
+        sent += _send(task_name, ids, task_id=task_id, background=True)
     return sent
 
 
@@ -249,8 +266,8 @@ def jobs_resume_pending() -> int:
     for kind in JOB_KINDS:
         if kind.resume is not None:
             for row in apps.get_model(kind.model).objects.filter(kind.resume).order_by("pk"):
-                sent += _send(kind.task, kind.ids(row))
+                sent += _send(kind.task, kind.ids(row), background=True)
         if kind.resume_with is not None:
             for ids in import_string(kind.resume_with)():
-                sent += _send(kind.task, ids)
+                sent += _send(kind.task, ids, background=True)
     return sent
