@@ -6,6 +6,12 @@ sent and the row deleted. While Redis is down the send fails and the row stays: 
 outage is lost, and a web process never runs the job itself. A job asked for by every label batch (a retrain)
 is sent once while its message waits unstarted (`enqueue_coalesced_on_commit`).
 
+A request never waits long for a Redis that is away: a send tries to connect once, with short timeouts (the
+broker's transport options in settings), and its failure opens this process's Redis breaker
+(core.redis_breaker). While the breaker is open, sends and waiting marks skip Redis at once: the row is kept,
+marked `send_failed_at`, for the sweep. A probe closes the breaker within a second or so of Redis answering, and
+the next send goes through as usual. The sweep's own sends (`background`) are tried even while it is open.
+
 Long tasks are acknowledged late and rejected back to the queue when their pool process dies. When the whole
 worker dies, its message waits for Redis's visibility timeout; the sweep does not wait that long: a running
 job whose heartbeat went stale is sent again (`jobs_stale_resend`; the rules are in services.job_runs). A job
