@@ -29,6 +29,10 @@ def project_channel(project_id: int) -> str:
 
 
 def _client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1)
+
+
+def _publisher() -> redis.Redis:
     # Publishing runs in requests: bounded, and not retried (the breaker answers the next calls).
     return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=1, retry=None)
 
@@ -40,7 +44,7 @@ def event_publish(project_id: int, message: dict[str, Any]) -> None:
         logger.info("event for project %s not published, Redis unavailable", project_id)
         return
     try:
-        _client().publish(project_channel(project_id), json.dumps(message))
+        _publisher().publish(project_channel(project_id), json.dumps(message))
     except UNAVAILABLE as exc:
         logger.warning("event for project %s not published, Redis unavailable: %s", project_id, exc)
         redis_breaker_trip(exc)

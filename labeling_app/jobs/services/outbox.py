@@ -29,7 +29,9 @@ from django.db import close_old_connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from labeling_app.core.redis_breaker import redis_breaker_close, redis_breaker_is_open, redis_breaker_trip
 from labeling_app.jobs.models import OutboxJob
@@ -125,8 +127,10 @@ def _waiting_already(task_name: str, ids: dict[str, Any]) -> bool:
         return False
     try:
         return not _mark_client().set(_waiting_key(task_name, ids), 1, nx=True, ex=WAITING_MARK_SECONDS)
-    except RedisError as exc:
+    except (RedisConnectionError, RedisTimeoutError) as exc:
         redis_breaker_trip(exc)
+        return False
+    except RedisError:  # Redis answered (an error of its own): no reason to hold it for down
         return False
 
 
