@@ -25,7 +25,12 @@ from labeling_app.labeling.models import Annotation
 from labeling_app.projects.services.tokens import token_issue
 from tests.conftest import _database_url
 from tests.jobs.test_outbox import QUEUES, _sent
-from tests.serving.test_production_server import production_server  # noqa: F401 (a fixture)
+from tests.serving.test_production_server import (  # noqa: F401 (production_server is a fixture)
+    gunicorn_argv,
+    production_server,
+    web_command,
+    workers,
+)
 from tests.worker.test_outage import OwnRedis
 
 pytestmark = pytest.mark.worker
@@ -34,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 BATCHES = 10
 # What a request asking for a job may take while Redis is down (it took about 6 s, kombu's reconnecting).
 OUTAGE_REQUEST_SECONDS = 0.3
-SERVER_WORKERS = 3  # the web command's --workers
+SERVER_WORKERS = workers(gunicorn_argv(web_command()))
 
 
 @pytest.fixture
@@ -84,7 +89,7 @@ def _outage_submits(port: int, p, token: str) -> list[float]:
     seconds = [round(s, 3) for _, s in answers]
     print("seconds per request while Redis is away:", seconds)
     assert [status for status, _ in answers] == [201] * BATCHES
-    # Each of the server's workers (3) may pay for one failed call to Redis, bounded by its timeouts; every
+    # Each of the server's workers may pay for one failed call to Redis, bounded by its timeouts; every
     # later request skips Redis and answers at once.
     assert len([s for s in seconds if s >= OUTAGE_REQUEST_SECONDS]) <= SERVER_WORKERS, seconds
     assert max(seconds) < 5, seconds  # before: about 6 s each (refused), or the client gave up (a hung Redis)
