@@ -216,7 +216,8 @@ CACHES = {
         "BACKEND": "labeling_app.core.cache.TolerantRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX.rstrip(":"),
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        # Cache calls run in requests: bounded, never retried (core.redis_breaker answers the next ones).
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1, "retry": None},
     }
 }
 
@@ -230,7 +231,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 30 * 60
 # Every broker key, queue and pub/sub channel carries this installation's prefix (see THEMELOOP_INSTANCE).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60, "global_keyprefix": REDIS_KEY_PREFIX}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 60 * 60, "global_keyprefix": REDIS_KEY_PREFIX,
+    # A send (in a request, after its commit) tries to connect once: kombu's default reconnecting took about 6 s
+    # per request while Redis was down (attempts 2 s apart within broker_connection_timeout). The job stays in
+    # the outbox instead (jobs.services.outbox). A worker's own consumer reconnects by its own retry settings.
+    "max_retries": 0, "socket_connect_timeout": 1,
+    # A Redis that accepts and never answers: kombu's default waits forever. Above BRPOP's 1 s wait.
+    "socket_timeout": 2,
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "labeling_app.tasks.imports.*": {"queue": "imports"},

@@ -1,8 +1,9 @@
 """Django's Redis cache, made to degrade instead of failing while Redis is down.
 
 The cache holds only what can be rebuilt or lost (job progress, insight tables, throttle counts), so during
-an outage a read is a miss and a write is dropped, with one warning per call, and pages keep working. Rate
-limits (DRF throttles count in the cache) are not enforced while Redis is down.
+an outage a read is a miss and a write is dropped, and pages keep working. The first failed call opens the
+Redis breaker (core.redis_breaker): until it closes, calls answer without touching the network. Rate limits (DRF
+throttles count in the cache) are not enforced while Redis is down.
 """
 import functools
 import logging
@@ -13,6 +14,8 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from labeling_app.core.redis_breaker import redis_breaker_is_open, redis_breaker_trip
+
 logger = logging.getLogger(__name__)
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 
@@ -20,10 +23,15 @@ UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 def _tolerant(method: Callable[..., Any], fallback: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def call(self: RedisCacheClient, *args: Any, **kwargs: Any) -> Any:
+        # settings.REDIS_URL in production: one breaker with the outbox and events.
+        url: str = self._servers[0]  # type: ignore[attr-defined]
+        if redis_breaker_is_open(url):  # Redis failed a moment ago: no connect timeout to wait for
+            return fallback(*args, **kwargs)
         try:
             return method(self, *args, **kwargs)
         except UNAVAILABLE as exc:
             logger.warning("cache unavailable (%s): %s skipped", exc, method.__name__)
+            redis_breaker_trip(exc, url)
             return fallback(*args, **kwargs)
 
     return call

@@ -15,6 +15,8 @@ import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from labeling_app.core.redis_breaker import redis_breaker_is_open, redis_breaker_trip
+
 logger = logging.getLogger(__name__)
 UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 # What an open stream is told when Redis goes away (or is away when it opens): it ends, and the page retries.
@@ -30,13 +32,22 @@ def _client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1)
 
 
+def _publisher() -> redis.Redis:
+    # Publishing runs in requests: bounded, and not retried (the breaker answers the next calls).
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=1, retry=None)
+
+
 def event_publish(project_id: int, message: dict[str, Any]) -> None:
     """Publish to the project's open pages; while Redis is down the event is dropped (pages catch up on
-    reconnecting: a stream starts with the current model)."""
+    reconnecting: a stream starts with the current model). While the Redis breaker is open it is dropped at once."""
+    if redis_breaker_is_open():
+        logger.info("event for project %s not published, Redis unavailable", project_id)
+        return
     try:
-        _client().publish(project_channel(project_id), json.dumps(message))
+        _publisher().publish(project_channel(project_id), json.dumps(message))
     except UNAVAILABLE as exc:
         logger.warning("event for project %s not published, Redis unavailable: %s", project_id, exc)
+        redis_breaker_trip(exc)
 
 
 def member_removed_publish(*, project_id: int, user_id: int) -> None:

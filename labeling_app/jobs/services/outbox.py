@@ -6,6 +6,12 @@ sent and the row deleted. While Redis is down the send fails and the row stays: 
 outage is lost, and a web process never runs the job itself. A job asked for by every label batch (a retrain)
 is sent once while its message waits unstarted (`enqueue_coalesced_on_commit`).
 
+A request never waits long for a Redis that is away: a send tries to connect once, with short timeouts (the
+broker's transport options in settings), and its failure opens this process's Redis breaker
+(core.redis_breaker). While the breaker is open, sends and waiting marks skip Redis at once: the row is kept,
+marked `send_failed_at`, for the sweep. A probe closes the breaker within a second or so of Redis answering, and
+the next send goes through as usual. The sweep's own sends (`background`) are tried even while it is open.
+
 Long tasks are acknowledged late and rejected back to the queue when their pool process dies. When the whole
 worker dies, its message waits for Redis's visibility timeout; the sweep does not wait that long: a running
 job whose heartbeat went stale is sent again (`jobs_stale_resend`; the rules are in services.job_runs). A job
@@ -23,8 +29,11 @@ from django.db import close_old_connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from labeling_app.core.redis_breaker import redis_breaker_close, redis_breaker_is_open, redis_breaker_trip
 from labeling_app.jobs.models import OutboxJob
 from labeling_app.jobs.registry import JOB_KINDS, TASK_NAMES
 from labeling_app.jobs.services.runs import job_attempts_exhausted, jobs_stale_find
@@ -36,16 +45,26 @@ __all__ = ["enqueue_coalesced_on_commit", "enqueue_on_commit", "job_attempts_exh
 logger = logging.getLogger(__name__)
 
 
-def _send(task_name: str, ids: dict[str, Any], *, task_id: str | None = None) -> bool:
-    """Hand one message to the broker; False when it is unreachable (the caller keeps the outbox row)."""
+def _send(task_name: str, ids: dict[str, Any], *, task_id: str | None = None, background: bool = False) -> bool:
+    """Hand one message to the broker; False when it is unreachable (the caller keeps the outbox row).
+
+    While this process's Redis breaker is open (an earlier call failed) nothing is tried: False at once. A
+    `background` send (a worker's sweep or start, off any request) tries anyway, and closes the breaker when it
+    gets through.
+    """
     from labeling_app.celery import app
 
+    if not background and redis_breaker_is_open():
+        logger.info("broker unavailable: %s(%s) stays in the outbox", task_name, ids)
+        return False
     try:
         # By name: the web process need not import a task module (routing goes by name too, CELERY_TASK_ROUTES).
         app.send_task(task_name, kwargs=ids, retry=False, task_id=task_id)
     except (OperationalError, RedisError, OSError) as exc:
         logger.warning("broker unavailable: %s(%s) stays in the outbox (%s)", task_name, ids, exc)
+        redis_breaker_trip(exc)
         return False
+    redis_breaker_close()
     return True
 
 
@@ -93,7 +112,7 @@ _marks: dict[str, redis.Redis] = {}
 def _mark_client() -> redis.Redis:
     url = settings.REDIS_URL
     if url not in _marks:  # one client (and connection pool) per process
-        _marks[url] = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+        _marks[url] = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1, retry=None)
     return _marks[url]
 
 
@@ -103,10 +122,15 @@ def _waiting_key(task_name: str, ids: dict[str, Any]) -> str:
 
 def _waiting_already(task_name: str, ids: dict[str, Any]) -> bool:
     """Mark the job as waiting; True when it was marked already (a message waits). False when Redis does not
-    answer: the caller sends, so a mark never holds a job back."""
+    answer (or its breaker is open): the caller sends, so a mark never holds a job back."""
+    if redis_breaker_is_open():
+        return False
     try:
         return not _mark_client().set(_waiting_key(task_name, ids), 1, nx=True, ex=WAITING_MARK_SECONDS)
-    except RedisError:
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        redis_breaker_trip(exc)
+        return False
+    except RedisError:  # Redis answered (an error of its own): no reason to hold it for down
         return False
 
 
@@ -150,9 +174,12 @@ def enqueue_group_on_commit(task: str, kwargs_list: list[dict[str, int]]) -> Non
         from labeling_app.celery import app
 
         try:
+            if redis_breaker_is_open():
+                raise OperationalError("Redis breaker open")
             group(app.signature(task, kwargs=ids, immutable=True) for ids in kwargs_list).apply_async(retry=False)
         except (OperationalError, RedisError, OSError) as exc:
             logger.warning("broker unavailable: %s x%s stay in the outbox (%s)", task, len(pks), exc)
+            redis_breaker_trip(exc)
             OutboxJob.objects.filter(pk__in=pks).update(send_failed_at=timezone.now())
             return
         OutboxJob.objects.filter(pk__in=pks).delete()
@@ -186,7 +213,7 @@ def jobs_outbox_send(*, grace_seconds: float | None = None) -> int:
             deleted, _ = OutboxJob.objects.filter(key=key).delete()
             if not deleted:
                 continue  # another sweep sent it meanwhile
-            if not _send(task_name, kwargs):
+            if not _send(task_name, kwargs, background=True):
                 transaction.set_rollback(True)  # keep the rows for the next sweep
                 break
         sent += 1
@@ -204,7 +231,7 @@ def jobs_stale_resend() -> int:
     sent = 0
     for task_name, ids, task_id in jobs_stale_find():
         # Broker down: the row keeps its new id and is found stale again one period later.
-        sent += _send(task_name, ids, task_id=task_id)
+        sent += _send(task_name, ids, task_id=task_id, background=True)
     return sent
 
 
@@ -249,8 +276,8 @@ def jobs_resume_pending() -> int:
     for kind in JOB_KINDS:
         if kind.resume is not None:
             for row in apps.get_model(kind.model).objects.filter(kind.resume).order_by("pk"):
-                sent += _send(kind.task, kind.ids(row))
+                sent += _send(kind.task, kind.ids(row), background=True)
         if kind.resume_with is not None:
             for ids in import_string(kind.resume_with)():
-                sent += _send(kind.task, ids)
+                sent += _send(kind.task, ids, background=True)
     return sent
