@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from labeling_app.audit.services import Change, audit_record_many
-from labeling_app.core.db import ids_chunked, sql_marks, table_quoted, values_insert
+from labeling_app.core.db import ids_chunked, rows_delete, sql_marks, table_quoted, values_insert
 from labeling_app.labeling.codings import coding_counts
 from labeling_app.labeling.models import Annotation, QueueLease
 from labeling_app.projects.models import Project, Response
@@ -113,7 +113,7 @@ def _annotations_write(*, project: Project, user: User, items: list[AnnotationIt
     pairs = [(annotation.pk, theme_id) for annotation, item in zip(made, items, strict=True)
              for theme_id in sorted(set(item.theme_ids))]
     values_insert(through.db_table, [column["annotation"], column["theme"]], pairs, bulk=len(pairs) > 1000)
-    QueueLease.objects.filter(user=user, response_id__in=[i.response_id for i in items if i.complete]).delete()
+    rows_delete(QueueLease, [i.response_id for i in items if i.complete], field="response_id", user_id=user.pk)
     _labels_audit(project, user, items, previous, names)
     # Last: the project row stays locked by this update until the commit, and every submit updates it.
     training_inputs_changed(project=project)
