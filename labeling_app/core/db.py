@@ -86,7 +86,8 @@ def rows_delete(model: type[Model], ids: Sequence[Any], *, field: str = "id", **
     but costs a request's worth of Python). Only for models no row refers to and no delete signal listens to."""
     if not ids:
         return
-    column = {name: connection.ops.quote_name(model._meta.get_field(name).column) for name in [field, *equal]}
+    columns = {f.attname: str(f.column) for f in model._meta.concrete_fields}
+    column = {name: connection.ops.quote_name(columns[name]) for name in [field, *equal]}
     where = "".join(f" AND {column[name]} = %s" for name in equal)
     with connection.cursor() as cursor:
         for chunk in ids_chunked(list(ids)):
