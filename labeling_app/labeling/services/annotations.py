@@ -128,7 +128,8 @@ def _labels_audit(project: Project, user: User, items: list[AnnotationItem], pre
         before.setdefault(annotation_id, set()).add(theme_id)
 
     def state(theme_ids: set[int] | list[int], complete: bool, sentiment: int | None) -> dict:
-        out = {"coder": user.get_username(), "themes": sorted(names.get(t, str(t)) for t in theme_ids),
+        # A theme listed twice is linked once (see the insert above), and recorded once.
+        out = {"coder": user.get_username(), "themes": sorted(names.get(t, str(t)) for t in set(theme_ids)),
                "complete": complete}
         if sentiment is not None:
             out["sentiment"] = sentiment
