@@ -9,7 +9,9 @@ exists from the start), embedded before the run. Every analyst is a member with 
 `stored` counts the labels in the database by those analysts and `submitted` the labels the server accepted
 (201): nothing lost means they are equal.
 
-Last line: users=50 requests=N failures=F p50=MS p95=MS retrains=R stored=S submitted=T
+Last line (printed once the web server and the worker have stopped; the worker's own output goes to a log file in
+the run's temporary folder): users=50 requests=N failures=F p50=MS p95=MS submit_p95=MS retrains=R stored=S
+submitted=T
 """
 import argparse
 import csv
@@ -200,14 +202,20 @@ def main() -> None:
     t = time.perf_counter()
     # Built before the worker starts: the import's embedding run then finds every embedding stored.
     project, tokens = build_project(args.users, args.labelled)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "labeling_app", "worker", "-l", "warning", "-c", "1",
-         "-Q", "default,imports,embeddings,training", "-n", f"load-{os.getpid()}@%h"],
-        cwd=ROOT, env=child_env)
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "labeling_app.asgi:application", "--worker-class",
-         "uvicorn_worker.UvicornWorker", "--workers", str(args.web_workers), "--bind", f"127.0.0.1:{args.port}",
-         "--no-control-socket", "--log-level", "warning"], cwd=ROOT, env=child_env)
+    # The worker's and the web server's logs (the worker's "Warm shutdown" included) go to files: the figure line
+    # must be the last printed. Each child keeps its own copy of the file's descriptor.
+    print(f"worker and web logs: {work}/worker.log, {work}/web.log", flush=True)
+    with open(work / "worker.log", "wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "labeling_app", "worker", "-l", "warning", "-c", "1",
+             "-Q", "default,imports,embeddings,training", "-n", f"load-{os.getpid()}@%h"],
+            cwd=ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT)
+    with open(work / "web.log", "wb") as log:
+        web = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "labeling_app.asgi:application", "--worker-class",
+             "uvicorn_worker.UvicornWorker", "--workers", str(args.web_workers), "--bind",
+             f"127.0.0.1:{args.port}", "--no-control-socket", "--log-level", "warning"],
+            cwd=ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_model(project, timeout=600)
         print(f"project ready in {time.perf_counter() - t:.0f} s (model v{project.current_model.number})",
@@ -248,8 +256,10 @@ def main() -> None:
                       f"p50 {r['50%']} ms, p95 {r['95%']} ms", flush=True)
         total = rows["Aggregated"]
         print(meter.report(int(total["Request Count"])), flush=True)
-        print(f"users={args.users} requests={total['Request Count']} failures={total['Failure Count']} "
-              f"p50={total['50%']} p95={total['95%']} retrains={retrains} stored={stored} submitted={submitted}")
+        submit_p95 = rows["submit"]["95%"] if "submit" in rows else "-"
+        figures = (f"users={args.users} requests={total['Request Count']} failures={total['Failure Count']} "
+                   f"p50={total['50%']} p95={total['95%']} submit_p95={submit_p95} retrains={retrains} "
+                   f"stored={stored} submitted={submitted}")
     finally:
         for proc in (web, worker):
             proc.send_signal(signal.SIGTERM)
@@ -258,6 +268,8 @@ def main() -> None:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+    print(figures, flush=True)  # last: both processes have stopped, so nothing of theirs follows it
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.signals import request_finished, request_started
 
 from labeling_app.audit.models import AuditEvent
+from labeling_app.core.db import rows_insert
 
 if TYPE_CHECKING:  # the audit log sits below the projects it records (ARCHITECTURE.md)
     from labeling_app.projects.models import Project
@@ -71,12 +72,15 @@ def audit_record_many(*, project: "Project | int", changes: Sequence[Change]) ->
     if actor is not None and not actor.is_authenticated:
         actor = None
     project_id = project if isinstance(project, int) else project.pk
-    AuditEvent.objects.bulk_create([
-        AuditEvent(project_id=project_id, actor_id=actor.pk if actor else None,
-                   actor_name=actor.get_username() if actor else "", action=c.action, target_type=c.target_type,
-                   target_id=str(c.target_id or ""), summary=c.summary[:300], before=c.before, after=c.after)
-        for c in changes
-    ], batch_size=1000)
+    # Plain rows (every label batch records one a response): the ORM's bulk_create prepared each field of each
+    # instance again, a few ms of a submit's Python; the statements are the same, 1,000 rows at most each (as
+    # before: PostgreSQL bounds a statement's parameters).
+    template = AuditEvent(project_id=project_id, actor_id=actor.pk if actor else None,
+                          actor_name=actor.get_username() if actor else "")
+    rows = [(c.action, c.target_type, str(c.target_id or ""), c.summary[:300], c.before, c.after) for c in changes]
+    for start in range(0, len(rows), 1000):
+        rows_insert(template, ("action", "target_type", "target_id", "summary", "before", "after"),
+                    rows[start:start + 1000])
 
 
 def audit_record(*, project: "Project | int", action: str, target_type: str, target_id: object = "",

@@ -78,3 +78,18 @@ def values_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[An
             for start in range(0, len(rows), size):
                 batch = rows[start:start + size]
                 cursor.execute(head + ", ".join([row] * len(batch)), [value for values in batch for value in values])
+
+
+def rows_delete(model: type[Model], ids: Sequence[Any], *, field: str = "id", **equal: Any) -> None:
+    """DELETE ``model``'s rows whose ``field`` is one of ``ids`` and whose other fields (attnames) have the values
+    of ``equal``: one statement a chunk of ids, without the ORM's collector (which reads nothing for such a model
+    but costs a request's worth of Python). Only for models no row refers to and no delete signal listens to."""
+    if not ids:
+        return
+    columns = {f.attname: str(f.column) for f in model._meta.concrete_fields}
+    column = {name: connection.ops.quote_name(columns[name]) for name in [field, *equal]}
+    where = "".join(f" AND {column[name]} = %s" for name in equal)
+    with connection.cursor() as cursor:
+        for chunk in ids_chunked(list(ids)):
+            cursor.execute(f"DELETE FROM {table_quoted(model)} WHERE {column[field]} IN ({sql_marks(len(chunk))})"
+                           + where, [*chunk, *equal.values()])

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from labeling_app.core.db import IN_LIST_CAP, ids_chunked, rows_insert, sql_marks, table_quoted
+from labeling_app.core.db import IN_LIST_CAP, ids_chunked, rows_delete, rows_insert, sql_marks, table_quoted
 from labeling_app.labeling.models import LabelQueue
 from labeling_app.projects.models import Response
 from tests.factories import ProjectFactory
@@ -86,3 +86,16 @@ def test_timestamps_are_written_as_the_orm_writes_them():
     orm.created_at = at
     orm.save(update_fields=["created_at"])
     assert Response.objects.get(respondent_id="R1").created_at == Response.objects.get(pk=orm.pk).created_at == at
+
+
+def test_a_delete_takes_only_the_rows_of_its_ids_and_values_in_one_statement_a_chunk():
+    project, other = ProjectFactory(), ProjectFactory()
+    for p in (project, other):
+        rows_insert(Response(project=p, text="t"), ("respondent_id",), [(f"R{i}",) for i in range(2 * IN_LIST_CAP + 1)])
+    ids = list(project.responses.values_list("pk", flat=True)) + list(other.responses.values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as ran:
+        rows_delete(Response, ids, project_id=project.pk)
+        rows_delete(Response, [])  # nothing: no statement
+    assert [q["sql"].split()[0] for q in ran.captured_queries] == ["DELETE"] * 5  # 2 x 1001 ids, 500 a chunk
+    assert not project.responses.exists()
+    assert other.responses.count() == 2 * IN_LIST_CAP + 1
