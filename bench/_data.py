@@ -83,16 +83,10 @@ def embedding_variant(model: object) -> str:
     int8 ONNX vectors differ from float32 ones (cosine down to 0.997), and torch dynamic int8 far more, so
     cached arrays must not be shared between variants.
     """
-    from ml.embeddings import OnnxEmbedder
+    from ml.embeddings import OnnxEmbedder, model_variant
 
-    if isinstance(model, OnnxEmbedder):
-        meta = model.meta
-        return f"onnx-{meta.get('variant') or ('int8' if meta.get('quantize') else 'fp32')}-format{meta.get('format')}"
-    if type(model).__name__ == "_Bf16Model":
-        return "sentencetransformer-bf16"
-    modules = getattr(model, "modules", None)
-    quantized = callable(modules) and any("quantized" in type(m).__module__ for m in modules())
-    return f"{type(model).__name__.lower()}-{'int8' if quantized else 'fp32'}"
+    fmt = f"-format{model.meta.get('format')}" if isinstance(model, OnnxEmbedder) else ""
+    return model_variant(model) + fmt
 
 
 def embedding_cache_key(model: object, model_id: str, texts: list[str]) -> str:

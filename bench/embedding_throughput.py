@@ -26,9 +26,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._data import NHS_DIR, cpu_name, embedding_variant, load_coded
+from bench._data import NHS_DIR, cpu_name, load_coded
 from ml import embedding_choice
-from ml.embeddings import BACKENDS, OnnxEmbedder, default_cache_dir, embed_texts, load_model
+from ml.embeddings import BACKENDS, OnnxEmbedder, default_cache_dir, embed_texts, load_model, model_variant
 
 MIN_COSINE = 0.99
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     ours_model = load_model(quantize=args.quantize, backend=args.backend, cache_dir=args.cache_dir,
                             threads=args.threads)
     t_load = time.perf_counter() - t0
-    kind = embedding_variant(ours_model)
+    kind = model_variant(ours_model)
     where = f" from {ours_model.folder}" if isinstance(ours_model, OnnxEmbedder) else ""
     print(f"ours: {kind}{where} (load incl. any first-use measurement and export: {t_load:.1f}s)")
     for path in sorted((args.cache_dir or default_cache_dir()).glob("choice-*.json")):

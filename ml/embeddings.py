@@ -493,6 +493,17 @@ def _quantize_nbits(src: Path, dst: Path) -> None:
     quantizer.model.save_model_to_file(str(dst), False)
 
 
+def model_variant(model: Any) -> str:
+    """Which of :data:`VARIANTS` a loaded model is (``"torch-int8"`` for PyTorch's dynamic quantisation)."""
+    if isinstance(model, OnnxEmbedder):
+        return f"onnx-{model.meta.get('variant') or ('int8' if model.meta.get('quantize') else 'fp32')}"
+    if isinstance(model, _Bf16Model):
+        return "torch-bf16"
+    modules = getattr(model, "modules", None)
+    quantized = callable(modules) and any("quantized" in type(m).__module__ for m in modules())
+    return "torch-int8" if quantized else "torch-fp32"
+
+
 def model_dimension(model: Any) -> int:
     """Return the embedding dimension of a loaded model."""
     get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
