@@ -239,7 +239,7 @@ def fresh_database(url: str, work: Path) -> Iterator[str]:
 
 def run(args: argparse.Namespace, work: Path, database_url: str) -> None:
     """The steps of the module docstring on a fresh database; prints the last line."""
-    chunk = args.chunk_size or max(50, min(2000, args.size // 16))  # enough chunks for two workers to share
+    chunk = args.chunk_size or max(50, min(2000, args.size // 8))  # enough chunks for two workers to share
     # Every folder the app writes (media, var: chunks of uploads, exports) is this run's own, new and empty.
     env = {"DATABASE_URL": database_url, "REDIS_URL": args.redis_url, "THEMELOOP_DEV": "1",
            "THEMELOOP_INSTANCE": f"bench-scale-{os.getpid()}", "MEDIA_ROOT": str(work / "media"),
