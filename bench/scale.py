@@ -38,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -183,9 +184,9 @@ def embed_span(run_id: int, timeout: float) -> float:
         sys.exit(f"embedding run {run_id} failed: {run.message}")
     span = run.chunks.aggregate(start=Min("started_at"), end=Max("finished_at"))
     # order_by(): the default ordering would add its column to the DISTINCT and count every chunk apart.
-    per_worker = sorted(run.chunks.order_by().values_list("worker", flat=True).distinct())
-    print(f"  run {run_id}: {run.total} texts in {run.chunks.count()} chunks, by {len(per_worker)} worker(s)",
-          flush=True)
+    per_worker = Counter(run.chunks.order_by().values_list("worker", flat=True))
+    print(f"  run {run_id}: {run.total} texts in {run.chunks.count()} chunks, by {len(per_worker)} worker(s) "
+          f"({' + '.join(str(n) for n in sorted(per_worker.values(), reverse=True))} chunks)", flush=True)
     return (span["end"] - span["start"]).total_seconds()
 
 
