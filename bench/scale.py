@@ -19,17 +19,26 @@ Every worker is held to one CPU thread (EMBEDDING_THREADS=1, OMP_NUM_THREADS=1 a
 shows what the chunking parallelises, not what extra threads do. An embedding time is the span from the first
 chunk's start to the last chunk's end (from the chunk rows), so worker start-up and model loading are left out.
 
-Last line: import_s=… embed_1w_s=… embed_2w_s=… speedup=… retrain_s=… similar_ms=… peak_mb=…
+Each run starts from a fresh database (a new SQLite file in a new temporary folder by default; a given SQLite
+file is deleted first, a given PostgreSQL URL gets a database of this run's own, dropped at the end) and new,
+empty media and var folders, so nothing of an earlier run, interrupted or not, is picked up.
+
+Memory: peak_mb is the most any step held (the embedding steps: all their workers together); worker_mb the most
+one embedding worker held while embedding (its main process and its pool process, resident).
+
+Last line: import_s=… embed_1w_s=… embed_2w_s=… speedup=… retrain_s=… similar_ms=… peak_mb=… worker_mb=…
 """
 import argparse
 import csv
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,28 +84,33 @@ def write_csv(path: Path, size: int, labelled: int) -> None:
 
 
 class Peak:
-    """The peak resident memory (MB) of some processes and their children, sampled every 50 ms."""
+    """The peak resident memory (MB) of some processes with their children, sampled every 50 ms: `mb` of them all
+    together, `each` of each process (with its children) apart."""
 
     def __init__(self, pids: Callable[[], list[int]]) -> None:
         self.pids, self.mb, self._stop = pids, 0.0, threading.Event()
+        self.each: dict[int, float] = {}
 
-    def _rss(self) -> float:
-        total = 0
+    def _sample(self) -> None:
+        total = 0.0
         for pid in self.pids():
             try:
                 proc = psutil.Process(pid)
-                total += sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
+                mb = sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
             except psutil.Error:
                 continue
-        return total / 2**20
+            self.each[pid] = max(self.each.get(pid, 0.0), mb)
+            total += mb
+        self.mb = max(self.mb, total)
 
     def _run(self) -> None:
         while not self._stop.wait(0.05):
-            self.mb = max(self.mb, self._rss())
+            self._sample()
 
     @contextmanager
     def watch(self) -> Iterator["Peak"]:
-        self.mb = self._rss()
+        self.mb, self.each, self._stop = 0.0, {}, threading.Event()  # each watch measures afresh
+        self._sample()
         thread = threading.Thread(target=self._run, daemon=True)
         thread.start()
         try:
@@ -104,7 +118,7 @@ class Peak:
         finally:
             self._stop.set()
             thread.join()
-            self.mb = max(self.mb, self._rss())
+            self._sample()
 
 
 def setup_django(env: dict[str, str]) -> None:
@@ -128,7 +142,8 @@ def workers_start(n: int, env: dict[str, str], tag: str) -> list[subprocess.Pope
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "labeling_app", "worker", "-l", "warning", "-c", "1",
              "-P", "prefork", "-Q", "embeddings", "-n", f"{name}@%h"],
-            cwd=ROOT, env={**os.environ, **env, **ONE_THREAD}))
+            # Their output goes to stderr: this script's stdout ends with its last line, whatever a worker logs.
+            cwd=ROOT, env={**os.environ, **env, **ONE_THREAD}, stdout=sys.stderr, stderr=sys.stderr))
         names.append(name)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -169,9 +184,9 @@ def embed_span(run_id: int, timeout: float) -> float:
         sys.exit(f"embedding run {run_id} failed: {run.message}")
     span = run.chunks.aggregate(start=Min("started_at"), end=Max("finished_at"))
     # order_by(): the default ordering would add its column to the DISTINCT and count every chunk apart.
-    per_worker = sorted(run.chunks.order_by().values_list("worker", flat=True).distinct())
-    print(f"  run {run_id}: {run.total} texts in {run.chunks.count()} chunks, by {len(per_worker)} worker(s)",
-          flush=True)
+    per_worker = Counter(run.chunks.order_by().values_list("worker", flat=True))
+    print(f"  run {run_id}: {run.total} texts in {run.chunks.count()} chunks, by {len(per_worker)} worker(s) "
+          f"({' + '.join(str(n) for n in sorted(per_worker.values(), reverse=True))} chunks)", flush=True)
     return (span["end"] - span["start"]).total_seconds()
 
 
@@ -182,21 +197,54 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=0,
                         help="responses per embedding chunk (default: 2000, fewer for small sizes)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for each embedding run")
-    parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench-scale.sqlite3'}"))
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", ""),
+                        help="made afresh each run: a SQLite file is deleted first, a PostgreSQL database gets "
+                             "this run's own name (NAME_scale_PID), dropped at the end (default: SQLite in a new "
+                             "temporary folder)")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13"))
     args = parser.parse_args()
     if not (NHS_DIR / "coded_responses.csv").is_file():
         sys.exit(f"{NHS_DIR} is missing")
-    if args.database_url.startswith("postgres"):
-        base, name = args.database_url.rsplit("/", 1)
-        subprocess.run(["psql", f"{base}/postgres", "-qc", f"CREATE DATABASE {name}"], capture_output=True)
-    (ROOT / "var").mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="themeloop-scale-"))
-    chunk = args.chunk_size or max(50, min(2000, args.size // 16))  # enough chunks for two workers to share
-    env = {"DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url, "THEMELOOP_DEV": "1",
+    try:
+        with fresh_database(args.database_url, work) as database_url:
+            run(args, work, database_url)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@contextmanager
+def fresh_database(url: str, work: Path) -> Iterator[str]:
+    """A database no earlier run has touched (an interrupted run's chunks and runs would be picked up)."""
+    if not url:
+        yield f"sqlite:///{work / 'scale.sqlite3'}"
+        return
+    if not url.startswith("postgres"):
+        path = Path(url.split(":///", 1)[1])
+        for stale in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))):
+            stale.unlink(missing_ok=True)
+        yield url
+        return
+    base, name = url.rsplit("/", 1)
+    name = f"{name}_scale_{os.getpid()}"
+    subprocess.run(["psql", f"{base}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], capture_output=True)
+    subprocess.run(["psql", f"{base}/postgres", "-qc", f"CREATE DATABASE {name}"], capture_output=True, check=True)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        subprocess.run(["psql", f"{base}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], capture_output=True)
+
+
+def run(args: argparse.Namespace, work: Path, database_url: str) -> None:
+    """The steps of the module docstring on a fresh database; prints the last line."""
+    chunk = args.chunk_size or max(50, min(2000, args.size // 8))  # enough chunks for two workers to share
+    # Every folder the app writes (media, var: chunks of uploads, exports) is this run's own, new and empty.
+    env = {"DATABASE_URL": database_url, "REDIS_URL": args.redis_url, "THEMELOOP_DEV": "1",
            "THEMELOOP_INSTANCE": f"bench-scale-{os.getpid()}", "MEDIA_ROOT": str(work / "media"),
-           "EMBEDDING_CHUNK_SIZE": str(chunk)}
+           "THEMELOOP_VAR_DIR": str(work / "var"), "EMBEDDING_CHUNK_SIZE": str(chunk)}
     setup_django(env)
     from django.contrib.auth.models import User
     from django.core.files import File
@@ -209,15 +257,13 @@ def main() -> None:
     from labeling_app.modeling.models import EmbeddingRun, ResponseEmbedding
     from labeling_app.modeling.services.embeddings import embedding_run_request
     from labeling_app.modeling.services.training import training_run
-    from labeling_app.projects.models import Project
     from labeling_app.projects.services.projects import project_create
 
-    print(f"database {args.database_url.split('://')[0]}, {psutil.cpu_count()} CPUs, size {args.size}, "
+    print(f"database {database_url.split('://')[0]} (new), {psutil.cpu_count()} CPUs, size {args.size}, "
           f"chunks of {chunk}; timings on a machine others may be loading", flush=True)
     me = Peak(lambda: [os.getpid()])
     owner, _ = User.objects.get_or_create(username="scale-owner")
     name = f"bench-scale-{args.size}"
-    Project.objects.filter(name=name, created_by=owner).delete()
     project = project_create(user=owner, name=name, question="What could we do better?")
     path = work / "scale.csv"
     write_csv(path, args.size, args.labelled)
@@ -235,6 +281,7 @@ def main() -> None:
     first_run = EmbeddingRun.objects.filter(project=project).order_by("pk").last()
     assert first_run is not None, "the import asked for no embedding run"
     spans: dict[int, float] = {}
+    worker_mb = 0.0  # the most any one worker (main process and pool) held while embedding
     for n in (1, 2):
         if n == 2:  # the same work again, from scratch, for two workers
             ResponseEmbedding.objects.filter(response__project=project).delete()
@@ -248,9 +295,12 @@ def main() -> None:
                         run = embedding_run_request(project=project)
                 spans[n] = embed_span(run.pk, args.timeout)
             steps[f"embed_{n}w"] = (spans[n], peak.mb)
+            worker_mb = max(worker_mb, *peak.each.values())
         finally:
             workers_stop(procs)
-        print(f"embed with {n} worker(s): {spans[n]:.1f} s, peak {peak.mb:.0f} MB (workers)", flush=True)
+        print(f"embed with {n} worker(s): {spans[n]:.1f} s ({args.size / spans[n]:.0f} responses/s), peak "
+              f"{peak.mb:.0f} MB (workers), per worker " + ", ".join(f"{mb:.0f}" for mb in peak.each.values())
+              + " MB", flush=True)
     assert ResponseEmbedding.objects.filter(response__project=project).count() == args.size
 
     with me.watch() as peak:
@@ -301,7 +351,7 @@ def main() -> None:
     speedup = spans[1] / spans[2] if spans[2] else 0.0
     print(f"import_s={steps['import'][0]:.1f} embed_1w_s={spans[1]:.1f} embed_2w_s={spans[2]:.1f} "
           f"speedup={speedup:.2f} retrain_s={steps['retrain'][0]:.1f} similar_ms={steps['similar'][0] * 1000:.0f} "
-          f"peak_mb={max(mb for _, mb in steps.values()):.0f}")
+          f"peak_mb={max(mb for _, mb in steps.values()):.0f} worker_mb={worker_mb:.0f}", flush=True)
 
 
 def _redis_clean(url: str, instance: str) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
-from modAL.batch import ranked_batch
-from modAL.utils.selection import multi_argmax
 from sklearn.cluster import KMeans
 
 #: Valid strategy names, for a per-project setting. "rare_entropy" is the default: binary entropy summed
@@ -184,9 +182,12 @@ def _select(
         u = u * local_density(X, unl, reference=candidates)
     # shortlist generously: some of the top items will be dropped as near-duplicates
     n_short = min(len(unl), max(size * 10, 200))
-    short = multi_argmax(u, n_instances=n_short)[0] if n_short < len(unl) else np.arange(len(unl))
+    # The n_short highest utilities, in no order (modAL's multi_argmax, inlined: importing modAL imports torch).
+    short = np.argpartition(-u, n_short - 1)[:n_short] if n_short < len(unl) else np.arange(len(unl))
     short = short[np.lexsort((short, -u[short]))]  # by utility, ties by index: deterministic
     if strategy == "ranked_batch":
+        from modAL.batch import ranked_batch  # here only: modAL imports torch, which no other strategy needs
+
         # modAL's ranked batch mode (Cardoso et al.): trades uncertainty against distance to labelled data
         shim = SimpleNamespace(on_transformed=False, X_training=X[labelled])
         span = np.ptp(u[short]) or 1.0

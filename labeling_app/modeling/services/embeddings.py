@@ -51,6 +51,7 @@ from ml import active_learning
 from ml import embeddings as ml_embeddings
 
 logger = logging.getLogger(__name__)
+#: Texts embedded, stored and counted (a chunk's progress) at a time.
 BATCH = 512
 _FINISHED = (EmbeddingChunk.Status.SUCCEEDED, EmbeddingChunk.Status.FAILED)
 
@@ -129,11 +130,22 @@ def _stale_responses(project: Project, model_name: str, id_range: tuple[int, int
     ]
 
 
+def _batch_floor(model: Any) -> int:
+    """The fewest texts per batch: with ONNX, 8, so the token budget (ml.embeddings.TOKENS_PER_BATCH) sizes a
+    batch of long texts (32 of 256 tokens, not 64): a worker's peak resident memory fell from ~2.0 to ~1.3 GB
+    at 5,000 NHS texts (bench/README.md, scale). torch batches keep embed_texts' 64."""
+    return 8 if isinstance(model, ml_embeddings.OnnxEmbedder) else 64
+
+
 def _embed_and_store(todo: list[tuple[int, str]], name: str, on_batch: Callable[[int], None] | None = None) -> None:
     model = _loaded_model(name)
+    # Longest first, so each BATCH holds texts of like length: the model pads every text of a batch to its
+    # longest, and BATCHes in id order each mixed a few long texts with many short ones (about 1.6x the compute
+    # per text, bench/README.md, scale). A retried chunk still skips what was stored: it compares text hashes.
+    todo = sorted(todo, key=lambda item: len(item[1]), reverse=True)
     for start in range(0, len(todo), BATCH):
         chunk = todo[start:start + BATCH]
-        vectors = ml_embeddings.embed_texts(model, [t for _, t in chunk])
+        vectors = ml_embeddings.embed_texts(model, [t for _, t in chunk], batch_size=_batch_floor(model))
         # An upsert, not delete-then-insert: two processes embedding the same responses at once (a chunk and
         # its redelivery, two runs) both inserted after both deleted, and one failed on the primary key.
         ResponseEmbedding.objects.bulk_create(
