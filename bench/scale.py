@@ -24,9 +24,10 @@ file is deleted first, a given PostgreSQL URL gets a database of this run's own,
 empty media and var folders, so nothing of an earlier run, interrupted or not, is picked up.
 
 Memory: peak_mb is the most any step held (the embedding steps: all their workers together); worker_mb the most
-one embedding worker held while embedding (its main process and its pool process, resident).
+one embedding worker held while embedding (its main process resident, plus what its pool process holds of its
+own: pages the fork shares with the parent are counted once).
 
-Last line: import_s=… embed_1w_s=… embed_2w_s=… speedup=… retrain_s=… similar_ms=… peak_mb=… worker_mb=…
+Last line: import_s=… embed_1w_s=… embed_2w_s=… speedup=… retrain_s=… similar_ms=… peak_mb=… worker_mb=… backend=…
 """
 import argparse
 import csv
@@ -49,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from bench import similar_latency  # noqa: E402
-from bench._data import NHS_DIR  # noqa: E402
+from bench._data import NHS_DIR, cpu_name  # noqa: E402
 from bench.retrain_latency import EDITS  # noqa: E402
 
 ONE_THREAD = {"EMBEDDING_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -83,6 +84,14 @@ def write_csv(path: Path, size: int, labelled: int) -> None:
                 writer.writerow([rid, text, theme])
 
 
+def _unique(proc: psutil.Process) -> int:
+    """Bytes only this process holds (USS); its resident set where that cannot be read."""
+    try:
+        return int(proc.memory_full_info().uss)
+    except psutil.AccessDenied:
+        return int(proc.memory_info().rss)
+
+
 class Peak:
     """The peak resident memory (MB) of some processes with their children, sampled every 50 ms: `mb` of them all
     together, `each` of each process (with its children) apart."""
@@ -96,7 +105,9 @@ class Peak:
         for pid in self.pids():
             try:
                 proc = psutil.Process(pid)
-                mb = sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+                # The process's resident set and only what each child holds of its own (USS): a forked pool
+                # process shares its parent's pages, which summed resident sets would count twice.
+                mb = (proc.memory_info().rss + sum(_unique(c) for c in proc.children(recursive=True))) / 2**20
             except psutil.Error:
                 continue
             self.each[pid] = max(self.each.get(pid, 0.0), mb)
@@ -280,6 +291,14 @@ def run(args: argparse.Namespace, work: Path, database_url: str) -> None:
 
     first_run = EmbeddingRun.objects.filter(project=project).order_by("pk").last()
     assert first_run is not None, "the import asked for no embedding run"
+    # The workers' embedding backend is measured once per CPU and thread count (ml.embedding_choice): done here,
+    # in a throwaway process, so no timed span includes it. Its line names the backend the workers use.
+    warm = subprocess.run(
+        [sys.executable, "-c", "import os; from ml.embeddings import load_model, model_variant; "
+         "print(model_variant(load_model(backend=os.environ.get('EMBEDDING_BACKEND') or None, threads=1)))"],
+        cwd=ROOT, env={**os.environ, **ONE_THREAD}, capture_output=True, text=True, check=True)
+    backend = warm.stdout.strip().splitlines()[-1]
+    print(f"embedding backend (one thread a worker): {backend} on {cpu_name()}", flush=True)
     spans: dict[int, float] = {}
     worker_mb = 0.0  # the most any one worker (main process and pool) held while embedding
     for n in (1, 2):
@@ -351,7 +370,8 @@ def run(args: argparse.Namespace, work: Path, database_url: str) -> None:
     speedup = spans[1] / spans[2] if spans[2] else 0.0
     print(f"import_s={steps['import'][0]:.1f} embed_1w_s={spans[1]:.1f} embed_2w_s={spans[2]:.1f} "
           f"speedup={speedup:.2f} retrain_s={steps['retrain'][0]:.1f} similar_ms={steps['similar'][0] * 1000:.0f} "
-          f"peak_mb={max(mb for _, mb in steps.values()):.0f} worker_mb={worker_mb:.0f}", flush=True)
+          f"peak_mb={max(mb for _, mb in steps.values()):.0f} worker_mb={worker_mb:.0f} backend={backend}",
+          flush=True)
 
 
 def _redis_clean(url: str, instance: str) -> None:

@@ -40,8 +40,10 @@ BACKENDS = ("auto", "onnx", "torch", *VARIANTS)
 _ONNX_VARIANTS = {"onnx-int8": "int8", "onnx-fp32": "fp32", "onnx-qint8": "qint8"}
 #: Environment variable naming the folder for exported ONNX models (see :func:`default_cache_dir`).
 CACHE_ENV = "THEMELOOP_EMBEDDING_CACHE"
-#: Upper bound on padded tokens per ONNX batch: short texts go in large batches, long ones in small ones.
-TOKENS_PER_BATCH = 8192
+#: Upper bound on padded tokens per ONNX batch: short texts go in large batches, long ones in small ones. 1,024
+#: rather than 8,192: a worker's peak memory ~500 MB instead of ~940 MB (ONNX Runtime's arena keeps the largest
+#: batch's activations) and no slower, faster on an Intel Xeon (bench/README.md, scale).
+TOKENS_PER_BATCH = 1024
 #: Most texts in one ONNX batch, however short they are.
 MAX_BATCH_TEXTS = 1024
 #: Bump when the exported files change, so old cache folders are ignored.

@@ -23,9 +23,10 @@ def test_the_scale_bench_runs_at_a_small_size_and_prints_its_last_line(tmp_path)
     last = done.stdout.strip().splitlines()[-1]
     number = r"(\d+(?:\.\d+)?)"
     match = re.fullmatch(rf"import_s={number} embed_1w_s={number} embed_2w_s={number} speedup={number} "
-                         rf"retrain_s={number} similar_ms={number} peak_mb={number} worker_mb={number}", last)
+                         rf"retrain_s={number} similar_ms={number} peak_mb={number} worker_mb={number} backend=(\S+)", last)
     assert match, last
-    import_s, embed_1w, embed_2w, speedup, retrain_s, similar_ms, peak_mb, worker_mb = map(float, match.groups())
+    assert match.group(9) == os.environ["EMBEDDING_BACKEND"]  # the variant the workers embedded with (tests pin it)
+    import_s, embed_1w, embed_2w, speedup, retrain_s, similar_ms, peak_mb, worker_mb = map(float, match.groups()[:8])
     assert embed_1w > 0 and embed_2w > 0
     # The times are printed to 0.1 s and the speedup from the unrounded times: it lies within what the rounding allows.
     assert (embed_1w - 0.05) / (embed_2w + 0.05) - 0.005 <= speedup <= (embed_1w + 0.05) / max(embed_2w - 0.05, 1e-9) + 0.005

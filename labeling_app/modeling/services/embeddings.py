@@ -132,8 +132,8 @@ def _stale_responses(project: Project, model_name: str, id_range: tuple[int, int
 
 def _batch_floor(model: Any) -> int:
     """The fewest texts per batch: with ONNX, 8, so the token budget (ml.embeddings.TOKENS_PER_BATCH) sizes a
-    batch of long texts (32 of 256 tokens, not 64): a worker's peak resident memory fell from ~2.0 to ~1.3 GB
-    at 5,000 NHS texts (bench/README.md, scale). torch batches keep embed_texts' 64."""
+    batch of long texts (8 of 256 tokens, not 64): ONNX Runtime's arena keeps the largest batch's activations
+    (bench/README.md, scale: worker memory). torch batches keep embed_texts' 64."""
     return 8 if isinstance(model, ml_embeddings.OnnxEmbedder) else 64
 
 
