@@ -154,8 +154,11 @@
         count.textContent = members.length + (members.length === 1 ? " code" : " codes") + (on ? " · " + on + " on" : "") + (sug ? " · " + sug + " suggested" : "");
         summary.append(count);
         if (on) group.classList.add("has-on");
-        group.addEventListener("toggle", function () {
-          if (group.open) collapsedNets.delete(String(n.id)); else collapsedNets.add(String(n.id));
+        // Remembered on the summary's click (which then toggles), not on "toggle": that event comes later, as a
+        // task of its own, also for the open state set above, and a re-render in between (a key pressed right
+        // after the click) let a new group's initial event undo the analyst's choice.
+        summary.addEventListener("click", function () {
+          if (group.open) collapsedNets.add(String(n.id)); else collapsedNets.delete(String(n.id));
           try { localStorage.setItem(collapseKey, JSON.stringify(Array.from(collapsedNets))); } catch (e) { /* private mode */ }
         });
         const inner = document.createElement("div");
