@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,14 +110,10 @@ def cached_embeddings(model: object, model_id: str, texts: list[str]) -> np.ndar
 
 
 def cpu_name() -> str:
-    """The CPU's model name (every timing names the CPU it ran on)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
+    """The CPU's model name (every timing names the CPU it ran on): ml.embedding_choice's, which keys the choice."""
+    from ml.embedding_choice import cpu_name as name
+
+    return name()
 
 
 def split_for(data: Path, split: Path | None) -> Path | None:

@@ -71,15 +71,22 @@ def probe_texts(n: int = 256, seed: int = 0) -> list[str]:
     return out
 
 
-def cpu_signature() -> dict[str, Any]:
-    """The processor as the timing sees it: model name, instruction-set flags and the cores this process may use."""
-    name, flags = platform.processor() or platform.machine(), ""
+def cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what the platform module says."""
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and name in ("", platform.machine(), platform.processor()):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = line.split(":", 1)[1].strip()
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def cpu_signature() -> dict[str, Any]:
+    """The processor as the timing sees it: model name, instruction-set flags and the cores this process may use."""
+    flags = ""
+    with contextlib.suppress(OSError):
+        flags = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("flags")), "")
+    name = cpu_name()
     try:
         cores = len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # not on Linux
@@ -159,9 +166,9 @@ def backend_choose(local: str, *, model_fingerprint: str, threads: int, cache_di
         logger.info("measuring embedding backends on this CPU (once; about a minute)")
         cmd = [sys.executable, "-m", "ml.embedding_choice", local, "--threads", str(threads),
                "--cache-dir", str(cache_dir), "--out", str(out)]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]),
-                                                                          os.environ.get("PYTHONPATH")]))}
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=MEASURE_TIMEOUT_SECONDS, env=env)
+        from ml.embeddings import child_env
+
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=MEASURE_TIMEOUT_SECONDS, env=child_env())
         chosen = choice_read(cache_dir, key)
         if done.returncode != 0 or chosen is None:
             raise RuntimeError(f"embedding backend measurement failed: {done.stderr.strip()[-800:]}")

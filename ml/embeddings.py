@@ -369,16 +369,20 @@ class OnnxEmbedder:
         return vecs[0] if single else vecs
 
 
+def child_env() -> dict[str, str]:
+    """This process's environment for a ``python -m ml....`` child: the repository root on PYTHONPATH."""
+    root = str(Path(__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+
+
 #: Exit status of the export child for a model the ONNX path cannot run (its reason on the last stderr line).
 _UNSUPPORTED_EXIT = 3
 
 
 def _export_in_child(local: str, folder: Path, *, variant: str) -> None:
     """Run :func:`_export` in a child process: exporting needs PyTorch, which this process need not load."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]),
-                                                                      os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, "-m", "ml.embeddings", "export", local, str(folder), variant],
-                          capture_output=True, text=True, env=env, timeout=900)
+                          capture_output=True, text=True, env=child_env(), timeout=900)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or ["no output"]
         raise _OnnxUnsupported(lines[-1] if done.returncode == _UNSUPPORTED_EXIT else "\n".join(lines[-5:]))
