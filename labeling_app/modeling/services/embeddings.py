@@ -133,7 +133,8 @@ def _stale_responses(project: Project, model_name: str, id_range: tuple[int, int
 def _batch_floor(model: Any) -> int:
     """The fewest texts per batch: with ONNX, 8, so the token budget (ml.embeddings.TOKENS_PER_BATCH) sizes a
     batch of long texts (8 of 256 tokens, not 64): ONNX Runtime's arena keeps the largest batch's activations
-    (bench/README.md, scale: worker memory). torch batches keep embed_texts' 64."""
+    (bench/README.md, scale: worker memory). With PyTorch, 64: its batches hold 32 to 128 texts by a token
+    budget of their own (ml.embeddings.TORCH_TOKENS_PER_BATCH)."""
     return 8 if isinstance(model, ml_embeddings.OnnxEmbedder) else 64
 
 
