@@ -152,3 +152,17 @@ def test_unwritable_cache_falls_back_to_torch(tmp_path: Path, caplog: pytest.Log
 def test_unknown_backend_is_rejected() -> None:
     with pytest.raises(ValueError):
         load_model(backend="tensorrt")
+
+
+def test_torch_batches_follow_the_token_budget(torch_model: Any) -> None:
+    """Long texts go in small PyTorch batches and short ones in large ones (TORCH_TOKENS_PER_BATCH), and every
+    row still matches plain encode in the caller's order."""
+    long_texts = [f"answer {i} " + "word " * 300 for i in range(40)]  # truncated at max_seq_length (256)
+    short_texts = [f"Ok {i}" for i in range(200)]
+    texts = [t for pair in zip(short_texts[:40], long_texts, strict=True) for t in pair] + short_texts[40:]
+    calls: list[int] = []
+    X = embed_texts(torch_model, texts, batch_size=64, progress=lambda done, total: calls.append(done))
+    # 4,096 tokens // 256 = 16 long texts, raised to half of 64; short texts reach twice 64.
+    assert calls == [32, 64, 192, 240]
+    ref = torch_model.encode(texts, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+    np.testing.assert_allclose(X, ref, atol=1e-5)
