@@ -4,6 +4,7 @@ Under ASGI a project's event stream is a coroutine, so one worker holds many ope
 each request in a thread of its own.
 """
 import os
+import sys
 from typing import Any
 
 import django
@@ -21,6 +22,10 @@ os.environ.setdefault("DATABASE_POOL_SIZE", "8")
 # vl-convert holds the GIL for the seconds a chart takes: a worker draws charts in a render process of its own
 # (insights.services.chart_pool), so its event loop and other requests go on meanwhile.
 os.environ.setdefault("CHART_RENDER_PROCESSES", "1")
+# A short request waits for Python's lock each time it takes it back after a query or a socket write; beside a
+# thread busy in Python (a chart's spec for 1,000 themes: 0.3-0.5 s) each wait lasted the default 5 ms switch
+# interval, and a plain request took 0.30 s on an AMD EPYC. 1 ms: 0.14-0.18 s (tests/serving/test_chart_render.py).
+sys.setswitchinterval(0.001)
 
 
 class SyncChainASGIHandler(ASGIHandler):
