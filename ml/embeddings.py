@@ -550,15 +550,7 @@ def embed_texts(
     out = np.empty((total, model_dimension(model)), dtype=np.float32)
     if isinstance(model, OnnxEmbedder):
         ids = model.token_ids(uniq_texts)
-        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=total)
-        order = np.argsort(-lengths, kind="stable")
-        batches = []
-        start = 0
-        while start < total:
-            longest = max(1, int(lengths[order[start]]))
-            size = min(MAX_BATCH_TEXTS, max(1, batch_size, TOKENS_PER_BATCH // longest))
-            batches.append(order[start : start + size])
-            start += size
+        batches = _budget_batches(ids, budget=TOKENS_PER_BATCH, low=batch_size, high=MAX_BATCH_TEXTS)
 
         def run(idx: np.ndarray) -> np.ndarray:
             return model.embed_ids([ids[i] for i in idx])
@@ -577,6 +569,21 @@ def embed_texts(
     return out[inverse]
 
 
+def _budget_batches(ids: Sequence[Sequence[int]], *, budget: int, low: int, high: int) -> list[np.ndarray]:
+    """Indices into ``ids`` in batches, longest first: each holds ``budget // tokens`` texts of its longest text's
+    tokens, at least ``low`` and at most ``high`` (both at least 1)."""
+    total = len(ids)
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=total)
+    order = np.argsort(-lengths, kind="stable")
+    low, high = max(1, low), max(1, high)
+    batches, start = [], 0
+    while start < total:
+        size = min(high, max(low, budget // max(1, int(lengths[order[start]]))))
+        batches.append(order[start : start + size])
+        start += size
+    return batches
+
+
 def _embed_torch(
     model: Any, uniq_texts: list[str], out: np.ndarray, batch_size: int, progress: ProgressCallback | None
 ) -> None:
@@ -584,15 +591,11 @@ def _embed_torch(
 
     total = len(uniq_texts)
     limit = getattr(model, "max_seq_length", None) or 512
+    # Tokenized here for the lengths and again by encode (~2% of the time): encode takes texts only.
     ids = model.tokenizer(uniq_texts, add_special_tokens=True, truncation=True, max_length=limit)["input_ids"]
-    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=total)
-    order = np.argsort(-lengths, kind="stable")
-    low, high = max(1, batch_size // 2), max(1, 2 * batch_size)
     done = 0
     with torch.inference_mode():
-        while done < total:
-            longest = max(1, int(lengths[order[done]]))
-            idx = order[done : done + min(high, max(low, TORCH_TOKENS_PER_BATCH // longest))]
+        for idx in _budget_batches(ids, budget=TORCH_TOKENS_PER_BATCH, low=batch_size // 2, high=2 * batch_size):
             out[idx] = model.encode(
                 [uniq_texts[i] for i in idx],
                 batch_size=len(idx),
